@@ -1,0 +1,1 @@
+//! complaintflow: an event-sourced complaint workflow engine.
