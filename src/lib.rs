@@ -1,1 +1,7 @@
 //! complaintflow: an event-sourced complaint workflow engine.
+//!
+//! - [`store`]: the append-only event log (trait + sled backend), hash chains, live tail.
+//! - [`clock`]: injectable time.
+
+pub mod clock;
+pub mod store;
