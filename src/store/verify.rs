@@ -157,9 +157,15 @@ async fn walk_log(
     let mut streams: HashMap<StreamId, (u64, Hash)> = HashMap::new();
     let mut prev_global = Hash::GENESIS;
     let mut next = 0u64;
+    let mut page_size = PAGE;
     while next < until {
-        let page = match store.read_all(next, PAGE.min((until - next) as usize)).await {
+        let page = match store.read_all(next, page_size.min((until - next) as usize)).await {
             Ok(page) => page,
+            // A page with an unreadable record: read it one event at a time to find where.
+            Err(StoreError::Corrupt { .. }) if page_size > 1 => {
+                page_size = 1;
+                continue;
+            }
             Err(err @ StoreError::Corrupt { .. }) => {
                 let report = VerifyReport {
                     events_checked: next,

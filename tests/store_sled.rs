@@ -1,0 +1,215 @@
+//! The sled backend: the shared conformance suite, plus what only an embedded store has
+//! (reopening, locking, format versions, tampering with records on disk).
+
+mod conformance;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use complaintflow::clock::ManualClock;
+use complaintflow::store::sled::{SledOptions, SledStore, tamper};
+use complaintflow::store::verify::{BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream};
+use complaintflow::store::{Direction, EventStore, ExpectedVersion, StoreError};
+use conformance::{events, stream};
+use jiff::{SignedDuration, Timestamp};
+use tempfile::TempDir;
+
+fn open(dir: &Path) -> SledStore {
+    SledStore::open(dir, SledOptions::default()).expect("open store")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sled_store_passes_the_conformance_suite() {
+    let dirs = std::sync::Mutex::new(Vec::<TempDir>::new());
+    let factory = move || -> Arc<dyn EventStore> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open(dir.path()));
+        dirs.lock().unwrap().push(dir);
+        store
+    };
+    conformance::run_all(&factory).await;
+}
+
+async fn fill(store: &SledStore, streams: usize, per_stream: usize) {
+    for i in 0..streams {
+        let s = stream(&format!("C-{i}"));
+        for _ in 0..per_stream {
+            store.append(&s, ExpectedVersion::Any, events(2)).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn reopening_after_a_clean_shutdown_continues_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill(&store, 3, 4).await;
+    let digest = take_digest(&store).await.unwrap().unwrap();
+    store.close().await.unwrap();
+    assert!(matches!(
+        store.append(&stream("C-0"), ExpectedVersion::Any, events(1)).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    drop(store);
+
+    let store = open(dir.path());
+    assert_eq!(store.head(), 24);
+    assert_eq!(store.stream_version(&stream("C-1")).await.unwrap(), Some(7));
+    let next = store.append(&stream("C-1"), ExpectedVersion::Exact(7), events(1)).await.unwrap();
+    assert_eq!((next.last_version(), next.last_position()), (8, 24));
+    assert!(verify_log(&store).await.unwrap().is_intact());
+    assert_eq!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Consistent);
+}
+
+#[tokio::test]
+async fn recorded_time_comes_from_the_injected_clock_and_never_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let start: Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();
+    let clock = ManualClock::new(start);
+    let options = SledOptions { clock: Arc::new(clock.clone()), ..SledOptions::default() };
+    let store = SledStore::open(dir.path(), options).unwrap();
+    let s = stream("C-time");
+    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    clock.advance(SignedDuration::from_hours(26));
+    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    clock.set("2026-04-01T00:00:00Z".parse().unwrap());
+    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    let times: Vec<_> = store
+        .read_stream(&s, 0, Direction::Forwards, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.recorded_at.to_string())
+        .collect();
+    assert_eq!(times, ["2026-05-01T02:00:00Z", "2026-05-02T04:00:00Z", "2026-05-02T04:00:00Z"]);
+}
+
+#[tokio::test]
+async fn a_directory_held_by_another_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = open(dir.path());
+    match SledStore::open(dir.path(), SledOptions::default()) {
+        Err(err @ StoreError::DataDirLocked { .. }) => {
+            assert!(err.to_string().contains("in use by another process"), "{err}");
+        }
+        other => panic!("expected DataDirLocked, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_directory_from_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta").unwrap().insert("store_format", &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    match SledStore::open(dir.path(), SledOptions::default()) {
+        Err(err @ StoreError::NewerFormat { found: 99, .. }) => {
+            assert!(err.to_string().contains("newer complaintflow"), "{err}");
+        }
+        other => panic!("expected NewerFormat, got {other:?}"),
+    }
+}
+
+/// Builds a small log, closes it, lets `tamper` edit the raw tree, and reopens it.
+async fn tampered(tamper_with: impl FnOnce(&sled::Tree)) -> (TempDir, SledStore, complaintflow::store::Digest) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    fill(&store, 4, 3).await;
+    let digest = take_digest(&store).await.unwrap().unwrap();
+    assert!(verify_log(&store).await.unwrap().is_intact());
+    tamper_with(tamper::raw_tree(&store));
+    store.close().await.unwrap();
+    drop(store);
+    let store = open(dir.path());
+    (dir, store, digest)
+}
+
+fn payload_offset(record: &[u8], payload: &[u8]) -> usize {
+    record.windows(payload.len()).position(|w| w == payload).expect("payload inside record")
+}
+
+#[tokio::test]
+async fn a_corrupted_payload_is_the_first_broken_link() {
+    let (_dir, store, digest) = tampered(|tree| {
+        let key = tamper::event_key(5);
+        let mut record = tree.get(key).unwrap().unwrap().to_vec();
+        let at = payload_offset(&record, b"payload 1");
+        record[at] = b'P';
+        tree.insert(key, record).unwrap();
+    })
+    .await;
+    let report = verify_log(&store).await.unwrap();
+    let broken = report.first_break.expect("tampering detected");
+    assert_eq!(broken.position, 5);
+    assert_eq!(broken.kind, BreakKind::ContentAltered);
+    assert!(broken.expected_hash.is_some() && broken.found_hash.is_some());
+    assert_eq!(report.events_checked, 5);
+    let stream_of_5 = broken.stream.clone().unwrap();
+    assert!(!verify_stream(&store, &stream_of_5).await.unwrap().is_intact());
+    assert!(matches!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Broken(b) if b.position == 5));
+}
+
+#[tokio::test]
+async fn a_rewritten_hash_breaks_the_chain_at_the_next_event() {
+    let (_dir, store, _) = tampered(|tree| {
+        // The chain hash is the record's last field: flip its last byte.
+        let key = tamper::event_key(3);
+        let mut record = tree.get(key).unwrap().unwrap().to_vec();
+        let last = record.len() - 1;
+        record[last] ^= 0xff;
+        tree.insert(key, record).unwrap();
+    })
+    .await;
+    let broken = verify_log(&store).await.unwrap().first_break.unwrap();
+    assert_eq!((broken.position, broken.kind), (3, BreakKind::ChainBroken));
+}
+
+#[tokio::test]
+async fn a_deleted_record_is_reported_as_a_gap() {
+    let (_dir, store, _) = tampered(|tree| {
+        tree.remove(tamper::event_key(7)).unwrap();
+    })
+    .await;
+    let broken = verify_log(&store).await.unwrap().first_break.unwrap();
+    assert_eq!(broken.position, 7);
+    assert_eq!(broken.kind, BreakKind::PositionOutOfOrder { expected: 7, found: 8 });
+}
+
+#[tokio::test]
+async fn swapped_records_are_reported() {
+    let (_dir, store, _) = tampered(|tree| {
+        let (a, b) = (tamper::event_key(2), tamper::event_key(9));
+        let (ra, rb) = (tree.get(a).unwrap().unwrap(), tree.get(b).unwrap().unwrap());
+        tree.insert(a, rb).unwrap();
+        tree.insert(b, ra).unwrap();
+    })
+    .await;
+    let broken = verify_log(&store).await.unwrap().first_break.unwrap();
+    assert_eq!(broken.position, 2);
+    assert_eq!(broken.kind, BreakKind::PositionOutOfOrder { expected: 2, found: 9 });
+}
+
+#[tokio::test]
+async fn a_truncated_log_fails_its_saved_digest() {
+    let (_dir, store, digest) = tampered(|tree| {
+        tree.remove(tamper::event_key(23)).unwrap();
+    })
+    .await;
+    // The chain that is left verifies: only the digest shows that history was cut.
+    assert!(verify_log(&store).await.unwrap().is_intact());
+    assert_eq!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Truncated { head: 23 });
+}
+
+#[tokio::test]
+async fn an_unreadable_record_is_reported_not_panicked_on() {
+    let (_dir, store, _) = tampered(|tree| {
+        tree.insert(tamper::event_key(4), &[1u8, 0xff, 0xff, 0xff][..]).unwrap();
+    })
+    .await;
+    let broken = verify_log(&store).await.unwrap().first_break.unwrap();
+    assert_eq!(broken.position, 4);
+    assert!(matches!(broken.kind, BreakKind::Unreadable(_)), "{broken:?}");
+    assert!(matches!(store.read_all(4, 1).await, Err(StoreError::Corrupt { .. })));
+}
