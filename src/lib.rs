@@ -3,5 +3,6 @@
 //! - [`store`]: the append-only event log (trait + sled backend), hash chains, live tail.
 //! - [`clock`]: injectable time.
 
+pub mod cli;
 pub mod clock;
 pub mod store;

@@ -1,6 +1,6 @@
 //! The behaviour every `EventStore` backend must have, written once. A backend's test file
-#![allow(dead_code)] // each test binary uses a different part of the suite
 //! provides a way to open a fresh, empty store and calls [`run_all`].
+#![allow(dead_code)] // each test binary uses a different part of the suite
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,0 +1,75 @@
+//! The `complaintflow` command line.
+
+mod audit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::store::sled::{SledOptions, SledStore};
+
+#[derive(Debug, Parser)]
+#[command(name = "complaintflow", version, about = "Event-sourced complaint workflow engine")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; shared by every command that opens the store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDirArg {
+    /// Data directory (created if missing).
+    #[arg(long, env = "COMPLAINTFLOW_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+impl DataDirArg {
+    /// The event log lives in `<data-dir>/events`.
+    pub fn open_store(&self) -> Result<SledStore, crate::store::StoreError> {
+        SledStore::open(self.data_dir.join("events"), SledOptions::default())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Recompute the hash chains of one complaint or of the whole log (exit 1 on a broken link).
+    Verify(audit::VerifyArgs),
+    /// Take a digest of the log, or check a saved one against today's log.
+    Digest(audit::DigestArgs),
+}
+
+/// Exit codes: 0 success, 1 a check found a problem, 2 the command could not run.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_cli_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Verify(args) => audit::verify(args).await,
+            Command::Digest(args) => audit::digest(args).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_cli_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COMPLAINTFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
