@@ -1,0 +1,120 @@
+//! An authenticated identity and the checks that follow from its role and scope.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of user a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A dealer's DMS: reads and writes the complaints of its own dealer codes.
+    Dealer,
+    /// A regional Customer Assistance Center: reads and writes everything in its regions.
+    Cac,
+    /// Reads everything, verifies, exports; writes nothing.
+    Auditor,
+    /// Everything.
+    Admin,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Dealer => "dealer",
+            Self::Cac => "cac",
+            Self::Auditor => "auditor",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+/// The complaints a principal may see: all, or those of some dealers or regions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    Dealers(BTreeSet<String>),
+    Regions(BTreeSet<String>),
+}
+
+/// The caller of a request, as authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub identity: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// Approval levels this principal may act at (see the policy's escalation ladder).
+    pub approval_levels: BTreeSet<String>,
+}
+
+impl Principal {
+    /// Whether the complaint of `dealer` in `region` is visible to this principal.
+    pub fn can_see(&self, dealer: &str, region: &str) -> bool {
+        match &self.scope {
+            Scope::Everything => true,
+            Scope::Dealers(dealers) => dealers.contains(dealer),
+            Scope::Regions(regions) => regions.contains(region),
+        }
+    }
+
+    /// Whether this principal may append events to a complaint it can see.
+    pub fn can_write(&self) -> bool {
+        !matches!(self.role, Role::Auditor)
+    }
+
+    /// Whether this principal may verify the whole log, take digests and export.
+    pub fn can_audit_log(&self) -> bool {
+        matches!(self.role, Role::Auditor | Role::Admin)
+    }
+
+    /// The actor string recorded on events this principal submits.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role, self.identity)
+    }
+
+    /// The engine itself, for events its timers append.
+    pub fn engine() -> Self {
+        Self {
+            identity: "engine".into(),
+            role: Role::Admin,
+            scope: Scope::Everything,
+            approval_levels: BTreeSet::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, scope: Scope) -> Principal {
+        Principal {
+            identity: "x".into(),
+            role,
+            scope,
+            approval_levels: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn dealers_see_only_their_dealer_codes() {
+        let dealer = principal(Role::Dealer, Scope::Dealers(["SH-01".to_owned()].into()));
+        assert!(dealer.can_see("SH-01", "EAST"));
+        assert!(!dealer.can_see("SH-02", "EAST"));
+        assert!(dealer.can_write());
+        assert!(!dealer.can_audit_log());
+    }
+
+    #[test]
+    fn cac_sees_its_regions_and_auditors_write_nothing() {
+        let cac = principal(Role::Cac, Scope::Regions(["EAST".to_owned()].into()));
+        assert!(cac.can_see("SH-02", "EAST"));
+        assert!(!cac.can_see("BJ-01", "NORTH"));
+        let auditor = principal(Role::Auditor, Scope::Everything);
+        assert!(auditor.can_see("BJ-01", "NORTH"));
+        assert!(!auditor.can_write());
+        assert!(auditor.can_audit_log());
+        assert_eq!(auditor.actor(), "auditor:x");
+    }
+}
