@@ -6,4 +6,6 @@
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod store;
+pub mod telemetry;
