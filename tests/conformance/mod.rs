@@ -128,6 +128,9 @@ async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
     store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
     let head = store.head();
     // The retry's expected version no longer holds; it is still answered as a replay.
+    let found = store.find_event(&batch[1].event_id).await.unwrap();
+    assert_eq!(found, Some(original.slots[1]));
+    assert_eq!(store.find_event(&Uuid::new_v4()).await.unwrap(), None);
     let retry = store.append(&s, ExpectedVersion::NoStream, batch.clone()).await.unwrap();
     assert!(retry.replayed);
     assert_eq!(retry.slots, original.slots);

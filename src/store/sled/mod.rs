@@ -21,7 +21,7 @@ use self::keys::{decode_position, event_key, position_of_event_key, stream_key, 
 use self::writer::{AppendRequest, LogTail, Writer};
 use super::codec;
 use super::{
-    AppendOutcome, Direction, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
+    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
     RecordedEvent, StoreError, StoreLimits, StreamId,
 };
 use crate::clock::{SharedClock, SystemClock};
@@ -270,6 +270,19 @@ impl EventStore for SledStore {
             .next()
             .transpose()
             .map(|entry| entry.map(|(version, _)| version))
+    }
+
+    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
+        let durable = *self.durable.borrow();
+        let Some(bytes) = self.log.get(keys::id_key(event_id))? else {
+            return Ok(None);
+        };
+        let entry = keys::IdEntry::decode(&bytes)?;
+        Ok((entry.position < durable).then_some(EventSlot {
+            event_id: *event_id,
+            version: entry.version,
+            position: entry.position,
+        }))
     }
 
     fn watch_head(&self) -> watch::Receiver<u64> {
