@@ -3,6 +3,7 @@
 //! - [`store`]: the append-only event log (trait + sled backend), hash chains, live tail.
 //! - [`clock`]: injectable time.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -1,0 +1,3 @@
+//! The gRPC API.
+
+pub mod proto;
