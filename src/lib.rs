@@ -1,1 +1,3 @@
 //! complaintflow: an event-sourced complaint workflow engine.
+
+pub mod domain;
