@@ -143,6 +143,13 @@ pub fn resumed() -> ComplaintEvent {
     events::Resumed { note: None }.into()
 }
 
+pub fn reported_to_cac() -> ComplaintEvent {
+    events::ReportedToCac {
+        cac_reference: None,
+    }
+    .into()
+}
+
 pub fn closed() -> ComplaintEvent {
     events::Closed { summary: None }.into()
 }

@@ -80,85 +80,58 @@ pub(super) fn share(amount: SignedDuration, percent: u8) -> SignedDuration {
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> Timestamp {
-        s.parse().expect("test timestamp")
+    /// 1 September 2025 at `hour`:00 UTC.
+    fn hour(hour: i8) -> Timestamp {
+        jiff::civil::date(2025, 9, 1)
+            .at(hour, 0, 0, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|zoned| zoned.timestamp())
+            .expect("test instant")
+    }
+
+    fn stop(starts: i8, ends: Option<i8>) -> Stop {
+        Stop {
+            starts: hour(starts),
+            ends: ends.map(hour),
+        }
+    }
+
+    /// When a wall clock started at 10:00 with `hours` to run ends.
+    fn due(hours: i64, stops: &[Stop]) -> Option<i8> {
+        let end = run_until(
+            Measure::Wall,
+            hour(10),
+            SignedDuration::from_hours(hours),
+            stops,
+        )
+        .expect("in range")?;
+        let hours_after = end.duration_since(hour(0)).as_hours();
+        Some(i8::try_from(hours_after).expect("same day"))
     }
 
     #[test]
     fn without_stops_it_just_adds() {
-        let due = run_until(
-            Measure::Wall,
-            at("2025-09-01T10:00:00Z"),
-            SignedDuration::from_hours(2),
-            &[],
-        );
-        assert_eq!(due, Ok(Some(at("2025-09-01T12:00:00Z"))));
+        assert_eq!(due(2, &[]), Some(12));
     }
 
     #[test]
     fn a_stop_pushes_the_end_back_by_its_length() {
-        let stops = [Stop {
-            starts: at("2025-09-01T11:00:00Z"),
-            ends: Some(at("2025-09-01T14:00:00Z")),
-        }];
-        let due = run_until(
-            Measure::Wall,
-            at("2025-09-01T10:00:00Z"),
-            SignedDuration::from_hours(2),
-            &stops,
-        );
-        assert_eq!(due, Ok(Some(at("2025-09-01T15:00:00Z"))));
+        assert_eq!(due(2, &[stop(11, Some(14))]), Some(15));
     }
 
     #[test]
     fn an_open_stop_suspends_the_clock() {
-        let stops = [Stop {
-            starts: at("2025-09-01T11:00:00Z"),
-            ends: None,
-        }];
-        let due = run_until(
-            Measure::Wall,
-            at("2025-09-01T10:00:00Z"),
-            SignedDuration::from_hours(2),
-            &stops,
-        );
-        assert_eq!(due, Ok(None));
+        assert_eq!(due(2, &[stop(11, None)]), None);
     }
 
     #[test]
     fn stops_after_the_end_or_before_the_start_do_not_count() {
-        let stops = [
-            Stop {
-                starts: at("2025-09-01T08:00:00Z"),
-                ends: Some(at("2025-09-01T09:00:00Z")),
-            },
-            Stop {
-                starts: at("2025-09-01T13:00:00Z"),
-                ends: None,
-            },
-        ];
-        let due = run_until(
-            Measure::Wall,
-            at("2025-09-01T10:00:00Z"),
-            SignedDuration::from_hours(2),
-            &stops,
-        );
-        assert_eq!(due, Ok(Some(at("2025-09-01T12:00:00Z"))));
+        assert_eq!(due(2, &[stop(8, Some(9)), stop(13, None)]), Some(12));
     }
 
     #[test]
     fn a_stop_that_began_before_the_clock_delays_its_start() {
-        let stops = [Stop {
-            starts: at("2025-09-01T08:00:00Z"),
-            ends: Some(at("2025-09-01T11:00:00Z")),
-        }];
-        let due = run_until(
-            Measure::Wall,
-            at("2025-09-01T10:00:00Z"),
-            SignedDuration::from_hours(1),
-            &stops,
-        );
-        assert_eq!(due, Ok(Some(at("2025-09-01T12:00:00Z"))));
+        assert_eq!(due(1, &[stop(8, Some(11))]), Some(12));
     }
 
     #[test]

@@ -45,7 +45,7 @@ enum End {
     /// At a fixed instant (a promised date, an announced arrival).
     At(Timestamp),
     /// At the end of the business day the clock started in.
-    EndOfBusinessDay,
+    SameBusinessDay,
 }
 
 /// A running clock before its instants are worked out.
@@ -109,7 +109,7 @@ fn resolve(clock: Clock, state: &ComplaintState, policy: &Policy) -> Option<Dead
             run_until(business, clock.start, amount, &stops).ok()??,
         ),
         End::At(due) => (Measure::Wall, due.duration_since(clock.start), due),
-        End::EndOfBusinessDay => {
+        End::SameBusinessDay => {
             let due = calendar.end_of_business_day(clock.start).ok()?;
             (business, business.between(clock.start, due).ok()?, due)
         }
@@ -120,7 +120,7 @@ fn resolve(clock: Clock, state: &ComplaintState, policy: &Policy) -> Option<Dead
         .and_then(|percent| {
             let stops = match clock.end {
                 End::AfterWall(_) | End::AfterBusiness(_) => stops.as_slice(),
-                End::At(_) | End::EndOfBusinessDay => &[],
+                End::At(_) | End::SameBusinessDay => &[],
             };
             run_until(measure, clock.start, share(amount, percent), stops).ok()?
         })
@@ -155,7 +155,7 @@ fn report_to_cac_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock>
             spec.urgent_within_minutes,
         )))
     } else {
-        End::EndOfBusinessDay
+        End::SameBusinessDay
     };
     Some(
         Clock::new(DeadlineKind::ReportToCac, state.round_started, 0, end)

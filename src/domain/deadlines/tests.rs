@@ -41,6 +41,21 @@ fn filed_monday() -> Harness {
     filed_with(|_| {}, t(1, "10:00"))
 }
 
+/// Filed Monday 10:00; option O1 (promised Wednesday 17:00) proposed at
+/// 11:00 and accepted at `accepted_at`.
+fn agreed_monday(accepted_at: &str) -> Harness {
+    let mut h = filed_monday();
+    h.try_at(
+        proposal(&[("O1", t(3, "17:00"))]),
+        DealerStaff,
+        t(1, "11:00"),
+    )
+    .expect("propose");
+    h.try_at(accept("O1"), DealerStaff, t(1, accepted_at))
+        .expect("accept");
+    h
+}
+
 /// Runs the timer for `deadline` at `now` and appends what it produces.
 fn fire(
     h: &mut Harness,
@@ -85,15 +100,8 @@ fn a_fresh_normal_case_owes_a_same_day_report_and_a_result_in_three_business_day
 #[test]
 fn reporting_to_the_cac_ends_that_deadline() {
     let mut h = filed_monday();
-    h.try_at(
-        ReportedToCac {
-            cac_reference: None,
-        }
-        .into(),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("report");
+    h.try_at(reported_to_cac(), DealerStaff, t(1, "11:00"))
+        .expect("report");
     assert_eq!(find(&h, DeadlineKind::ReportToCac), None);
 }
 
@@ -157,15 +165,7 @@ fn waiting_for_parts_stops_the_result_clock_but_not_progress_reports() {
 
 #[test]
 fn an_agreed_plan_replaces_the_result_clock_with_the_promise() {
-    let mut h = filed_monday();
-    h.try_at(
-        proposal(&[("O1", t(3, "17:00"))]),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("propose");
-    h.try_at(accept("O1"), DealerStaff, t(1, "13:00"))
-        .expect("accept");
+    let h = agreed_monday("13:00");
     assert_eq!(find(&h, DeadlineKind::Result), None);
     let promise = get(&h, DeadlineKind::Promise);
     assert_eq!(promise.due_at, t(3, "17:00"));
@@ -175,15 +175,7 @@ fn an_agreed_plan_replaces_the_result_clock_with_the_promise() {
 
 #[test]
 fn changing_the_promise_date_moves_the_deadline_under_a_new_key() {
-    let mut h = filed_monday();
-    h.try_at(
-        proposal(&[("O1", t(3, "17:00"))]),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("propose");
-    h.try_at(accept("O1"), DealerStaff, t(1, "13:00"))
-        .expect("accept");
+    let mut h = agreed_monday("13:00");
     let before = get(&h, DeadlineKind::Promise);
     let change = PromiseDateChanged {
         new_date: t(8, "17:00"),
@@ -202,15 +194,7 @@ fn changing_the_promise_date_moves_the_deadline_under_a_new_key() {
 
 #[test]
 fn resolution_starts_the_satisfaction_call_back_clock() {
-    let mut h = filed_monday();
-    h.try_at(
-        proposal(&[("O1", t(3, "17:00"))]),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("propose");
-    h.try_at(accept("O1"), DealerStaff, t(1, "13:00"))
-        .expect("accept");
+    let mut h = agreed_monday("13:00");
     h.try_at(resolved(), DealerStaff, t(2, "15:00"))
         .expect("resolve");
     assert_eq!(find(&h, DeadlineKind::Promise), None);
@@ -328,15 +312,8 @@ fn warnings_fire_once_and_only_when_their_time_has_come() {
 #[test]
 fn reopening_restarts_the_result_clock_and_the_cac_report() {
     let mut h = filed_monday();
-    h.try_at(
-        ReportedToCac {
-            cac_reference: None,
-        }
-        .into(),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("report");
+    h.try_at(reported_to_cac(), DealerStaff, t(1, "11:00"))
+        .expect("report");
     h.try_at(
         proposal(&[("O1", t(3, "17:00"))]),
         DealerStaff,
@@ -421,15 +398,7 @@ fn progress_reports_repeat_until_one_is_sent() {
 
 #[test]
 fn a_closed_case_has_no_deadlines() {
-    let mut h = filed_monday();
-    h.try_at(
-        proposal(&[("O1", t(3, "17:00"))]),
-        DealerStaff,
-        t(1, "11:00"),
-    )
-    .expect("propose");
-    h.try_at(accept("O1"), DealerStaff, t(1, "11:30"))
-        .expect("accept");
+    let mut h = agreed_monday("11:30");
     h.try_at(resolved(), DealerStaff, t(1, "15:00"))
         .expect("resolve");
     h.try_at(satisfaction(4), DealerStaff, t(2, "10:00"))

@@ -69,6 +69,9 @@ fn encode_payload<T: serde::Serialize>(payload: &T) -> Vec<u8> {
 /// `event_type`, `encode_payload` and `decode` agree.
 macro_rules! complaint_events {
     ($($(#[$doc:meta])* $variant:ident($payload:ident) = $type_name:literal v $version:literal,)+) => {
+        // Filed is much larger than the rest; boxing it would buy little
+        // (one filing per stream) and cost every match on the enum.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum ComplaintEvent {
             $($(#[$doc])* $variant($payload),)+

@@ -36,6 +36,13 @@ fn resolved_case() -> Harness {
     h
 }
 
+/// Agreed, with compensation C1 requested at 12:00.
+fn requested(kind: CompensationKind, fen: u64) -> Harness {
+    let mut h = agreed();
+    h.ok(request(kind, fen), DealerStaff, &t(1, "12:00"));
+    h
+}
+
 fn filing_with(change: impl FnOnce(&mut Filed)) -> Filed {
     let mut filing = seed_004_filing();
     change(&mut filing);
@@ -271,12 +278,9 @@ fn emergency_severity_too_low() {
 #[test]
 fn already_reported_to_cac() {
     let mut h = filed();
-    let report = || ReportedToCac {
-        cac_reference: None,
-    };
-    h.ok(report(), DealerStaff, &t(1, "11:00"));
+    h.ok(reported_to_cac(), DealerStaff, &t(1, "11:00"));
     assert_eq!(
-        h.refused(report(), DealerStaff, &t(1, "12:00")),
+        h.refused(reported_to_cac(), DealerStaff, &t(1, "12:00")),
         "already_reported_to_cac"
     );
     let mut by_cac = Harness::new();
@@ -286,7 +290,7 @@ fn already_reported_to_cac() {
         &t(1, "10:00"),
     );
     assert_eq!(
-        by_cac.refused(report(), DealerStaff, &t(1, "12:00")),
+        by_cac.refused(reported_to_cac(), DealerStaff, &t(1, "12:00")),
         "already_reported_to_cac"
     );
 }
@@ -500,12 +504,7 @@ fn promise_date_unchanged() {
 
 #[test]
 fn duplicate_compensation_id() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 10_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let h = requested(CompensationKind::Discount, 10_000);
     assert_eq!(
         h.refused(
             request(CompensationKind::Rework, 1),
@@ -530,12 +529,7 @@ fn compensation_not_requested() {
 
 #[test]
 fn compensation_already_decided() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 10_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let mut h = requested(CompensationKind::Discount, 10_000);
     h.ok(
         approval(Level::ServiceManager, 10_000, true),
         ServiceManager,
@@ -562,12 +556,7 @@ fn compensation_already_decided() {
 
 #[test]
 fn approver_lacks_level() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 10_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let h = requested(CompensationKind::Discount, 10_000);
     // A desk clerk claiming to be the service manager.
     assert_eq!(
         h.refused(
@@ -590,12 +579,7 @@ fn approver_lacks_level() {
 
 #[test]
 fn compensation_beyond_authority() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::RentalCar, 30_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let mut h = requested(CompensationKind::RentalCar, 30_000);
     // Rental cars are the CAC's to approve, not the dealer's.
     assert_eq!(
         h.refused(
@@ -611,12 +595,7 @@ fn compensation_beyond_authority() {
         &t(1, "12:10"),
     );
 
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 600_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let mut h = requested(CompensationKind::Discount, 600_000);
     assert_eq!(
         h.refused(
             approval(Level::ServiceManager, 600_000, true),
@@ -635,12 +614,7 @@ fn compensation_beyond_authority() {
 
 #[test]
 fn compensation_requires_signature() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 10_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let h = requested(CompensationKind::Discount, 10_000);
     assert_eq!(
         h.refused(
             approval(Level::ShiftSupervisor, 10_000, false),
@@ -653,12 +627,7 @@ fn compensation_requires_signature() {
 
 #[test]
 fn approval_exceeds_request() {
-    let mut h = agreed();
-    h.ok(
-        request(CompensationKind::Discount, 10_000),
-        DealerStaff,
-        &t(1, "12:00"),
-    );
+    let h = requested(CompensationKind::Discount, 10_000);
     assert_eq!(
         h.refused(
             approval(Level::ServiceManager, 10_001, true),
