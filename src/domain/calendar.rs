@@ -350,6 +350,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn adding_then_measuring_gives_back_the_duration(
+            start_minutes in 0i64..(366 * 24 * 60),
+            minutes in 0i64..(200 * 60),
+        ) {
+            let cal = shanghai();
+            let start = at("2025-01-01T00:00:00+08:00")
+                .checked_add(SignedDuration::from_mins(start_minutes))
+                .expect("in range");
+            let duration = SignedDuration::from_mins(minutes);
+            let due = cal.add_business_duration(start, duration).expect("due");
+            proptest::prop_assert!(due >= start);
+            proptest::prop_assert_eq!(cal.business_time_between(start, due), Ok(duration));
+        }
+    }
+
     #[test]
     fn add_and_between_agree() {
         let cal = shanghai();

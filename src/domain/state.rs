@@ -522,3 +522,120 @@ pub fn replay<'a>(
         .into_iter()
         .fold(None, |state, (event, meta)| apply(state, event, meta))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::actor::Role;
+    use crate::domain::testkit::*;
+
+    fn meta(version: u64, when: &str) -> EventMeta {
+        EventMeta {
+            version,
+            occurred_at: at(when),
+            recorded_at: at(when),
+            actor: actor(Role::DealerStaff),
+        }
+    }
+
+    fn filed_state() -> ComplaintState {
+        let filing: ComplaintEvent = seed_004_filing().into();
+        apply(None, &filing, &meta(1, "2025-09-01T10:00:00+08:00")).expect("filed")
+    }
+
+    #[test]
+    fn events_before_filing_leave_no_state() {
+        assert_eq!(
+            apply(None, &resolved(), &meta(1, "2025-09-01T10:00:00+08:00")),
+            None
+        );
+    }
+
+    #[test]
+    fn filing_sets_identity_and_starts_at_the_dealer_desk() {
+        let state = filed_state();
+        assert_eq!(state.id, complaint_id());
+        assert_eq!(state.level, Level::DealerDesk);
+        assert_eq!(state.status, Status::Received);
+        assert_eq!(state.round_started, state.filed);
+    }
+
+    #[test]
+    fn a_second_filing_only_advances_the_version() {
+        let state = filed_state();
+        let filing: ComplaintEvent = seed_004_filing().into();
+        let again = apply(
+            Some(state.clone()),
+            &filing,
+            &meta(2, "2025-09-01T11:00:00+08:00"),
+        )
+        .expect("state");
+        assert_eq!(
+            again,
+            ComplaintState {
+                version: 2,
+                ..state
+            }
+        );
+    }
+
+    #[test]
+    fn pauses_open_and_close() {
+        let state = filed_state();
+        let state = apply(
+            Some(state),
+            &paused(WaitingFor::Parts),
+            &meta(2, "2025-09-01T11:00:00+08:00"),
+        );
+        assert!(state.as_ref().is_some_and(ComplaintState::is_paused));
+        let state = apply(state, &resumed(), &meta(3, "2025-09-02T11:00:00+08:00")).expect("state");
+        assert!(!state.is_paused());
+        assert_eq!(
+            state.pauses[0].ended_at,
+            Some(at("2025-09-02T11:00:00+08:00"))
+        );
+    }
+
+    #[test]
+    fn reopening_starts_a_new_round_and_keeps_the_history() {
+        let events = [
+            proposal(&[
+                ("O1", at("2025-09-03T17:00:00+08:00")),
+                ("O2", at("2025-09-04T17:00:00+08:00")),
+            ]),
+            accept("O1"),
+            resolved(),
+            satisfaction(1),
+            events::Reopened {
+                reason: text("still unhappy"),
+            }
+            .into(),
+        ];
+        let state = events
+            .iter()
+            .zip(2..)
+            .fold(Some(filed_state()), |state, (event, version)| {
+                apply(state, event, &meta(version, "2025-09-03T10:00:00+08:00"))
+            })
+            .expect("state");
+        assert_eq!(state.reopen_count, 1);
+        assert_eq!(state.round_started.version, 6);
+        assert_eq!(state.status, Status::Received);
+        assert_eq!(
+            (
+                state.resolved,
+                state.satisfaction,
+                state.accepted_option.clone()
+            ),
+            (None, None, None)
+        );
+        assert_eq!(
+            state.option(&option_id("O2")).map(|o| o.decision),
+            Some(Decision::Rejected)
+        );
+        assert_eq!(
+            state.option(&option_id("O1")).map(|o| o.decision),
+            Some(Decision::Accepted)
+        );
+    }
+}
