@@ -611,13 +611,11 @@ mod tests {
             }
             .into(),
         ];
-        let state = events
-            .iter()
-            .zip(2..)
-            .fold(Some(filed_state()), |state, (event, version)| {
-                apply(state, event, &meta(version, "2025-09-03T10:00:00+08:00"))
-            })
-            .expect("state");
+        let mut state = filed_state();
+        for (event, version) in events.iter().zip(2..) {
+            let when = meta(version, "2025-09-03T10:00:00+08:00");
+            state = apply(Some(state), event, &when).expect("state");
+        }
         assert_eq!(state.reopen_count, 1);
         assert_eq!(state.round_started.version, 6);
         assert_eq!(state.status, Status::Received);
