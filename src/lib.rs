@@ -1,6 +1,8 @@
 //! complaintflow: an event-sourced complaint workflow engine.
 //!
+//! - [`domain`]: the pure business: events, state machine, rules, policy, deadlines.
 //! - [`store`]: the append-only event log (trait + sled backend), hash chains, live tail.
+//! - [`auth`], [`api`], [`config`], [`telemetry`], [`cli`]: the server around them.
 //! - [`clock`]: injectable time.
 
 pub mod api;
@@ -8,5 +10,6 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,393 @@
+//! The open deadlines of a complaint, computed from its state and the
+//! policy, and the events the timer scheduler appends when one warns or
+//! falls due. Pure: the scheduler owns the clock and the timers.
+
+mod callback;
+mod clock;
+mod key;
+
+pub use key::{DeadlineKey, DeadlineKind};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use clock::{Measure, Stop, run_until, share};
+
+use super::events::{self, ComplaintEvent};
+use super::policy::Policy;
+use super::state::{ComplaintState, Milestone};
+use super::vocabulary::{DaySlot, EscalationReason};
+
+/// One deadline the scheduler should hold a timer for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub kind: DeadlineKind,
+    pub key: DeadlineKey,
+    pub due_at: Timestamp,
+    /// `None` when the policy asks for no warning or it was already given.
+    pub warn_at: Option<Timestamp>,
+}
+
+/// Which of a deadline's two moments has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DueStage {
+    Warning,
+    Due,
+}
+
+/// When a clock ends.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// After this much wall-clock time (may be paused).
+    AfterWall(SignedDuration),
+    /// After this much business time (may be paused).
+    AfterBusiness(SignedDuration),
+    /// At a fixed instant (a promised date, an announced arrival).
+    At(Timestamp),
+    /// At the end of the business day the clock started in.
+    SameBusinessDay,
+}
+
+/// A running clock before its instants are worked out.
+struct Clock {
+    key: DeadlineKey,
+    start: Timestamp,
+    end: End,
+    warn_at_percent: Option<u8>,
+}
+
+impl Clock {
+    fn new(kind: DeadlineKind, started_by: Milestone, generation: u32, end: End) -> Self {
+        Self {
+            key: DeadlineKey {
+                kind,
+                started_by: started_by.version,
+                generation,
+            },
+            start: started_by.at,
+            end,
+            warn_at_percent: None,
+        }
+    }
+
+    fn warn_at(mut self, percent: Option<u8>) -> Self {
+        self.warn_at_percent = percent;
+        self
+    }
+}
+
+/// The stops that apply to a clock of `kind`, per the policy.
+fn stops_for(state: &ComplaintState, kind: DeadlineKind, policy: &Policy) -> Vec<Stop> {
+    state
+        .pauses
+        .iter()
+        .filter(|pause| policy.pauses(pause.waiting_for, kind))
+        .map(|pause| Stop {
+            starts: pause.started.at,
+            ends: pause.ended_at,
+        })
+        .collect()
+}
+
+/// Works out a clock's due and warning instants; `None` while it is paused
+/// (or in the unlikely case the calendar runs out of range).
+fn resolve(clock: Clock, state: &ComplaintState, policy: &Policy) -> Option<Deadline> {
+    let calendar = policy.calendar(&state.region);
+    let business = Measure::Business(calendar);
+    let stops = stops_for(state, clock.key.kind, policy);
+    // Duration clocks run (and pause); fixed instants warn at a share of
+    // the time between start and due, counted the same way.
+    let (measure, amount, due_at) = match clock.end {
+        End::AfterWall(amount) => (
+            Measure::Wall,
+            amount,
+            run_until(Measure::Wall, clock.start, amount, &stops).ok()??,
+        ),
+        End::AfterBusiness(amount) => (
+            business,
+            amount,
+            run_until(business, clock.start, amount, &stops).ok()??,
+        ),
+        End::At(due) => (Measure::Wall, due.duration_since(clock.start), due),
+        End::SameBusinessDay => {
+            let due = calendar.end_of_business_day(clock.start).ok()?;
+            (business, business.between(clock.start, due).ok()?, due)
+        }
+    };
+    let warn_at = clock
+        .warn_at_percent
+        .filter(|_| !state.warned.contains(&clock.key))
+        .and_then(|percent| {
+            let stops = match clock.end {
+                End::AfterWall(_) | End::AfterBusiness(_) => stops.as_slice(),
+                End::At(_) | End::SameBusinessDay => &[],
+            };
+            run_until(measure, clock.start, share(amount, percent), stops).ok()?
+        })
+        .filter(|warn| *warn < due_at);
+    Some(Deadline {
+        kind: clock.key.kind,
+        key: clock.key,
+        due_at,
+        warn_at,
+    })
+}
+
+fn business_days(days: u32, policy: &Policy, state: &ComplaintState) -> SignedDuration {
+    policy.calendar(&state.region).working_day_length() * i32::try_from(days).unwrap_or(i32::MAX)
+}
+
+/// The later of two milestones (by stream position).
+fn latest(a: Milestone, b: Option<Milestone>) -> Milestone {
+    match b {
+        Some(b) if b.version > a.version => b,
+        _ => a,
+    }
+}
+
+fn report_to_cac_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    if state.cac_informed_this_round(policy) {
+        return None;
+    }
+    let spec = &policy.document().deadlines.report_to_cac;
+    let end = if policy.reports_immediately(state.severity, state.emergency) {
+        End::AfterWall(SignedDuration::from_mins(i64::from(
+            spec.urgent_within_minutes,
+        )))
+    } else {
+        End::SameBusinessDay
+    };
+    Some(
+        Clock::new(DeadlineKind::ReportToCac, state.round_started, 0, end)
+            .warn_at(spec.warn_at_percent),
+    )
+}
+
+/// An agreed plan, or the case resolved, within N business days. Each
+/// escalation hands the case to a new owner with a fresh clock, so a case
+/// that keeps missing it walks up the ladder.
+fn result_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    if state.resolved.is_some() || state.accepted_option.is_some() {
+        return None;
+    }
+    let doc = policy.document();
+    let days = match state.reopen_count {
+        0 => doc.deadlines.result.business_days,
+        _ => doc.reopen.result_business_days,
+    };
+    let started_by = latest(state.round_started, state.last_escalation);
+    let end = End::AfterBusiness(business_days(days, policy, state));
+    Some(
+        Clock::new(DeadlineKind::Result, started_by, 0, end)
+            .warn_at(doc.deadlines.result.warn_at_percent),
+    )
+}
+
+fn promise_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    let promise = state
+        .promise
+        .as_ref()
+        .filter(|_| state.resolved.is_none())?;
+    let warn = policy.document().deadlines.promise.warn_at_percent;
+    Some(
+        Clock::new(
+            DeadlineKind::Promise,
+            promise.set_by,
+            0,
+            End::At(promise.due),
+        )
+        .warn_at(warn),
+    )
+}
+
+fn satisfaction_callback_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    let resolved = state.resolved?;
+    if state.satisfaction.is_some() || state.contacts.unreachable.is_some() {
+        return None;
+    }
+    let spec = &policy.document().deadlines.satisfaction_callback;
+    let end = End::AfterBusiness(business_days(spec.business_days, policy, state));
+    Some(
+        Clock::new(DeadlineKind::SatisfactionCallback, resolved, 0, end)
+            .warn_at(spec.warn_at_percent),
+    )
+}
+
+/// After an unanswered call: the next try, or, when the tries are used up,
+/// marking the customer unreachable right away.
+fn callback_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    if state.contacts.unreachable.is_some() {
+        return None;
+    }
+    let streak = &state.contacts.failed_streak;
+    let last = *streak.last()?;
+    let attempts = u32::try_from(streak.len()).unwrap_or(u32::MAX);
+    if streak.len() >= usize::from(policy.callbacks().max_failed_attempts) {
+        return Some(Clock::new(
+            DeadlineKind::MarkUnreachable,
+            last,
+            attempts,
+            End::At(last.at),
+        ));
+    }
+    let used: Vec<DaySlot> = streak
+        .iter()
+        .filter_map(|failed| policy.day_slot(&state.region, failed.at))
+        .collect();
+    let next = callback::next_attempt_at(policy, &state.region, last.at, &used)?;
+    Some(Clock::new(
+        DeadlineKind::CallbackRetry,
+        last,
+        attempts,
+        End::At(next),
+    ))
+}
+
+/// Major cases report progress every N hours until resolved; each report
+/// restarts the clock, each unanswered due time starts the next interval.
+fn progress_report_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    if state.resolved.is_some() || !policy.needs_progress_reports(state.severity) {
+        return None;
+    }
+    let spec = &policy.document().deadlines.progress_report;
+    let started_by = latest(state.round_started, state.last_progress_report);
+    let generation = state
+        .fired
+        .iter()
+        .filter(|key| {
+            key.kind == DeadlineKind::ProgressReport && key.started_by == started_by.version
+        })
+        .count();
+    let generation = u32::try_from(generation).unwrap_or(u32::MAX);
+    let every = SignedDuration::from_hours(i64::from(spec.every_hours));
+    let end =
+        End::AfterWall(every * i32::try_from(generation.saturating_add(1)).unwrap_or(i32::MAX));
+    Some(
+        Clock::new(DeadlineKind::ProgressReport, started_by, generation, end)
+            .warn_at(spec.warn_at_percent),
+    )
+}
+
+fn engineer_clocks(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    state.emergency?;
+    match state.engineer {
+        None if state.resolved.is_none() => {
+            let spec = &policy.document().deadlines.engineer_dispatch;
+            let end = End::AfterWall(SignedDuration::from_hours(i64::from(spec.within_hours)));
+            Some(
+                Clock::new(DeadlineKind::EngineerDispatch, state.filed, 0, end)
+                    .warn_at(spec.warn_at_percent),
+            )
+        }
+        Some(visit) if visit.appraised.is_none() => Some(Clock::new(
+            DeadlineKind::EngineerArrival,
+            visit.dispatched,
+            0,
+            End::At(visit.expected_arrival),
+        )),
+        _ => None,
+    }
+}
+
+/// Every deadline currently running for the complaint, earliest first.
+/// Deadlines that already fired, or whose clock is paused, are left out.
+pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> {
+    if state.is_finished() {
+        return Vec::new();
+    }
+    let clocks = [
+        report_to_cac_clock(state, policy),
+        result_clock(state, policy),
+        promise_clock(state, policy),
+        satisfaction_callback_clock(state, policy),
+        callback_clock(state, policy),
+        progress_report_clock(state, policy),
+        engineer_clocks(state, policy),
+    ];
+    let mut deadlines: Vec<Deadline> = clocks
+        .into_iter()
+        .flatten()
+        .filter(|clock| !state.fired.contains(&clock.key))
+        .filter_map(|clock| resolve(clock, state, policy))
+        .collect();
+    deadlines.sort_by_key(|deadline| (deadline.due_at, deadline.key));
+    deadlines
+}
+
+/// The events the scheduler appends when `deadline` reaches `stage` at `now`.
+/// Empty when the deadline is no longer open as given (the state moved on
+/// since the timer was set) or its moment has not come.
+pub fn on_deadline_due(
+    state: &ComplaintState,
+    deadline: &Deadline,
+    stage: DueStage,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<ComplaintEvent> {
+    let Some(current) = open_deadlines(state, policy)
+        .into_iter()
+        .find(|open| open.key == deadline.key)
+    else {
+        return Vec::new();
+    };
+    let key = current.key;
+    match stage {
+        DueStage::Warning => match current.warn_at {
+            Some(warn_at) if warn_at <= now => vec![
+                events::DeadlineWarning {
+                    deadline: key,
+                    due_at: current.due_at,
+                }
+                .into(),
+            ],
+            _ => Vec::new(),
+        },
+        DueStage::Due if current.due_at > now => Vec::new(),
+        DueStage::Due => due_events(state, &current, policy),
+    }
+}
+
+fn due_events(state: &ComplaintState, deadline: &Deadline, policy: &Policy) -> Vec<ComplaintEvent> {
+    let key = deadline.key;
+    let failed_attempts = u8::try_from(state.contacts.failed_streak.len()).unwrap_or(u8::MAX);
+    match key.kind {
+        DeadlineKind::CallbackRetry => vec![
+            events::CallbackDue {
+                deadline: key,
+                attempt: failed_attempts.saturating_add(1),
+            }
+            .into(),
+        ],
+        DeadlineKind::MarkUnreachable => {
+            vec![events::CustomerUnreachable { failed_attempts }.into()]
+        }
+        DeadlineKind::ProgressReport => vec![events::ProgressReportDue { deadline: key }.into()],
+        kind => {
+            let mut out: Vec<ComplaintEvent> = vec![
+                events::DeadlineMissed {
+                    deadline: key,
+                    due_at: deadline.due_at,
+                }
+                .into(),
+            ];
+            let next = policy
+                .next_level(state.level)
+                .filter(|_| policy.escalates_when_missed(kind));
+            if let Some(to) = next {
+                out.push(
+                    events::Escalated {
+                        from: state.level,
+                        to,
+                        reason: EscalationReason::DeadlineMissed,
+                        note: None,
+                    }
+                    .into(),
+                );
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

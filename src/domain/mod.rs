@@ -1,0 +1,28 @@
+//! The pure complaint domain: events, state, rules, policy, business
+//! calendar and deadlines. No I/O and no clock: `now` is always an argument.
+
+pub mod actor;
+pub mod calendar;
+pub mod deadlines;
+pub mod events;
+pub mod policy;
+pub mod rules;
+pub mod state;
+pub mod values;
+pub mod vocabulary;
+
+#[cfg(test)]
+mod scenario_tests;
+#[cfg(test)]
+mod testkit;
+
+pub use actor::{Actor, EventMeta, Role};
+pub use calendar::{BusinessCalendar, CalendarError, add_business_duration};
+pub use deadlines::{
+    Deadline, DeadlineKey, DeadlineKind, DueStage, on_deadline_due, open_deadlines,
+};
+pub use events::{ComplaintEvent, DecodeError};
+pub use policy::{Policy, PolicyError};
+pub use rules::{CheckContext, RuleViolation, check};
+pub use state::{ComplaintState, Status, apply, replay};
+pub use values::InvalidValue;
