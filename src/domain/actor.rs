@@ -60,7 +60,7 @@ impl Actor {
 /// What the store knows about an event besides its payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
-    /// Position in the complaint's stream, starting at 1 for `Filed`.
+    /// Version in the complaint's stream: the store's, so 0 for `Filed`.
     pub version: u64,
     /// When it happened in the world (a call, a visit): deadlines count from this.
     pub occurred_at: Timestamp,
