@@ -15,7 +15,7 @@ use super::events::{self, ComplaintEvent};
 use super::policy::Policy;
 use super::values::{
     ActionId, CompensationId, ComplaintId, DealerCode, DocumentRef, Money, OptionId, RegionCode,
-    SatisfactionScore,
+    SatisfactionScore, Text,
 };
 use super::vocabulary::{
     Category, Channel, CompensationKind, Department, EmergencyKind, Level, Origin, Severity,
@@ -158,7 +158,14 @@ pub struct ComplaintState {
     pub categories: Vec<Category>,
     pub severity: Severity,
     pub emergency: Option<EmergencyKind>,
+    /// What the customer told us when the complaint was filed.
+    pub customer: events::Customer,
+    pub vehicle: events::Vehicle,
+    pub description: Text,
+    pub customer_request: Text,
     pub filed: Milestone,
+    /// The last event applied: when the case last moved.
+    pub updated: Milestone,
     /// Start of the current handling round: filing, or the latest reopening.
     pub round_started: Milestone,
     pub reopen_count: u32,
@@ -205,7 +212,12 @@ impl ComplaintState {
             categories: payload.categories.clone(),
             severity: payload.severity,
             emergency: payload.emergency,
+            customer: payload.customer.clone(),
+            vehicle: payload.vehicle.clone(),
+            description: payload.description.clone(),
+            customer_request: payload.customer_request.clone(),
             filed,
+            updated: filed,
             round_started: filed,
             reopen_count: 0,
             level: Level::DealerDesk,
@@ -509,6 +521,7 @@ pub fn apply(
         (Some(mut state), event) => {
             state.apply_event(event, meta);
             state.version = meta.version;
+            state.updated = Milestone::of(meta);
             Some(state)
         }
     }
@@ -564,16 +577,13 @@ mod tests {
     fn a_second_filing_only_advances_the_version() {
         let state = filed_state();
         let filing: ComplaintEvent = seed_004_filing().into();
-        let again = apply(
-            Some(state.clone()),
-            &filing,
-            &meta(2, "2025-09-01T11:00:00+08:00"),
-        )
-        .expect("state");
+        let second = meta(2, "2025-09-01T11:00:00+08:00");
+        let again = apply(Some(state.clone()), &filing, &second).expect("state");
         assert_eq!(
             again,
             ComplaintState {
                 version: 2,
+                updated: Milestone::of(&second),
                 ..state
             }
         );
