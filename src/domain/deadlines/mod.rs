@@ -289,9 +289,40 @@ fn engineer_clocks(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
     }
 }
 
-/// Every deadline currently running for the complaint, earliest first.
-/// Deadlines that already fired, or whose clock is paused, are left out.
-pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> {
+/// A running clock and what has happened to it so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedDeadline {
+    pub deadline: Deadline,
+    /// Its warning event has been appended.
+    pub warned: bool,
+    /// Its due event has been appended (for most kinds: it was missed) and the
+    /// obligation still stands.
+    pub fired: bool,
+}
+
+impl TrackedDeadline {
+    /// Missed and still unmet: what makes a complaint overdue.
+    pub fn is_overdue(&self) -> bool {
+        self.fired && records_misses(self.deadline.kind)
+    }
+
+    /// Warned, not yet due: what makes a complaint at risk.
+    pub fn is_at_risk(&self) -> bool {
+        self.warned && !self.fired
+    }
+}
+
+/// Kinds whose due moment means "missed" (the others prompt an action instead).
+fn records_misses(kind: DeadlineKind) -> bool {
+    !matches!(
+        kind,
+        DeadlineKind::CallbackRetry | DeadlineKind::MarkUnreachable | DeadlineKind::ProgressReport
+    )
+}
+
+/// Every clock running for the complaint, earliest first, including those already
+/// warned or fired. Paused clocks are left out.
+pub fn tracked_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<TrackedDeadline> {
     if state.is_finished() {
         return Vec::new();
     }
@@ -304,14 +335,68 @@ pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> 
         progress_report_clock(state, policy),
         engineer_clocks(state, policy),
     ];
-    let mut deadlines: Vec<Deadline> = clocks
+    let mut tracked: Vec<TrackedDeadline> = clocks
         .into_iter()
         .flatten()
-        .filter(|clock| !state.fired.contains(&clock.key))
         .filter_map(|clock| resolve(clock, state, policy))
+        .map(|deadline| TrackedDeadline {
+            deadline,
+            warned: state.warned.contains(&deadline.key),
+            fired: state.fired.contains(&deadline.key),
+        })
         .collect();
-    deadlines.sort_by_key(|deadline| (deadline.due_at, deadline.key));
-    deadlines
+    tracked.sort_by_key(|t| (t.deadline.due_at, t.deadline.key));
+    tracked
+}
+
+/// Every deadline currently running for the complaint, earliest first.
+/// Deadlines that already fired, or whose clock is paused, are left out.
+pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> {
+    tracked_deadlines(state, policy)
+        .into_iter()
+        .filter(|tracked| !tracked.fired)
+        .map(|tracked| tracked.deadline)
+        .collect()
+}
+
+/// How an obligation with a deadline ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeadlineOutcome {
+    Met,
+    /// Met, but after its due moment, before the timer noticed (e.g. while the
+    /// engine was down): it counts as missed.
+    MetLate,
+}
+
+/// The deadlines an event satisfied: those open before it (not fired) that are gone
+/// after it, judged by when the event happened. Paused clocks are not satisfied by
+/// pausing: a clock that disappears because of a pause is not counted.
+pub fn deadlines_satisfied(
+    before: &ComplaintState,
+    after: &ComplaintState,
+    occurred_at: Timestamp,
+    policy: &Policy,
+) -> Vec<(DeadlineKind, DeadlineOutcome)> {
+    if after.is_paused() && !before.is_paused() {
+        return Vec::new();
+    }
+    let still_running: Vec<DeadlineKey> = tracked_deadlines(after, policy)
+        .iter()
+        .map(|t| t.deadline.key)
+        .collect();
+    open_deadlines(before, policy)
+        .into_iter()
+        .filter(|deadline| !still_running.contains(&deadline.key))
+        .filter(|deadline| records_misses(deadline.kind))
+        .map(|deadline| {
+            let outcome = if occurred_at <= deadline.due_at {
+                DeadlineOutcome::Met
+            } else {
+                DeadlineOutcome::MetLate
+            };
+            (deadline.kind, outcome)
+        })
+        .collect()
 }
 
 /// The events the scheduler appends when `deadline` reaches `stage` at `now`.

@@ -419,3 +419,53 @@ fn replay_gives_the_same_deadlines() {
     assert_eq!(&replayed, h.state());
     assert_eq!(open_deadlines(&replayed, &h.policy), open(&h));
 }
+
+#[test]
+fn tracked_deadlines_keep_a_missed_clock_as_overdue_until_it_is_met() {
+    let mut h = filed_monday();
+    let report = get(&h, DeadlineKind::ReportToCac);
+    let late = report.due_at + SignedDuration::from_mins(1);
+    fire(&mut h, &report, DueStage::Due, late);
+    let tracked = tracked_deadlines(h.state(), &h.policy);
+    let missed = tracked
+        .iter()
+        .find(|t| t.deadline.key == report.key)
+        .expect("still tracked");
+    assert!(missed.is_overdue());
+    assert!(find(&h, DeadlineKind::ReportToCac).is_none(), "no longer open");
+    h.try_at(reported_to_cac(), DealerStaff, late + SignedDuration::from_mins(5))
+        .expect("report");
+    let tracked = tracked_deadlines(h.state(), &h.policy);
+    assert!(tracked.iter().all(|t| !t.is_overdue()), "{tracked:?}");
+}
+
+#[test]
+fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_late() {
+    for (when, outcome) in [
+        (t(1, "15:00"), DeadlineOutcome::Met),
+        (t(2, "09:00"), DeadlineOutcome::MetLate),
+    ] {
+        let mut h = filed_monday();
+        let before = h.state().clone();
+        h.try_at(reported_to_cac(), DealerStaff, when).expect("report");
+        let met = deadlines_satisfied(&before, h.state(), when, &h.policy);
+        assert_eq!(met, vec![(DeadlineKind::ReportToCac, outcome)]);
+    }
+}
+
+#[test]
+fn pausing_is_not_meeting_and_a_note_meets_nothing() {
+    let mut h = filed_monday();
+    let before = h.state().clone();
+    h.try_at(paused(WaitingFor::Customer), DealerStaff, t(1, "11:00"))
+        .expect("pause");
+    assert!(deadlines_satisfied(&before, h.state(), t(1, "11:00"), &h.policy).is_empty());
+    let before = h.state().clone();
+    h.try_at(
+        NoteAdded { text: text("called the workshop") }.into(),
+        DealerStaff,
+        t(1, "11:30"),
+    )
+    .expect("note");
+    assert!(deadlines_satisfied(&before, h.state(), t(1, "11:30"), &h.policy).is_empty());
+}
