@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Actor, Role as WorkflowRole, values::ActorId};
+
 /// What kind of user a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,11 +43,10 @@ pub enum Scope {
 /// The caller of a request, as authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub identity: String,
     pub role: Role,
     pub scope: Scope,
-    /// Approval levels this principal may act at (see the policy's escalation ladder).
-    pub approval_levels: BTreeSet<String>,
+    /// Who its events are recorded as, and in which workflow role.
+    pub actor: Actor,
 }
 
 impl Principal {
@@ -68,19 +69,8 @@ impl Principal {
         matches!(self.role, Role::Auditor | Role::Admin)
     }
 
-    /// The actor string recorded on events this principal submits.
-    pub fn actor(&self) -> String {
-        format!("{}:{}", self.role, self.identity)
-    }
-
-    /// The engine itself, for events its timers append.
-    pub fn engine() -> Self {
-        Self {
-            identity: "engine".into(),
-            role: Role::Admin,
-            scope: Scope::Everything,
-            approval_levels: BTreeSet::new(),
-        }
+    pub fn identity(&self) -> &str {
+        self.actor.id.as_str()
     }
 }
 
@@ -90,10 +80,9 @@ mod tests {
 
     fn principal(role: Role, scope: Scope) -> Principal {
         Principal {
-            identity: "x".into(),
             role,
             scope,
-            approval_levels: BTreeSet::new(),
+            actor: Actor::new(ActorId::parse("x").unwrap(), WorkflowRole::CacAgent),
         }
     }
 
@@ -115,6 +104,5 @@ mod tests {
         assert!(auditor.can_see("BJ-01", "NORTH"));
         assert!(!auditor.can_write());
         assert!(auditor.can_audit_log());
-        assert_eq!(auditor.actor(), "auditor:x");
     }
 }

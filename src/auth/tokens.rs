@@ -1,11 +1,13 @@
 //! The token file and the registry built from it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::principal::{Principal, Role, Scope};
+use crate::domain::{Actor, Role as WorkflowRole};
+use crate::domain::values::ActorId;
 use crate::store::Hash;
 
 const TOKEN_PREFIX: &str = "cft_";
@@ -33,9 +35,12 @@ pub struct TokenEntry {
     /// For `cac`: the regions it serves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
-    /// Approval levels it may act at (e.g. `service_manager`, `cac`, `regional_manager`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub approval_levels: Vec<String>,
+    /// The workflow role its events are recorded under, which decides what it may
+    /// approve (`dealer_staff`, `service_manager`, `shift_supervisor`, `cac_agent`,
+    /// `regional_manager`, `regional_engineer`). Defaults: dealer → `dealer_staff`,
+    /// cac and admin → `cac_agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acts_as: Option<WorkflowRole>,
     /// `blake3:` and 64 hex digits: the hash of the bearer token.
     pub token_hash: String,
 }
@@ -66,9 +71,16 @@ pub fn generate_token() -> String {
 
 impl TokenEntry {
     fn principal(&self) -> Result<Principal, String> {
-        if self.identity.trim().is_empty() {
-            return Err("identity must not be empty".into());
-        }
+        let id = ActorId::parse(self.identity.as_str())
+            .map_err(|e| format!("identity {:?}: {e}", self.identity))?;
+        let acts_as = match (self.role, self.acts_as) {
+            (_, Some(WorkflowRole::Engine)) => {
+                return Err(format!("{}: only the engine acts as `engine`", self.identity));
+            }
+            (_, Some(role)) => role,
+            (Role::Dealer, None) => WorkflowRole::DealerStaff,
+            (Role::Cac | Role::Admin | Role::Auditor, None) => WorkflowRole::CacAgent,
+        };
         let scope = match self.role {
             Role::Dealer if self.dealers.is_empty() => {
                 return Err(format!("{}: a dealer token needs `dealers`", self.identity));
@@ -81,10 +93,9 @@ impl TokenEntry {
             Role::Auditor | Role::Admin => Scope::Everything,
         };
         Ok(Principal {
-            identity: self.identity.clone(),
             role: self.role,
             scope,
-            approval_levels: self.approval_levels.iter().cloned().collect::<BTreeSet<_>>(),
+            actor: Actor::new(id, acts_as),
         })
     }
 
@@ -103,7 +114,7 @@ impl TokenEntry {
             role,
             dealers: Vec::new(),
             regions: Vec::new(),
-            approval_levels: Vec::new(),
+            acts_as: None,
             token_hash: format_hash(&hash_token(&token)),
         };
         (entry, token)
@@ -148,15 +159,10 @@ impl TokenRegistry {
 
     /// A registry with one admin token.
     pub fn single_admin(token: &str) -> Self {
-        let principal = Principal {
-            identity: "admin".into(),
-            role: Role::Admin,
-            scope: Scope::Everything,
-            approval_levels: BTreeSet::new(),
-        };
-        Self {
-            by_hash: HashMap::from([(hash_token(token), principal)]),
-        }
+        let (mut entry, _) = TokenEntry::issue("admin", Role::Admin);
+        entry.token_hash = format_hash(&hash_token(token));
+        let file = TokenFile { tokens: vec![entry] };
+        Self::from_file(&file, "built-in admin token").unwrap_or_default()
     }
 
     /// The principal a presented token belongs to.
@@ -195,7 +201,8 @@ mod tests {
         assert!(!text.contains(&token), "the token itself is never stored");
         let registry = TokenRegistry::from_file(&toml::from_str(&text).unwrap(), "t").unwrap();
         let principal = registry.authenticate(&token).unwrap();
-        assert_eq!(principal.identity, "dms-sh-01");
+        assert_eq!(principal.actor.id.as_str(), "dms-sh-01");
+        assert_eq!(principal.actor.role, WorkflowRole::DealerStaff);
         assert!(principal.can_see("SH-01", "ANY"));
         assert!(registry.authenticate("cft_wrong").is_none());
         assert!(registry.authenticate("").is_none());
@@ -213,6 +220,19 @@ mod tests {
         assert!(err.to_string().contains("token_hash"), "{err}");
         let err = toml::from_str::<TokenFile>("[[tokens]]\nidentity='x'\nrole='root'\ntoken_hash=''").unwrap_err();
         assert!(err.to_string().contains("role"), "{err}");
+    }
+
+    #[test]
+    fn a_token_may_act_as_a_manager_but_never_as_the_engine() {
+        let (mut entry, token) = TokenEntry::issue("sm-sh-01", Role::Dealer);
+        entry.dealers = vec!["SH-01".into()];
+        entry.acts_as = Some(WorkflowRole::ServiceManager);
+        let registry = TokenRegistry::from_file(&file(vec![entry.clone()]), "t").unwrap();
+        assert_eq!(registry.authenticate(&token).unwrap().actor.role, WorkflowRole::ServiceManager);
+        entry.acts_as = Some(WorkflowRole::Engine);
+        assert!(TokenRegistry::from_file(&file(vec![entry]), "t").is_err());
+        let admin = TokenRegistry::single_admin("cft_secret");
+        assert_eq!(admin.authenticate("cft_secret").unwrap().role, Role::Admin);
     }
 
     #[test]
