@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Actor, Role as WorkflowRole, values::ActorId};
+use crate::domain::Actor;
 
 /// What kind of user a token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +77,7 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Role as WorkflowRole, values::ActorId};
 
     fn principal(role: Role, scope: Scope) -> Principal {
         Principal {
