@@ -11,5 +11,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod store;
 pub mod telemetry;

@@ -7,6 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A name that is not in a vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name:?} is not a {vocabulary} (expected one of its snake_case names)")]
+pub struct UnknownName {
+    pub vocabulary: &'static str,
+    pub name: String,
+}
+
 /// Declares a fieldless enum with stable snake_case names, `ALL` and `as_str`.
 macro_rules! named_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -29,6 +37,20 @@ macro_rules! named_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::vocabulary::UnknownName;
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == name)
+                    .ok_or_else(|| $crate::domain::vocabulary::UnknownName {
+                        vocabulary: stringify!($name),
+                        name: name.to_owned(),
+                    })
             }
         }
     };
@@ -209,5 +231,15 @@ mod tests {
         }
         assert_eq!(Channel::ALL.len(), 12);
         assert_eq!(Severity::Urgent.to_string(), "urgent");
+    }
+
+    #[test]
+    fn names_parse_back_and_unknown_names_are_refused() {
+        for channel in Channel::ALL {
+            assert_eq!(channel.as_str().parse::<Channel>(), Ok(*channel));
+        }
+        let err = "telepathy".parse::<Channel>().unwrap_err();
+        assert_eq!(err.vocabulary, "Channel");
+        assert!(err.to_string().contains("telepathy"));
     }
 }

@@ -1,0 +1,280 @@
+//! The application core: turns an authenticated caller's events into checked, durable
+//! events, and rebuilds a complaint's state from its stream.
+//!
+//! Every submission is checked against the state rebuilt from the log, then appended
+//! with the version that state was built from, so two writers racing on one complaint
+//! can never both pass the rules against the same state.
+
+pub mod codec;
+mod error;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tracing::instrument;
+use uuid::Uuid;
+
+pub use codec::{DomainEvent, actor_to_string, stream_of};
+pub use error::EngineError;
+
+use crate::clock::SharedClock;
+use crate::domain::values::ComplaintId;
+use crate::domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy};
+use crate::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId};
+
+/// How often an append that lost a race is re-checked against the newer state.
+const MAX_ATTEMPTS: usize = 8;
+
+/// One event a caller wants appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// The idempotency key.
+    pub event_id: Uuid,
+    pub event: ComplaintEvent,
+    /// When it happened; `None` means now.
+    pub occurred_at: Option<Timestamp>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+}
+
+impl Submission {
+    pub fn new(event_id: Uuid, event: impl Into<ComplaintEvent>) -> Self {
+        Self {
+            event_id,
+            event: event.into(),
+            occurred_at: None,
+            correlation_id: None,
+            causation_id: None,
+        }
+    }
+
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.occurred_at = Some(occurred_at);
+        self
+    }
+
+    fn to_new_event(&self, actor: &str, occurred_at: Timestamp) -> NewEvent {
+        NewEvent {
+            event_id: self.event_id,
+            event_type: self.event.event_type().to_owned(),
+            schema_version: self.event.schema_version(),
+            occurred_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            actor: actor.to_owned(),
+            payload: self.event.encode_payload(),
+        }
+    }
+}
+
+/// A point in a complaint's past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    Now,
+    /// Right after this version.
+    Version(u64),
+    /// As recorded by this time.
+    Time(Timestamp),
+}
+
+impl AsOf {
+    fn includes(self, event: &DomainEvent) -> bool {
+        match self {
+            Self::Now => true,
+            Self::Version(version) => event.meta.version <= version,
+            Self::Time(at) => event.meta.recorded_at <= at,
+        }
+    }
+}
+
+pub struct Engine {
+    store: Arc<dyn EventStore>,
+    policy: Arc<Policy>,
+    clock: SharedClock,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn EventStore>, policy: Arc<Policy>, clock: SharedClock) -> Self {
+        Self {
+            store,
+            policy,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Checks `submissions` in order against the complaint's current state and the
+    /// policy, and appends them atomically. `expected` is what the caller believes the
+    /// complaint's version is; `Any` re-checks against newer state after a lost race.
+    #[instrument(skip_all, fields(complaint = %complaint, events = submissions.len(), actor = %actor.id.as_str()))]
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        complaint: &ComplaintId,
+        expected: ExpectedVersion,
+        submissions: &[Submission],
+    ) -> Result<AppendOutcome, EngineError> {
+        let stream = stream_of(complaint).map_err(crate::store::StoreError::from)?;
+        let actor_text = actor_to_string(actor);
+        if let Some(outcome) = self.replay_if_stored(&stream, &actor_text, submissions).await? {
+            return Ok(outcome);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
+            if !expected.admits(version) {
+                return Err(crate::store::StoreError::WrongExpectedVersion {
+                    stream,
+                    expected,
+                    actual: version,
+                }
+                .into());
+            }
+            let events = self.check_all(actor, &actor_text, complaint, state, version, submissions)?;
+            let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            match self.store.append(&stream, pinned, events).await {
+                Err(crate::store::StoreError::WrongExpectedVersion { .. })
+                    if !matches!(expected, ExpectedVersion::Exact(_) | ExpectedVersion::NoStream) =>
+                {
+                    continue; // someone else appended first: check again against their state
+                }
+                result => return Ok(result?),
+            }
+        }
+        Err(EngineError::Contention(complaint.clone()))
+    }
+
+    /// Runs every rule over the submissions, each against the state the previous ones
+    /// leave, and builds the envelopes to store.
+    fn check_all(
+        &self,
+        actor: &Actor,
+        actor_text: &str,
+        complaint: &ComplaintId,
+        mut state: Option<ComplaintState>,
+        version: Option<u64>,
+        submissions: &[Submission],
+    ) -> Result<Vec<NewEvent>, EngineError> {
+        let now = self.clock.now();
+        let mut next_version = version.map_or(0, |v| v + 1);
+        let mut events = Vec::with_capacity(submissions.len());
+        for (index, submission) in submissions.iter().enumerate() {
+            let occurred_at = submission.occurred_at.unwrap_or(now);
+            let context = CheckContext {
+                complaint_id: complaint.clone(),
+                actor: actor.clone(),
+                occurred_at,
+                now,
+            };
+            crate::domain::check(state.as_ref(), &submission.event, &context, &self.policy)
+                .map_err(|violation| EngineError::Rule {
+                    index,
+                    event_type: submission.event.event_type(),
+                    violation,
+                })?;
+            let meta = EventMeta {
+                version: next_version,
+                occurred_at,
+                recorded_at: now,
+                actor: actor.clone(),
+            };
+            state = crate::domain::apply(state, &submission.event, &meta);
+            next_version += 1;
+            events.push(submission.to_new_event(actor_text, occurred_at));
+        }
+        Ok(events)
+    }
+
+    /// A retry of an append that is already stored is answered by the store (the same
+    /// slots, or a conflict if the content differs), without running the rules again:
+    /// the state has moved on since, and the rules would judge the retry as new.
+    async fn replay_if_stored(
+        &self,
+        stream: &StreamId,
+        actor_text: &str,
+        submissions: &[Submission],
+    ) -> Result<Option<AppendOutcome>, EngineError> {
+        let Some(first) = submissions.first() else {
+            return Ok(None);
+        };
+        let Some(slot) = self.store.find_event(&first.event_id).await? else {
+            return Ok(None);
+        };
+        // A submission without its own time took the server's time when it was first
+        // stored: take that again, so that an honest retry has the same content.
+        let stored = self
+            .store
+            .read_stream(stream, slot.version, Direction::Forwards, submissions.len())
+            .await?;
+        let events = submissions
+            .iter()
+            .enumerate()
+            .map(|(i, submission)| {
+                let stored_time = stored
+                    .get(i)
+                    .filter(|e| e.event_id == submission.event_id)
+                    .map(|e| e.occurred_at);
+                let occurred_at = submission
+                    .occurred_at
+                    .or(stored_time)
+                    .unwrap_or_else(|| self.clock.now());
+                submission.to_new_event(actor_text, occurred_at)
+            })
+            .collect();
+        Ok(Some(self.store.append(stream, ExpectedVersion::Any, events).await?))
+    }
+
+    /// The complaint's state, now or in the past.
+    pub async fn load(
+        &self,
+        complaint: &ComplaintId,
+        as_of: AsOf,
+    ) -> Result<ComplaintState, EngineError> {
+        let stream = stream_of(complaint).map_err(crate::store::StoreError::from)?;
+        self.load_stream(&stream, as_of)
+            .await?
+            .0
+            .ok_or_else(|| EngineError::NotFound(complaint.clone()))
+    }
+
+    /// Replays a stream up to `as_of`: the state and the version it was built from.
+    async fn load_stream(
+        &self,
+        stream: &StreamId,
+        as_of: AsOf,
+    ) -> Result<(Option<ComplaintState>, Option<u64>), EngineError> {
+        let mut state = None;
+        let mut version = None;
+        let mut from = 0;
+        loop {
+            let page = self
+                .store
+                .read_stream(stream, from, Direction::Forwards, MAX_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            from = last.version + 1;
+            for recorded in &page {
+                let event = codec::decode(recorded)?;
+                if !as_of.includes(&event) {
+                    return Ok((state, version));
+                }
+                state = crate::domain::apply(state, &event.event, &event.meta);
+                version = Some(recorded.version);
+            }
+            if page.len() < MAX_PAGE {
+                break;
+            }
+        }
+        Ok((state, version))
+    }
+}
