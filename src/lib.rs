@@ -12,5 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod projections;
 pub mod store;
 pub mod telemetry;
+pub mod timers;

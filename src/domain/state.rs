@@ -42,6 +42,33 @@ pub enum Status {
     Merged,
 }
 
+impl Status {
+    pub const ALL: &'static [Status] = &[
+        Status::Received,
+        Status::Investigating,
+        Status::SolutionProposed,
+        Status::SolutionAgreed,
+        Status::Resolved,
+        Status::FollowedUp,
+        Status::Closed,
+        Status::Merged,
+    ];
+
+    /// The stable snake_case name (the same as serde's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Investigating => "investigating",
+            Status::SolutionProposed => "solution_proposed",
+            Status::SolutionAgreed => "solution_agreed",
+            Status::Resolved => "resolved",
+            Status::FollowedUp => "followed_up",
+            Status::Closed => "closed",
+            Status::Merged => "merged",
+        }
+    }
+}
+
 /// When something happened and which event recorded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Milestone {

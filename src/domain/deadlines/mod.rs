@@ -29,7 +29,7 @@ pub struct Deadline {
 }
 
 /// Which of a deadline's two moments has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DueStage {
     Warning,
     Due,

@@ -181,6 +181,24 @@ impl ComplaintEvent {
         )
     }
 
+    /// Events that can fulfil an obligation that has a deadline (the report to the CAC,
+    /// the result, a promise, the call-back, the engineer's dispatch and arrival, a
+    /// progress report). Statistics judge deadlines met or late only at these.
+    pub fn may_meet_deadlines(&self) -> bool {
+        matches!(
+            self,
+            ComplaintEvent::ReportedToCac(_)
+                | ComplaintEvent::OptionAccepted(_)
+                | ComplaintEvent::WorkCarriedOut(_)
+                | ComplaintEvent::Resolved(_)
+                | ComplaintEvent::SatisfactionRecorded(_)
+                | ComplaintEvent::CustomerUnreachable(_)
+                | ComplaintEvent::EngineerDispatched(_)
+                | ComplaintEvent::OnSiteAppraisalRecorded(_)
+                | ComplaintEvent::ProgressReported(_)
+        )
+    }
+
     /// Events that only record something and may still be added to a closed case
     /// (the handling report, evidence, prevention work).
     pub fn is_record_keeping(&self) -> bool {

@@ -1,0 +1,173 @@
+//! Questions the read models answer: one complaint, a filtered page of complaints,
+//! statistics, and the timers that are due.
+
+use jiff::Timestamp;
+
+use super::keys::{self, Index};
+use super::record::{ComplaintRecord, ScheduledTimer};
+use super::stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
+use super::{ProjectionError, Projections, decode_value};
+use crate::domain::state::Status;
+use crate::domain::values::ComplaintId;
+use crate::domain::vocabulary::{Category, Severity};
+
+/// At most this many index entries are read for one page, so that a filter that
+/// matches almost nothing cannot make one request scan everything; the page then comes
+/// back short, with a token to go on.
+const MAX_SCAN: usize = 20_000;
+
+/// Filters for listing complaints; they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub dealer: Option<String>,
+    pub region: Option<String>,
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+    pub overdue_only: bool,
+    pub at_risk_only: bool,
+    pub filed_after: Option<Timestamp>,
+    pub filed_before: Option<Timestamp>,
+}
+
+impl ListQuery {
+    /// The most selective index the filters allow.
+    fn index(&self) -> (Index, String) {
+        let named = |index, value: &str| (index, value.to_owned());
+        if let Some(dealer) = &self.dealer {
+            named(Index::Dealer, dealer)
+        } else if self.overdue_only {
+            named(Index::Overdue, "")
+        } else if self.at_risk_only {
+            named(Index::AtRisk, "")
+        } else if let Some(region) = &self.region {
+            named(Index::Region, region)
+        } else if let Some(status) = self.status {
+            named(Index::Status, status.as_str())
+        } else if let Some(category) = self.category {
+            named(Index::Category, category.as_str())
+        } else if let Some(severity) = self.severity {
+            named(Index::Severity, severity.as_str())
+        } else {
+            named(Index::All, "")
+        }
+    }
+
+    fn admits(&self, record: &ComplaintRecord) -> bool {
+        let state = &record.state;
+        self.dealer.as_ref().is_none_or(|d| d == state.dealer.as_str())
+            && self.region.as_ref().is_none_or(|r| r == state.region.as_str())
+            && self.status.is_none_or(|s| s == state.status)
+            && self.category.is_none_or(|c| state.categories.contains(&c))
+            && self.severity.is_none_or(|s| s == state.severity)
+            && (!self.overdue_only || record.is_overdue())
+            && (!self.at_risk_only || record.is_at_risk())
+            && self.filed_after.is_none_or(|t| state.filed.at >= t)
+            && self.filed_before.is_none_or(|t| state.filed.at < t)
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub records: Vec<ComplaintRecord>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<Vec<u8>>,
+}
+
+impl Projections {
+    pub fn get(&self, id: &ComplaintId) -> Result<Option<ComplaintRecord>, ProjectionError> {
+        self.tree
+            .get(keys::record_key(id))?
+            .map(|bytes| decode_value(&bytes))
+            .transpose()
+    }
+
+    /// Complaints matching `query` that `visible` admits, newest filing first. `after`
+    /// is the `next` of the previous page.
+    pub fn list(
+        &self,
+        query: &ListQuery,
+        visible: &dyn Fn(&ComplaintRecord) -> bool,
+        page_size: usize,
+        after: Option<&[u8]>,
+    ) -> Result<Page, ProjectionError> {
+        let (index, value) = query.index();
+        let prefix = keys::index_prefix(index, &value);
+        let start = match after {
+            // Continue strictly after the last key of the previous page.
+            Some(last) if last.starts_with(&prefix) => {
+                let mut start = last.to_vec();
+                start.push(0);
+                start
+            }
+            _ => prefix.clone(),
+        };
+        let mut records = Vec::new();
+        let mut last_key = None;
+        for (scanned, item) in self.tree.range(start..).enumerate() {
+            let (key, _) = item?;
+            if !key.starts_with(&prefix) {
+                return Ok(Page { records, next: None });
+            }
+            if scanned >= MAX_SCAN || records.len() >= page_size {
+                return Ok(Page { records, next: last_key });
+            }
+            last_key = Some(key.to_vec());
+            let Some(id) = keys::id_of_index_key(&prefix, &key).and_then(|id| ComplaintId::parse(id).ok())
+            else {
+                continue;
+            };
+            let Some(record) = self.get(&id)? else { continue };
+            if let Some(after) = query.filed_after {
+                if record.state.filed.at < after {
+                    // Newest first: everything further is older still.
+                    return Ok(Page { records, next: None });
+                }
+            }
+            if query.admits(&record) && visible(&record) {
+                records.push(record);
+            }
+        }
+        Ok(Page { records, next: None })
+    }
+
+    /// Adds up the statistics buckets that `filter` and `visible(region, dealer)` admit.
+    pub fn statistics(
+        &self,
+        filter: &StatsFilter,
+        visible: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<Statistics, ProjectionError> {
+        let mut buckets = Vec::new();
+        for item in self.tree.scan_prefix([keys::STATS]) {
+            let (key, value) = item?;
+            let Some((region, dealer, month)) = keys::parse_stats_key(&key) else { continue };
+            let bucket_key = BucketKey {
+                region: region.to_owned(),
+                dealer: dealer.to_owned(),
+                month: month.to_owned(),
+            };
+            if filter.admits(&bucket_key) && visible(region, dealer) {
+                buckets.push((bucket_key, decode_value::<StatsBucket>(&value)?));
+            }
+        }
+        Ok(Statistics::from_buckets(buckets.iter().map(|(k, b)| (k.clone(), b))))
+    }
+
+    /// Timers due at or before `now`, earliest first, at most `limit`.
+    pub fn due_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<ScheduledTimer>, ProjectionError> {
+        self.tree
+            .range(vec![keys::TIMER]..keys::timers_after(now))
+            .take(limit)
+            .map(|item| decode_value(&item?.1))
+            .collect()
+    }
+
+    /// When the earliest pending timer is due.
+    pub fn next_timer_at(&self) -> Result<Option<Timestamp>, ProjectionError> {
+        match self.tree.scan_prefix([keys::TIMER]).next() {
+            Some(item) => Ok(Some(decode_value::<ScheduledTimer>(&item?.1)?.moment.at)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Durable escalation timers.
+//!
+//! Deadlines are not kept in memory: the projections hold them in a time-ordered index,
+//! rebuilt from the log like everything else, so they survive restarts. The scheduler
+//! fires what is due by appending events through the normal checked path. Each firing's
+//! event ids are derived from the complaint, the deadline instance and the stage, so a
+//! firing repeated after a crash (appended, but not yet seen by the projections) is
+//! recognised by the store and takes effect once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+use uuid::Uuid;
+
+use crate::domain::values::ComplaintId;
+use crate::domain::{Actor, DueStage, on_deadline_due};
+use crate::engine::{AsOf, Engine, EngineError, Submission};
+use crate::projections::{Projections, ScheduledTimer};
+use crate::store::{ExpectedVersion, StoreError};
+
+/// Longest the scheduler sleeps between looks at the clock: the bound on how late a
+/// deadline fires.
+const MAX_SLEEP: Duration = Duration::from_millis(250);
+/// Timers read from the index per pass.
+const BATCH: usize = 1024;
+/// The namespace of the event ids the scheduler derives.
+const FIRING_NAMESPACE: Uuid = Uuid::from_u128(0x6a0c_3f2e_5b7d_4c1a_9e8f_0d2b_4a6c_8e10);
+
+/// The event id of the `index`-th event of one firing.
+pub fn firing_event_id(complaint: &ComplaintId, timer: &ScheduledTimer, index: usize) -> Uuid {
+    let stage = match timer.moment.stage {
+        DueStage::Warning => "warning",
+        DueStage::Due => "due",
+    };
+    let name = format!("{complaint}/{}/{stage}/{index}", timer.moment.deadline.key);
+    Uuid::new_v5(&FIRING_NAMESPACE, name.as_bytes())
+}
+
+/// What one pass fired.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FireReport {
+    /// Timers that appended events.
+    pub fired: usize,
+    /// Events appended.
+    pub events: usize,
+    /// Timers that turned out stale (the complaint moved on) or were refused.
+    pub skipped: usize,
+}
+
+pub struct Scheduler {
+    engine: Arc<Engine>,
+    projections: Arc<Projections>,
+}
+
+impl Scheduler {
+    pub fn new(engine: Arc<Engine>, projections: Arc<Projections>) -> Self {
+        Self {
+            engine,
+            projections,
+        }
+    }
+
+    /// Fires every timer due by the clock's now, earliest first, including those that
+    /// come due because of what was fired. Waits for the projections to see each round
+    /// of firings before looking again; never fires one timer twice in a pass.
+    pub async fn fire_due(&self) -> Result<FireReport, EngineError> {
+        let mut report = FireReport::default();
+        let mut attempted = HashSet::new();
+        loop {
+            let now = self.engine.clock().now();
+            self.projections.wait_for(self.engine.store().head()).await;
+            let due = self.projections.due_timers(now, BATCH).map_err(projection_error)?;
+            let fresh: Vec<_> = due
+                .into_iter()
+                .filter(|timer| attempted.insert((timer.complaint.clone(), timer.moment.deadline.key, timer.moment.stage)))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(report);
+            }
+            for timer in &fresh {
+                match self.fire(timer, now).await? {
+                    0 => report.skipped += 1,
+                    events => {
+                        report.fired += 1;
+                        report.events += events;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fires one timer: the events the domain says its moment calls for.
+    async fn fire(&self, timer: &ScheduledTimer, now: Timestamp) -> Result<usize, EngineError> {
+        let complaint = &timer.complaint;
+        let state = match self.engine.load(complaint, AsOf::Now).await {
+            Ok(state) => state,
+            Err(EngineError::NotFound(_)) => return Ok(0),
+            Err(err) => return Err(err),
+        };
+        let policy = self.engine.policy();
+        let events = on_deadline_due(&state, &timer.moment.deadline, timer.moment.stage, policy, now);
+        if events.is_empty() {
+            debug!(%complaint, deadline = %timer.moment.deadline.key, "stale timer skipped");
+            return Ok(0);
+        }
+        let submissions: Vec<Submission> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at))
+            .collect();
+        let expected = ExpectedVersion::Exact(state.version);
+        match self.engine.submit(&Actor::engine(), complaint, expected, &submissions).await {
+            Ok(outcome) => {
+                let stage = match timer.moment.stage {
+                    DueStage::Warning => "warning",
+                    DueStage::Due => "due",
+                };
+                metrics::counter!("complaintflow_deadlines_fired_total", "stage" => stage).increment(1);
+                info!(%complaint, deadline = %timer.moment.deadline.key, stage, replayed = outcome.replayed, "deadline fired");
+                Ok(submissions.len())
+            }
+            // The complaint moved on between reading and appending: the next pass
+            // sees the newer state (and the projections' newer timers).
+            Err(EngineError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(0),
+            Err(EngineError::Rule { violation, .. }) => {
+                warn!(%complaint, deadline = %timer.moment.deadline.key, rule = violation.code(), "timer event refused by the rules");
+                Ok(0)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Fires deadlines as they fall due until `shutdown` turns true. Wakes at the next
+    /// due moment, or at least every `MAX_SLEEP`, or when new timers appear.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut checkpoint = self.projections.watch_checkpoint();
+        while !*shutdown.borrow() {
+            if let Err(err) = self.fire_due().await {
+                warn!(error = %err, "firing due deadlines failed; will retry");
+            }
+            let now = self.engine.clock().now();
+            let sleep = match self.projections.next_timer_at() {
+                Ok(Some(next)) => Duration::try_from(next.duration_since(now))
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP),
+                _ => MAX_SLEEP,
+            };
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                _ = checkpoint.changed() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+fn projection_error(err: crate::projections::ProjectionError) -> EngineError {
+    EngineError::Store(StoreError::Backend(err.to_string()))
+}
