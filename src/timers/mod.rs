@@ -93,8 +93,9 @@ impl Scheduler {
         }
     }
 
-    /// Fires one timer: the events the domain says its moment calls for.
-    async fn fire(&self, timer: &ScheduledTimer, now: Timestamp) -> Result<usize, EngineError> {
+    /// Fires one timer: the events the domain says its moment calls for. Returns how
+    /// many events that took (0 for a stale timer).
+    pub async fn fire(&self, timer: &ScheduledTimer, now: Timestamp) -> Result<usize, EngineError> {
         let complaint = &timer.complaint;
         let state = match self.engine.load(complaint, AsOf::Now).await {
             Ok(state) => state,

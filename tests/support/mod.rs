@@ -1,0 +1,189 @@
+//! A whole engine on a manual clock, for scenario tests: log, engine, projections
+//! following the live tail, and the timer scheduler.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod events;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use complaintflow::clock::ManualClock;
+use complaintflow::domain::values::{ActorId, ComplaintId};
+use complaintflow::domain::{Actor, ComplaintEvent, Policy, Role};
+use complaintflow::engine::{Engine, EngineError, Submission};
+use complaintflow::projections::{ComplaintRecord, Projections};
+use complaintflow::store::sled::{SledOptions, SledStore};
+use complaintflow::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
+use complaintflow::timers::{FireReport, Scheduler};
+use jiff::{SignedDuration, Timestamp};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub fn at(text: &str) -> Timestamp {
+    text.parse().expect("test timestamp")
+}
+
+pub fn id(text: &str) -> ComplaintId {
+    ComplaintId::parse(text).expect("test complaint id")
+}
+
+pub fn actor(role: Role) -> Actor {
+    match role {
+        Role::Engine => Actor::engine(),
+        _ => Actor::new(ActorId::parse(format!("{role}-1")).expect("actor"), role),
+    }
+}
+
+pub struct World {
+    pub dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    pub clock: ManualClock,
+    pub store: Arc<SledStore>,
+    pub engine: Arc<Engine>,
+    pub projections: Arc<Projections>,
+    pub scheduler: Scheduler,
+    follower: JoinHandle<()>,
+    next_id: AtomicU64,
+}
+
+impl World {
+    /// A fresh engine with the built-in policy, its clock at `start`.
+    pub async fn start(start: &str) -> Self {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let dir = temp.path().to_path_buf();
+        let mut world = Self::open(&dir, ManualClock::new(at(start)));
+        world._temp = Some(temp);
+        world
+    }
+
+    /// Opens the engine on an existing data directory (a restart).
+    pub fn open(dir: &Path, clock: ManualClock) -> Self {
+        let options = SledOptions {
+            clock: Arc::new(clock.clone()),
+            ..SledOptions::default()
+        };
+        let store = Arc::new(SledStore::open(dir.join("events"), options).expect("store"));
+        let policy = Arc::new(Policy::builtin());
+        let engine = Arc::new(Engine::new(store.clone(), policy.clone(), Arc::new(clock.clone())));
+        let projections =
+            Arc::new(Projections::open(dir.join("projections"), policy).expect("projections"));
+        let follower = tokio::spawn({
+            let (projections, store) = (projections.clone(), store.clone());
+            async move {
+                projections.follow(store).await.expect("projections follow the log");
+            }
+        });
+        let scheduler = Scheduler::new(engine.clone(), projections.clone());
+        Self {
+            dir: dir.to_path_buf(),
+            _temp: None,
+            clock,
+            store,
+            engine,
+            projections,
+            scheduler,
+            follower,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Stops everything as a shutdown would, keeping the data directory.
+    pub async fn stop(self) -> (Option<tempfile::TempDir>, PathBuf, ManualClock) {
+        self.follower.abort();
+        let _ = self.follower.await;
+        self.store.close().await.expect("close");
+        self.projections.flush().await.expect("flush projections");
+        (self._temp, self.dir, self.clock)
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now_ts()
+    }
+
+    /// Moves the clock and fires whatever fell due.
+    pub async fn advance(&self, by: SignedDuration) -> FireReport {
+        self.clock.advance(by);
+        self.fire().await
+    }
+
+    /// Sets the clock (forward) and fires whatever fell due.
+    pub async fn at(&self, when: &str) -> FireReport {
+        let when = at(when);
+        assert!(when >= self.now(), "the clock only moves forward in these tests");
+        self.clock.set(when);
+        self.fire().await
+    }
+
+    pub async fn fire(&self) -> FireReport {
+        self.scheduler.fire_due().await.expect("timers fire")
+    }
+
+    pub async fn submit(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>) -> Result<AppendOutcome, EngineError> {
+        let submission = Submission::new(self.fresh_id(), event);
+        self.engine
+            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission])
+            .await
+    }
+
+    /// Submits an event dated `occurred_at` (e.g. sent late by a dealer system).
+    pub async fn submit_dated(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>, occurred_at: Timestamp) -> Result<AppendOutcome, EngineError> {
+        let submission = Submission::new(self.fresh_id(), event).at(occurred_at);
+        self.engine
+            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission])
+            .await
+    }
+
+    #[track_caller]
+    pub fn ok(&self, result: Result<AppendOutcome, EngineError>) -> AppendOutcome {
+        result.unwrap_or_else(|err| panic!("refused: {err}"))
+    }
+
+    /// The rule code an event is refused with (panics if it is accepted).
+    pub async fn refused(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>) -> &'static str {
+        let head = self.store.head();
+        match self.submit(role, complaint, event).await {
+            Err(EngineError::Rule { violation, .. }) => {
+                assert_eq!(self.store.head(), head, "a refused event writes nothing");
+                violation.code()
+            }
+            other => panic!("expected a rule violation, got {other:?}"),
+        }
+    }
+
+    fn fresh_id(&self) -> Uuid {
+        Uuid::from_u128(0x7e57_0000_0000_0000_0000_0000_0000_0000 | u128::from(self.next_id.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// The projected record, once the projections have seen everything.
+    pub async fn record(&self, complaint: &str) -> ComplaintRecord {
+        self.projections.wait_for(self.store.head()).await;
+        self.projections.get(&id(complaint)).expect("read").expect("projected")
+    }
+
+    pub async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
+        let stream = complaintflow::engine::stream_of(&id(complaint)).expect("stream");
+        self.store.read_stream(&stream, 0, Direction::Forwards, 10_000).await.expect("timeline")
+    }
+
+    /// The event types of a complaint's timeline, in order.
+    pub async fn types(&self, complaint: &str) -> Vec<String> {
+        self.timeline(complaint).await.into_iter().map(|e| e.event_type).collect()
+    }
+
+    /// How many events of `event_type` the complaint has.
+    pub async fn count(&self, complaint: &str, event_type: &str) -> usize {
+        self.types(complaint).await.iter().filter(|t| *t == event_type).count()
+    }
+}
+
+/// `ManualClock::now` through the `Clock` trait, without importing it everywhere.
+pub trait NowExt {
+    fn now_ts(&self) -> Timestamp;
+}
+
+impl NowExt for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        complaintflow::clock::Clock::now(self)
+    }
+}
