@@ -12,6 +12,8 @@ mod enums;
 mod envelope;
 mod events;
 mod fields;
+#[cfg(test)]
+mod fixtures;
 mod names;
 mod state;
 mod time;

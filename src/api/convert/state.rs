@@ -96,3 +96,228 @@ fn deadline_to_proto(view: &DeadlineView) -> proto::Deadline {
         overdue: view.overdue,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::convert::fixtures::{at, car_wash_option, dealer_cause, filing, id, key, v};
+    use crate::domain::deadlines::DeadlineKind;
+    use crate::domain::events as ev;
+    use crate::domain::values::{ActorId, SatisfactionScore};
+    use crate::domain::vocabulary::{ContactPurpose, EscalationReason, Level, WaitingFor};
+    use crate::domain::{Actor, ComplaintEvent, EventMeta, Policy, Role, open_deadlines, replay};
+
+    fn pb_time(s: &str) -> Option<prost_types::Timestamp> {
+        Some(timestamp_to_proto(at(s)))
+    }
+
+    /// Events dated one hour apart from 2025-09-01T01:00Z, versions from 0.
+    fn stream(events: Vec<ComplaintEvent>) -> Vec<(ComplaintEvent, EventMeta)> {
+        let actor = Actor::new(ActorId::parse("wang").expect("actor id"), Role::DealerStaff);
+        let start = at("2025-09-01T01:00:00Z");
+        (0u64..)
+            .zip(events)
+            .map(|(version, event)| {
+                let when = start
+                    + jiff::SignedDuration::from_hours(i64::try_from(version).expect("small"));
+                let meta = EventMeta {
+                    version,
+                    occurred_at: when,
+                    recorded_at: when,
+                    actor: actor.clone(),
+                };
+                (event, meta)
+            })
+            .collect()
+    }
+
+    fn state_of(events: Vec<ComplaintEvent>) -> ComplaintState {
+        let log = stream(events);
+        replay(log.iter().map(|(event, meta)| (event, meta))).expect("a filed complaint")
+    }
+
+    fn agreed_and_paused() -> Vec<ComplaintEvent> {
+        vec![
+            filing().into(),
+            ev::ReportedToCac {
+                cac_reference: None,
+            }
+            .into(),
+            dealer_cause().into(),
+            ev::SolutionProposed {
+                options: vec![car_wash_option()],
+            }
+            .into(),
+            ev::OptionAccepted {
+                option_id: v("opt-1"),
+            }
+            .into(),
+            ev::Escalated {
+                from: Level::DealerDesk,
+                to: Level::ServiceManager,
+                reason: EscalationReason::CustomerRequest,
+                note: None,
+            }
+            .into(),
+            ev::ContactAttempted {
+                purpose: ContactPurpose::ProgressUpdate,
+                answered: false,
+                recording: None,
+                note: None,
+            }
+            .into(),
+            ev::Paused {
+                waiting_for: WaitingFor::Parts,
+                reason: v("Pump on order"),
+            }
+            .into(),
+        ]
+    }
+
+    #[test]
+    fn an_agreed_paused_case_shows_everything_the_state_knows() {
+        let state = state_of(agreed_and_paused());
+        let pb = complaint_to_proto(&state, &[]);
+        assert_eq!(
+            pb,
+            proto::Complaint {
+                name: "complaints/CMP-2025-0004".into(),
+                complaint_id: "CMP-2025-0004".into(),
+                version: 7,
+                status: proto::Status::SolutionAgreed.into(),
+                origin: proto::Origin::Dealer.into(),
+                channel: proto::Channel::WalkIn.into(),
+                dealer_code: "D-14001".into(),
+                region_code: "CN-NORTH".into(),
+                categories: vec![
+                    proto::Category::ReceptionAttitude.into(),
+                    proto::Category::RepairWorkmanship.into(),
+                ],
+                severity: proto::Severity::Major.into(),
+                emergency: proto::EmergencyKind::Flood.into(),
+                level: proto::Level::ServiceManager.into(),
+                escalation_count: 1,
+                contact_attempts: 1,
+                waiting_for: proto::WaitingFor::Parts.into(),
+                accepted_option_id: "opt-1".into(),
+                promise_time: pb_time("2025-09-03T10:00:00Z"),
+                file_time: pb_time("2025-09-01T01:00:00Z"),
+                report_time: pb_time("2025-09-01T02:00:00Z"),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_resumed_resolved_closed_case_shows_its_milestones() {
+        let mut events = agreed_and_paused();
+        events.extend([
+            ev::Resumed { note: None }.into(),
+            ev::Resolved {
+                summary: v("Fixed"),
+            }
+            .into(),
+            ev::SatisfactionRecorded {
+                score: SatisfactionScore::new(4).expect("score"),
+                customer_words: None,
+            }
+            .into(),
+            ev::Closed { summary: None }.into(),
+        ]);
+        let pb = complaint_to_proto(&state_of(events), &[]);
+        assert_eq!(pb.status, i32::from(proto::Status::Closed));
+        assert_eq!(pb.waiting_for, 0, "no longer paused");
+        assert_eq!(pb.satisfaction_score, 4);
+        assert_eq!(pb.resolve_time, pb_time("2025-09-01T10:00:00Z"));
+        assert_eq!(pb.close_time, pb_time("2025-09-01T12:00:00Z"));
+        assert_eq!(pb.version, 11);
+    }
+
+    #[test]
+    fn a_merged_case_names_its_target() {
+        let pb = complaint_to_proto(
+            &state_of(vec![
+                filing().into(),
+                ev::MergedInto {
+                    target: v("CMP-2025-0001"),
+                }
+                .into(),
+            ]),
+            &[],
+        );
+        assert_eq!(pb.status, i32::from(proto::Status::Merged));
+        assert_eq!(pb.merged_into, "CMP-2025-0001");
+    }
+
+    fn view(kind: DeadlineKind, due: &str, warned: bool, overdue: bool) -> DeadlineView {
+        DeadlineView {
+            deadline: Deadline {
+                kind,
+                key: key(kind, 0, 0),
+                due_at: at(due),
+                warn_at: Some(at("2025-09-01T05:00:00Z")),
+            },
+            warned,
+            overdue,
+        }
+    }
+
+    #[test]
+    fn deadlines_come_soonest_first_with_their_flags() {
+        let state = state_of(vec![filing().into()]);
+        let late = view(DeadlineKind::Result, "2025-09-08T10:00:00Z", false, false);
+        let soon = view(
+            DeadlineKind::ReportToCac,
+            "2025-09-01T09:00:00Z",
+            true,
+            false,
+        );
+        let pb = complaint_to_proto(&state, &[late, soon]);
+        let keys: Vec<&str> = pb.deadlines.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(keys, ["report_to_cac@0#0", "result@0#0"]);
+        assert_eq!(
+            pb.deadlines[0],
+            proto::Deadline {
+                kind: proto::DeadlineKind::ReportToCac.into(),
+                key: "report_to_cac@0#0".into(),
+                due_time: pb_time("2025-09-01T09:00:00Z"),
+                warn_time: pb_time("2025-09-01T05:00:00Z"),
+                warned: true,
+                overdue: false,
+            }
+        );
+        assert!(pb.at_risk && !pb.overdue);
+
+        let missed = view(
+            DeadlineKind::ReportToCac,
+            "2025-09-01T09:00:00Z",
+            true,
+            true,
+        );
+        let pb = complaint_to_proto(&state, &[missed]);
+        assert!(
+            pb.overdue && !pb.at_risk,
+            "a due deadline is overdue, not at risk"
+        );
+    }
+
+    #[test]
+    fn the_domains_own_open_deadlines_convert() {
+        let state = state_of(vec![filing().into()]);
+        let views: Vec<DeadlineView> = open_deadlines(&state, &Policy::builtin())
+            .into_iter()
+            .map(|deadline| DeadlineView {
+                deadline,
+                warned: false,
+                overdue: false,
+            })
+            .collect();
+        assert!(!views.is_empty(), "a fresh major case has running clocks");
+        let pb = complaint_to_proto(&state, &views);
+        assert_eq!(pb.deadlines.len(), views.len());
+        for (wire, view) in pb.deadlines.iter().zip(&views) {
+            assert_eq!(wire.key, view.deadline.key.to_string());
+        }
+        assert_eq!(id().to_string(), pb.complaint_id);
+    }
+}

@@ -57,6 +57,7 @@ pub fn optional_timestamp_from_proto(
     ts.map(|ts| timestamp_from_proto(&ts, field)).transpose()
 }
 
+/// The wire form of an instant, nanoseconds normalised to be non-negative.
 pub fn timestamp_to_proto(ts: jiff::Timestamp) -> prost_types::Timestamp {
     let mut seconds = ts.as_second();
     let mut nanos = ts.subsec_nanosecond();

@@ -2,72 +2,18 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
-
 use super::*;
 use crate::api::convert::FieldViolation;
+use crate::api::convert::fixtures::{at, car_wash_option, dealer_cause, filing, id, key, money, v};
 use crate::api::proto;
 use crate::api::proto::workflow_event::Kind;
 use crate::domain::ComplaintEvent;
-use crate::domain::deadlines::{DeadlineKey, DeadlineKind};
+use crate::domain::deadlines::DeadlineKind;
 use crate::domain::events as ev;
 use crate::domain::values::*;
 use crate::domain::vocabulary::*;
 
 const PATH: &str = "events[2].event";
-
-fn id() -> ComplaintId {
-    ComplaintId::parse("CMP-2025-0004").expect("test id")
-}
-
-fn at(s: &str) -> Timestamp {
-    s.parse().expect("test instant")
-}
-
-/// Any checked string newtype from a literal.
-fn v<T: TryFrom<String, Error = InvalidValue>>(s: &str) -> T {
-    T::try_from(s.to_owned()).expect("test value")
-}
-
-fn money(fen: u64) -> Money {
-    Money::new(fen).expect("test amount")
-}
-
-fn key(kind: DeadlineKind, started_by: u64, generation: u32) -> DeadlineKey {
-    DeadlineKey {
-        kind,
-        started_by,
-        generation,
-    }
-}
-
-fn filing() -> ev::Filed {
-    ev::Filed {
-        complaint_id: id(),
-        origin: Origin::Dealer,
-        channel: Channel::WalkIn,
-        dealer: v("D-14001"),
-        region: v("CN-NORTH"),
-        received_by: v("Service advisor Wang"),
-        customer: ev::Customer {
-            name: v("Ms Li"),
-            phone: v("+86 138 0013 8000"),
-        },
-        vehicle: ev::Vehicle {
-            vin: v("LSVAG2180E2100001"),
-            plate: Some(v("晋A12345")),
-            model: v("Sedan 1.6"),
-            mileage: Mileage::new(23_500).expect("mileage"),
-            purchased_on: Some(jiff::civil::date(2023, 5, 20)),
-        },
-        categories: vec![Category::ReceptionAttitude, Category::RepairWorkmanship],
-        severity: Severity::Major,
-        emergency: Some(EmergencyKind::Flood),
-        description: v("Waited an hour; nobody told her the car was ready."),
-        customer_request: v("An apology and an explanation."),
-        happened_at: Some(at("2025-09-01T01:00:00.25Z")),
-    }
-}
 
 /// One representative value of every variant, with optional fields set in some
 /// and left out in others so both spellings of "absent" are exercised.
@@ -99,13 +45,7 @@ fn samples() -> Vec<ComplaintEvent> {
         .into(),
         ev::CustomerUnreachable { failed_attempts: 3 }.into(),
         ev::InformationGathered { facts: v("Facts") }.into(),
-        ev::CauseFound {
-            root_cause: RootCause::DealerBrokenPromise,
-            responsible: ResponsibleParty::Dealer(Department::Service),
-            summary: v("Nobody called"),
-            within_dealer_authority: true,
-        }
-        .into(),
+        dealer_cause().into(),
         ev::CauseFound {
             root_cause: RootCause::SupplierPart,
             responsible: ResponsibleParty::Supplier,
@@ -115,14 +55,7 @@ fn samples() -> Vec<ComplaintEvent> {
         .into(),
         ev::SolutionProposed {
             options: vec![
-                ev::SolutionOption {
-                    option_id: v("opt-1"),
-                    summary: v("Car wash"),
-                    pros: v("Quick"),
-                    cons: v("Small"),
-                    cost: money(5_000),
-                    promised_by: at("2025-09-03T10:00:00Z"),
-                },
+                car_wash_option(),
                 ev::SolutionOption {
                     option_id: v("opt-2"),
                     summary: v("Free service"),
@@ -345,55 +278,53 @@ fn on_filing(edit: impl FnOnce(&mut proto::Filed)) -> impl FnOnce(&mut Kind) {
     }
 }
 
+fn vehicle(f: &mut proto::Filed) -> &mut proto::Vehicle {
+    f.vehicle.get_or_insert_default()
+}
+
+fn customer(f: &mut proto::Filed) -> &mut proto::Customer {
+    f.customer.get_or_insert_default()
+}
+
+/// A change that makes a valid filing invalid.
+type SpoilFiling = fn(&mut proto::Filed);
+
 #[test]
 fn malformed_filings_name_the_field() {
-    let cases: Vec<(Box<dyn FnOnce(&mut proto::Filed)>, &str)> = vec![
-        (Box::new(|f| f.customer = None), "filed.customer"),
-        (Box::new(|f| f.vehicle = None), "filed.vehicle"),
+    let cases: &[(SpoilFiling, &str)] = &[
+        (|f| f.customer = None, "filed.customer"),
+        (|f| f.vehicle = None, "filed.vehicle"),
         (
-            Box::new(|f| {
-                if let Some(vehicle) = f.vehicle.as_mut() {
-                    vehicle.vin = "LSVAG2180E210000I".into();
-                }
-            }),
+            |f| vehicle(f).vin = "LSVAG2180E210000I".into(),
             "filed.vehicle.vin",
         ),
         (
-            Box::new(|f| {
-                if let Some(vehicle) = f.vehicle.as_mut() {
-                    vehicle.purchase_date = "2023-13-01".into();
-                }
-            }),
+            |f| vehicle(f).purchase_date = "2023-13-01".into(),
             "filed.vehicle.purchase_date",
         ),
         (
-            Box::new(|f| {
-                if let Some(customer) = f.customer.as_mut() {
-                    customer.phone = "12".into();
-                }
-            }),
-            "filed.customer.phone",
+            |f| vehicle(f).mileage_km = 5_000_001,
+            "filed.vehicle.mileage_km",
         ),
-        (Box::new(|f| f.channel = 0), "filed.channel"),
-        (Box::new(|f| f.origin = 42), "filed.origin"),
-        (Box::new(|f| f.categories.push(0)), "filed.categories[2]"),
-        (Box::new(|f| f.emergency = -3), "filed.emergency"),
-        (Box::new(|f| f.dealer_code.clear()), "filed.dealer_code"),
+        (|f| customer(f).phone = "12".into(), "filed.customer.phone"),
+        (|f| customer(f).name.clear(), "filed.customer.name"),
+        (|f| f.channel = 0, "filed.channel"),
+        (|f| f.origin = 42, "filed.origin"),
+        (|f| f.categories.push(0), "filed.categories[2]"),
+        (|f| f.emergency = -3, "filed.emergency"),
+        (|f| f.dealer_code.clear(), "filed.dealer_code"),
+        (|f| f.description = " ".into(), "filed.description"),
         (
-            Box::new(|f| f.description = " ".into()),
-            "filed.description",
-        ),
-        (
-            Box::new(|f| {
+            |f| {
                 f.happened_at = Some(prost_types::Timestamp {
                     seconds: 0,
                     nanos: -1,
                 })
-            }),
+            },
             "filed.happened_at",
         ),
     ];
-    for (edit, field) in cases {
+    for &(edit, field) in cases {
         assert_refused_at(filing().into(), on_filing(edit), &format!("{PATH}.{field}"));
     }
 }
@@ -475,16 +406,6 @@ fn option_fields_are_named_by_index() {
     );
 }
 
-fn dealer_cause() -> ComplaintEvent {
-    ev::CauseFound {
-        root_cause: RootCause::DealerAttitude,
-        responsible: ResponsibleParty::Dealer(Department::Sales),
-        summary: v("Rude"),
-        within_dealer_authority: true,
-    }
-    .into()
-}
-
 fn set_responsible(kind: i32, department: i32) -> impl FnOnce(&mut Kind) {
     move |event| {
         if let Kind::CauseFound(p) = event {
@@ -509,13 +430,13 @@ fn responsible_party_needs_a_department_only_for_dealers() {
     ];
     for (kind, department, field) in cases {
         assert_refused_at(
-            dealer_cause(),
+            dealer_cause().into(),
             set_responsible(kind, department),
             &format!("{base}.{field}"),
         );
     }
     assert_refused_at(
-        dealer_cause(),
+        dealer_cause().into(),
         |event| {
             if let Kind::CauseFound(p) = event {
                 p.responsible = None;

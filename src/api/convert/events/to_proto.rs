@@ -11,6 +11,7 @@ use crate::domain::vocabulary::ResponsibleParty;
 use crate::api::convert::enums::{enum_to_proto, optional_enum_to_proto};
 use crate::api::convert::time::{date_to_proto, optional_timestamp_to_proto, timestamp_to_proto};
 
+/// The wire form of any event, engine-only ones included (timelines show them).
 pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
     use ComplaintEvent as E;
     let kind = match event {
