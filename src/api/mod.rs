@@ -1,3 +1,4 @@
 //! The gRPC API.
 
+pub mod convert;
 pub mod proto;

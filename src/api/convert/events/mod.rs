@@ -1,0 +1,11 @@
+//! Workflow events, both directions. Engine-only events convert too: timelines
+//! show them, and refusing a client that submits one is the rules' job, not ours.
+
+mod from_proto;
+mod to_proto;
+
+pub use from_proto::{event_from_proto, filed_from_proto};
+pub use to_proto::event_to_proto;
+
+#[cfg(test)]
+mod tests;

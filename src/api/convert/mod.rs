@@ -1,0 +1,35 @@
+//! Conversions between the protobuf API (`crate::api::proto`) and the pure domain.
+//!
+//! Inbound conversions check everything the wire can get wrong (missing messages,
+//! unknown enum numbers, malformed values) and answer with a [`FieldViolation`] that
+//! names the offending proto field by its full path, so the server can return
+//! INVALID_ARGUMENT with a `BadRequest` detail. Whether an event is *allowed* is not
+//! decided here but by the domain's rules, later.
+//!
+//! Outbound conversions cannot fail, except for decoding a stored payload.
+
+mod enums;
+mod envelope;
+mod events;
+mod fields;
+#[cfg(test)]
+mod fixtures;
+mod names;
+mod state;
+mod time;
+mod violation;
+
+pub use enums::{
+    WireEnum, enum_from_proto, enum_to_proto, optional_enum_from_proto, optional_enum_to_proto,
+};
+pub use envelope::recorded_event_to_proto;
+pub use events::{event_from_proto, event_to_proto, filed_from_proto};
+pub use names::{
+    COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
+};
+pub use state::{DeadlineView, complaint_to_proto};
+pub use time::{
+    date_from_proto, date_to_proto, optional_timestamp_from_proto, optional_timestamp_to_proto,
+    required_timestamp_from_proto, timestamp_from_proto, timestamp_to_proto,
+};
+pub use violation::FieldViolation;
