@@ -27,7 +27,7 @@ pub use events::{event_from_proto, event_to_proto, filed_from_proto};
 pub use names::{
     COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
 };
-pub use state::{DeadlineView, complaint_to_proto};
+pub use state::complaint_to_proto;
 pub use time::{
     date_from_proto, date_to_proto, optional_timestamp_from_proto, optional_timestamp_to_proto,
     required_timestamp_from_proto, timestamp_from_proto, timestamp_to_proto,

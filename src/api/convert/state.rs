@@ -1,29 +1,16 @@
 //! A complaint's folded state as the API shows it.
 
 use crate::api::proto;
-use crate::domain::ComplaintState;
-use crate::domain::deadlines::Deadline;
 use crate::domain::state::Milestone;
+use crate::domain::{ComplaintState, TrackedDeadline};
 
 use super::enums::{enum_to_proto, optional_enum_to_proto};
+use super::events::{customer_to_proto, vehicle_to_proto};
 use super::names::complaint_name;
 use super::time::{optional_timestamp_to_proto, timestamp_to_proto};
 
-/// An open deadline with what the engine knows about it at the moment of the
-/// answer (the domain's `Deadline` does not know the time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeadlineView {
-    pub deadline: Deadline,
-    /// Its warning has fired.
-    pub warned: bool,
-    /// It has fallen due.
-    pub overdue: bool,
-}
-
-/// Fills every `Complaint` field the state knows. The state keeps no customer,
-/// vehicle, description, customer request or record time, so `customer`,
-/// `vehicle`, `description`, `customer_request` and `update_time` stay unset.
-pub fn complaint_to_proto(state: &ComplaintState, deadlines: &[DeadlineView]) -> proto::Complaint {
+/// A complaint as the API shows it: its state and its running deadlines.
+pub fn complaint_to_proto(state: &ComplaintState, deadlines: &[TrackedDeadline]) -> proto::Complaint {
     let mut views = deadlines.to_vec();
     // The API promises soonest first; do not rely on the caller's order.
     views.sort_by_key(|view| (view.deadline.due_at, view.deadline.key));
@@ -44,10 +31,10 @@ pub fn complaint_to_proto(state: &ComplaintState, deadlines: &[DeadlineView]) ->
             .collect(),
         severity: enum_to_proto(state.severity),
         emergency: optional_enum_to_proto(state.emergency),
-        customer: None,
-        vehicle: None,
-        description: String::new(),
-        customer_request: String::new(),
+        customer: Some(customer_to_proto(&state.customer)),
+        vehicle: Some(vehicle_to_proto(&state.vehicle)),
+        description: state.description.to_string(),
+        customer_request: state.customer_request.to_string(),
         level: enum_to_proto(state.level),
         escalation_count: state.escalation_count,
         reopen_count: state.reopen_count,
@@ -75,9 +62,9 @@ pub fn complaint_to_proto(state: &ComplaintState, deadlines: &[DeadlineView]) ->
         report_time: milestone_time(state.reported_to_cac),
         resolve_time: milestone_time(state.resolved),
         close_time: milestone_time(state.closed),
-        update_time: None,
-        overdue: views.iter().any(|view| view.overdue),
-        at_risk: views.iter().any(|view| view.warned && !view.overdue),
+        update_time: Some(timestamp_to_proto(state.updated.at)),
+        overdue: views.iter().any(TrackedDeadline::is_overdue),
+        at_risk: views.iter().any(TrackedDeadline::is_at_risk),
         deadlines: views.iter().map(deadline_to_proto).collect(),
     }
 }
@@ -86,14 +73,14 @@ fn milestone_time(milestone: Option<Milestone>) -> Option<prost_types::Timestamp
     optional_timestamp_to_proto(milestone.map(|m| m.at))
 }
 
-fn deadline_to_proto(view: &DeadlineView) -> proto::Deadline {
+fn deadline_to_proto(view: &TrackedDeadline) -> proto::Deadline {
     proto::Deadline {
         kind: enum_to_proto(view.deadline.kind),
         key: view.deadline.key.to_string(),
         due_time: Some(timestamp_to_proto(view.deadline.due_at)),
         warn_time: optional_timestamp_to_proto(view.deadline.warn_at),
         warned: view.warned,
-        overdue: view.overdue,
+        overdue: view.is_overdue(),
     }
 }
 
@@ -105,7 +92,8 @@ mod tests {
     use crate::domain::events as ev;
     use crate::domain::values::{ActorId, SatisfactionScore};
     use crate::domain::vocabulary::{ContactPurpose, EscalationReason, Level, WaitingFor};
-    use crate::domain::{Actor, ComplaintEvent, EventMeta, Policy, Role, open_deadlines, replay};
+    use crate::domain::deadlines::Deadline;
+    use crate::domain::{Actor, ComplaintEvent, EventMeta, Policy, Role, replay, tracked_deadlines};
 
     fn pb_time(s: &str) -> Option<prost_types::Timestamp> {
         Some(timestamp_to_proto(at(s)))
@@ -203,6 +191,11 @@ mod tests {
                 promise_time: pb_time("2025-09-03T10:00:00Z"),
                 file_time: pb_time("2025-09-01T01:00:00Z"),
                 report_time: pb_time("2025-09-01T02:00:00Z"),
+                update_time: pb_time("2025-09-01T08:00:00Z"),
+                customer: Some(customer_to_proto(&state.customer)),
+                vehicle: Some(vehicle_to_proto(&state.vehicle)),
+                description: state.description.to_string(),
+                customer_request: state.customer_request.to_string(),
                 ..Default::default()
             }
         );
@@ -249,8 +242,8 @@ mod tests {
         assert_eq!(pb.merged_into, "CMP-2025-0001");
     }
 
-    fn view(kind: DeadlineKind, due: &str, warned: bool, overdue: bool) -> DeadlineView {
-        DeadlineView {
+    fn view(kind: DeadlineKind, due: &str, warned: bool, fired: bool) -> TrackedDeadline {
+        TrackedDeadline {
             deadline: Deadline {
                 kind,
                 key: key(kind, 0, 0),
@@ -258,7 +251,7 @@ mod tests {
                 warn_at: Some(at("2025-09-01T05:00:00Z")),
             },
             warned,
-            overdue,
+            fired,
         }
     }
 
@@ -304,14 +297,7 @@ mod tests {
     #[test]
     fn the_domains_own_open_deadlines_convert() {
         let state = state_of(vec![filing().into()]);
-        let views: Vec<DeadlineView> = open_deadlines(&state, &Policy::builtin())
-            .into_iter()
-            .map(|deadline| DeadlineView {
-                deadline,
-                warned: false,
-                overdue: false,
-            })
-            .collect();
+        let views = tracked_deadlines(&state, &Policy::builtin());
         assert!(!views.is_empty(), "a fresh major case has running clocks");
         let pb = complaint_to_proto(&state, &views);
         assert_eq!(pb.deadlines.len(), views.len());

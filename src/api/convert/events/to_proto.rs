@@ -170,23 +170,31 @@ fn filed_to_proto(p: &ev::Filed) -> proto::Filed {
         dealer_code: p.dealer.to_string(),
         region_code: p.region.to_string(),
         received_by: p.received_by.to_string(),
-        customer: Some(proto::Customer {
-            name: p.customer.name.to_string(),
-            phone: p.customer.phone.to_string(),
-        }),
-        vehicle: Some(proto::Vehicle {
-            vin: p.vehicle.vin.to_string(),
-            plate: or_empty(&p.vehicle.plate),
-            model: p.vehicle.model.to_string(),
-            mileage_km: p.vehicle.mileage.get(),
-            purchase_date: date_to_proto(p.vehicle.purchased_on),
-        }),
+        customer: Some(customer_to_proto(&p.customer)),
+        vehicle: Some(vehicle_to_proto(&p.vehicle)),
         categories: p.categories.iter().copied().map(enum_to_proto).collect(),
         severity: enum_to_proto(p.severity),
         emergency: optional_enum_to_proto(p.emergency),
         description: p.description.to_string(),
         customer_request: p.customer_request.to_string(),
         happened_at: optional_timestamp_to_proto(p.happened_at),
+    }
+}
+
+pub fn customer_to_proto(customer: &ev::Customer) -> proto::Customer {
+    proto::Customer {
+        name: customer.name.to_string(),
+        phone: customer.phone.to_string(),
+    }
+}
+
+pub fn vehicle_to_proto(vehicle: &ev::Vehicle) -> proto::Vehicle {
+    proto::Vehicle {
+        vin: vehicle.vin.to_string(),
+        plate: or_empty(&vehicle.plate),
+        model: vehicle.model.to_string(),
+        mileage_km: vehicle.mileage.get(),
+        purchase_date: date_to_proto(vehicle.purchased_on),
     }
 }
 
