@@ -1,5 +1,7 @@
 //! The gRPC API.
 
+pub mod auth;
 pub mod convert;
 pub mod proto;
+pub mod services;
 pub mod status;

@@ -19,6 +19,9 @@ pub enum EngineError {
     #[error("complaint {0} not found")]
     NotFound(ComplaintId),
 
+    #[error("permission denied: {0}")]
+    Forbidden(String),
+
     #[error("stored event at position {position} cannot be read: {reason}")]
     Unreadable { position: u64, reason: String },
 

@@ -22,6 +22,15 @@ use crate::domain::values::ComplaintId;
 use crate::domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy};
 use crate::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId};
 
+/// Decides whether the caller may touch the complaint in the state it is in (`None`:
+/// not filed yet, and the submissions will file it). The engine asks before any rule.
+pub type Guard<'a> = &'a (dyn Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), String> + Send + Sync);
+
+/// A guard that lets everything through (the engine's own timers, trusted tools).
+pub fn allow_all(_: Option<&ComplaintState>, _: &[Submission]) -> Result<(), String> {
+    Ok(())
+}
+
 /// How often an append that lost a race is re-checked against the newer state.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -124,6 +133,7 @@ impl Engine {
         complaint: &ComplaintId,
         expected: ExpectedVersion,
         submissions: &[Submission],
+        guard: Guard<'_>,
     ) -> Result<AppendOutcome, EngineError> {
         let stream = stream_of(complaint).map_err(crate::store::StoreError::from)?;
         let actor_text = actor_to_string(actor);
@@ -132,6 +142,7 @@ impl Engine {
         }
         for _ in 0..MAX_ATTEMPTS {
             let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
+            guard(state.as_ref(), submissions).map_err(EngineError::Forbidden)?;
             if !expected.admits(version) {
                 return Err(crate::store::StoreError::WrongExpectedVersion {
                     stream,

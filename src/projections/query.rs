@@ -83,6 +83,17 @@ impl Projections {
             .transpose()
     }
 
+    /// Every projected complaint id, in id order.
+    pub fn complaint_ids(&self) -> impl Iterator<Item = Result<ComplaintId, ProjectionError>> + '_ {
+        self.tree.scan_prefix([keys::RECORD]).map(|item| {
+            let (key, _) = item?;
+            std::str::from_utf8(&key[1..])
+                .ok()
+                .and_then(|id| ComplaintId::parse(id).ok())
+                .ok_or_else(|| ProjectionError::Corrupt(format!("record key {}", hex::encode(&key))))
+        })
+    }
+
     /// Complaints matching `query` that `visible` admits, newest filing first. `after`
     /// is the `next` of the previous page.
     pub fn list(

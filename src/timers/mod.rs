@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::values::ComplaintId;
 use crate::domain::{Actor, DueStage, on_deadline_due};
-use crate::engine::{AsOf, Engine, EngineError, Submission};
+use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
 use crate::projections::{Projections, ScheduledTimer};
 use crate::store::{ExpectedVersion, StoreError};
 
@@ -114,7 +114,7 @@ impl Scheduler {
             .map(|(i, event)| Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at))
             .collect();
         let expected = ExpectedVersion::Exact(state.version);
-        match self.engine.submit(&Actor::engine(), complaint, expected, &submissions).await {
+        match self.engine.submit(&Actor::engine(), complaint, expected, &submissions, &allow_all).await {
             Ok(outcome) => {
                 let stage = match timer.moment.stage {
                     DueStage::Warning => "warning",

@@ -87,6 +87,11 @@ impl Policy {
         &self.document
     }
 
+    /// The network-wide calendar (regions without an override use it).
+    pub fn default_calendar(&self) -> &BusinessCalendar {
+        &self.default_calendar
+    }
+
     /// The region's calendar, or the default one.
     pub fn calendar(&self, region: &RegionCode) -> &BusinessCalendar {
         self.region_calendars

@@ -1,0 +1,28 @@
+//! The gRPC service implementations.
+
+mod audit;
+mod complaints;
+mod paging;
+mod subscriptions;
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+pub use audit::AuditApi;
+pub use complaints::ComplaintApi;
+pub use subscriptions::SubscriptionApi;
+
+use crate::engine::Engine;
+use crate::projections::Projections;
+
+/// What every service works with.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub projections: Arc<Projections>,
+    /// Permits for live subscriptions.
+    pub subscriptions: Arc<Semaphore>,
+    /// Ends open subscriptions when the server shuts down.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}

@@ -1,0 +1,189 @@
+//! `SubscriptionService`: the global log, live, filtered to what the caller may see.
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use tracing::{debug, instrument};
+
+use super::AppState;
+use crate::api::auth::principal;
+use crate::api::convert::{FieldViolation, recorded_event_to_proto};
+use crate::api::proto::subscription_service_server::SubscriptionService;
+use crate::api::proto::{self, subscribe_response::Message};
+use crate::api::status::ApiError;
+use crate::auth::Principal;
+use crate::domain::ComplaintEvent;
+use crate::store::{Direction, EventStore, RecordedEvent, StreamId, subscription};
+
+/// Complaints whose dealer and region a subscription remembers before starting over.
+const DIRECTORY_CAPACITY: usize = 50_000;
+/// Messages buffered per subscriber: a slow one holds its own reader back, nothing else.
+const BUFFER: usize = 256;
+
+type SubscribeStream = Pin<Box<dyn Stream<Item = Result<proto::SubscribeResponse, Status>> + Send>>;
+
+pub struct SubscriptionApi {
+    state: AppState,
+}
+
+impl SubscriptionApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+/// What a subscriber asked for and may see.
+struct Filter {
+    caller: Principal,
+    regions: HashSet<String>,
+    dealers: HashSet<String>,
+    event_types: HashSet<String>,
+}
+
+impl Filter {
+    fn from_request(caller: Principal, req: &proto::SubscribeRequest) -> Result<Self, FieldViolation> {
+        if let Some((i, unknown)) = req
+            .event_types
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !ComplaintEvent::TYPES.contains(&t.as_str()))
+        {
+            return Err(FieldViolation::new(format!("event_types[{i}]"), format!("unknown event type {unknown:?}")));
+        }
+        Ok(Self {
+            caller,
+            regions: req.region_codes.iter().cloned().collect(),
+            dealers: req.dealer_codes.iter().cloned().collect(),
+            event_types: req.event_types.iter().cloned().collect(),
+        })
+    }
+
+    fn admits(&self, event_type: &str, dealer: &str, region: &str) -> bool {
+        self.caller.can_see(dealer, region)
+            && (self.regions.is_empty() || self.regions.contains(region))
+            && (self.dealers.is_empty() || self.dealers.contains(dealer))
+            && (self.event_types.is_empty() || self.event_types.contains(event_type))
+    }
+}
+
+/// Which dealer and region each complaint belongs to, read from its filing.
+#[derive(Default)]
+struct Directory {
+    known: HashMap<StreamId, Option<(String, String)>>,
+}
+
+impl Directory {
+    async fn lookup(&mut self, store: &dyn EventStore, event: &RecordedEvent) -> Option<(String, String)> {
+        if let Some(known) = self.known.get(&event.stream) {
+            return known.clone();
+        }
+        let first = if event.version == 0 {
+            Some(event.clone())
+        } else {
+            store
+                .read_stream(&event.stream, 0, Direction::Forwards, 1)
+                .await
+                .ok()
+                .and_then(|mut events| events.pop())
+        };
+        let owner = first.and_then(|first| {
+            match ComplaintEvent::decode(&first.event_type, first.schema_version, &first.payload).ok()? {
+                ComplaintEvent::Filed(filed) => Some((filed.dealer.to_string(), filed.region.to_string())),
+                _ => None,
+            }
+        });
+        if self.known.len() >= DIRECTORY_CAPACITY {
+            self.known.clear();
+        }
+        self.known.insert(event.stream.clone(), owner.clone());
+        owner
+    }
+}
+
+async fn feed(
+    state: AppState,
+    filter: Filter,
+    start: u64,
+    tx: mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let store = state.engine.store().clone();
+    let mut tail = subscription::subscribe(store.clone(), start).ready_chunks(512);
+    let mut directory = Directory::default();
+    let mut shutdown = state.shutdown.clone();
+    metrics::gauge!("complaintflow_subscriptions_live").increment(1.0);
+    loop {
+        let chunk = tokio::select! {
+            chunk = tail.next() => chunk,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            () = tx.closed() => break,
+        };
+        let Some(chunk) = chunk else { break };
+        let mut skipped_to = None;
+        for item in chunk {
+            let event = match item {
+                Ok(event) => event,
+                Err(err) => {
+                    let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
+                    return finish();
+                }
+            };
+            let visible = match directory.lookup(store.as_ref(), &event).await {
+                Some((dealer, region)) => filter.admits(&event.event_type, &dealer, &region),
+                None => false,
+            };
+            if !visible {
+                skipped_to = Some(event.position + 1);
+                continue;
+            }
+            skipped_to = None;
+            let message = match recorded_event_to_proto(&event) {
+                Ok(event) => Message::Event(event),
+                Err(_) => {
+                    skipped_to = Some(event.position + 1);
+                    continue;
+                }
+            };
+            if tx.send(Ok(proto::SubscribeResponse { message: Some(message) })).await.is_err() {
+                return finish();
+            }
+        }
+        if let Some(next_position) = skipped_to {
+            let checkpoint = Message::Checkpoint(proto::Checkpoint { next_position });
+            if tx.send(Ok(proto::SubscribeResponse { message: Some(checkpoint) })).await.is_err() {
+                break;
+            }
+        }
+    }
+    finish()
+}
+
+fn finish() {
+    metrics::gauge!("complaintflow_subscriptions_live").decrement(1.0);
+    debug!("subscription ended");
+}
+
+#[tonic::async_trait]
+impl SubscriptionService for SubscriptionApi {
+    type SubscribeStream = SubscribeStream;
+
+    #[instrument(skip_all, name = "Subscribe")]
+    async fn subscribe(&self, request: Request<proto::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = principal(&request)?;
+        let req = request.into_inner();
+        let filter = Filter::from_request(caller, &req)?;
+        let permit = self
+            .state
+            .subscriptions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Status::from(ApiError::ResourceExhausted("too many live subscriptions; try again later".into())))?;
+        let (tx, rx) = mpsc::channel(BUFFER);
+        tokio::spawn(feed(self.state.clone(), filter, req.start_position, tx, permit));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
