@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod projections;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod timers;

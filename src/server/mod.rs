@@ -1,0 +1,236 @@
+//! `complaintflow serve`: the engine, its background work and the gRPC API, from start-up
+//! to graceful shutdown.
+
+mod gate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tracing::{error, info, warn};
+
+use crate::api::auth::Authenticate;
+use crate::api::proto::audit_service_server::AuditServiceServer;
+use crate::api::proto::complaint_service_server::ComplaintServiceServer;
+use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
+use crate::api::services::{AppState, AuditApi, ComplaintApi, SubscriptionApi};
+use crate::auth::TokenRegistry;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::domain::Policy;
+use crate::engine::Engine;
+use crate::projections::Projections;
+use crate::store::EventStore;
+use crate::store::sled::{SledOptions, SledStore};
+use crate::timers::Scheduler;
+
+pub use gate::GateLayer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Projection(#[from] crate::projections::ProjectionError),
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+fn setup(message: impl Into<String>) -> ServeError {
+    ServeError::Setup(message.into())
+}
+
+/// The policy in force: the configured file, or the built-in one.
+pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServeError> {
+    match path {
+        None => Ok(Policy::builtin()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| setup(format!("cannot read policy {}: {e}", path.display())))?;
+            Policy::from_toml_str(&text).map_err(|e| setup(format!("policy {}: {e}", path.display())))
+        }
+    }
+}
+
+/// The tokens: the configured file, or a generated admin token kept in
+/// `<data-dir>/admin.token` (mode 0600), created on first start.
+fn load_tokens(config: &Config) -> Result<TokenRegistry, ServeError> {
+    if let Some(path) = &config.tokens {
+        return TokenRegistry::load(path).map_err(|e| setup(e.to_string()));
+    }
+    let path = config.data_dir.join("admin.token");
+    let token = match std::fs::read_to_string(&path) {
+        Ok(token) => token.trim().to_owned(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let token = crate::auth::generate_token();
+            write_private(&path, &token)?;
+            info!(path = %path.display(), "no token file configured: created an admin token");
+            token
+        }
+        Err(err) => return Err(setup(format!("cannot read {}: {err}", path.display()))),
+    };
+    info!(path = %path.display(), "admin token in use (configure `tokens` for dealer, cac and auditor tokens)");
+    Ok(TokenRegistry::single_admin(&token))
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), ServeError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| setup(format!("cannot create {}: {e}", path.display())))?;
+    writeln!(file, "{content}").map_err(|e| setup(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Paths inside the data directory.
+pub fn events_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("events")
+}
+
+pub fn projections_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("projections")
+}
+
+/// Runs the server until `shutdown` completes, then stops gracefully: no new requests,
+/// subscriptions end, in-flight appends finish and are durable, the log is closed.
+/// `on_listening` hears the bound address (useful with port 0).
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    serve_with_clock(config, Arc::new(SystemClock), shutdown, on_listening).await
+}
+
+pub async fn serve_with_clock(
+    config: Config,
+    clock: SharedClock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| setup(format!("cannot create {}: {e}", config.data_dir.display())))?;
+    let policy = Arc::new(load_policy(config.policy.as_deref())?);
+    let tokens = Arc::new(load_tokens(&config)?);
+    let store_options = SledOptions {
+        limits: config.store,
+        clock: clock.clone(),
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(events_dir(&config.data_dir), store_options)?);
+    let projections = Arc::new(Projections::open(projections_dir(&config.data_dir), policy.clone())?);
+    let caught_up = projections
+        .catch_up(store.as_ref(), |done, total| info!(done, total, "projections catching up"))
+        .await?;
+    info!(events = caught_up, "projections caught up");
+    let engine = Arc::new(Engine::new(store.clone(), policy, clock));
+
+    if let Some(listen) = config.metrics_listen {
+        crate::telemetry::init_metrics(listen).map_err(setup)?;
+        info!(%listen, "Prometheus metrics at /metrics");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let follower = tokio::spawn({
+        let (projections, store) = (projections.clone(), store.clone() as Arc<dyn EventStore>);
+        async move {
+            if let Err(err) = projections.follow(store).await {
+                error!(error = %err, "projections stopped following the log");
+            }
+        }
+    });
+    let scheduler = tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
+
+    let state = AppState {
+        engine,
+        projections: projections.clone(),
+        subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
+        shutdown: stop_rx,
+    };
+    let router = build_router(&config, state, tokens).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| setup(format!("cannot listen on {}: {e}", config.listen)))?;
+    let bound = listener.local_addr().map_err(|e| setup(e.to_string()))?;
+    info!(address = %bound, tls = config.tls.is_some(), "complaintflow listening");
+    on_listening(bound);
+
+    let stopping = async move {
+        shutdown.await;
+        info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    };
+    let served = router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .await;
+
+    let _ = scheduler.await;
+    store.close().await?;
+    follower.abort();
+    projections.flush().await?;
+    info!("stopped; every acknowledged event is on disk");
+    served.map_err(ServeError::from)
+}
+
+async fn build_router(
+    config: &Config,
+    state: AppState,
+    tokens: Arc<TokenRegistry>,
+) -> Result<tonic::transport::server::Router<tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>>, ServeError> {
+    let max = config.limits.max_message_bytes;
+    let auth = Authenticate::new(tokens);
+    let complaints = ComplaintServiceServer::new(ComplaintApi::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let audit = AuditServiceServer::new(AuditApi::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(state))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<ComplaintServiceServer<ComplaintApi>>().await;
+    health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    health.set_serving::<SubscriptionServiceServer<SubscriptionApi>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::api::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| setup(format!("reflection: {e}")))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::api::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| setup(format!("reflection: {e}")))?;
+
+    let mut builder = Server::builder();
+    if let Some(tls) = &config.tls {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| setup(format!("cannot read {}: {e}", path.display())))
+        };
+        let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+    } else if !config.listen.ip().is_loopback() {
+        warn!(listen = %config.listen, "serving without TLS on a non-loopback address: bearer tokens travel in clear");
+    }
+    Ok(builder
+        .layer(GateLayer::new(config.limits.max_concurrent_requests))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(InterceptedService::new(complaints, auth.clone()))
+        .add_service(InterceptedService::new(audit, auth.clone()))
+        .add_service(InterceptedService::new(subscriptions, auth)))
+}
