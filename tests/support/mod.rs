@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use complaintflow::clock::ManualClock;
 use complaintflow::domain::values::{ActorId, ComplaintId};
 use complaintflow::domain::{Actor, ComplaintEvent, Policy, Role};
-use complaintflow::engine::{Engine, EngineError, Submission};
+use complaintflow::engine::{Engine, EngineError, Submission, allow_all};
 use complaintflow::projections::{ComplaintRecord, Projections};
 use complaintflow::store::sled::{SledOptions, SledStore};
 use complaintflow::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
@@ -122,7 +122,7 @@ impl World {
     pub async fn submit(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>) -> Result<AppendOutcome, EngineError> {
         let submission = Submission::new(self.fresh_id(), event);
         self.engine
-            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission])
+            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission], &allow_all)
             .await
     }
 
@@ -130,7 +130,7 @@ impl World {
     pub async fn submit_dated(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>, occurred_at: Timestamp) -> Result<AppendOutcome, EngineError> {
         let submission = Submission::new(self.fresh_id(), event).at(occurred_at);
         self.engine
-            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission])
+            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission], &allow_all)
             .await
     }
 
