@@ -1,6 +1,8 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod serve;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,12 +29,17 @@ pub struct DataDirArg {
 impl DataDirArg {
     /// The event log lives in `<data-dir>/events`.
     pub fn open_store(&self) -> Result<SledStore, crate::store::StoreError> {
-        SledStore::open(self.data_dir.join("events"), SledOptions::default())
+        SledStore::open(crate::server::events_dir(&self.data_dir), SledOptions::default())
     }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gRPC server (embedded sled store; works with no configuration).
+    Serve(serve::ServeArgs),
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
     /// Recompute the hash chains of one complaint or of the whole log (exit 1 on a broken link).
     Verify(audit::VerifyArgs),
     /// Take a digest of the log, or check a saved one against today's log.
@@ -42,7 +49,9 @@ enum Command {
 /// Exit codes: 0 success, 1 a check found a problem, 2 the command could not run.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_cli_logging();
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_cli_logging();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -52,6 +61,8 @@ pub fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Token(command) => tokens::run(command),
             Command::Verify(args) => audit::verify(args).await,
             Command::Digest(args) => audit::digest(args).await,
         }

@@ -1,0 +1,106 @@
+//! `complaintflow serve`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::{Config, LogFormat, TlsConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// A TOML config file; flags and environment variables override it.
+    #[arg(long, env = "COMPLAINTFLOW_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./data].
+    #[arg(long, env = "COMPLAINTFLOW_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// gRPC address [default: 127.0.0.1:50051]; port 0 picks a free one.
+    #[arg(long, env = "COMPLAINTFLOW_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Prometheus metrics address [default: 127.0.0.1:9464].
+    #[arg(long, env = "COMPLAINTFLOW_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Do not serve metrics.
+    #[arg(long, env = "COMPLAINTFLOW_NO_METRICS")]
+    no_metrics: bool,
+    /// Policy TOML file [default: the built-in policy].
+    #[arg(long, env = "COMPLAINTFLOW_POLICY")]
+    policy: Option<PathBuf>,
+    /// Token file [default: a generated admin token in <data-dir>/admin.token].
+    #[arg(long, env = "COMPLAINTFLOW_TOKENS")]
+    tokens: Option<PathBuf>,
+    /// TLS certificate (PEM); needs --tls-key.
+    #[arg(long, env = "COMPLAINTFLOW_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, env = "COMPLAINTFLOW_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "COMPLAINTFLOW_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+impl ServeArgs {
+    /// Defaults, then the file, then environment and flags.
+    pub fn resolve(self) -> Result<Config, Box<dyn std::error::Error>> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = self.data_dir {
+            config.data_dir = v;
+        }
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = self.metrics_listen {
+            config.metrics_listen = Some(v);
+        }
+        if self.no_metrics {
+            config.metrics_listen = None;
+        }
+        if let Some(v) = self.policy {
+            config.policy = Some(v);
+        }
+        if let Some(v) = self.tokens {
+            config.tokens = Some(v);
+        }
+        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
+            config.tls = Some(TlsConfig { cert, key });
+        }
+        if let Some(v) = self.log_format {
+            config.log_format = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+pub async fn run(args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let config = args.resolve()?;
+    crate::telemetry::init_logging(config.log_format);
+    crate::server::serve(config, shutdown_signal(), |address| {
+        // A stable line on stdout, for scripts and tests that start the server on port 0.
+        println!("complaintflow listening on {address}");
+        let _ = std::io::stdout().flush();
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
