@@ -1,6 +1,8 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod maintenance;
+mod timelines;
 mod serve;
 mod tokens;
 
@@ -37,6 +39,15 @@ impl DataDirArg {
 enum Command {
     /// Run the gRPC server (embedded sled store; works with no configuration).
     Serve(serve::ServeArgs),
+    /// Rebuild the projections (state, indexes, statistics, deadlines) from the log.
+    Rebuild(maintenance::RebuildArgs),
+    /// Export timelines as JSON lines, for auditors.
+    Export(timelines::ExportArgs),
+    /// Import events from JSON lines (a dealer system's back-fill), through every rule.
+    Import(timelines::ImportArgs),
+    /// Print or check the workflow policy.
+    #[command(subcommand)]
+    Policy(maintenance::PolicyCommand),
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
@@ -63,6 +74,10 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Token(command) => tokens::run(command),
+            Command::Rebuild(args) => maintenance::rebuild(args).await,
+            Command::Export(args) => timelines::export(args).await,
+            Command::Import(args) => timelines::import(args).await,
+            Command::Policy(command) => maintenance::policy(command),
             Command::Verify(args) => audit::verify(args).await,
             Command::Digest(args) => audit::digest(args).await,
         }

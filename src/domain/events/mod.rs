@@ -101,6 +101,24 @@ macro_rules! complaint_events {
                 }
             }
 
+            /// The payload as JSON: what exports and imports carry.
+            pub fn payload_json(&self) -> serde_json::Value {
+                match self {
+                    // Payloads are plain data: serializing them to a JSON value cannot fail.
+                    $(ComplaintEvent::$variant(payload) => serde_json::to_value(payload).unwrap_or_default(),)+
+                }
+            }
+
+            /// An event from its type name and JSON payload (the import format).
+            pub fn from_json(event_type: &str, payload: serde_json::Value) -> Result<ComplaintEvent, DecodeError> {
+                match event_type {
+                    $($type_name => serde_json::from_value(payload)
+                        .map(ComplaintEvent::$variant)
+                        .map_err(|err| DecodeError::Malformed { event_type: $type_name, reason: err.to_string() }),)+
+                    other => Err(DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+
             pub fn decode(
                 event_type: &str,
                 schema_version: u16,

@@ -1,0 +1,206 @@
+//! `export` and `import`: timelines as JSON lines, one event per line.
+//!
+//! An exported line carries the whole envelope (versions, positions, times, actor,
+//! hashes) and the payload as JSON. An import reads the same shape, uses only what a
+//! client may choose (complaint, event id, type, payload, times, correlation ids) and
+//! submits it through the engine, so every rule applies; the importing identity is the
+//! actor. Re-running an import is idempotent: the event ids are the idempotency keys.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::DataDirArg;
+use crate::domain::values::ComplaintId;
+use crate::domain::{ComplaintEvent, Policy};
+use crate::engine::{Engine, Submission, allow_all, codec};
+use crate::server::{load_policy, projections_dir};
+use crate::store::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
+
+type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// One line of an export (and of an import, which ignores the envelope's own fields).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventLine {
+    pub complaint_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    pub event_id: Uuid,
+    pub event_type: String,
+    #[serde(default = "first_schema")]
+    pub schema_version: u16,
+    pub occurred_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+fn first_schema() -> u16 {
+    1
+}
+
+impl EventLine {
+    fn exported(recorded: &RecordedEvent) -> Result<Self, Box<dyn std::error::Error>> {
+        let event = codec::decode(recorded)?;
+        Ok(Self {
+            complaint_id: recorded.stream.to_string(),
+            version: Some(recorded.version),
+            position: Some(recorded.position),
+            event_id: recorded.event_id,
+            event_type: recorded.event_type.clone(),
+            schema_version: recorded.schema_version,
+            occurred_at: recorded.occurred_at,
+            recorded_at: Some(recorded.recorded_at),
+            correlation_id: recorded.correlation_id,
+            causation_id: recorded.causation_id,
+            actor: Some(recorded.actor.clone()),
+            content_hash: Some(recorded.content_hash.to_string()),
+            hash: Some(recorded.hash.to_string()),
+            payload: event.event.payload_json(),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// Only this complaint (repeatable); all complaints when absent.
+    #[arg(long = "complaint")]
+    complaints: Vec<String>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+pub async fn export(args: ExportArgs) -> CliResult {
+    let store = args.data.open_store()?;
+    let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
+        let policy = Arc::new(Policy::builtin());
+        let projections = crate::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
+        projections.catch_up(&store, |_, _| {}).await?;
+        projections.complaint_ids().collect::<Result<_, _>>()?
+    } else {
+        args.complaints.iter().map(ComplaintId::parse).collect::<Result<_, _>>()?
+    };
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::fs::File::create(path)?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(sink);
+    let mut lines = 0u64;
+    for id in &ids {
+        let stream = crate::engine::stream_of(id)?;
+        let mut from = 0;
+        loop {
+            let page = store.read_stream(&stream, from, Direction::Forwards, MAX_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            from = last.version + 1;
+            for recorded in &page {
+                serde_json::to_writer(&mut out, &EventLine::exported(recorded)?)?;
+                out.write_all(b"\n")?;
+                lines += 1;
+            }
+        }
+    }
+    out.flush()?;
+    store.close().await?;
+    eprintln!("exported {lines} events of {} complaints", ids.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// The JSON lines file to read ("-" for standard input).
+    input: PathBuf,
+    /// Who the events are recorded as: `workflow_role:identity`.
+    #[arg(long, default_value = "dealer_staff:import")]
+    actor: String,
+    /// The policy the server runs with [default: built-in].
+    #[arg(long, env = "COMPLAINTFLOW_POLICY")]
+    policy: Option<PathBuf>,
+}
+
+pub async fn import(args: ImportArgs) -> CliResult {
+    let actor = codec::actor_from_str(&args.actor)?;
+    let store = Arc::new(args.data.open_store()?);
+    let policy = Arc::new(load_policy(args.policy.as_deref())?);
+    let engine = Engine::new(store.clone(), policy, Arc::new(crate::clock::SystemClock));
+    let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(&args.input)?))
+    };
+    let limit = store.limits().max_events_per_append;
+    let (mut appended, mut replayed) = (0usize, 0usize);
+    let mut batch: Vec<Submission> = Vec::new();
+    let mut batch_complaint: Option<ComplaintId> = None;
+    let mut first_line = 0usize;
+    let mut flush = async |complaint: &ComplaintId, batch: &mut Vec<Submission>, first_line: usize| -> Result<(), Box<dyn std::error::Error>> {
+        let outcome = engine
+            .submit(&actor, complaint, ExpectedVersion::Any, batch, &allow_all)
+            .await
+            .map_err(|e| format!("lines {first_line}..{}: {e}", first_line + batch.len() - 1))?;
+        if outcome.replayed {
+            replayed += batch.len();
+        } else {
+            appended += batch.len();
+        }
+        batch.clear();
+        Ok(())
+    };
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: EventLine = serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+        let complaint = ComplaintId::parse(parsed.complaint_id.as_str()).map_err(|e| format!("line {number}: {e}"))?;
+        let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload).map_err(|e| format!("line {number}: {e}"))?;
+        if batch_complaint.as_ref() != Some(&complaint) || batch.len() >= limit {
+            if let Some(previous) = &batch_complaint {
+                if !batch.is_empty() {
+                    flush(previous, &mut batch, first_line).await?;
+                }
+            }
+            batch_complaint = Some(complaint);
+            first_line = number;
+        }
+        batch.push(Submission {
+            event_id: parsed.event_id,
+            event,
+            occurred_at: Some(parsed.occurred_at),
+            correlation_id: parsed.correlation_id,
+            causation_id: parsed.causation_id,
+        });
+    }
+    if let Some(complaint) = &batch_complaint {
+        if !batch.is_empty() {
+            flush(complaint, &mut batch, first_line).await?;
+        }
+    }
+    drop(flush);
+    store.close().await?;
+    println!("imported {appended} events ({replayed} already present)");
+    Ok(ExitCode::SUCCESS)
+}
