@@ -23,11 +23,12 @@ use crate::domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMe
 use crate::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId};
 
 /// Decides whether the caller may touch the complaint in the state it is in (`None`:
-/// not filed yet, and the submissions will file it). The engine asks before any rule.
-pub type Guard<'a> = &'a (dyn Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), String> + Send + Sync);
+/// not filed yet, and the submissions will file it). The engine asks before any rule;
+/// the guard's error is the answer.
+pub type Guard<'a> = &'a (dyn Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync);
 
 /// A guard that lets everything through (the engine's own timers, trusted tools).
-pub fn allow_all(_: Option<&ComplaintState>, _: &[Submission]) -> Result<(), String> {
+pub fn allow_all(_: Option<&ComplaintState>, _: &[Submission]) -> Result<(), EngineError> {
     Ok(())
 }
 
@@ -142,7 +143,7 @@ impl Engine {
         }
         for _ in 0..MAX_ATTEMPTS {
             let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
-            guard(state.as_ref(), submissions).map_err(EngineError::Forbidden)?;
+            guard(state.as_ref(), submissions)?;
             if !expected.admits(version) {
                 return Err(crate::store::StoreError::WrongExpectedVersion {
                     stream,

@@ -18,7 +18,7 @@ use crate::api::status::ApiError;
 use crate::auth::Principal;
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintEvent, ComplaintState, tracked_deadlines};
-use crate::engine::{AsOf, Submission, stream_of};
+use crate::engine::{AsOf, EngineError, Submission, stream_of};
 use crate::projections::{ListQuery, StatsFilter};
 use crate::store::{AppendOutcome, Direction, ExpectedVersion, StoreError};
 
@@ -56,19 +56,21 @@ fn require_writer(caller: &Principal) -> Result<(), ApiError> {
 }
 
 /// The guard the engine runs on the complaint's current state: a caller only touches
-/// complaints in its scope, and only files complaints for dealers in its scope.
-fn scope_guard(caller: &Principal) -> impl Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), String> + Send + Sync + '_ {
-    move |state, submissions| {
-        let (dealer, region) = match (state, submissions.first().map(|s| &s.event)) {
-            (Some(state), _) => (state.dealer.as_str(), state.region.as_str()),
-            (None, Some(ComplaintEvent::Filed(filed))) => (filed.dealer.as_str(), filed.region.as_str()),
-            (None, _) => return Ok(()), // not filed: the rules refuse it
-        };
-        if caller.can_see(dealer, region) {
-            Ok(())
-        } else {
-            Err(format!("{} may not act for dealer {dealer} in region {region}", caller.identity()))
+/// complaints in its scope (others look as if they did not exist), and only files
+/// complaints for dealers in its scope.
+fn scope_guard(caller: &Principal) -> impl Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync + '_ {
+    move |state, submissions| match (state, submissions.first().map(|s| &s.event)) {
+        (Some(state), _) if caller.can_see(state.dealer.as_str(), state.region.as_str()) => Ok(()),
+        (Some(state), _) => Err(EngineError::NotFound(state.id.clone())),
+        (None, Some(ComplaintEvent::Filed(filed))) if !caller.can_see(filed.dealer.as_str(), filed.region.as_str()) => {
+            Err(EngineError::Forbidden(format!(
+                "{} may not file complaints for dealer {} in region {}",
+                caller.identity(),
+                filed.dealer,
+                filed.region
+            )))
         }
+        (None, _) => Ok(()), // filing in scope, or not filed at all: the rules decide
     }
 }
 
@@ -112,7 +114,7 @@ impl ComplaintApi {
             .submit(&caller.actor, &id, ExpectedVersion::NoStream, &[submission], &guard)
             .await
             .map_err(|err| match err {
-                crate::engine::EngineError::Store(StoreError::WrongExpectedVersion { .. }) => {
+                EngineError::Store(StoreError::WrongExpectedVersion { .. }) => {
                     ApiError::AlreadyExists(format!("complaint {id} already exists"))
                 }
                 other => other.into(),
@@ -249,7 +251,7 @@ impl ComplaintApi {
         };
         let events = events
             .iter()
-            .map(|e| recorded_event_to_proto(e).map_err(|err| crate::engine::EngineError::unreadable(e.position, err)))
+            .map(|e| recorded_event_to_proto(e).map_err(|err| EngineError::unreadable(e.position, err)))
             .collect::<Result<_, _>>()?;
         Ok(proto::ListComplaintEventsResponse { events, next_page_token })
     }
