@@ -6,3 +6,14 @@ cd "$(dirname "$0")/.."
 
 echo "== Rust: unit, integration, crash and property tests"
 cargo test --locked
+
+# ---- Python end-to-end suite (tests/e2e_python) -------------------------------------
+# Drives the real binary through Python's grpcio: a client this project did not write.
+echo "== Python: end-to-end gRPC tests against the complaintflow binary"
+if [ ! -x .venv-e2e/bin/python ]; then
+    python3 -m venv .venv-e2e
+fi
+.venv-e2e/bin/python -m pip install -q --disable-pip-version-check -r tests/e2e_python/requirements.txt
+cargo build --locked --bin complaintflow
+COMPLAINTFLOW_BIN=target/debug/complaintflow .venv-e2e/bin/python -m pytest -q tests/e2e_python
+# ---- end of the Python end-to-end suite ----------------------------------------------
