@@ -55,8 +55,13 @@ def test_chains_verify_and_a_digest_stays_consistent(clients, plan):
     exported = [r.event for r in auditor.audit.ExportTimelines(audit.ExportTimelinesRequest(complaint_ids=[cid]))]
     assert [(e.complaint_id, e.version) for e in exported] == [(cid, v) for v in range(4)]
     assert [e.SerializeToString() for e in exported] == [e.SerializeToString() for e in auditor.timeline(cid)]
-    everything = [r.event for r in auditor.audit.ExportTimelines(audit.ExportTimelinesRequest())]
-    assert sorted(e.position for e in everything) == list(range(5))
+    # (Exporting everything lists the complaints from the projections, which follow
+    # the log: wait until they have caught up.)
+    def export_all():
+        return [r.event for r in auditor.audit.ExportTimelines(audit.ExportTimelinesRequest())]
+
+    cf.wait_until(lambda: len(export_all()) == 5, what="every event exported")
+    assert sorted(e.position for e in export_all()) == list(range(5))
 
 
 def test_dealers_and_the_cac_may_not_audit_the_whole_log(clients, plan):

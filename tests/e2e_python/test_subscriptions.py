@@ -148,3 +148,28 @@ def test_the_subscription_limit_refuses_one_more_and_frees_on_cancel(clients, pl
         return message is not None
 
     cf.wait_until(one_more_works, timeout=20, interval=0.2, what="a subscription after the others ended")
+
+
+def test_a_subscriber_that_stops_reading_holds_back_only_itself(server, clients, plan, tokens):
+    """A subscriber that reads nothing for a while: writers go on at full speed (the
+    server buffers per subscriber), and it later receives everything, in order."""
+    cid = "CMP-SLOW-READER"
+    # The writer on a connection of its own, so that only the subscriber's stalls.
+    with cf.grpc.insecure_channel(server.address, options=[("grpc.use_local_subchannel_pool", 1)]) as own:
+        writer = cf.Client(own, tokens["dealer_a"])
+        writer.file(cf.file_request(plan, complaint_id=cid))
+        call = clients.admin.subscriptions.Subscribe(sub.SubscribeRequest(), timeout=120)
+        stream = iter(call)
+        assert next(stream).event.position == 0
+        # ~4 MB in 1000 events, well past the 256 buffered messages and the window.
+        for k in range(10):
+            batch = [cf.submission(cf.note(f"{k}-{i} " + "x" * 3900)) for i in range(100)]
+            response = writer.append(cid, *batch, expected_version=100 * k)
+            assert response.version == 100 * (k + 1)
+    positions = []
+    for message in stream:
+        positions.append(message.event.position)
+        if len(positions) == 1000:
+            break
+    call.cancel()
+    assert positions == list(range(1, 1001))
