@@ -136,6 +136,8 @@ def test_a_complaint_lives_from_filing_to_closing(clients, plan):
     at_filing = dealer.get(cid, as_of_version=0)
     assert (at_filing.version, at_filing.status) == (0, voc.STATUS_RECEIVED)
     kinds = {d.kind for d in at_filing.deadlines}
+    due = [cf.from_ts(d.due_time) for d in at_filing.deadlines]
+    assert due == sorted(due), "deadlines soonest first"
     assert {voc.DEADLINE_KIND_REPORT_TO_CAC, voc.DEADLINE_KIND_RESULT} <= kinds, kinds
     investigating = dealer.get(cid, as_of_time=forwards[3].record_time)
     assert (investigating.version, investigating.status) == (3, voc.STATUS_INVESTIGATING)
@@ -222,3 +224,36 @@ def test_a_missing_complaint_is_not_found(clients):
     failure = cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "CMP-NOBODY")
     assert "CMP-NOBODY" in failure.message
     cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.timeline, "CMP-NOBODY")
+
+
+def test_listing_is_newest_first_and_filters_by_filing_time(clients, plan):
+    for cid, minute in (("CMP-T1", 1), ("CMP-T0", 0), ("CMP-T2", 2)):
+        clients.dealer_a.file(cf.file_request(cf.TimePlan(plan.at(minute), plan.severity, plan.mode), complaint_id=cid))
+
+    def listed(**filters):
+        return [c.complaint_id for c in clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(**filters)).complaints]
+
+    cf.wait_until(lambda: len(listed()) == 3, what="three complaints listed")
+    assert listed() == ["CMP-T2", "CMP-T1", "CMP-T0"], "newest filing first, not newest write"
+    assert listed(filed_after=cf.ts(plan.at(0))) == ["CMP-T2", "CMP-T1", "CMP-T0"], "at or after"
+    assert listed(filed_after=cf.ts(plan.at(1))) == ["CMP-T2", "CMP-T1"]
+    assert listed(filed_before=cf.ts(plan.at(1))) == ["CMP-T0"], "strictly before"
+    assert listed(filed_before=cf.ts(plan.at(0))) == []
+    first = clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(page_size=2))
+    assert [c.complaint_id for c in first.complaints] == ["CMP-T2", "CMP-T1"] and first.next_page_token
+    rest = clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(page_size=2, page_token=first.next_page_token))
+    assert [c.complaint_id for c in rest.complaints] == ["CMP-T0"] and rest.next_page_token == ""
+
+    # Statistics periods are whole months of filing in Beijing time; the end is exclusive.
+    local = plan.filed_at.astimezone(cf.BEIJING)
+    month_start = dt.datetime(local.year, local.month, 1, tzinfo=cf.BEIJING)
+    next_month = dt.datetime(local.year + (local.month == 12), local.month % 12 + 1, 1, tzinfo=cf.BEIJING)
+
+    def count(**period):
+        return clients.admin.complaints.GetStatistics(cpb.GetStatisticsRequest(**period)).complaints
+
+    assert count(end_time=cf.ts(month_start)) == 0
+    assert count(end_time=cf.ts(month_start + dt.timedelta(seconds=1))) == 3
+    assert count(start_time=cf.ts(next_month)) == 0
+    assert count(start_time=cf.ts(next_month - dt.timedelta(seconds=1))) == 3
+    assert count(start_time=cf.ts(month_start), end_time=cf.ts(next_month)) == 3

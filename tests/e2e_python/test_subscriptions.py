@@ -173,3 +173,12 @@ def test_a_subscriber_that_stops_reading_holds_back_only_itself(server, clients,
             break
     call.cancel()
     assert positions == list(range(1, 1001))
+
+    # Page sizes as documented: 100 by default, at most 1000.
+    timeline = clients.admin.complaints.ListComplaintEvents
+    default = timeline(cf.cpb.ListComplaintEventsRequest(parent=f"complaints/{cid}"))
+    assert len(default.events) == 100 and default.next_page_token
+    capped = timeline(cf.cpb.ListComplaintEventsRequest(parent=f"complaints/{cid}", page_size=5000))
+    assert [e.version for e in capped.events] == list(range(1000)) and capped.next_page_token
+    last = timeline(cf.cpb.ListComplaintEventsRequest(parent=f"complaints/{cid}", page_size=5000, page_token=capped.next_page_token))
+    assert [e.version for e in last.events] == [1000] and last.next_page_token == ""
