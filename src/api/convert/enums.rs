@@ -82,8 +82,8 @@ pub fn optional_enum_from_proto<E: WireEnum>(
         .ok_or_else(|| FieldViolation::new(field, format!("{name} is not supported")))
 }
 
-/// Implements `WireEnum` for domain enums declared with `named_enum!` (which
-/// gives them `ALL` and `as_str`).
+/// Implements `WireEnum` for domain enums that have `ALL` and `as_str` (those
+/// declared with `named_enum!`, and `Status`).
 macro_rules! wire_enums {
     ($($domain:ty => $proto:ty,)+) => {$(
         impl WireEnum for $domain {
@@ -117,44 +117,7 @@ wire_enums! {
     WaitingFor => proto::WaitingFor,
     ContactPurpose => proto::ContactPurpose,
     DeadlineKind => proto::DeadlineKind,
-}
-
-/// `Status` is not a `named_enum!` in the domain (it has no names of its own), so
-/// its names are spelled here, once, in the API's words.
-const STATUSES: [Status; 8] = [
-    Status::Received,
-    Status::Investigating,
-    Status::SolutionProposed,
-    Status::SolutionAgreed,
-    Status::Resolved,
-    Status::FollowedUp,
-    Status::Closed,
-    Status::Merged,
-];
-
-impl WireEnum for Status {
-    fn all() -> &'static [Self] {
-        &STATUSES
-    }
-    fn domain_name(self) -> &'static str {
-        // Exhaustive: a new domain status fails to compile until it is named here.
-        match self {
-            Status::Received => "received",
-            Status::Investigating => "investigating",
-            Status::SolutionProposed => "solution_proposed",
-            Status::SolutionAgreed => "solution_agreed",
-            Status::Resolved => "resolved",
-            Status::FollowedUp => "followed_up",
-            Status::Closed => "closed",
-            Status::Merged => "merged",
-        }
-    }
-    fn proto_name(value: i32) -> Option<&'static str> {
-        proto::Status::try_from(value).ok().map(|v| v.as_str_name())
-    }
-    fn proto_value(name: &str) -> Option<i32> {
-        proto::Status::from_str_name(name).map(i32::from)
-    }
+    Status => proto::Status,
 }
 
 #[cfg(test)]
