@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod loadtest;
 pub mod projections;
 pub mod server;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod loadtest;
 mod maintenance;
 mod timelines;
 mod serve;
@@ -55,6 +56,8 @@ enum Command {
     Verify(audit::VerifyArgs),
     /// Take a digest of the log, or check a saved one against today's log.
     Digest(audit::DigestArgs),
+    /// Drive a server on this machine with concurrent clients and measure it.
+    Loadtest(loadtest::LoadtestArgs),
 }
 
 /// Exit codes: 0 success, 1 a check found a problem, 2 the command could not run.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
             Command::Policy(command) => maintenance::policy(command),
             Command::Verify(args) => audit::verify(args).await,
             Command::Digest(args) => audit::digest(args).await,
+            Command::Loadtest(args) => loadtest::run(args).await,
         }
     });
     match outcome {
