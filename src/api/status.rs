@@ -103,7 +103,12 @@ impl From<ApiError> for Status {
             }
             ApiError::Engine(EngineError::NotFound(_)) | ApiError::NotFound(_) => Status::not_found(message),
             ApiError::Engine(EngineError::Unreadable { .. }) => Status::data_loss(message),
-            ApiError::Engine(EngineError::Contention(_)) => Status::aborted(message),
+            ApiError::Engine(EngineError::Contention(id)) => with_info(
+                Code::Aborted,
+                message,
+                "CONTENTION",
+                vec![("complaint_id".into(), id.to_string())],
+            ),
             ApiError::Engine(EngineError::Forbidden(_)) => Status::permission_denied(message),
             ApiError::Projection(_) => Status::internal(message),
             ApiError::Unauthenticated(_) => Status::unauthenticated(message),

@@ -138,28 +138,40 @@ impl Engine {
     ) -> Result<AppendOutcome, EngineError> {
         let stream = stream_of(complaint).map_err(crate::store::StoreError::from)?;
         let actor_text = actor_to_string(actor);
-        if let Some(outcome) = self.replay_if_stored(&stream, &actor_text, submissions).await? {
-            return Ok(outcome);
-        }
         for _ in 0..MAX_ATTEMPTS {
-            let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
-            guard(state.as_ref(), submissions)?;
-            if !expected.admits(version) {
-                return Err(crate::store::StoreError::WrongExpectedVersion {
-                    stream,
-                    expected,
-                    actual: version,
-                }
-                .into());
+            // First, and again after every lost race: a retry of an append that is
+            // already stored (perhaps by the very request it raced) gets its answer.
+            if let Some(outcome) = self.replay_if_stored(&stream, &actor_text, submissions).await? {
+                return Ok(outcome);
             }
-            let events = self.check_all(actor, &actor_text, complaint, state, version, submissions)?;
+            let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
+            let checked = guard(state.as_ref(), submissions).and_then(|()| {
+                if !expected.admits(version) {
+                    return Err(crate::store::StoreError::WrongExpectedVersion {
+                        stream: stream.clone(),
+                        expected,
+                        actual: version,
+                    }
+                    .into());
+                }
+                self.check_all(actor, &actor_text, complaint, state, version, submissions)
+            });
+            let events = match checked {
+                Ok(events) => events,
+                // The state read may already hold this very append, stored by a retry
+                // that raced this one since the look above: that is an answer, not a
+                // refusal.
+                Err(refusal) => {
+                    return match self.replay_if_stored(&stream, &actor_text, submissions).await? {
+                        Some(outcome) => Ok(outcome),
+                        None => Err(refusal),
+                    };
+                }
+            };
             let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, pinned, events).await {
-                Err(crate::store::StoreError::WrongExpectedVersion { .. })
-                    if !matches!(expected, ExpectedVersion::Exact(_) | ExpectedVersion::NoStream) =>
-                {
-                    continue; // someone else appended first: check again against their state
-                }
+                // Someone appended first: look again (their state, or our own retry).
+                Err(crate::store::StoreError::WrongExpectedVersion { .. }) => continue,
                 result => return Ok(result?),
             }
         }

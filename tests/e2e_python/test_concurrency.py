@@ -80,15 +80,6 @@ def test_concurrent_appends_are_atomic_and_contiguous(dealers, plan):
 
 
 # Bug: concurrent retries of one FileComplaint.
-FILE_RACE = (
-    "server bug: a FileComplaint retried while the first attempt is in flight is refused "
-    "with ALREADY_EXISTS 'complaint … already exists' instead of being answered as a retry "
-    "(replayed=true); the engine's replay check runs before the append and the losing "
-    "NoStream append is mapped to ALREADY_EXISTS"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FILE_RACE)
 def test_concurrent_retries_of_one_filing_are_all_answered_as_retries(dealers, plan):
     with ThreadPoolExecutor(WORKERS) as pool:
         for trial in range(TRIALS):
@@ -96,7 +87,7 @@ def test_concurrent_retries_of_one_filing_are_all_answered_as_retries(dealers, p
             results = all_at_once(pool, [lambda c=c: c.file(request) for c in dealers])
             refused = [r for r in results if r[0] != "OK"]
             unexpected = [r for r in refused if r[0] != "ALREADY_EXISTS"]
-            if unexpected:  # not the known bug: fail for real (xfail only covers AssertionError)
+            if unexpected:
                 raise RuntimeError(f"trial {trial}: {unexpected[0]}")
             assert not refused, f"trial {trial}: {refused[0]} ({len(refused)} of {WORKERS} refused)"
             responses = [r for _, r in results]
@@ -105,16 +96,6 @@ def test_concurrent_retries_of_one_filing_are_all_answered_as_retries(dealers, p
 
 
 # Bug: concurrent retries of one AppendEvents.
-APPEND_RACE = (
-    "server bug: an AppendEvents retried (same request_id, no expected_version) while the "
-    "first attempt is in flight can be refused with FAILED_PRECONDITION "
-    "(rule already_reported_to_cac) instead of the original answer: after losing the "
-    "race the engine re-runs the workflow rules against the state that now holds its own "
-    "events, without checking for a replay again"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=APPEND_RACE)
 def test_concurrent_retries_of_one_append_are_all_answered_as_retries(dealers, plan):
     with ThreadPoolExecutor(WORKERS) as pool:
         for trial in range(TRIALS):
@@ -128,7 +109,7 @@ def test_concurrent_retries_of_one_append_are_all_answered_as_retries(dealers, p
             results = all_at_once(pool, [lambda c=c: c.complaints.AppendEvents(request) for c in dealers])
             refused = [r for r in results if r[0] != "OK"]
             unexpected = [r for r in refused if r[0] != "FAILED_PRECONDITION"]
-            if unexpected:  # not the known bug: fail for real (xfail only covers AssertionError)
+            if unexpected:
                 raise RuntimeError(f"trial {trial}: {unexpected[0]}")
             assert not refused, f"trial {trial}: {refused[0]} ({len(refused)} of {WORKERS} refused)"
             responses = [r for _, r in results]

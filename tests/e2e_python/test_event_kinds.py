@@ -96,26 +96,21 @@ def test_every_event_kind_round_trips(clients, plan):
     assert failure.error_info.metadata["rule"] == "complaint_merged"
 
 
-EVIDENCE_HASH = (
-    "server/proto mismatch: events.proto documents EvidenceAttached.content_hash as "
-    "'SHA-256 or BLAKE3 of its content, hex', but the server refuses plain hex with "
-    "INVALID_ARGUMENT (events[0].event.evidence_attached.content_hash: must be "
-    "`algorithm:lowercase-hex`); a client written from the proto cannot attach evidence"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=EVIDENCE_HASH)
-def test_a_plain_hex_evidence_hash_as_documented(clients, plan):
+def test_an_evidence_hash_must_name_its_algorithm_as_documented(clients, plan):
+    """events.proto: `algorithm:lowercase-hex`; plain hex is refused on the exact field."""
     cid = "CMP-EVIDENCE"
     clients.dealer_a.file(cf.file_request(plan, complaint_id=cid))
-    evidence = ev.WorkflowEvent(
-        evidence_attached=ev.EvidenceAttached(reference="doc://photos/axle-1", content_hash=HEX, description="Photo")
-    )
-    try:
-        clients.dealer_a.append(cid, cf.submission(evidence, plan.at(1)))
-    except grpc.RpcError as err:
-        failure = cf.decode(err)
-        if failure.fields != ["events[0].event.evidence_attached.content_hash"]:
-            raise RuntimeError(f"not the known mismatch: {failure}") from err
-        raise AssertionError(f"plain hex refused: {failure.message}") from None
-    assert clients.dealer_a.timeline(cid)[-1].event.evidence_attached.content_hash == HEX
+
+    def attach(content_hash):
+        evidence = ev.WorkflowEvent(
+            evidence_attached=ev.EvidenceAttached(reference="doc://photos/axle-1", content_hash=content_hash, description="Photo")
+        )
+        return clients.dealer_a.append(cid, cf.submission(evidence, plan.at(1)))
+
+    with pytest.raises(grpc.RpcError) as refused:
+        attach(HEX)
+    failure = cf.decode(refused.value)
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == ["events[0].event.evidence_attached.content_hash"]
+    attach(f"sha256:{HEX}")
+    assert clients.dealer_a.timeline(cid)[-1].event.evidence_attached.content_hash == f"sha256:{HEX}"

@@ -58,7 +58,10 @@ fn require_writer(caller: &Principal) -> Result<(), ApiError> {
 /// The guard the engine runs on the complaint's current state: a caller only touches
 /// complaints in its scope (others look as if they did not exist), and only files
 /// complaints for dealers in its scope.
-fn scope_guard(caller: &Principal) -> impl Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync + '_ {
+fn scope_guard<'a>(
+    caller: &'a Principal,
+    complaint: &'a ComplaintId,
+) -> impl Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync + 'a {
     move |state, submissions| match (state, submissions.first().map(|s| &s.event)) {
         (Some(state), _) if caller.can_see(state.dealer.as_str(), state.region.as_str()) => Ok(()),
         (Some(state), _) => Err(EngineError::NotFound(state.id.clone())),
@@ -70,7 +73,10 @@ fn scope_guard(caller: &Principal) -> impl Fn(Option<&ComplaintState>, &[Submiss
                 filed.region
             )))
         }
-        (None, _) => Ok(()), // filing in scope, or not filed at all: the rules decide
+        (None, Some(ComplaintEvent::Filed(_))) => Ok(()),
+        // Appending to a complaint that was never filed: the same answer as for one the
+        // caller may not see, so that answers never tell which complaints exist.
+        (None, _) => Err(EngineError::NotFound(complaint.clone())),
     }
 }
 
@@ -107,7 +113,7 @@ impl ComplaintApi {
             correlation_id: parse_optional_uuid(&req.correlation_id, "correlation_id")?,
             causation_id: None,
         };
-        let guard = scope_guard(&caller);
+        let guard = scope_guard(&caller, &id);
         let outcome = self
             .state
             .engine
@@ -159,7 +165,7 @@ impl ComplaintApi {
             return Err(FieldViolation::new("events[0].event.filed", "file complaints with FileComplaint").into());
         }
         let expected = req.expected_version.map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
-        let guard = scope_guard(&caller);
+        let guard = scope_guard(&caller, &id);
         let outcome = self
             .state
             .engine
@@ -188,8 +194,20 @@ impl ComplaintApi {
         };
         // Visibility is judged on today's state: a complaint reassigned later stays
         // with its current dealer.
-        self.visible(&caller, &id, AsOf::Now).await?;
-        let state = self.state.engine.load(&id, as_of).await?;
+        let current = self.visible(&caller, &id, AsOf::Now).await?;
+        if let AsOf::Version(version) = as_of {
+            if version > current.version {
+                return Err(FieldViolation::new(
+                    "as_of_version",
+                    format!("the complaint has versions 0 to {}", current.version),
+                )
+                .into());
+            }
+        }
+        let state = match as_of {
+            AsOf::Now => current,
+            past => self.state.engine.load(&id, past).await?,
+        };
         let deadlines = tracked_deadlines(&state, self.state.engine.policy());
         Ok(proto::GetComplaintResponse {
             complaint: Some(complaint_to_proto(&state, &deadlines)),

@@ -5,6 +5,7 @@
 //! being flushed, so every read is cut at the durable head the writer publishes: nobody
 //! ever sees an event that could still be lost.
 
+mod durability;
 mod keys;
 mod writer;
 
@@ -112,8 +113,11 @@ impl SledStore {
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
+        let disk = durability::DiskSync::open(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
         let writer = Writer {
             db: db.clone(),
+            disk,
             log: log.clone(),
             clock: options.clock,
             durable: durable_tx,
@@ -256,13 +260,12 @@ impl EventStore for SledStore {
         if from >= durable {
             return Ok(Vec::new());
         }
-        let limit = limit.min(MAX_PAGE);
-        let mut events = Vec::with_capacity(limit.min((durable - from) as usize));
-        for item in self.log.range(event_key(from)..event_key(durable)).take(limit) {
-            let (key, value) = item?;
-            events.push(Self::decode_record(&key, &value)?);
-        }
-        Ok(events)
+        // A page of the global log is thousands of records: read it off the async
+        // workers so that it never stalls other requests.
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || read_log_range(&log, from, durable, limit.min(MAX_PAGE)))
+            .await
+            .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
@@ -292,6 +295,16 @@ impl EventStore for SledStore {
     fn limits(&self) -> StoreLimits {
         self.limits
     }
+}
+
+/// Events at positions `from..durable`, at most `limit`.
+fn read_log_range(log: &sled::Tree, from: u64, durable: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut events = Vec::with_capacity(limit.min((durable - from) as usize));
+    for item in log.range(event_key(from)..event_key(durable)).take(limit) {
+        let (key, value) = item?;
+        events.push(SledStore::decode_record(&key, &value)?);
+    }
+    Ok(events)
 }
 
 fn poisoned() -> StoreError {

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
+use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamHead};
 use crate::clock::SharedClock;
 use crate::store::codec::{self, Envelope};
@@ -39,6 +40,7 @@ pub struct LogTail {
 
 pub struct Writer {
     pub db: sled::Db,
+    pub disk: DiskSync,
     pub log: sled::Tree,
     pub clock: SharedClock,
     pub durable: watch::Sender<u64>,
@@ -89,7 +91,9 @@ impl Writer {
             let committed = self
                 .log
                 .apply_batch(group.batch)
-                .and_then(|()| self.db.flush().map(drop));
+                .and_then(|()| self.db.flush().map(drop))
+                .map_err(|e| e.to_string())
+                .and_then(|()| self.disk.sync().map_err(|e| e.to_string()));
             metrics::histogram!("complaintflow_store_commit_seconds")
                 .record(started.elapsed().as_secs_f64());
             if let Err(err) = committed {
