@@ -23,6 +23,8 @@ const ID: u8 = b'i';
 const STREAM_END: u8 = 0;
 
 pub const EVENT_PREFIX: [u8; 1] = [EVENT];
+pub const ID_PREFIX: [u8; 1] = [ID];
+pub const HEAD_PREFIX: [u8; 1] = [HEAD];
 
 pub fn event_key(position: u64) -> [u8; 9] {
     let mut key = [EVENT; 9];

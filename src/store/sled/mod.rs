@@ -7,6 +7,7 @@
 
 mod durability;
 mod keys;
+mod seen;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -113,11 +114,16 @@ impl SledStore {
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
+        let seen_ids = seen::Seen::new(known_keys(&log, keys::ID_PREFIX)?.into_iter());
+        let seen_streams = seen::Seen::new(known_keys(&log, keys::HEAD_PREFIX)?.into_iter());
         let disk = durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
         let writer = Writer {
             db: db.clone(),
             disk,
+            seen_ids,
+            seen_streams,
+            heads: Default::default(),
             log: log.clone(),
             clock: options.clock,
             durable: durable_tx,
@@ -349,6 +355,14 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Every key under `prefix` (the id index, the stream heads), read at start-up.
+fn known_keys(log: &sled::Tree, prefix: [u8; 1]) -> Result<Vec<sled::IVec>, StoreError> {
+    log.scan_prefix(prefix)
+        .keys()
+        .map(|key| key.map_err(StoreError::from))
+        .collect()
 }
 
 fn last_event_key_position(log: &sled::Tree) -> Result<Option<u64>, StoreError> {

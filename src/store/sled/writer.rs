@@ -15,12 +15,23 @@ use uuid::Uuid;
 
 use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamHead};
+use super::seen::Seen;
 use crate::clock::SharedClock;
 use crate::store::codec::{self, Envelope};
 use crate::store::hash::{Link, chain_hash};
 use crate::store::{
     AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
 };
+
+/// Stream heads kept between groups; beyond this the cache starts over.
+const MAX_CACHED_HEADS: usize = 100_000;
+
+/// What the writer knows without asking sled, lent to a group while it stages.
+pub struct Known<'a> {
+    ids: &'a Seen,
+    streams: &'a Seen,
+    heads: &'a HashMap<StreamId, StreamHead>,
+}
 
 /// One append waiting for the writer.
 pub struct AppendRequest {
@@ -41,6 +52,13 @@ pub struct LogTail {
 pub struct Writer {
     pub db: sled::Db,
     pub disk: DiskSync,
+    /// Event ids that may be stored (see `seen`).
+    pub seen_ids: Seen,
+    /// Stream head keys that may be stored.
+    pub seen_streams: Seen,
+    /// The heads of recently appended streams, so that a busy complaint's next append
+    /// does not ask sled.
+    pub heads: HashMap<StreamId, StreamHead>,
     pub log: sled::Tree,
     pub clock: SharedClock,
     pub durable: watch::Sender<u64>,
@@ -70,6 +88,14 @@ impl Writer {
         }
     }
 
+    fn known(&self) -> Known<'_> {
+        Known {
+            ids: &self.seen_ids,
+            streams: &self.seen_streams,
+            heads: &self.heads,
+        }
+    }
+
     fn commit(&mut self, requests: Vec<AppendRequest>) {
         if let Some(why) = &self.failure {
             for request in requests {
@@ -83,7 +109,7 @@ impl Writer {
         let mut group = Group::new(self.tail, recorded_at);
         let outcomes: Vec<_> = requests
             .iter()
-            .map(|request| group.stage(&self.log, request))
+            .map(|request| group.stage(&self.log, &self.known(), request))
             .collect();
         if group.staged_events > 0 {
             span.record("events", group.staged_events);
@@ -110,6 +136,16 @@ impl Writer {
             metrics::counter!("complaintflow_store_events_appended_total")
                 .increment(group.staged_events);
             self.tail = group.tail;
+            for id in group.ids.keys() {
+                self.seen_ids.insert(id.as_bytes());
+            }
+            if self.heads.len() + group.heads.len() > MAX_CACHED_HEADS {
+                self.heads.clear();
+            }
+            for (stream, head) in group.heads {
+                self.seen_streams.insert(&keys::head_key(&stream));
+                self.heads.insert(stream, head);
+            }
             self.durable.send_replace(self.tail.next_position);
         }
         for (request, outcome) in requests.into_iter().zip(outcomes) {
@@ -159,12 +195,13 @@ impl Group {
     fn stage(
         &mut self,
         log: &sled::Tree,
+        known: &Known<'_>,
         request: &AppendRequest,
     ) -> Result<AppendOutcome, StoreError> {
-        if let Some(replay) = self.replay_of(log, request)? {
+        if let Some(replay) = self.replay_of(log, known, request)? {
             return Ok(replay);
         }
-        let head = self.stream_head(log, &request.stream)?;
+        let head = self.stream_head(log, known, &request.stream)?;
         let actual = head.map(|h| h.version);
         if !request.expected.admits(actual) {
             return Err(StoreError::WrongExpectedVersion {
@@ -246,11 +283,12 @@ impl Group {
     fn replay_of(
         &self,
         log: &sled::Tree,
+        known: &Known<'_>,
         request: &AppendRequest,
     ) -> Result<Option<AppendOutcome>, StoreError> {
         let mut stored = Vec::new();
         for prepared in &request.events {
-            if let Some(entry) = self.id_entry(log, &prepared.event.event_id)? {
+            if let Some(entry) = self.id_entry(log, known, &prepared.event.event_id)? {
                 stored.push((prepared, entry));
             }
         }
@@ -295,19 +333,32 @@ impl Group {
     fn stream_head(
         &self,
         log: &sled::Tree,
+        known: &Known<'_>,
         stream: &StreamId,
     ) -> Result<Option<StreamHead>, StoreError> {
-        if let Some(head) = self.heads.get(stream) {
+        if let Some(head) = self.heads.get(stream).or_else(|| known.heads.get(stream)) {
             return Ok(Some(*head));
         }
-        log.get(keys::head_key(stream))?
+        let key = keys::head_key(stream);
+        if !known.streams.may_contain(&key) {
+            return Ok(None);
+        }
+        log.get(key)?
             .map(|bytes| StreamHead::decode(&bytes))
             .transpose()
     }
 
-    fn id_entry(&self, log: &sled::Tree, event_id: &Uuid) -> Result<Option<IdEntry>, StoreError> {
+    fn id_entry(
+        &self,
+        log: &sled::Tree,
+        known: &Known<'_>,
+        event_id: &Uuid,
+    ) -> Result<Option<IdEntry>, StoreError> {
         if let Some(entry) = self.ids.get(event_id) {
             return Ok(Some(*entry));
+        }
+        if !known.ids.may_contain(event_id.as_bytes()) {
+            return Ok(None);
         }
         log.get(keys::id_key(event_id))?
             .map(|bytes| IdEntry::decode(&bytes))
