@@ -62,6 +62,25 @@ async fn reopening_after_a_clean_shutdown_continues_the_log() {
 }
 
 #[tokio::test]
+async fn retries_and_streams_are_recognised_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let s = stream("C-reopen");
+    let batch = events(3);
+    let original = store.append(&s, ExpectedVersion::NoStream, batch.clone()).await.unwrap();
+    store.close().await.unwrap();
+    drop(store);
+
+    let store = open(dir.path());
+    let retry = store.append(&s, ExpectedVersion::Any, batch).await.unwrap();
+    assert!(retry.replayed, "the id index survives a restart");
+    assert_eq!(retry.slots, original.slots);
+    let next = store.append(&s, ExpectedVersion::Exact(2), events(1)).await.unwrap();
+    assert_eq!(next.last_version(), 3, "the stream head survives a restart");
+    assert_eq!(store.head(), 4);
+}
+
+#[tokio::test]
 async fn recorded_time_comes_from_the_injected_clock_and_never_goes_back() {
     let dir = tempfile::tempdir().unwrap();
     let start: Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();

@@ -357,11 +357,12 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Every key under `prefix` (the id index, the stream heads), read at start-up.
-fn known_keys(log: &sled::Tree, prefix: [u8; 1]) -> Result<Vec<sled::IVec>, StoreError> {
+/// What follows `prefix` in every key under it (the event ids of the id index, the
+/// stream names of the stream heads), read at start-up.
+fn known_keys(log: &sled::Tree, prefix: [u8; 1]) -> Result<Vec<Vec<u8>>, StoreError> {
     log.scan_prefix(prefix)
         .keys()
-        .map(|key| key.map_err(StoreError::from))
+        .map(|key| Ok(key?[prefix.len()..].to_vec()))
         .collect()
 }
 

@@ -52,9 +52,9 @@ pub struct LogTail {
 pub struct Writer {
     pub db: sled::Db,
     pub disk: DiskSync,
-    /// Event ids that may be stored (see `seen`).
+    /// Event ids (their 16 bytes) that may be stored (see `seen`).
     pub seen_ids: Seen,
-    /// Stream head keys that may be stored.
+    /// Stream names that may have a stored head.
     pub seen_streams: Seen,
     /// The heads of recently appended streams, so that a busy complaint's next append
     /// does not ask sled.
@@ -143,7 +143,7 @@ impl Writer {
                 self.heads.clear();
             }
             for (stream, head) in group.heads {
-                self.seen_streams.insert(&keys::head_key(&stream));
+                self.seen_streams.insert(stream.as_str().as_bytes());
                 self.heads.insert(stream, head);
             }
             self.durable.send_replace(self.tail.next_position);
@@ -339,11 +339,10 @@ impl Group {
         if let Some(head) = self.heads.get(stream).or_else(|| known.heads.get(stream)) {
             return Ok(Some(*head));
         }
-        let key = keys::head_key(stream);
-        if !known.streams.may_contain(&key) {
+        if !known.streams.may_contain(stream.as_str().as_bytes()) {
             return Ok(None);
         }
-        log.get(key)?
+        log.get(keys::head_key(stream))?
             .map(|bytes| StreamHead::decode(&bytes))
             .transpose()
     }
