@@ -204,7 +204,10 @@ pub fn call(
     avoid: &[DaySlot],
 ) -> Result<Option<DaySlot>, DemoError> {
     let gap = story.policy().min_callback_gap() + minutes(rng, 5..90);
-    let slot = story.to_call_time(gap, avoid, minutes(rng, 0..120));
+    let offset = minutes(rng, 0..120);
+    let Some(slot) = story.to_call_time(gap, avoid, offset) else {
+        return Ok(None); // no calling time within a month: nobody calls
+    };
     let attempt = ContactAttempted {
         purpose,
         answered,
@@ -212,7 +215,7 @@ pub fn call(
         note: (!answered).then(|| text("No answer")).transpose()?,
     };
     story.act(&cast.advisor, attempt)?;
-    Ok(slot)
+    Ok(Some(slot))
 }
 
 const OPTIONS: &[(&str, &str, &str)] = &[

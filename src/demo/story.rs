@@ -24,8 +24,9 @@ use crate::timers::firing_event_id;
 /// Namespace of the demo's event ids (UUID v5 of seed, complaint and index).
 const DEMO_NAMESPACE: Uuid = Uuid::from_u128(0x2f6d_9a41_7c3e_4b85_a0d2_5e18_c7f3_9b64);
 
-/// Days ahead a call is looked for: three times of day each, so one is always found.
-const CALL_DAYS_AHEAD: i64 = 7;
+/// Days ahead a call is looked for: longer than the longest run of holidays (the
+/// Spring Festival), so a working day with a free time of day is always found.
+const CALL_DAYS_AHEAD: i64 = 31;
 
 /// One event to submit, by whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +207,7 @@ impl<'p> Story<'p> {
                 let closes = zone.to_timestamp(day.to_datetime(closes)).ok()?;
                 let last = closes.checked_sub(SignedDuration::from_mins(1)).ok()?;
                 let start = earliest.max(opens);
-                let at = start.checked_add(offset).ok()?.min(last);
+                let at = start.checked_add(offset).ok()?.min(last).max(start);
                 (start < closes).then_some((at, slot))
             })?;
         self.to(at);
