@@ -284,10 +284,14 @@ fn reception(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
             true,
         )?;
     }
-    carry_out(story, cast, rng, false)?;
-    let score = rng.random_range(4..=5);
-    follow_up(story, cast, rng, score)?;
-    close(story, cast, rng, "Customer satisfied; reported to the CAC")?;
+    finish_satisfied(
+        story,
+        cast,
+        rng,
+        false,
+        4..=5,
+        "Customer satisfied; reported to the CAC",
+    )?;
     if rng.random_bool(0.6) {
         prevent(
             story,
@@ -344,10 +348,14 @@ fn quality_repair(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepR
         )?;
     }
     let new_date = rng.random_bool(0.5);
-    carry_out(story, cast, rng, new_date)?;
-    let score = rng.random_range(3..=5);
-    follow_up(story, cast, rng, score)?;
-    close(story, cast, rng, "Repaired; customer satisfied")?;
+    finish_satisfied(
+        story,
+        cast,
+        rng,
+        new_date,
+        3..=5,
+        "Repaired; customer satisfied",
+    )?;
     if rng.random_bool(0.4) {
         prevent(
             story,
@@ -463,13 +471,12 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
     agree(story, cast, rng, options, 0)?;
     let wait = hours(rng, 12..60);
     progress_wait(story, cast, rng, wait)?;
-    carry_out(story, cast, rng, false)?;
-    let score = rng.random_range(3..=5);
-    follow_up(story, cast, rng, score)?;
-    close(
+    finish_satisfied(
         story,
         cast,
         rng,
+        false,
+        3..=5,
         "Emergency case closed with the CAC and the region",
     )
 }
@@ -527,13 +534,12 @@ fn compensation_dispute(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) ->
         )?;
     }
     agree(story, cast, rng, 2, 1)?;
-    carry_out(story, cast, rng, false)?;
-    let score = rng.random_range(3..=4);
-    follow_up(story, cast, rng, score)?;
-    close(
+    finish_satisfied(
         story,
         cast,
         rng,
+        false,
+        3..=4,
         "Goodwill agreed with the CAC; customer signed",
     )?;
     prevent(
@@ -603,10 +609,14 @@ fn reopened(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult 
     )?;
     agree(story, cast, rng, 2, 1)?;
     let new_date = rng.random_bool(0.3);
-    carry_out(story, cast, rng, new_date)?;
-    let score = rng.random_range(4..=5);
-    follow_up(story, cast, rng, score)?;
-    close(story, cast, rng, "Second repair held; customer satisfied")?;
+    finish_satisfied(
+        story,
+        cast,
+        rng,
+        new_date,
+        4..=5,
+        "Second repair held; customer satisfied",
+    )?;
     prevent(
         story,
         cast,
@@ -655,13 +665,12 @@ fn waiting(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     };
     pause(story, cast, rng, waiting_for)?;
     agree(story, cast, rng, 2, 1)?;
-    carry_out(story, cast, rng, false)?;
-    let score = rng.random_range(3..=5);
-    follow_up(story, cast, rng, score)?;
-    close(
+    finish_satisfied(
         story,
         cast,
         rng,
+        false,
+        3..=5,
         "Explained and repaired at the customer's cost, with goodwill labour",
     )
 }
@@ -683,10 +692,14 @@ fn slow_dealer(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResu
         ResponsibleParty::Dealer(Department::Sales),
     )?;
     agree(story, cast, rng, 2, 0)?;
-    carry_out(story, cast, rng, false)?;
-    let score = rng.random_range(3..=4);
-    follow_up(story, cast, rng, score)?;
-    close(story, cast, rng, "Papers delivered late; apology accepted")?;
+    finish_satisfied(
+        story,
+        cast,
+        rng,
+        false,
+        3..=4,
+        "Papers delivered late; apology accepted",
+    )?;
     prevent(
         story,
         cast,

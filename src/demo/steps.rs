@@ -205,7 +205,7 @@ pub fn call(
 ) -> Result<Option<DaySlot>, DemoError> {
     let gap = story.policy().min_callback_gap() + minutes(rng, 5..90);
     let offset = minutes(rng, 0..120);
-    let Some(slot) = story.to_call_time(gap, avoid, offset) else {
+    let Some(slot) = story.move_to_call_time(gap, avoid, offset) else {
         return Ok(None); // no calling time within a month: nobody calls
     };
     let attempt = ContactAttempted {
@@ -413,6 +413,21 @@ pub fn unanswered_calls(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) ->
         story.act(&cast.advisor, event)?;
     }
     Ok(())
+}
+
+/// Steps 3 and 4 for a customer who ends up satisfied: carry out, call back, close.
+pub fn finish_satisfied(
+    story: &mut Story,
+    cast: &Cast,
+    rng: &mut ChaCha8Rng,
+    new_date: bool,
+    scores: std::ops::RangeInclusive<u8>,
+    summary: &str,
+) -> StepResult {
+    carry_out(story, cast, rng, new_date)?;
+    let score = rng.random_range(scores);
+    follow_up(story, cast, rng, score)?;
+    close(story, cast, rng, summary)
 }
 
 pub fn close(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng, summary: &str) -> StepResult {

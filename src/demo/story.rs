@@ -187,7 +187,7 @@ impl<'p> Story<'p> {
 
     /// Moves to a moment `at_least` from now in a time of day not in `avoid`, on a
     /// working day, `offset` into that time of day (but before it ends).
-    pub fn to_call_time(
+    pub fn move_to_call_time(
         &mut self,
         at_least: SignedDuration,
         avoid: &[DaySlot],
