@@ -45,8 +45,17 @@ fn assert_same_read_models(live: &Projections, rebuilt: &Projections) {
         .position(|(a, b)| a != b);
     if let Some(index) = first_difference {
         let (live_entry, rebuilt_entry) = (&live_dump[index], &rebuilt_dump[index]);
+        let differing: Vec<u8> = live_dump
+            .iter()
+            .zip(&rebuilt_dump)
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.0[0])
+            .collect();
+        let kinds: std::collections::BTreeSet<char> =
+            differing.iter().map(|k| char::from(*k)).collect();
         panic!(
-            "entry {index} of {} differs:\n live    {}\n rebuilt {}",
+            "{} of {} entries differ (key prefixes {kinds:?}); the first, entry {index}:\n live    {}\n rebuilt {}",
+            differing.len(),
             live_dump.len(),
             describe(live_entry),
             describe(rebuilt_entry)
@@ -139,6 +148,7 @@ async fn a_rebuild_from_scratch_equals_the_incremental_projections() {
 
     assert_eq!(summary.events as u64, head);
     assert_eq!((live.checkpoint(), rebuilt.checkpoint()), (head, head));
-    assert_same_read_models(&live, &rebuilt);
+    assert_semantics(&live, &summary);
     assert_semantics(&rebuilt, &summary);
+    assert_same_read_models(&live, &rebuilt);
 }
