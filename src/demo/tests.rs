@@ -1,0 +1,136 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::*;
+use crate::domain::ComplaintEvent;
+use crate::store::EventStore;
+use crate::store::sled::{SledOptions, SledStore};
+
+fn config(complaints: usize, seed: u64) -> DemoConfig {
+    DemoConfig {
+        complaints,
+        seed,
+        days: 28,
+        ..DemoConfig::default()
+    }
+}
+
+/// Every plan of a sample, made without any store.
+fn plans(config: &DemoConfig) -> Vec<Plan> {
+    let policy = Policy::builtin();
+    let planner = Planner::new(config, &policy).expect("planner");
+    planner
+        .filing_times()
+        .into_iter()
+        .enumerate()
+        .map(|(number, at)| {
+            planner
+                .plan(number, at)
+                .unwrap_or_else(|err| panic!("{err}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_events() {
+    let first = plans(&config(60, 7));
+    let again = plans(&config(60, 7));
+    let other = plans(&config(60, 8));
+    let events =
+        |plans: &[Plan]| -> Vec<_> { plans.iter().flat_map(|p| p.events.clone()).collect() };
+    assert_eq!(events(&first), events(&again));
+    assert_ne!(events(&first), events(&other));
+}
+
+#[test]
+fn a_sample_of_500_takes_every_path_and_every_event_type() {
+    let plans = plans(&config(500, 42));
+    let paths: BTreeSet<Path> = plans.iter().map(|p| p.path).collect();
+    assert_eq!(paths.len(), Path::ALL.len(), "paths seen: {paths:?}");
+    let types: BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|p| p.events.iter().map(|e| e.submission.event.event_type()))
+        .collect();
+    let missing: Vec<_> = ComplaintEvent::TYPES
+        .iter()
+        .filter(|t| !types.contains(*t))
+        .collect();
+    assert!(missing.is_empty(), "never generated: {missing:?}");
+    let statuses: BTreeSet<Status> = plans
+        .iter()
+        .filter_map(|p| p.state.as_ref().map(|s| s.status))
+        .collect();
+    assert!(
+        statuses.len() >= 6,
+        "too few stages left open: {statuses:?}"
+    );
+}
+
+/// People act in time order. Timer events are dated at their moment, which for the
+/// warning of a late progress report can lie before the previous due moment (see
+/// `deadlines::progress_report_clock`), so only human events are compared.
+#[test]
+fn histories_keep_time_order_and_start_with_the_filing() {
+    for plan in plans(&config(300, 3)) {
+        assert!(matches!(
+            plan.events[0].submission.event,
+            ComplaintEvent::Filed(_)
+        ));
+        let human: Vec<_> = plan
+            .events
+            .iter()
+            .filter(|e| e.actor.role != crate::domain::Role::Engine)
+            .collect();
+        for pair in human.windows(2) {
+            assert!(
+                pair[0].at() <= pair[1].at(),
+                "{}: time goes back at {}",
+                plan.id,
+                pair[1].version
+            );
+        }
+    }
+}
+
+#[test]
+fn a_backlog_files_complaints_and_fires_no_timers() {
+    let config = DemoConfig {
+        mix: Mix::Backlog,
+        ..config(200, 5)
+    };
+    for plan in plans(&config) {
+        assert!(plan.events.len() <= 2);
+        assert!(
+            plan.events
+                .iter()
+                .all(|e| e.actor.role != crate::domain::Role::Engine)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_accepts_every_generated_event() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(150, 11);
+    let clock = ManualClock::new(config.start);
+    let options = SledOptions {
+        clock: Arc::new(clock.clone()),
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(dir.path(), options).expect("store"));
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(Policy::builtin()),
+        Arc::new(clock.clone()),
+    );
+    let mut heard = Vec::new();
+    let summary = generate(&engine, &clock, &config, |n| heard.push(n))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(summary.complaints, 150);
+    assert_eq!(store.head(), summary.events as u64);
+    assert_eq!(heard.last(), Some(&150));
+    assert_eq!(summary.by_status.values().sum::<usize>(), 150);
+    assert!(summary.engine_events > 0);
+    assert_eq!(clock.now(), config.end());
+}
