@@ -395,11 +395,19 @@ async fn check_log(events_dir: &Path, ledger: &Ledger, previous: Option<Digest>)
             event.stream
         );
         *version += 1;
-        assert!(
-            by_id.insert(event.event_id, event).is_none(),
-            "event id {} stored twice",
-            event.event_id
-        );
+        if let Some(first) = by_id.insert(event.event_id, event) {
+            panic!(
+                "event id {} stored twice: {} v{} @{} and {} v{} @{} ({})",
+                event.event_id,
+                first.stream,
+                first.version,
+                first.position,
+                event.stream,
+                event.version,
+                event.position,
+                event.event_type
+            );
+        }
         let decoded = complaintflow::engine::codec::decode(event).expect("a readable event");
         if let ComplaintEvent::NoteAdded(note) = decoded.event {
             *notes.entry(note.text.as_str().to_owned()).or_default() += 1;

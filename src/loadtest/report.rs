@@ -146,6 +146,11 @@ impl Report {
         }
         if let Some(cpu) = server.cpu {
             write!(f, ", CPU {}", cores(cpu, window))?;
+            // Unlike events/s, this holds when other processes take cores from the server.
+            if !cpu.is_zero() {
+                let per_cpu_second = self.tally.events() as f64 / cpu.as_secs_f64();
+                write!(f, ", {per_cpu_second:.0} events per CPU-second")?;
+            }
         }
         writeln!(f)?;
         if let Some(figures) = server.figures {

@@ -187,14 +187,15 @@ pub fn thread_usage(before: &[ThreadTimes], after: &[ThreadTimes]) -> Vec<Thread
         let waited = thread
             .waited
             .saturating_sub(earlier.map_or(Duration::ZERO, |t| t.waited));
-        match by_name.iter_mut().find(|u| u.name == thread.name) {
+        let name = thread_kind(&thread.name);
+        match by_name.iter_mut().find(|u| u.name == name) {
             Some(usage) => {
                 usage.threads += 1;
                 usage.cpu += cpu;
                 usage.waited += waited;
             }
             None => by_name.push(ThreadUsage {
-                name: thread.name.clone(),
+                name: name.to_owned(),
                 threads: 1,
                 cpu,
                 waited,
@@ -203,6 +204,18 @@ pub fn thread_usage(before: &[ThreadTimes], after: &[ThreadTimes]) -> Vec<Thread
     }
     by_name.sort_by_key(|usage| std::cmp::Reverse(usage.cpu));
     by_name
+}
+
+/// Numbered threads of one pool (`sled-io-0`, `sled-io-1`, ...) are one kind.
+fn thread_kind(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((kind, number))
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            kind
+        }
+        _ => name,
+    }
 }
 
 /// What the threads of one name used in a window.
@@ -228,4 +241,52 @@ pub fn machine_busy() -> Option<Duration> {
     // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
     let busy: u64 = fields.iter().take(8).sum::<u64>() - fields.get(3)? - fields.get(4)?;
     Some(Duration::from_millis(busy * 1000 / TICKS_PER_SECOND))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn times(tid: u32, name: &str, cpu_ms: u64) -> ThreadTimes {
+        ThreadTimes {
+            tid,
+            name: name.to_owned(),
+            cpu: Duration::from_millis(cpu_ms),
+            waited: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn thread_usage_is_the_difference_by_kind_busiest_first() {
+        let before = [
+            times(1, "sled-io-0", 100),
+            times(2, "sled-io-1", 100),
+            times(3, "writer", 0),
+        ];
+        let after = [
+            times(1, "sled-io-0", 150),
+            times(2, "sled-io-1", 130),
+            times(3, "writer", 500),
+            times(4, "new", 7),
+        ];
+        let usage = thread_usage(&before, &after);
+        let summary: Vec<_> = usage
+            .iter()
+            .map(|u| (u.name.as_str(), u.threads, u.cpu.as_millis()))
+            .collect();
+        assert_eq!(
+            summary,
+            [("writer", 1, 500), ("sled-io", 2, 80), ("new", 1, 7)]
+        );
+        assert_eq!(thread_kind("tokio-rt-worker"), "tokio-rt-worker");
+    }
+
+    #[test]
+    fn this_process_has_cpu_time_and_peak_memory() {
+        let pid = std::process::id();
+        assert!(cpu_time(pid).is_some());
+        assert!(peak_rss_kib(pid).is_some_and(|kib| kib > 0));
+        assert!(!thread_times(pid).is_empty());
+        assert!(machine_busy().is_some());
+    }
 }
