@@ -105,13 +105,20 @@ impl<'a> Working<'a> {
                 batch.remove(key.as_slice());
                 timer_change -= 1;
             }
-            for (key, moment) in new_timers.iter().filter(|(k, _)| !old_timers.iter().any(|(o, _)| o == k)) {
+            for (key, moment) in &new_timers {
+                // A timer is kept only if its whole moment is unchanged: the same key can
+                // carry a different deadline (a warning given meanwhile clears `warn_at`),
+                // and a rebuild must store exactly what the live path stores.
+                match old_timers.iter().find(|(old, _)| old == key) {
+                    Some((_, old_moment)) if old_moment == moment => continue,
+                    Some(_) => {}
+                    None => timer_change += 1,
+                }
                 let timer = super::ScheduledTimer {
                     complaint: id.clone(),
                     moment: *moment,
                 };
                 batch.insert(key.as_slice(), encode_value(&timer)?);
-                timer_change += 1;
             }
             match record {
                 Some(record) => batch.insert(keys::record_key(&id), encode_value(&record)?),

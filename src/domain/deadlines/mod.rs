@@ -260,12 +260,18 @@ fn progress_report_clock(state: &ComplaintState, policy: &Policy) -> Option<Cloc
         .count();
     let generation = u32::try_from(generation).unwrap_or(u32::MAX);
     let every = SignedDuration::from_hours(i64::from(spec.every_hours));
-    let end =
-        End::AfterWall(every * i32::try_from(generation.saturating_add(1)).unwrap_or(i32::MAX));
-    Some(
-        Clock::new(DeadlineKind::ProgressReport, started_by, generation, end)
-            .warn_at(spec.warn_at_percent),
+    // Report g is due `every` after report g-1 was due: each period starts where the
+    // previous one ended, so its warning never comes before the previous due moment.
+    let mut clock = Clock::new(
+        DeadlineKind::ProgressReport,
+        started_by,
+        generation,
+        End::AfterWall(every),
     )
+    .warn_at(spec.warn_at_percent);
+    let elapsed = every * i32::try_from(generation).unwrap_or(i32::MAX);
+    clock.start = clock.start.checked_add(elapsed).ok()?;
+    Some(clock)
 }
 
 fn engineer_clocks(state: &ComplaintState, policy: &Policy) -> Option<Clock> {

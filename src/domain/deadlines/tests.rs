@@ -469,3 +469,25 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
     .expect("note");
     assert!(deadlines_satisfied(&before, h.state(), t(1, "11:30"), &h.policy).is_empty());
 }
+
+#[test]
+fn each_progress_report_period_starts_where_the_previous_ended_and_warns_inside_it() {
+    let mut h = filed_with(
+        |f| {
+            f.severity = Severity::Major;
+        },
+        t(1, "10:00"),
+    );
+    let mut previous_due = None;
+    for _ in 0..6 {
+        let report = get(&h, DeadlineKind::ProgressReport);
+        let warn_at = report.warn_at.expect("progress reports warn");
+        if let Some(previous) = previous_due {
+            assert_eq!(report.due_at, previous + SignedDuration::from_hours(24));
+            assert!(warn_at > previous, "the warning of one period comes after the last due moment");
+        }
+        let due = report.due_at;
+        fire(&mut h, &report, DueStage::Due, due);
+        previous_due = Some(due);
+    }
+}
