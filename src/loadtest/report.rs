@@ -77,9 +77,10 @@ impl fmt::Display for Report {
         let window = self.window();
         writeln!(
             f,
-            "complaintflow loadtest: {} clients on {} connections to {}{}, {:.1} s measured after a {:.1} s warm-up",
+            "complaintflow loadtest: {} clients on {} connection{} to {}{}, {:.1} s measured after a {:.1} s warm-up",
             self.clients,
             self.connections,
+            if self.connections == 1 { "" } else { "s" },
             self.target,
             if self.spawned {
                 " (spawned server)"
