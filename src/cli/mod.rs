@@ -1,6 +1,7 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod demo;
 mod loadtest;
 mod maintenance;
 mod timelines;
@@ -49,6 +50,8 @@ enum Command {
     /// Print or check the workflow policy.
     #[command(subcommand)]
     Policy(maintenance::PolicyCommand),
+    /// Fill an empty data directory with a realistic, deterministic sample.
+    Demo(demo::DemoArgs),
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(tokens::TokenCommand),
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Token(command) => tokens::run(command),
+            Command::Demo(args) => demo::run(args).await,
             Command::Rebuild(args) => maintenance::rebuild(args).await,
             Command::Export(args) => timelines::export(args).await,
             Command::Import(args) => timelines::import(args).await,

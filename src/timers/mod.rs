@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -27,6 +28,8 @@ use crate::store::{ExpectedVersion, StoreError};
 const MAX_SLEEP: Duration = Duration::from_millis(250);
 /// Timers read from the index per pass.
 const BATCH: usize = 1024;
+/// Complaints whose timers fire at the same time.
+const CONCURRENT_COMPLAINTS: usize = 256;
 /// The namespace of the event ids the scheduler derives.
 const FIRING_NAMESPACE: Uuid = Uuid::from_u128(0x6a0c_3f2e_5b7d_4c1a_9e8f_0d2b_4a6c_8e10);
 
@@ -81,12 +84,34 @@ impl Scheduler {
             if fresh.is_empty() {
                 return Ok(report);
             }
-            for timer in &fresh {
-                match self.fire(timer, now).await? {
-                    0 => report.skipped += 1,
-                    events => {
-                        report.fired += 1;
-                        report.events += events;
+            // Complaints fire concurrently, so that their appends share group commits;
+            // one complaint's timers fire in due order.
+            let mut by_complaint: Vec<(ComplaintId, Vec<ScheduledTimer>)> = Vec::new();
+            for timer in fresh {
+                match by_complaint.iter_mut().find(|(id, _)| *id == timer.complaint) {
+                    Some((_, timers)) => timers.push(timer),
+                    None => by_complaint.push((timer.complaint.clone(), vec![timer])),
+                }
+            }
+            let results: Vec<Result<Vec<usize>, EngineError>> = futures::stream::iter(by_complaint)
+                .map(|(_, timers)| async move {
+                    let mut fired = Vec::with_capacity(timers.len());
+                    for timer in &timers {
+                        fired.push(self.fire(timer, now).await?);
+                    }
+                    Ok(fired)
+                })
+                .buffer_unordered(CONCURRENT_COMPLAINTS)
+                .collect()
+                .await;
+            for events in results {
+                for events in events? {
+                    match events {
+                        0 => report.skipped += 1,
+                        events => {
+                            report.fired += 1;
+                            report.events += events;
+                        }
                     }
                 }
             }

@@ -1,0 +1,80 @@
+//! `complaintflow demo`: a realistic, deterministic sample in a data directory.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::Timestamp;
+
+use super::DataDirArg;
+use crate::clock::ManualClock;
+use crate::demo::{DemoConfig, generate};
+use crate::domain::Policy;
+use crate::engine::Engine;
+use crate::store::EventStore;
+use crate::store::sled::{SledOptions, SledStore};
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    /// How many complaints.
+    #[arg(long, default_value_t = 400)]
+    complaints: usize,
+    /// The same seed gives the same complaints and events.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Dealers the complaints are spread over.
+    #[arg(long, default_value_t = 24)]
+    dealers: usize,
+    /// Regions the dealers are spread over.
+    #[arg(long, default_value_t = 6)]
+    regions: usize,
+    /// When the first complaint may be filed [default: 2026-01-05T08:00+08:00].
+    #[arg(long)]
+    start: Option<Timestamp>,
+    /// Filings spread over this many days.
+    #[arg(long, default_value_t = 56)]
+    days: u32,
+}
+
+pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let defaults = DemoConfig::default();
+    let config = DemoConfig {
+        complaints: args.complaints,
+        seed: args.seed,
+        dealers: args.dealers,
+        regions: args.regions,
+        start: args.start.unwrap_or(defaults.start),
+        days: args.days,
+        ..defaults
+    };
+    // The sample's own clock: events are recorded at the simulated times they happen.
+    let clock = ManualClock::new(config.start);
+    let options = SledOptions {
+        clock: Arc::new(clock.clone()),
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(crate::server::events_dir(&args.data.data_dir), options)?);
+    if store.head() > 0 {
+        return Err(format!(
+            "{} already holds {} events: the demo fills an empty data directory",
+            args.data.data_dir.display(),
+            store.head()
+        )
+        .into());
+    }
+    let engine = Engine::new(store.clone(), Arc::new(Policy::builtin()), Arc::new(clock.clone()));
+    let bar = ProgressBar::new(config.complaints as u64);
+    bar.set_style(ProgressStyle::with_template("{spinner} filing [{bar:40}] {pos}/{len} complaints ({eta})")?.progress_chars("=> "));
+    let summary = generate(&engine, &clock, &config, |filed| bar.set_position(filed as u64)).await?;
+    bar.finish_and_clear();
+    store.close().await?;
+    println!("{summary}");
+    println!(
+        "data in {}; start the server with `complaintflow serve --data-dir {}`",
+        args.data.data_dir.display(),
+        args.data.data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
