@@ -146,6 +146,10 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
             .server_cpu
             .zip(before.server_cpu)
             .map(|(a, b)| a.saturating_sub(b)),
+        disk_writes: after
+            .server_disk_writes
+            .zip(before.server_disk_writes)
+            .map(|(a, b)| a.saturating_sub(b)),
         figures: after
             .scrape
             .as_ref()
@@ -250,6 +254,7 @@ fn spawn_progress(
 /// CPU times and the server's metrics at one moment.
 struct Sample {
     server_cpu: Option<Duration>,
+    server_disk_writes: Option<u64>,
     threads: Vec<server::ThreadTimes>,
     own_cpu: Option<Duration>,
     machine_busy: Option<Duration>,
@@ -267,6 +272,7 @@ impl Sample {
         };
         Self {
             server_cpu: pid.and_then(server::cpu_time),
+            server_disk_writes: pid.and_then(server::disk_writes),
             threads: pid.map(server::thread_times).unwrap_or_default(),
             own_cpu: server::cpu_time(std::process::id()),
             machine_busy: server::machine_busy(),

@@ -30,6 +30,8 @@ pub struct ServerReport {
     pub pid: Option<u32>,
     pub peak_rss_kib: Option<u64>,
     pub cpu: Option<Duration>,
+    /// Bytes the server wrote to storage in the window.
+    pub disk_writes: Option<u64>,
     pub figures: Option<ServerFigures>,
     /// CPU by thread name, busiest first.
     pub threads: Vec<ThreadUsage>,
@@ -154,6 +156,15 @@ impl Report {
             }
         }
         writeln!(f)?;
+        if let Some(bytes) = server.disk_writes {
+            let events = self.tally.events().max(1) as f64;
+            writeln!(
+                f,
+                "  disk writes: {:.1} MiB/s, {:.0} bytes per event",
+                bytes as f64 / 1_048_576.0 / window.as_secs_f64().max(f64::EPSILON),
+                bytes as f64 / events
+            )?;
+        }
         if let Some(figures) = server.figures {
             writeln!(
                 f,

@@ -140,6 +140,17 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// Bytes the process has caused to be written to storage so far (`write_bytes` of
+/// `/proc/<pid>/io`): what the log, its indexes and sled's own bookkeeping cost the disk.
+pub fn disk_writes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// CPU time and run-queue wait of one thread (`/proc/<pid>/task/<tid>/schedstat`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadTimes {
@@ -288,5 +299,6 @@ mod tests {
         assert!(peak_rss_kib(pid).is_some_and(|kib| kib > 0));
         assert!(!thread_times(pid).is_empty());
         assert!(machine_busy().is_some());
+        assert!(disk_writes(pid).is_some());
     }
 }
