@@ -64,6 +64,9 @@ mod tests {
         let shared = clock.clone();
         assert_eq!(clock.now(), start);
         shared.advance(SignedDuration::from_hours(72));
-        assert_eq!(clock.now(), "2026-01-08T01:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            clock.now(),
+            "2026-01-08T01:00:00Z".parse::<Timestamp>().unwrap()
+        );
     }
 }

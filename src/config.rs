@@ -111,9 +111,15 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("limits.max_message_bytes", self.limits.max_message_bytes),
-            ("limits.max_concurrent_requests", self.limits.max_concurrent_requests),
+            (
+                "limits.max_concurrent_requests",
+                self.limits.max_concurrent_requests,
+            ),
             ("limits.max_subscriptions", self.limits.max_subscriptions),
-            ("store.max_events_per_append", self.store.max_events_per_append),
+            (
+                "store.max_events_per_append",
+                self.store.max_events_per_append,
+            ),
             ("store.max_payload_bytes", self.store.max_payload_bytes),
         ];
         match positive.iter().find(|(_, value)| *value == 0) {
@@ -129,13 +135,14 @@ mod tests {
 
     #[test]
     fn a_partial_file_keeps_the_other_defaults() {
-        let config: Config = toml::from_str(
-            "listen = '0.0.0.0:6000'\n[limits]\nmax_subscriptions = 8\n",
-        )
-        .unwrap();
+        let config: Config =
+            toml::from_str("listen = '0.0.0.0:6000'\n[limits]\nmax_subscriptions = 8\n").unwrap();
         assert_eq!(config.listen.port(), 6000);
         assert_eq!(config.limits.max_subscriptions, 8);
-        assert_eq!(config.limits.max_message_bytes, ServerLimits::default().max_message_bytes);
+        assert_eq!(
+            config.limits.max_message_bytes,
+            ServerLimits::default().max_message_bytes
+        );
         assert_eq!(config.data_dir, PathBuf::from("./data"));
     }
 
@@ -145,6 +152,9 @@ mod tests {
         assert!(err.to_string().contains("listn"), "{err}");
         let mut config = Config::default();
         config.store.max_payload_bytes = 0;
-        assert_eq!(config.validate().unwrap_err(), "store.max_payload_bytes: must be greater than 0");
+        assert_eq!(
+            config.validate().unwrap_err(),
+            "store.max_payload_bytes: must be greater than 0"
+        );
     }
 }

@@ -14,10 +14,16 @@ pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("COMPLAINTFLOW_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
     };
 }
 
@@ -37,14 +43,41 @@ pub fn init_metrics(listen: SocketAddr) -> Result<(), String> {
 
 fn describe_metrics() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!("complaintflow_store_appends_total", "Appends by result: appended, replayed, version_conflict, idempotency_conflict, error");
-    describe_counter!("complaintflow_store_events_appended_total", "Events made durable");
-    describe_histogram!("complaintflow_store_commit_seconds", "Time to apply and fsync one group commit");
-    describe_histogram!("complaintflow_store_group_events", "Events per group commit");
-    describe_counter!("complaintflow_grpc_requests_total", "gRPC requests by method and status code");
-    describe_histogram!("complaintflow_grpc_request_seconds", "gRPC request latency by method");
+    describe_counter!(
+        "complaintflow_store_appends_total",
+        "Appends by result: appended, replayed, version_conflict, idempotency_conflict, error"
+    );
+    describe_counter!(
+        "complaintflow_store_events_appended_total",
+        "Events made durable"
+    );
+    describe_histogram!(
+        "complaintflow_store_commit_seconds",
+        "Time to apply and fsync one group commit"
+    );
+    describe_histogram!(
+        "complaintflow_store_group_events",
+        "Events per group commit"
+    );
+    describe_counter!(
+        "complaintflow_grpc_requests_total",
+        "gRPC requests by method and status code"
+    );
+    describe_histogram!(
+        "complaintflow_grpc_request_seconds",
+        "gRPC request latency by method"
+    );
     describe_gauge!("complaintflow_subscriptions_live", "Open Subscribe streams");
-    describe_gauge!("complaintflow_projection_lag_events", "Events in the log not yet applied to the projections");
-    describe_gauge!("complaintflow_deadlines_pending", "Deadlines waiting to fire");
-    describe_counter!("complaintflow_deadlines_fired_total", "Deadline firings by stage: warning, due");
+    describe_gauge!(
+        "complaintflow_projection_lag_events",
+        "Events in the log not yet applied to the projections"
+    );
+    describe_gauge!(
+        "complaintflow_deadlines_pending",
+        "Deadlines waiting to fire"
+    );
+    describe_counter!(
+        "complaintflow_deadlines_fired_total",
+        "Deadline firings by stage: warning, due"
+    );
 }

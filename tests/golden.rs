@@ -43,8 +43,19 @@ fn golden_events() -> Vec<(StreamId, NewEvent)> {
     let a = StreamId::new("CMP-2026-000001").unwrap();
     let b = StreamId::new("CMP-2026-000002").unwrap();
     vec![
-        (a.clone(), event(1, "complaint.filed", "waited an hour · 等了一个小时".as_bytes(), None)),
-        (b.clone(), event(2, "complaint.filed", b"vehicle fire", None)),
+        (
+            a.clone(),
+            event(
+                1,
+                "complaint.filed",
+                "waited an hour · 等了一个小时".as_bytes(),
+                None,
+            ),
+        ),
+        (
+            b.clone(),
+            event(2, "complaint.filed", b"vehicle fire", None),
+        ),
         (a.clone(), event(3, "complaint.apologized", b"", Some(1))),
         (b, event(4, "complaint.escalated", &[0, 1, 2, 255], Some(2))),
         (a, event(5, "complaint.closed", b"satisfied", Some(3))),
@@ -53,10 +64,16 @@ fn golden_events() -> Vec<(StreamId, NewEvent)> {
 
 async fn write_golden_store(dir: &Path) -> SledStore {
     let clock = ManualClock::new("2026-11-23T08:00:00Z".parse().unwrap());
-    let options = SledOptions { clock: Arc::new(clock.clone()), ..SledOptions::default() };
+    let options = SledOptions {
+        clock: Arc::new(clock.clone()),
+        ..SledOptions::default()
+    };
     let store = SledStore::open(dir, options).unwrap();
     for (stream, event) in golden_events() {
-        store.append(&stream, ExpectedVersion::Any, vec![event]).await.unwrap();
+        store
+            .append(&stream, ExpectedVersion::Any, vec![event])
+            .await
+            .unwrap();
         clock.advance(SignedDuration::from_secs(90));
     }
     store
@@ -111,8 +128,15 @@ fn format_1_records_still_decode_and_their_hashes_still_chain() {
         assert_eq!(record.actor, submitted.actor);
         assert_eq!(record.causation_id, submitted.causation_id);
         let expected_recorded: Timestamp = "2026-11-23T08:00:00Z".parse().unwrap();
-        assert_eq!(record.recorded_at, expected_recorded + SignedDuration::from_secs(90 * i as i64));
-        assert_eq!(record.content_hash, content_hash(stream, submitted), "content hashing is stable");
+        assert_eq!(
+            record.recorded_at,
+            expected_recorded + SignedDuration::from_secs(90 * i as i64)
+        );
+        assert_eq!(
+            record.content_hash,
+            content_hash(stream, submitted),
+            "content hashing is stable"
+        );
         let (version, prev_stream) = prev_in_stream
             .get(stream)
             .map_or((0, Hash::GENESIS), |&(v, h): &(u64, Hash)| (v + 1, h));
@@ -124,7 +148,11 @@ fn format_1_records_still_decode_and_their_hashes_still_chain() {
             prev_stream_hash: prev_stream,
             prev_global_hash: prev_global,
         };
-        assert_eq!(record.hash, chain_hash(&record.content_hash, &link), "chain hashing is stable");
+        assert_eq!(
+            record.hash,
+            chain_hash(&record.content_hash, &link),
+            "chain hashing is stable"
+        );
         prev_in_stream.insert(stream.clone(), (version, record.hash));
         prev_global = record.hash;
     }
@@ -139,12 +167,25 @@ async fn a_format_1_data_directory_still_opens_and_verifies() {
     assert_eq!(store.head(), 5);
     assert!(verify_log(&store).await.unwrap().is_intact());
     let a = StreamId::new("CMP-2026-000001").unwrap();
-    let events = store.read_stream(&a, 0, Direction::Forwards, 10).await.unwrap();
+    let events = store
+        .read_stream(&a, 0, Direction::Forwards, 10)
+        .await
+        .unwrap();
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["complaint.filed", "complaint.apologized", "complaint.closed"]);
+    assert_eq!(
+        types,
+        [
+            "complaint.filed",
+            "complaint.apologized",
+            "complaint.closed"
+        ]
+    );
     // And it takes new appends, chained onto the old ones.
     let more = conformance::events(2);
-    store.append(&a, ExpectedVersion::Exact(2), more).await.unwrap();
+    store
+        .append(&a, ExpectedVersion::Exact(2), more)
+        .await
+        .unwrap();
     assert!(verify_log(&store).await.unwrap().is_intact());
 }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use complaintflow::clock::ManualClock;
 use complaintflow::store::sled::{SledOptions, SledStore, tamper};
-use complaintflow::store::verify::{BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream};
+use complaintflow::store::verify::{
+    BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream,
+};
 use complaintflow::store::{Direction, EventStore, ExpectedVersion, StoreError};
 use conformance::{events, stream};
 use jiff::{SignedDuration, Timestamp};
@@ -34,7 +36,10 @@ async fn fill(store: &SledStore, streams: usize, per_stream: usize) {
     for i in 0..streams {
         let s = stream(&format!("C-{i}"));
         for _ in 0..per_stream {
-            store.append(&s, ExpectedVersion::Any, events(2)).await.unwrap();
+            store
+                .append(&s, ExpectedVersion::Any, events(2))
+                .await
+                .unwrap();
         }
     }
 }
@@ -47,7 +52,9 @@ async fn reopening_after_a_clean_shutdown_continues_the_log() {
     let digest = take_digest(&store).await.unwrap().unwrap();
     store.close().await.unwrap();
     assert!(matches!(
-        store.append(&stream("C-0"), ExpectedVersion::Any, events(1)).await,
+        store
+            .append(&stream("C-0"), ExpectedVersion::Any, events(1))
+            .await,
         Err(StoreError::Unavailable(_))
     ));
     drop(store);
@@ -55,10 +62,16 @@ async fn reopening_after_a_clean_shutdown_continues_the_log() {
     let store = open(dir.path());
     assert_eq!(store.head(), 24);
     assert_eq!(store.stream_version(&stream("C-1")).await.unwrap(), Some(7));
-    let next = store.append(&stream("C-1"), ExpectedVersion::Exact(7), events(1)).await.unwrap();
+    let next = store
+        .append(&stream("C-1"), ExpectedVersion::Exact(7), events(1))
+        .await
+        .unwrap();
     assert_eq!((next.last_version(), next.last_position()), (8, 24));
     assert!(verify_log(&store).await.unwrap().is_intact());
-    assert_eq!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Consistent);
+    assert_eq!(
+        check_digest(&store, &digest).await.unwrap(),
+        DigestCheck::Consistent
+    );
 }
 
 #[tokio::test]
@@ -67,7 +80,10 @@ async fn retries_and_streams_are_recognised_after_reopening() {
     let store = open(dir.path());
     let s = stream("C-reopen");
     let batch = events(3);
-    let original = store.append(&s, ExpectedVersion::NoStream, batch.clone()).await.unwrap();
+    let original = store
+        .append(&s, ExpectedVersion::NoStream, batch.clone())
+        .await
+        .unwrap();
     store.close().await.unwrap();
     drop(store);
 
@@ -75,7 +91,10 @@ async fn retries_and_streams_are_recognised_after_reopening() {
     let retry = store.append(&s, ExpectedVersion::Any, batch).await.unwrap();
     assert!(retry.replayed, "the id index survives a restart");
     assert_eq!(retry.slots, original.slots);
-    let next = store.append(&s, ExpectedVersion::Exact(2), events(1)).await.unwrap();
+    let next = store
+        .append(&s, ExpectedVersion::Exact(2), events(1))
+        .await
+        .unwrap();
     assert_eq!(next.last_version(), 3, "the stream head survives a restart");
     assert_eq!(store.head(), 4);
 }
@@ -85,14 +104,26 @@ async fn recorded_time_comes_from_the_injected_clock_and_never_goes_back() {
     let dir = tempfile::tempdir().unwrap();
     let start: Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();
     let clock = ManualClock::new(start);
-    let options = SledOptions { clock: Arc::new(clock.clone()), ..SledOptions::default() };
+    let options = SledOptions {
+        clock: Arc::new(clock.clone()),
+        ..SledOptions::default()
+    };
     let store = SledStore::open(dir.path(), options).unwrap();
     let s = stream("C-time");
-    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    store
+        .append(&s, ExpectedVersion::Any, events(1))
+        .await
+        .unwrap();
     clock.advance(SignedDuration::from_hours(26));
-    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    store
+        .append(&s, ExpectedVersion::Any, events(1))
+        .await
+        .unwrap();
     clock.set("2026-04-01T00:00:00Z".parse().unwrap());
-    store.append(&s, ExpectedVersion::Any, events(1)).await.unwrap();
+    store
+        .append(&s, ExpectedVersion::Any, events(1))
+        .await
+        .unwrap();
     let times: Vec<_> = store
         .read_stream(&s, 0, Direction::Forwards, 10)
         .await
@@ -100,7 +131,14 @@ async fn recorded_time_comes_from_the_injected_clock_and_never_goes_back() {
         .iter()
         .map(|e| e.recorded_at.to_string())
         .collect();
-    assert_eq!(times, ["2026-05-01T02:00:00Z", "2026-05-02T04:00:00Z", "2026-05-02T04:00:00Z"]);
+    assert_eq!(
+        times,
+        [
+            "2026-05-01T02:00:00Z",
+            "2026-05-02T04:00:00Z",
+            "2026-05-02T04:00:00Z"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -109,7 +147,10 @@ async fn a_directory_held_by_another_store_is_refused() {
     let _held = open(dir.path());
     match SledStore::open(dir.path(), SledOptions::default()) {
         Err(err @ StoreError::DataDirLocked { .. }) => {
-            assert!(err.to_string().contains("in use by another process"), "{err}");
+            assert!(
+                err.to_string().contains("in use by another process"),
+                "{err}"
+            );
         }
         other => panic!("expected DataDirLocked, got {other:?}"),
     }
@@ -120,7 +161,10 @@ async fn a_directory_from_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
-        db.open_tree("meta").unwrap().insert("store_format", &99u32.to_be_bytes()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("store_format", &99u32.to_be_bytes())
+            .unwrap();
         db.flush().unwrap();
     }
     match SledStore::open(dir.path(), SledOptions::default()) {
@@ -132,7 +176,9 @@ async fn a_directory_from_a_newer_format_is_refused() {
 }
 
 /// Builds a small log, closes it, lets `tamper` edit the raw tree, and reopens it.
-async fn tampered(tamper_with: impl FnOnce(&sled::Tree)) -> (TempDir, SledStore, complaintflow::store::Digest) {
+async fn tampered(
+    tamper_with: impl FnOnce(&sled::Tree),
+) -> (TempDir, SledStore, complaintflow::store::Digest) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     fill(&store, 4, 3).await;
@@ -146,7 +192,10 @@ async fn tampered(tamper_with: impl FnOnce(&sled::Tree)) -> (TempDir, SledStore,
 }
 
 fn payload_offset(record: &[u8], payload: &[u8]) -> usize {
-    record.windows(payload.len()).position(|w| w == payload).expect("payload inside record")
+    record
+        .windows(payload.len())
+        .position(|w| w == payload)
+        .expect("payload inside record")
 }
 
 #[tokio::test]
@@ -166,8 +215,15 @@ async fn a_corrupted_payload_is_the_first_broken_link() {
     assert!(broken.expected_hash.is_some() && broken.found_hash.is_some());
     assert_eq!(report.events_checked, 5);
     let stream_of_5 = broken.stream.clone().unwrap();
-    assert!(!verify_stream(&store, &stream_of_5).await.unwrap().is_intact());
-    assert!(matches!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Broken(b) if b.position == 5));
+    assert!(
+        !verify_stream(&store, &stream_of_5)
+            .await
+            .unwrap()
+            .is_intact()
+    );
+    assert!(
+        matches!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Broken(b) if b.position == 5)
+    );
 }
 
 #[tokio::test]
@@ -193,7 +249,13 @@ async fn a_deleted_record_is_reported_as_a_gap() {
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
     assert_eq!(broken.position, 7);
-    assert_eq!(broken.kind, BreakKind::PositionOutOfOrder { expected: 7, found: 8 });
+    assert_eq!(
+        broken.kind,
+        BreakKind::PositionOutOfOrder {
+            expected: 7,
+            found: 8
+        }
+    );
 }
 
 #[tokio::test]
@@ -207,7 +269,13 @@ async fn swapped_records_are_reported() {
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
     assert_eq!(broken.position, 2);
-    assert_eq!(broken.kind, BreakKind::PositionOutOfOrder { expected: 2, found: 9 });
+    assert_eq!(
+        broken.kind,
+        BreakKind::PositionOutOfOrder {
+            expected: 2,
+            found: 9
+        }
+    );
 }
 
 #[tokio::test]
@@ -218,17 +286,27 @@ async fn a_truncated_log_fails_its_saved_digest() {
     .await;
     // The chain that is left verifies: only the digest shows that history was cut.
     assert!(verify_log(&store).await.unwrap().is_intact());
-    assert_eq!(check_digest(&store, &digest).await.unwrap(), DigestCheck::Truncated { head: 23 });
+    assert_eq!(
+        check_digest(&store, &digest).await.unwrap(),
+        DigestCheck::Truncated { head: 23 }
+    );
 }
 
 #[tokio::test]
 async fn an_unreadable_record_is_reported_not_panicked_on() {
     let (_dir, store, _) = tampered(|tree| {
-        tree.insert(tamper::event_key(4), &[1u8, 0xff, 0xff, 0xff][..]).unwrap();
+        tree.insert(tamper::event_key(4), &[1u8, 0xff, 0xff, 0xff][..])
+            .unwrap();
     })
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
     assert_eq!(broken.position, 4);
-    assert!(matches!(broken.kind, BreakKind::Unreadable(_)), "{broken:?}");
-    assert!(matches!(store.read_all(4, 1).await, Err(StoreError::Corrupt { .. })));
+    assert!(
+        matches!(broken.kind, BreakKind::Unreadable(_)),
+        "{broken:?}"
+    );
+    assert!(matches!(
+        store.read_all(4, 1).await,
+        Err(StoreError::Corrupt { .. })
+    ));
 }

@@ -22,7 +22,9 @@ fn minutes(m: i64) -> SignedDuration {
 }
 
 async fn file_seed_004(world: &World, complaint: &str) {
-    world.ok(world.submit(Role::DealerStaff, complaint, filing(complaint, |_| {})).await);
+    world.ok(world
+        .submit(Role::DealerStaff, complaint, filing(complaint, |_| {}))
+        .await);
 }
 
 /// Seed 004 from filing to resolution, all in time.
@@ -34,11 +36,28 @@ async fn resolve_seed_004(world: &World, c: &str) {
     world.ok(world.submit(Role::DealerStaff, c, reported()).await);
     world.clock.advance(minutes(30));
     let dealer_process = ResponsibleParty::Dealer(Department::Service);
-    world.ok(world.submit(Role::DealerStaff, c, cause(RootCause::DealerBrokenPromise, dealer_process)).await);
-    world.ok(world.submit(Role::DealerStaff, c, action("A1", Department::Service)).await);
-    assert_eq!(world.refused(Role::DealerStaff, c, resolved()).await, "resolve_requires_accepted_solution");
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            cause(RootCause::DealerBrokenPromise, dealer_process),
+        )
+        .await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, action("A1", Department::Service))
+        .await);
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, resolved()).await,
+        "resolve_requires_accepted_solution"
+    );
     world.clock.advance(minutes(10));
-    world.ok(world.submit(Role::DealerStaff, c, proposal("O1", at("2026-11-24T17:00:00+08:00"))).await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", at("2026-11-24T17:00:00+08:00")),
+        )
+        .await);
     world.clock.advance(minutes(10));
     world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
     world.at("2026-11-23T14:00:00+08:00").await;
@@ -51,14 +70,19 @@ async fn seed_004_the_waiting_customer_is_handled_in_time_and_closed_satisfied()
     let world = World::start(MONDAY_10).await;
     let c = "CMP-SEED-004";
     resolve_seed_004(&world, c).await;
-    assert_eq!(world.refused(Role::DealerStaff, c, closed()).await, "close_requires_follow_up");
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, closed()).await,
+        "close_requires_follow_up"
+    );
 
     // The satisfaction call-back, well within 3 business days.
     world.at("2026-11-25T10:00:00+08:00").await;
     world.ok(world.submit(Role::DealerStaff, c, call(true)).await);
     world.ok(world.submit(Role::DealerStaff, c, satisfied(5)).await);
     world.ok(world.submit(Role::DealerStaff, c, action_done("A1")).await);
-    world.ok(world.submit(Role::ServiceManager, c, action_verified("A1")).await);
+    world.ok(world
+        .submit(Role::ServiceManager, c, action_verified("A1"))
+        .await);
     world.ok(world.submit(Role::DealerStaff, c, closed()).await);
 
     let record = world.record(c).await;
@@ -67,10 +91,21 @@ async fn seed_004_the_waiting_customer_is_handled_in_time_and_closed_satisfied()
     assert_eq!(world.count(c, "complaint.deadline_missed").await, 0);
     assert_eq!(world.count(c, "complaint.escalated").await, 0);
 
-    let stats = world.projections.statistics(&Default::default(), &|_, _| true).unwrap();
+    let stats = world
+        .projections
+        .statistics(&Default::default(), &|_, _| true)
+        .unwrap();
     assert_eq!(stats.complaints, 1);
-    for kind in [DeadlineKind::ReportToCac, DeadlineKind::Result, DeadlineKind::SatisfactionCallback] {
-        assert_eq!(stats.deadlines.get(kind.as_str()), Some(&(1, 0)), "{kind} met in time: {stats:?}");
+    for kind in [
+        DeadlineKind::ReportToCac,
+        DeadlineKind::Result,
+        DeadlineKind::SatisfactionCallback,
+    ] {
+        assert_eq!(
+            stats.deadlines.get(kind.as_str()),
+            Some(&(1, 0)),
+            "{kind} met in time: {stats:?}"
+        );
     }
     assert_eq!(stats.average_satisfaction, 5.0);
 }
@@ -87,14 +122,29 @@ async fn a_vehicle_fire_goes_to_the_cac_at_once_and_owes_progress_reports_until_
     });
     world.ok(world.submit(Role::DealerStaff, c, fire).await);
     let record = world.record(c).await;
-    let report = record.deadlines.iter().find(|d| d.deadline.kind == DeadlineKind::ReportToCac).unwrap();
-    assert_eq!(report.deadline.due_at, world.now() + hours(1), "major cases go to the CAC within the hour, day or night");
-    assert!(record.deadlines.iter().any(|d| d.deadline.kind == DeadlineKind::EngineerDispatch));
+    let report = record
+        .deadlines
+        .iter()
+        .find(|d| d.deadline.kind == DeadlineKind::ReportToCac)
+        .unwrap();
+    assert_eq!(
+        report.deadline.due_at,
+        world.now() + hours(1),
+        "major cases go to the CAC within the hour, day or night"
+    );
+    assert!(
+        record
+            .deadlines
+            .iter()
+            .any(|d| d.deadline.kind == DeadlineKind::EngineerDispatch)
+    );
 
     world.advance(minutes(20)).await;
     world.ok(world.submit(Role::DealerStaff, c, reported()).await);
     world.advance(minutes(20)).await;
-    world.ok(world.submit(Role::CacAgent, c, engineer(at("2026-11-23T23:30:00+08:00"))).await);
+    world.ok(world
+        .submit(Role::CacAgent, c, engineer(at("2026-11-23T23:30:00+08:00")))
+        .await);
     world.at("2026-11-23T23:25:00+08:00").await; // on site before the announced arrival
     world.ok(world.submit(Role::RegionalEngineer, c, appraisal()).await);
 
@@ -105,15 +155,30 @@ async fn a_vehicle_fire_goes_to_the_cac_at_once_and_owes_progress_reports_until_
     world.advance(hours(24)).await;
     assert_eq!(world.count(c, "complaint.progress_report_due").await, 2);
     world.ok(world.submit(Role::DealerStaff, c, progress()).await);
-    assert_eq!(world.count(c, "complaint.deadline_missed").await, 0, "{:?}", world.types(c).await);
+    assert_eq!(
+        world.count(c, "complaint.deadline_missed").await,
+        0,
+        "{:?}",
+        world.types(c).await
+    );
 
-    world.ok(world.submit(Role::DealerStaff, c, proposal("O1", world.now() + hours(30))).await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", world.now() + hours(30)),
+        )
+        .await);
     world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
     world.ok(world.submit(Role::DealerStaff, c, work()).await);
     world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
     let due_before = world.count(c, "complaint.progress_report_due").await;
     world.advance(hours(48)).await;
-    assert_eq!(world.count(c, "complaint.progress_report_due").await, due_before, "no progress reports after resolution");
+    assert_eq!(
+        world.count(c, "complaint.progress_report_due").await,
+        due_before,
+        "no progress reports after resolution"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,19 +189,33 @@ async fn three_unanswered_callbacks_at_different_times_of_day_make_the_customer_
     world.at("2026-11-24T09:30:00+08:00").await;
     world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
     world.clock.advance(minutes(120)); // 11:30, still morning
-    assert_eq!(world.refused(Role::DealerStaff, c, call(false)).await, "callback_needs_other_time_of_day");
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, call(false)).await,
+        "callback_needs_other_time_of_day"
+    );
     world.at("2026-11-24T14:00:00+08:00").await;
     world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
     world.clock.advance(minutes(30));
-    assert_eq!(world.refused(Role::DealerStaff, c, call(false)).await, "callback_too_soon");
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, call(false)).await,
+        "callback_too_soon"
+    );
     world.at("2026-11-24T19:00:00+08:00").await;
     world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
 
     // The engine marks the customer unreachable; nobody has to remember to.
     world.advance(hours(1)).await;
-    assert_eq!(world.count(c, "complaint.customer_unreachable").await, 1, "{:?}", world.types(c).await);
+    assert_eq!(
+        world.count(c, "complaint.customer_unreachable").await,
+        1,
+        "{:?}",
+        world.types(c).await
+    );
     world.at("2026-11-25T10:00:00+08:00").await;
-    assert_eq!(world.refused(Role::DealerStaff, c, call(false)).await, "customer_unreachable");
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, call(false)).await,
+        "customer_unreachable"
+    );
     let record = world.record(c).await;
     assert_eq!(record.state.status, Status::FollowedUp);
     world.ok(world.submit(Role::DealerStaff, c, closed()).await);
@@ -147,22 +226,58 @@ async fn compensation_beyond_the_dealers_authority_needs_the_cac_and_the_custome
     let world = World::start(MONDAY_10).await;
     let c = "CMP-RENTAL";
     file_seed_004(&world, c).await;
-    world.ok(world.submit(Role::DealerStaff, c, compensation("K1", CompensationKind::RentalCar, 300_000)).await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            compensation("K1", CompensationKind::RentalCar, 300_000),
+        )
+        .await);
     assert_eq!(
-        world.refused(Role::DealerStaff, c, approval("K1", Level::ServiceManager, 300_000, Some("sig://K1"))).await,
+        world
+            .refused(
+                Role::DealerStaff,
+                c,
+                approval("K1", Level::ServiceManager, 300_000, Some("sig://K1"))
+            )
+            .await,
         "approver_lacks_level"
     );
     assert_eq!(
-        world.refused(Role::ServiceManager, c, approval("K1", Level::ServiceManager, 300_000, Some("sig://K1"))).await,
+        world
+            .refused(
+                Role::ServiceManager,
+                c,
+                approval("K1", Level::ServiceManager, 300_000, Some("sig://K1"))
+            )
+            .await,
         "compensation_beyond_authority"
     );
     assert_eq!(
-        world.refused(Role::CacAgent, c, approval("K1", Level::ManufacturerCac, 300_000, None)).await,
+        world
+            .refused(
+                Role::CacAgent,
+                c,
+                approval("K1", Level::ManufacturerCac, 300_000, None)
+            )
+            .await,
         "compensation_requires_signature"
     );
-    world.ok(world.submit(Role::CacAgent, c, approval("K1", Level::ManufacturerCac, 300_000, Some("sig://K1"))).await);
+    world.ok(world
+        .submit(
+            Role::CacAgent,
+            c,
+            approval("K1", Level::ManufacturerCac, 300_000, Some("sig://K1")),
+        )
+        .await);
     assert_eq!(
-        world.refused(Role::CacAgent, c, approval("K1", Level::ManufacturerCac, 300_000, Some("sig://K1"))).await,
+        world
+            .refused(
+                Role::CacAgent,
+                c,
+                approval("K1", Level::ManufacturerCac, 300_000, Some("sig://K1"))
+            )
+            .await,
         "compensation_already_decided"
     );
 }
@@ -175,14 +290,22 @@ async fn a_dealer_that_does_not_report_is_escalated_to_the_cac_then_to_the_regio
 
     // 75 % of the business day: a warning first.
     world.at("2026-11-23T16:00:00+08:00").await;
-    assert_eq!(world.count(c, "complaint.deadline_warning").await, 1, "{:?}", world.types(c).await);
+    assert_eq!(
+        world.count(c, "complaint.deadline_warning").await,
+        1,
+        "{:?}",
+        world.types(c).await
+    );
     assert!(world.record(c).await.is_at_risk());
     world.at("2026-11-23T17:31:00+08:00").await;
     let record = world.record(c).await;
     assert_eq!(record.state.level, Level::ManufacturerCac);
     assert!(record.is_overdue());
     let listed = world.projections.list(
-        &complaintflow::projections::ListQuery { overdue_only: true, ..Default::default() },
+        &complaintflow::projections::ListQuery {
+            overdue_only: true,
+            ..Default::default()
+        },
         &|_| true,
         10,
         None,
@@ -192,7 +315,12 @@ async fn a_dealer_that_does_not_report_is_escalated_to_the_cac_then_to_the_regio
     // The result is not there within 3 business days of the escalation either.
     world.at("2026-11-26T17:31:00+08:00").await;
     let record = world.record(c).await;
-    assert_eq!(record.state.level, Level::RegionalManager, "{:?}", world.types(c).await);
+    assert_eq!(
+        record.state.level,
+        Level::RegionalManager,
+        "{:?}",
+        world.types(c).await
+    );
     let escalations: Vec<_> = world
         .timeline(c)
         .await
@@ -218,12 +346,30 @@ async fn a_reopened_complaint_restarts_its_clocks() {
     let reopen = world.ok(world.submit(Role::DealerStaff, c, reopened()).await);
     let record = world.record(c).await;
     assert_eq!(record.state.reopen_count, 1);
-    let kinds: Vec<_> = record.deadlines.iter().map(|d| (d.deadline.kind, d.deadline.key.started_by)).collect();
+    let kinds: Vec<_> = record
+        .deadlines
+        .iter()
+        .map(|d| (d.deadline.kind, d.deadline.key.started_by))
+        .collect();
     let reopen_version = reopen.last_version();
-    assert!(kinds.contains(&(DeadlineKind::ReportToCac, reopen_version)), "{kinds:?}");
-    assert!(kinds.contains(&(DeadlineKind::Result, reopen_version)), "{kinds:?}");
-    let result = record.deadlines.iter().find(|d| d.deadline.kind == DeadlineKind::Result).unwrap();
-    assert_eq!(result.deadline.due_at, at("2026-12-04T09:00:00+08:00"), "3 business days from the reopening");
+    assert!(
+        kinds.contains(&(DeadlineKind::ReportToCac, reopen_version)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(DeadlineKind::Result, reopen_version)),
+        "{kinds:?}"
+    );
+    let result = record
+        .deadlines
+        .iter()
+        .find(|d| d.deadline.kind == DeadlineKind::Result)
+        .unwrap();
+    assert_eq!(
+        result.deadline.due_at,
+        at("2026-12-04T09:00:00+08:00"),
+        "3 business days from the reopening"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,7 +377,9 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
     let world = World::start("2026-11-27T10:00:00+08:00").await; // Friday
     let c = "CMP-LATE";
     let monday = at(MONDAY_10);
-    world.ok(world.submit_dated(Role::DealerStaff, c, filing(c, |_| {}), monday).await);
+    world.ok(world
+        .submit_dated(Role::DealerStaff, c, filing(c, |_| {}), monday)
+        .await);
     let report = world.fire().await;
     assert!(report.fired >= 2, "{report:?}");
     let engine_events: Vec<_> = world
@@ -241,14 +389,25 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
         .filter(|e| e.actor == "engine:engine")
         .collect();
     let times: Vec<_> = engine_events.iter().map(|e| e.occurred_at).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "fired in due order: {times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "fired in due order: {times:?}"
+    );
     let missed: Vec<_> = engine_events
         .iter()
         .filter(|e| e.event_type == "complaint.deadline_missed")
         .map(|e| e.occurred_at)
         .collect();
-    assert_eq!(missed.first(), Some(&at("2026-11-23T17:30:00+08:00")), "the same-day report was due Monday evening");
-    assert!(missed.len() >= 2, "the result deadline was missed too: {:?}", world.types(c).await);
+    assert_eq!(
+        missed.first(),
+        Some(&at("2026-11-23T17:30:00+08:00")),
+        "the same-day report was due Monday evening"
+    );
+    assert!(
+        missed.len() >= 2,
+        "the result deadline was missed too: {:?}",
+        world.types(c).await
+    );
     assert!(world.record(c).await.state.level > Level::DealerDesk);
     // Nothing more is due now: firing again does nothing.
     assert_eq!(world.fire().await.fired, 0);
@@ -261,7 +420,10 @@ async fn deadlines_pending_across_a_restart_fire_once_each() {
     for c in &complaints {
         file_seed_004(&world, c).await;
     }
-    assert_eq!(world.record(&complaints[4]).await.state.status, Status::Received);
+    assert_eq!(
+        world.record(&complaints[4]).await.state.status,
+        Status::Received
+    );
     let (temp, dir, clock) = world.stop().await;
 
     // Down overnight: the same-day reports all fell due meanwhile.

@@ -30,7 +30,9 @@ impl Interceptor for Authenticate {
             .to_str()
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("the authorization header must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                Status::unauthenticated("the authorization header must be `Bearer <token>`")
+            })?;
         let principal = self
             .tokens
             .authenticate(token.trim())

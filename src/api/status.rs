@@ -40,7 +40,13 @@ impl From<StoreError> for ApiError {
 }
 
 fn with_info(code: Code, message: String, reason: &str, metadata: Vec<(String, String)>) -> Status {
-    let details = ErrorDetails::with_error_info(reason, DOMAIN, metadata.into_iter().collect::<std::collections::HashMap<_, _>>());
+    let details = ErrorDetails::with_error_info(
+        reason,
+        DOMAIN,
+        metadata
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>(),
+    );
     Status::with_error_details(code, message, details)
 }
 
@@ -54,15 +60,24 @@ fn expected_text(expected: ExpectedVersion) -> String {
 fn store_status(err: StoreError) -> Status {
     let message = err.to_string();
     match err {
-        StoreError::InvalidInput(input) => FieldViolation::new(input.field, input.reason).into_status(),
-        StoreError::WrongExpectedVersion { stream, expected, actual } => with_info(
+        StoreError::InvalidInput(input) => {
+            FieldViolation::new(input.field, input.reason).into_status()
+        }
+        StoreError::WrongExpectedVersion {
+            stream,
+            expected,
+            actual,
+        } => with_info(
             Code::Aborted,
             message,
             "WRONG_EXPECTED_VERSION",
             vec![
                 ("complaint_id".into(), stream.to_string()),
                 ("expected_version".into(), expected_text(expected)),
-                ("actual_version".into(), actual.map_or_else(|| "none".into(), |v| v.to_string())),
+                (
+                    "actual_version".into(),
+                    actual.map_or_else(|| "none".into(), |v| v.to_string()),
+                ),
             ],
         ),
         StoreError::IdempotencyConflict { event_id, .. } => with_info(
@@ -73,9 +88,9 @@ fn store_status(err: StoreError) -> Status {
         ),
         StoreError::Corrupt { .. } => Status::data_loss(message),
         StoreError::Unavailable(_) => Status::unavailable(message),
-        StoreError::DataDirLocked { .. } | StoreError::NewerFormat { .. } | StoreError::Backend(_) => {
-            Status::internal(message)
-        }
+        StoreError::DataDirLocked { .. }
+        | StoreError::NewerFormat { .. }
+        | StoreError::Backend(_) => Status::internal(message),
     }
 }
 
@@ -85,7 +100,11 @@ impl From<ApiError> for Status {
         match err {
             ApiError::Field(violation) => violation.into_status(),
             ApiError::Engine(EngineError::Store(err)) => store_status(err),
-            ApiError::Engine(EngineError::Rule { index, event_type, violation }) => {
+            ApiError::Engine(EngineError::Rule {
+                index,
+                event_type,
+                violation,
+            }) => {
                 let mut details = ErrorDetails::with_precondition_failure_violation(
                     "WORKFLOW_RULE",
                     format!("events[{index}]"),
@@ -101,7 +120,9 @@ impl From<ApiError> for Status {
                 );
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
-            ApiError::Engine(EngineError::NotFound(_)) | ApiError::NotFound(_) => Status::not_found(message),
+            ApiError::Engine(EngineError::NotFound(_)) | ApiError::NotFound(_) => {
+                Status::not_found(message)
+            }
             ApiError::Engine(EngineError::Unreadable { .. }) => Status::data_loss(message),
             ApiError::Engine(EngineError::Contention(id)) => with_info(
                 Code::Aborted,
@@ -136,16 +157,21 @@ mod tests {
         assert_eq!(status.code(), Code::Aborted);
         let info = status.get_details_error_info().expect("error info");
         assert_eq!(info.reason, "WRONG_EXPECTED_VERSION");
-        assert_eq!(info.metadata.get("expected_version").map(String::as_str), Some("3"));
-        assert_eq!(info.metadata.get("actual_version").map(String::as_str), Some("5"));
+        assert_eq!(
+            info.metadata.get("expected_version").map(String::as_str),
+            Some("3")
+        );
+        assert_eq!(
+            info.metadata.get("actual_version").map(String::as_str),
+            Some("5")
+        );
     }
 
     #[test]
     fn invalid_input_names_the_field() {
-        let status: Status = ApiError::from(StoreError::InvalidInput(crate::store::InvalidInput::new(
-            "events[0].payload",
-            "too big",
-        )))
+        let status: Status = ApiError::from(StoreError::InvalidInput(
+            crate::store::InvalidInput::new("events[0].payload", "too big"),
+        ))
         .into();
         assert_eq!(status.code(), Code::InvalidArgument);
         let bad = status.get_details_bad_request().expect("bad request");

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::principal::{Principal, Role, Scope};
-use crate::domain::{Actor, Role as WorkflowRole};
 use crate::domain::values::ActorId;
+use crate::domain::{Actor, Role as WorkflowRole};
 use crate::store::Hash;
 
 const TOKEN_PREFIX: &str = "cft_";
@@ -75,7 +75,10 @@ impl TokenEntry {
             .map_err(|e| format!("identity {:?}: {e}", self.identity))?;
         let acts_as = match (self.role, self.acts_as) {
             (_, Some(WorkflowRole::Engine)) => {
-                return Err(format!("{}: only the engine acts as `engine`", self.identity));
+                return Err(format!(
+                    "{}: only the engine acts as `engine`",
+                    self.identity
+                ));
             }
             (_, Some(role)) => role,
             (Role::Dealer, None) => WorkflowRole::DealerStaff,
@@ -103,7 +106,12 @@ impl TokenEntry {
         self.token_hash
             .strip_prefix("blake3:")
             .and_then(|hex| hex.parse().ok())
-            .ok_or_else(|| format!("{}: token_hash must be `blake3:` and 64 hex digits", self.identity))
+            .ok_or_else(|| {
+                format!(
+                    "{}: token_hash must be `blake3:` and 64 hex digits",
+                    self.identity
+                )
+            })
     }
 
     /// An entry for a freshly generated token; returns the entry and the token.
@@ -135,10 +143,16 @@ impl TokenRegistry {
         };
         let mut by_hash = HashMap::new();
         for (i, entry) in file.tokens.iter().enumerate() {
-            let hash = entry.parsed_hash().map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
-            let principal = entry.principal().map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
+            let hash = entry
+                .parsed_hash()
+                .map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
+            let principal = entry
+                .principal()
+                .map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
             if by_hash.insert(hash, principal).is_some() {
-                return Err(invalid(format!("tokens[{i}]: the same token appears twice")));
+                return Err(invalid(format!(
+                    "tokens[{i}]: the same token appears twice"
+                )));
             }
         }
         Ok(Self { by_hash })
@@ -161,7 +175,9 @@ impl TokenRegistry {
     pub fn single_admin(token: &str) -> Self {
         let (mut entry, _) = TokenEntry::issue("admin", Role::Admin);
         entry.token_hash = format_hash(&hash_token(token));
-        let file = TokenFile { tokens: vec![entry] };
+        let file = TokenFile {
+            tokens: vec![entry],
+        };
         Self::from_file(&file, "built-in admin token").unwrap_or_default()
     }
 
@@ -212,13 +228,19 @@ mod tests {
     fn refuses_incomplete_entries_naming_them() {
         let (entry, _) = TokenEntry::issue("dms", Role::Dealer);
         let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml").unwrap_err();
-        assert!(err.to_string().contains("tokens[0]: dms: a dealer token needs `dealers`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("tokens[0]: dms: a dealer token needs `dealers`"),
+            "{err}"
+        );
         let (mut entry, _) = TokenEntry::issue("cac", Role::Cac);
         entry.regions = vec!["EAST".into()];
         entry.token_hash = "sha1:00".into();
         let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml").unwrap_err();
         assert!(err.to_string().contains("token_hash"), "{err}");
-        let err = toml::from_str::<TokenFile>("[[tokens]]\nidentity='x'\nrole='root'\ntoken_hash=''").unwrap_err();
+        let err =
+            toml::from_str::<TokenFile>("[[tokens]]\nidentity='x'\nrole='root'\ntoken_hash=''")
+                .unwrap_err();
         assert!(err.to_string().contains("role"), "{err}");
     }
 
@@ -228,7 +250,10 @@ mod tests {
         entry.dealers = vec!["SH-01".into()];
         entry.acts_as = Some(WorkflowRole::ServiceManager);
         let registry = TokenRegistry::from_file(&file(vec![entry.clone()]), "t").unwrap();
-        assert_eq!(registry.authenticate(&token).unwrap().actor.role, WorkflowRole::ServiceManager);
+        assert_eq!(
+            registry.authenticate(&token).unwrap().actor.role,
+            WorkflowRole::ServiceManager
+        );
         entry.acts_as = Some(WorkflowRole::Engine);
         assert!(TokenRegistry::from_file(&file(vec![entry]), "t").is_err());
         let admin = TokenRegistry::single_admin("cft_secret");

@@ -30,7 +30,10 @@ pub async fn verify(args: VerifyArgs) -> CliResult {
             ExitCode::SUCCESS
         }
         Some(broken) => {
-            println!("BROKEN after {} good events: {broken}", report.events_checked);
+            println!(
+                "BROKEN after {} good events: {broken}",
+                report.events_checked
+            );
             ExitCode::from(1)
         }
     };

@@ -55,7 +55,10 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>>
         clock: Arc::new(clock.clone()),
         ..SledOptions::default()
     };
-    let store = Arc::new(SledStore::open(crate::server::events_dir(&args.data.data_dir), options)?);
+    let store = Arc::new(SledStore::open(
+        crate::server::events_dir(&args.data.data_dir),
+        options,
+    )?);
     if store.head() > 0 {
         return Err(format!(
             "{} already holds {} events: the demo fills an empty data directory",
@@ -64,10 +67,20 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>>
         )
         .into());
     }
-    let engine = Engine::new(store.clone(), Arc::new(Policy::builtin()), Arc::new(clock.clone()));
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(Policy::builtin()),
+        Arc::new(clock.clone()),
+    );
     let bar = ProgressBar::new(config.complaints as u64);
-    bar.set_style(ProgressStyle::with_template("{spinner} filing [{bar:40}] {pos}/{len} complaints ({eta})")?.progress_chars("=> "));
-    let summary = generate(&engine, &clock, &config, |filed| bar.set_position(filed as u64)).await?;
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} filing [{bar:40}] {pos}/{len} complaints ({eta})")?
+            .progress_chars("=> "),
+    );
+    let summary = generate(&engine, &clock, &config, |filed| {
+        bar.set_position(filed as u64)
+    })
+    .await?;
     bar.finish_and_clear();
     store.close().await?;
     println!("{summary}");

@@ -29,11 +29,15 @@ pub async fn rebuild(args: RebuildArgs) -> CliResult {
     projections.reset()?;
     let bar = ProgressBar::new(crate::store::EventStore::head(&store));
     bar.set_style(
-        ProgressStyle::with_template("{spinner} rebuilding [{bar:40}] {pos}/{len} events ({per_sec}, {eta})")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} rebuilding [{bar:40}] {pos}/{len} events ({per_sec}, {eta})",
+        )?
+        .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
-    let applied = projections.catch_up(&store, |done, _| bar.set_position(done)).await?;
+    let applied = projections
+        .catch_up(&store, |done, _| bar.set_position(done))
+        .await?;
     bar.finish_and_clear();
     projections.flush().await?;
     store.close().await?;

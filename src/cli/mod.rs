@@ -4,8 +4,8 @@ mod audit;
 mod demo;
 mod loadtest;
 mod maintenance;
-mod timelines;
 mod serve;
+mod timelines;
 mod tokens;
 
 use std::path::PathBuf;
@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use crate::store::sled::{SledOptions, SledStore};
 
 #[derive(Debug, Parser)]
-#[command(name = "complaintflow", version, about = "Event-sourced complaint workflow engine")]
+#[command(
+    name = "complaintflow",
+    version,
+    about = "Event-sourced complaint workflow engine"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -33,7 +37,10 @@ pub struct DataDirArg {
 impl DataDirArg {
     /// The event log lives in `<data-dir>/events`.
     pub fn open_store(&self) -> Result<SledStore, crate::store::StoreError> {
-        SledStore::open(crate::server::events_dir(&self.data_dir), SledOptions::default())
+        SledStore::open(
+            crate::server::events_dir(&self.data_dir),
+            SledOptions::default(),
+        )
     }
 }
 

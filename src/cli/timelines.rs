@@ -94,11 +94,15 @@ pub async fn export(args: ExportArgs) -> CliResult {
     let store = args.data.open_store()?;
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
-        let projections = crate::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
+        let projections =
+            crate::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
         projections.catch_up(&store, |_, _| {}).await?;
         projections.complaint_ids().collect::<Result<_, _>>()?
     } else {
-        args.complaints.iter().map(ComplaintId::parse).collect::<Result<_, _>>()?
+        args.complaints
+            .iter()
+            .map(ComplaintId::parse)
+            .collect::<Result<_, _>>()?
     };
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::fs::File::create(path)?),
@@ -110,7 +114,9 @@ pub async fn export(args: ExportArgs) -> CliResult {
         let stream = crate::engine::stream_of(id)?;
         let mut from = 0;
         loop {
-            let page = store.read_stream(&stream, from, Direction::Forwards, MAX_PAGE).await?;
+            let page = store
+                .read_stream(&stream, from, Direction::Forwards, MAX_PAGE)
+                .await?;
             let Some(last) = page.last() else { break };
             from = last.version + 1;
             for recorded in &page {
@@ -155,7 +161,10 @@ pub async fn import(args: ImportArgs) -> CliResult {
     let mut batch: Vec<Submission> = Vec::new();
     let mut batch_complaint: Option<ComplaintId> = None;
     let mut first_line = 0usize;
-    let mut flush = async |complaint: &ComplaintId, batch: &mut Vec<Submission>, first_line: usize| -> Result<(), Box<dyn std::error::Error>> {
+    let mut flush = async |complaint: &ComplaintId,
+                           batch: &mut Vec<Submission>,
+                           first_line: usize|
+           -> Result<(), Box<dyn std::error::Error>> {
         let outcome = engine
             .submit(&actor, complaint, ExpectedVersion::Any, batch, &allow_all)
             .await
@@ -174,9 +183,12 @@ pub async fn import(args: ImportArgs) -> CliResult {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: EventLine = serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
-        let complaint = ComplaintId::parse(parsed.complaint_id.as_str()).map_err(|e| format!("line {number}: {e}"))?;
-        let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload).map_err(|e| format!("line {number}: {e}"))?;
+        let parsed: EventLine =
+            serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+        let complaint = ComplaintId::parse(parsed.complaint_id.as_str())
+            .map_err(|e| format!("line {number}: {e}"))?;
+        let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload)
+            .map_err(|e| format!("line {number}: {e}"))?;
         if batch_complaint.as_ref() != Some(&complaint) || batch.len() >= limit {
             if let Some(previous) = &batch_complaint {
                 if !batch.is_empty() {

@@ -41,7 +41,8 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 fn parse_workflow_role(text: &str) -> Result<WorkflowRole, String> {
-    text.parse().map_err(|e: crate::domain::vocabulary::UnknownName| e.to_string())
+    text.parse()
+        .map_err(|e: crate::domain::vocabulary::UnknownName| e.to_string())
 }
 
 pub fn run(command: TokenCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {

@@ -20,7 +20,9 @@ pub fn actor_from_str(text: &str) -> Result<Actor, String> {
     let (role, id) = text
         .split_once(':')
         .ok_or_else(|| format!("actor {text:?} is not role:identity"))?;
-    let role: Role = role.parse().map_err(|_| format!("unknown actor role {role:?}"))?;
+    let role: Role = role
+        .parse()
+        .map_err(|_| format!("unknown actor role {role:?}"))?;
     let id = ActorId::parse(id).map_err(|e| e.to_string())?;
     Ok(Actor::new(id, role))
 }
@@ -39,8 +41,8 @@ pub fn decode(recorded: &RecordedEvent) -> Result<DomainEvent, EngineError> {
         &recorded.payload,
     )
     .map_err(|e| EngineError::unreadable(recorded.position, e))?;
-    let actor =
-        actor_from_str(&recorded.actor).map_err(|e| EngineError::unreadable(recorded.position, e))?;
+    let actor = actor_from_str(&recorded.actor)
+        .map_err(|e| EngineError::unreadable(recorded.position, e))?;
     Ok(DomainEvent {
         event,
         meta: EventMeta {

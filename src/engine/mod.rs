@@ -20,12 +20,15 @@ pub use error::EngineError;
 use crate::clock::SharedClock;
 use crate::domain::values::ComplaintId;
 use crate::domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy};
-use crate::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId};
+use crate::store::{
+    AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId,
+};
 
 /// Decides whether the caller may touch the complaint in the state it is in (`None`:
 /// not filed yet, and the submissions will file it). The engine asks before any rule;
 /// the guard's error is the answer.
-pub type Guard<'a> = &'a (dyn Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync);
+pub type Guard<'a> =
+    &'a (dyn Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync);
 
 /// A guard that lets everything through (the engine's own timers, trusted tools).
 pub fn allow_all(_: Option<&ComplaintState>, _: &[Submission]) -> Result<(), EngineError> {
@@ -141,7 +144,10 @@ impl Engine {
         for _ in 0..MAX_ATTEMPTS {
             // First, and again after every lost race: a retry of an append that is
             // already stored (perhaps by the very request it raced) gets its answer.
-            if let Some(outcome) = self.replay_if_stored(&stream, &actor_text, submissions).await? {
+            if let Some(outcome) = self
+                .replay_if_stored(&stream, &actor_text, submissions)
+                .await?
+            {
                 return Ok(outcome);
             }
             let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
@@ -162,7 +168,10 @@ impl Engine {
                 // that raced this one since the look above: that is an answer, not a
                 // refusal.
                 Err(refusal) => {
-                    return match self.replay_if_stored(&stream, &actor_text, submissions).await? {
+                    return match self
+                        .replay_if_stored(&stream, &actor_text, submissions)
+                        .await?
+                    {
                         Some(outcome) => Ok(outcome),
                         None => Err(refusal),
                     };
@@ -255,7 +264,11 @@ impl Engine {
                 submission.to_new_event(actor_text, occurred_at)
             })
             .collect();
-        Ok(Some(self.store.append(stream, ExpectedVersion::Any, events).await?))
+        Ok(Some(
+            self.store
+                .append(stream, ExpectedVersion::Any, events)
+                .await?,
+        ))
     }
 
     /// The complaint's state, now or in the past.

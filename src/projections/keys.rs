@@ -86,7 +86,12 @@ pub fn id_of_index_key<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
         .and_then(|id| std::str::from_utf8(id).ok())
 }
 
-pub fn timer_key(at: Timestamp, id: &ComplaintId, deadline: &DeadlineKey, stage: DueStage) -> Vec<u8> {
+pub fn timer_key(
+    at: Timestamp,
+    id: &ComplaintId,
+    deadline: &DeadlineKey,
+    stage: DueStage,
+) -> Vec<u8> {
     let mut key = Vec::with_capacity(64);
     key.push(TIMER);
     key.extend_from_slice(&(at.as_microsecond() as u64 ^ (1 << 63)).to_be_bytes());
@@ -136,22 +141,40 @@ mod tests {
 
     #[test]
     fn indexes_list_newest_first_and_recover_the_id() {
-        let old = index_key(Index::Dealer, "D1", Timestamp::from_second(100).unwrap(), &id("A"));
-        let new = index_key(Index::Dealer, "D1", Timestamp::from_second(200).unwrap(), &id("B"));
+        let old = index_key(
+            Index::Dealer,
+            "D1",
+            Timestamp::from_second(100).unwrap(),
+            &id("A"),
+        );
+        let new = index_key(
+            Index::Dealer,
+            "D1",
+            Timestamp::from_second(200).unwrap(),
+            &id("B"),
+        );
         assert!(new < old);
         let prefix = index_prefix(Index::Dealer, "D1");
         assert_eq!(id_of_index_key(&prefix, &new), Some("B"));
-        assert!(!index_key(Index::Dealer, "D10", Timestamp::UNIX_EPOCH, &id("C")).starts_with(&prefix));
+        assert!(
+            !index_key(Index::Dealer, "D10", Timestamp::UNIX_EPOCH, &id("C")).starts_with(&prefix)
+        );
     }
 
     #[test]
     fn timers_sort_by_time_including_before_1970() {
-        let key = |s| timer_key(
-            Timestamp::from_second(s).unwrap(),
-            &id("A"),
-            &DeadlineKey { kind: crate::domain::DeadlineKind::Result, started_by: 0, generation: 0 },
-            DueStage::Due,
-        );
+        let key = |s| {
+            timer_key(
+                Timestamp::from_second(s).unwrap(),
+                &id("A"),
+                &DeadlineKey {
+                    kind: crate::domain::DeadlineKind::Result,
+                    started_by: 0,
+                    generation: 0,
+                },
+                DueStage::Due,
+            )
+        };
         assert!(key(-5) < key(5));
         assert!(key(5) < timers_after(Timestamp::from_second(5).unwrap()));
         assert!(key(6) > timers_after(Timestamp::from_second(5).unwrap()));

@@ -94,12 +94,16 @@ impl Projections {
             .path(path)
             .mode(sled::Mode::HighThroughput)
             .open()
-            .map_err(|e| ProjectionError::Backend(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| {
+                ProjectionError::Backend(format!("cannot open {}: {e}", path.display()))
+            })?;
         let tree = db.open_tree(TREE)?;
         let fingerprint = fingerprint(&policy)?;
         if tree.get(keys::meta_key(FINGERPRINT))?.as_deref() != Some(fingerprint.as_slice()) {
             if !tree.is_empty() {
-                info!("policy or projection layout changed: the projections will be rebuilt from the log");
+                info!(
+                    "policy or projection layout changed: the projections will be rebuilt from the log"
+                );
             }
             tree.clear()?;
             tree.insert(keys::meta_key(FINGERPRINT), fingerprint)?;
@@ -172,7 +176,8 @@ impl Projections {
         let skipped = working.skipped;
         let (batch, timer_change) = working.into_batch(next)?;
         self.tree.apply_batch(batch)?;
-        self.pending_timers.fetch_add(timer_change, Ordering::Relaxed);
+        self.pending_timers
+            .fetch_add(timer_change, Ordering::Relaxed);
         metrics::counter!("complaintflow_projection_events_skipped_total").increment(skipped);
         metrics::gauge!("complaintflow_deadlines_pending").set(self.pending_timers() as f64);
         self.checkpoint.send_replace(next);
@@ -207,7 +212,10 @@ impl Projections {
 
     /// Follows the live tail from the checkpoint until the store closes. Each batch of
     /// events that are ready together is applied at once.
-    pub async fn follow(self: Arc<Self>, store: Arc<dyn EventStore>) -> Result<(), ProjectionError> {
+    pub async fn follow(
+        self: Arc<Self>,
+        store: Arc<dyn EventStore>,
+    ) -> Result<(), ProjectionError> {
         let mut tail = subscription::subscribe(store.clone(), self.checkpoint()).ready_chunks(4096);
         while let Some(chunk) = tail.next().await {
             let events = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;

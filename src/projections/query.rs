@@ -55,8 +55,13 @@ impl ListQuery {
 
     fn admits(&self, record: &ComplaintRecord) -> bool {
         let state = &record.state;
-        self.dealer.as_ref().is_none_or(|d| d == state.dealer.as_str())
-            && self.region.as_ref().is_none_or(|r| r == state.region.as_str())
+        self.dealer
+            .as_ref()
+            .is_none_or(|d| d == state.dealer.as_str())
+            && self
+                .region
+                .as_ref()
+                .is_none_or(|r| r == state.region.as_str())
             && self.status.is_none_or(|s| s == state.status)
             && self.category.is_none_or(|c| state.categories.contains(&c))
             && self.severity.is_none_or(|s| s == state.severity)
@@ -90,7 +95,9 @@ impl Projections {
             std::str::from_utf8(&key[1..])
                 .ok()
                 .and_then(|id| ComplaintId::parse(id).ok())
-                .ok_or_else(|| ProjectionError::Corrupt(format!("record key {}", hex::encode(&key))))
+                .ok_or_else(|| {
+                    ProjectionError::Corrupt(format!("record key {}", hex::encode(&key)))
+                })
         })
     }
 
@@ -119,28 +126,43 @@ impl Projections {
         for (scanned, item) in self.tree.range(start..).enumerate() {
             let (key, _) = item?;
             if !key.starts_with(&prefix) {
-                return Ok(Page { records, next: None });
+                return Ok(Page {
+                    records,
+                    next: None,
+                });
             }
             if scanned >= MAX_SCAN || records.len() >= page_size {
-                return Ok(Page { records, next: last_key });
+                return Ok(Page {
+                    records,
+                    next: last_key,
+                });
             }
             last_key = Some(key.to_vec());
-            let Some(id) = keys::id_of_index_key(&prefix, &key).and_then(|id| ComplaintId::parse(id).ok())
+            let Some(id) =
+                keys::id_of_index_key(&prefix, &key).and_then(|id| ComplaintId::parse(id).ok())
             else {
                 continue;
             };
-            let Some(record) = self.get(&id)? else { continue };
+            let Some(record) = self.get(&id)? else {
+                continue;
+            };
             if let Some(after) = query.filed_after {
                 if record.state.filed.at < after {
                     // Newest first: everything further is older still.
-                    return Ok(Page { records, next: None });
+                    return Ok(Page {
+                        records,
+                        next: None,
+                    });
                 }
             }
             if query.admits(&record) && visible(&record) {
                 records.push(record);
             }
         }
-        Ok(Page { records, next: None })
+        Ok(Page {
+            records,
+            next: None,
+        })
     }
 
     /// Adds up the statistics buckets that `filter` and `visible(region, dealer)` admit.
@@ -152,7 +174,9 @@ impl Projections {
         let mut buckets = Vec::new();
         for item in self.tree.scan_prefix([keys::STATS]) {
             let (key, value) = item?;
-            let Some((region, dealer, month)) = keys::parse_stats_key(&key) else { continue };
+            let Some((region, dealer, month)) = keys::parse_stats_key(&key) else {
+                continue;
+            };
             let bucket_key = BucketKey {
                 region: region.to_owned(),
                 dealer: dealer.to_owned(),
@@ -162,11 +186,17 @@ impl Projections {
                 buckets.push((bucket_key, decode_value::<StatsBucket>(&value)?));
             }
         }
-        Ok(Statistics::from_buckets(buckets.iter().map(|(k, b)| (k.clone(), b))))
+        Ok(Statistics::from_buckets(
+            buckets.iter().map(|(k, b)| (k.clone(), b)),
+        ))
     }
 
     /// Timers due at or before `now`, earliest first, at most `limit`.
-    pub fn due_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<ScheduledTimer>, ProjectionError> {
+    pub fn due_timers(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<ScheduledTimer>, ProjectionError> {
         self.tree
             .range(vec![keys::TIMER]..keys::timers_after(now))
             .take(limit)

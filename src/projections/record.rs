@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Index};
 use crate::domain::values::ComplaintId;
-use crate::domain::{ComplaintState, Deadline, DueStage, Policy, TrackedDeadline, tracked_deadlines};
+use crate::domain::{
+    ComplaintState, Deadline, DueStage, Policy, TrackedDeadline, tracked_deadlines,
+};
 
 /// A complaint's current state with its deadlines worked out under the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

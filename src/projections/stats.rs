@@ -64,7 +64,10 @@ impl BucketKey {
         Self {
             region: state.region.as_str().to_owned(),
             dealer: state.dealer.as_str().to_owned(),
-            month: zone.to_datetime(state.filed.at).strftime("%Y-%m").to_string(),
+            month: zone
+                .to_datetime(state.filed.at)
+                .strftime("%Y-%m")
+                .to_string(),
         }
     }
 }
@@ -97,7 +100,11 @@ pub fn event_delta(before: Option<&ComplaintState>, event: &ComplaintEvent) -> S
             delta.satisfaction_count = 1;
         }
         (ComplaintEvent::DeadlineMissed(missed), Some(_)) => {
-            add(&mut delta.deadlines_missed, missed.deadline.kind.as_str(), 1);
+            add(
+                &mut delta.deadlines_missed,
+                missed.deadline.kind.as_str(),
+                1,
+            );
         }
         _ => {}
     }
@@ -167,12 +174,18 @@ fn positive(map: &BTreeMap<String, i64>) -> BTreeMap<String, u64> {
 }
 
 fn ratio(part: i64, whole: i64) -> f64 {
-    if whole > 0 { part as f64 / whole as f64 } else { 0.0 }
+    if whole > 0 {
+        part as f64 / whole as f64
+    } else {
+        0.0
+    }
 }
 
 impl Statistics {
     /// Adds up the buckets that passed the filter.
-    pub fn from_buckets<'a>(buckets: impl IntoIterator<Item = (BucketKey, &'a StatsBucket)>) -> Self {
+    pub fn from_buckets<'a>(
+        buckets: impl IntoIterator<Item = (BucketKey, &'a StatsBucket)>,
+    ) -> Self {
         let mut total = StatsBucket::default();
         let mut by_dealer: BTreeMap<String, i64> = BTreeMap::new();
         let mut by_month: BTreeMap<String, i64> = BTreeMap::new();
@@ -181,9 +194,14 @@ impl Statistics {
             add(&mut by_dealer, &key.dealer, bucket.complaints);
             add(&mut by_month, &key.month, bucket.complaints);
         }
-        let kinds: std::collections::BTreeSet<&String> =
-            total.deadlines_met.keys().chain(total.deadlines_missed.keys()).collect();
-        let count = |map: &BTreeMap<String, i64>, kind: &String| map.get(kind).copied().unwrap_or(0).max(0) as u64;
+        let kinds: std::collections::BTreeSet<&String> = total
+            .deadlines_met
+            .keys()
+            .chain(total.deadlines_missed.keys())
+            .collect();
+        let count = |map: &BTreeMap<String, i64>, kind: &String| {
+            map.get(kind).copied().unwrap_or(0).max(0) as u64
+        };
         Self {
             complaints: total.complaints.max(0) as u64,
             by_category: positive(&total.by_category),
@@ -194,7 +212,10 @@ impl Statistics {
             deadlines: kinds
                 .into_iter()
                 .map(|kind| {
-                    let counts = (count(&total.deadlines_met, kind), count(&total.deadlines_missed, kind));
+                    let counts = (
+                        count(&total.deadlines_met, kind),
+                        count(&total.deadlines_missed, kind),
+                    );
                     (kind.clone(), counts)
                 })
                 .collect(),

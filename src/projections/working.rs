@@ -65,7 +65,10 @@ impl<'a> Working<'a> {
         };
         let before = touched.state.take();
         let mut delta = event_delta(before.as_ref(), &event.event);
-        let snapshot = before.as_ref().filter(|_| event.event.may_meet_deadlines()).cloned();
+        let snapshot = before
+            .as_ref()
+            .filter(|_| event.event.may_meet_deadlines())
+            .cloned();
         let after = crate::domain::apply(before, &event.event, &event.meta);
         if let Some(after) = &after {
             if let Some(before) = &snapshot {
@@ -91,17 +94,34 @@ impl<'a> Working<'a> {
             let record = touched
                 .state
                 .map(|state| ComplaintRecord::new(state, self.policy));
-            let old_index = touched.stored.as_ref().map(ComplaintRecord::index_keys).unwrap_or_default();
-            let new_index = record.as_ref().map(ComplaintRecord::index_keys).unwrap_or_default();
+            let old_index = touched
+                .stored
+                .as_ref()
+                .map(ComplaintRecord::index_keys)
+                .unwrap_or_default();
+            let new_index = record
+                .as_ref()
+                .map(ComplaintRecord::index_keys)
+                .unwrap_or_default();
             for key in old_index.iter().filter(|k| !new_index.contains(k)) {
                 batch.remove(key.as_slice());
             }
             for key in new_index.iter().filter(|k| !old_index.contains(k)) {
                 batch.insert(key.as_slice(), &[][..]);
             }
-            let old_timers = touched.stored.as_ref().map(ComplaintRecord::timer_keys).unwrap_or_default();
-            let new_timers = record.as_ref().map(ComplaintRecord::timer_keys).unwrap_or_default();
-            for (key, _) in old_timers.iter().filter(|(k, _)| !new_timers.iter().any(|(n, _)| n == k)) {
+            let old_timers = touched
+                .stored
+                .as_ref()
+                .map(ComplaintRecord::timer_keys)
+                .unwrap_or_default();
+            let new_timers = record
+                .as_ref()
+                .map(ComplaintRecord::timer_keys)
+                .unwrap_or_default();
+            for (key, _) in old_timers
+                .iter()
+                .filter(|(k, _)| !new_timers.iter().any(|(n, _)| n == k))
+            {
                 batch.remove(key.as_slice());
                 timer_change -= 1;
             }
@@ -136,7 +156,10 @@ impl<'a> Working<'a> {
             total.merge(&delta);
             batch.insert(key, encode_value(&total)?);
         }
-        batch.insert(keys::meta_key(super::CHECKPOINT), &checkpoint.to_be_bytes()[..]);
+        batch.insert(
+            keys::meta_key(super::CHECKPOINT),
+            &checkpoint.to_be_bytes()[..],
+        );
         Ok((batch, timer_change))
     }
 }

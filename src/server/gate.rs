@@ -51,7 +51,10 @@ fn record(method: &str, code: Code, started: Instant) {
 
 impl<S, B> Service<http::Request<B>> for Gate<S>
 where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -74,7 +77,10 @@ where
             let started = Instant::now();
             let Ok(_permit) = permit else {
                 record(&method, Code::ResourceExhausted, started);
-                return Ok(Status::resource_exhausted("the server is at its limit of requests in flight; retry with backoff").into_http());
+                return Ok(Status::resource_exhausted(
+                    "the server is at its limit of requests in flight; retry with backoff",
+                )
+                .into_http());
             };
             let response = inner.call(request).await?;
             let code = response

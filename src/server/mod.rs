@@ -55,7 +55,8 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServeError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| setup(format!("cannot read policy {}: {e}", path.display())))?;
-            Policy::from_toml_str(&text).map_err(|e| setup(format!("policy {}: {e}", path.display())))
+            Policy::from_toml_str(&text)
+                .map_err(|e| setup(format!("policy {}: {e}", path.display())))
         }
     }
 }
@@ -128,10 +129,18 @@ pub async fn serve_with_clock(
         clock: clock.clone(),
         ..SledOptions::default()
     };
-    let store = Arc::new(SledStore::open(events_dir(&config.data_dir), store_options)?);
-    let projections = Arc::new(Projections::open(projections_dir(&config.data_dir), policy.clone())?);
+    let store = Arc::new(SledStore::open(
+        events_dir(&config.data_dir),
+        store_options,
+    )?);
+    let projections = Arc::new(Projections::open(
+        projections_dir(&config.data_dir),
+        policy.clone(),
+    )?);
     let caught_up = projections
-        .catch_up(store.as_ref(), |done, total| info!(done, total, "projections catching up"))
+        .catch_up(store.as_ref(), |done, total| {
+            info!(done, total, "projections catching up")
+        })
         .await?;
     info!(events = caught_up, "projections caught up");
     let engine = Arc::new(Engine::new(store.clone(), policy, clock));
@@ -150,7 +159,8 @@ pub async fn serve_with_clock(
             }
         }
     });
-    let scheduler = tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
+    let scheduler =
+        tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
 
     let state = AppState {
         engine,
@@ -174,7 +184,9 @@ pub async fn serve_with_clock(
     // Without TCP_NODELAY every small response waits for the client's delayed ACK
     // (~40 ms): latency that no amount of server speed can win back.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let served = router.serve_with_incoming_shutdown(incoming, stopping).await;
+    let served = router
+        .serve_with_incoming_shutdown(incoming, stopping)
+        .await;
 
     let _ = scheduler.await;
     store.close().await?;
@@ -188,7 +200,12 @@ async fn build_router(
     config: &Config,
     state: AppState,
     tokens: Arc<TokenRegistry>,
-) -> Result<tonic::transport::server::Router<tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>>, ServeError> {
+) -> Result<
+    tonic::transport::server::Router<
+        tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>,
+    >,
+    ServeError,
+> {
     let max = config.limits.max_message_bytes;
     let auth = Authenticate::new(tokens);
     let complaints = ComplaintServiceServer::new(ComplaintApi::new(state.clone()))
@@ -202,9 +219,13 @@ async fn build_router(
         .max_encoding_message_size(max);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<ComplaintServiceServer<ComplaintApi>>().await;
+    health
+        .set_serving::<ComplaintServiceServer<ComplaintApi>>()
+        .await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
-    health.set_serving::<SubscriptionServiceServer<SubscriptionApi>>().await;
+    health
+        .set_serving::<SubscriptionServiceServer<SubscriptionApi>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::api::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

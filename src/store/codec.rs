@@ -140,9 +140,8 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
 }
 
 fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
-    let (stored, read): (StoredEventV1, usize) =
-        bincode::serde::decode_from_slice(body, config())
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let (stored, read): (StoredEventV1, usize) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if read != body.len() {
         return Err(DecodeError::Malformed(format!(
             "{} trailing bytes",
@@ -154,8 +153,7 @@ fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
             .map_err(|e| DecodeError::Malformed(format!("{field}: {e}")))
     };
     Ok(RecordedEvent {
-        stream: StreamId::new(stored.stream)
-            .map_err(|e| DecodeError::Malformed(e.to_string()))?,
+        stream: StreamId::new(stored.stream).map_err(|e| DecodeError::Malformed(e.to_string()))?,
         version: stored.version,
         position: stored.position,
         event_id: stored.event_id,
@@ -207,7 +205,10 @@ mod tests {
         bytes[0] = 9;
         assert!(matches!(decode(&bytes), Err(DecodeError::UnknownFormat(9))));
         assert!(matches!(decode(&[]), Err(DecodeError::Empty)));
-        assert!(matches!(decode(&[1, 0xff, 0xff]), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode(&[1, 0xff, 0xff]),
+            Err(DecodeError::Malformed(_))
+        ));
         let mut truncated = encode((&sample()).into());
         truncated.truncate(truncated.len() - 3);
         assert!(decode(&truncated).is_err());

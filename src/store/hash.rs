@@ -157,7 +157,10 @@ mod tests {
         let base = content_hash(&stream, &event(b"x"));
         assert_eq!(base, content_hash(&stream, &event(b"x")));
         assert_ne!(base, content_hash(&stream, &event(b"y")));
-        assert_ne!(base, content_hash(&StreamId::new("C-2").unwrap(), &event(b"x")));
+        assert_ne!(
+            base,
+            content_hash(&StreamId::new("C-2").unwrap(), &event(b"x"))
+        );
         let mut other = event(b"x");
         other.causation_id = None;
         assert_ne!(base, content_hash(&stream, &other));
@@ -189,10 +192,46 @@ mod tests {
             prev_global_hash: Hash([3; 32]),
         };
         let base = chain_hash(&content, &link);
-        assert_ne!(base, chain_hash(&content, &Link { prev_stream_hash: Hash([9; 32]), ..link }));
-        assert_ne!(base, chain_hash(&content, &Link { prev_global_hash: Hash([9; 32]), ..link }));
-        assert_ne!(base, chain_hash(&content, &Link { position: 5, ..link }));
-        assert_ne!(base, chain_hash(&content, &Link { recorded_at_micros: 11, ..link }));
+        assert_ne!(
+            base,
+            chain_hash(
+                &content,
+                &Link {
+                    prev_stream_hash: Hash([9; 32]),
+                    ..link
+                }
+            )
+        );
+        assert_ne!(
+            base,
+            chain_hash(
+                &content,
+                &Link {
+                    prev_global_hash: Hash([9; 32]),
+                    ..link
+                }
+            )
+        );
+        assert_ne!(
+            base,
+            chain_hash(
+                &content,
+                &Link {
+                    position: 5,
+                    ..link
+                }
+            )
+        );
+        assert_ne!(
+            base,
+            chain_hash(
+                &content,
+                &Link {
+                    recorded_at_micros: 11,
+                    ..link
+                }
+            )
+        );
     }
 
     #[test]

@@ -84,7 +84,10 @@ impl StoreLimits {
     fn check_event(&self, i: usize, event: &NewEvent) -> Result<(), InvalidInput> {
         let field = |name: &str| format!("events[{i}].{name}");
         if event.event_id.is_nil() {
-            return Err(InvalidInput::new(field("event_id"), "must not be the nil UUID"));
+            return Err(InvalidInput::new(
+                field("event_id"),
+                "must not be the nil UUID",
+            ));
         }
         if event.event_type.is_empty() || event.event_type.len() > self.max_event_type_bytes {
             return Err(InvalidInput::new(

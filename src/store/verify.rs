@@ -4,9 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{Hash, Link, chain_hash, content_hash};
-use super::{
-    Digest, Direction, EventStore, NewEvent, RecordedEvent, StoreError, StreamId,
-};
+use super::{Digest, Direction, EventStore, NewEvent, RecordedEvent, StoreError, StreamId};
 
 const PAGE: usize = 4096;
 
@@ -107,7 +105,11 @@ fn check_event(
     }
     let content = recompute_content_hash(event);
     if !content.ct_eq(&event.content_hash) {
-        return broken(BreakKind::ContentAltered, Some(content), Some(event.content_hash));
+        return broken(
+            BreakKind::ContentAltered,
+            Some(content),
+            Some(event.content_hash),
+        );
     }
     let link = Link {
         position: event.position,
@@ -150,16 +152,16 @@ fn unreadable(position: u64, err: &StoreError) -> BrokenLink {
 
 /// Walks the global log from the start up to `until` (exclusive), checking every link.
 /// Returns the report and the hash of the last event checked.
-async fn walk_log(
-    store: &dyn EventStore,
-    until: u64,
-) -> Result<(VerifyReport, Hash), StoreError> {
+async fn walk_log(store: &dyn EventStore, until: u64) -> Result<(VerifyReport, Hash), StoreError> {
     let mut streams: HashMap<StreamId, (u64, Hash)> = HashMap::new();
     let mut prev_global = Hash::GENESIS;
     let mut next = 0u64;
     let mut page_size = PAGE;
     while next < until {
-        let page = match store.read_all(next, page_size.min((until - next) as usize)).await {
+        let page = match store
+            .read_all(next, page_size.min((until - next) as usize))
+            .await
+        {
             Ok(page) => page,
             // A page with an unreadable record: read it one event at a time to find where.
             Err(StoreError::Corrupt { .. }) if page_size > 1 => {
@@ -263,9 +265,13 @@ pub async fn verify_stream(
                     Err(err) => return Err(err),
                 },
             };
-            if let Some(broken) =
-                check_event(event, event.position, next_version, prev_stream, prev_global)
-            {
+            if let Some(broken) = check_event(
+                event,
+                event.position,
+                next_version,
+                prev_stream,
+                prev_global,
+            ) {
                 return Ok(stream_break(next_version, broken));
             }
             prev_stream = event.hash;

@@ -76,10 +76,19 @@ impl Scheduler {
         loop {
             let now = self.engine.clock().now();
             self.projections.wait_for(self.engine.store().head()).await;
-            let due = self.projections.due_timers(now, BATCH).map_err(projection_error)?;
+            let due = self
+                .projections
+                .due_timers(now, BATCH)
+                .map_err(projection_error)?;
             let fresh: Vec<_> = due
                 .into_iter()
-                .filter(|timer| attempted.insert((timer.complaint.clone(), timer.moment.deadline.key, timer.moment.stage)))
+                .filter(|timer| {
+                    attempted.insert((
+                        timer.complaint.clone(),
+                        timer.moment.deadline.key,
+                        timer.moment.stage,
+                    ))
+                })
                 .collect();
             if fresh.is_empty() {
                 return Ok(report);
@@ -88,7 +97,10 @@ impl Scheduler {
             // one complaint's timers fire in due order.
             let mut by_complaint: Vec<(ComplaintId, Vec<ScheduledTimer>)> = Vec::new();
             for timer in fresh {
-                match by_complaint.iter_mut().find(|(id, _)| *id == timer.complaint) {
+                match by_complaint
+                    .iter_mut()
+                    .find(|(id, _)| *id == timer.complaint)
+                {
                     Some((_, timers)) => timers.push(timer),
                     None => by_complaint.push((timer.complaint.clone(), vec![timer])),
                 }
@@ -128,7 +140,13 @@ impl Scheduler {
             Err(err) => return Err(err),
         };
         let policy = self.engine.policy();
-        let events = on_deadline_due(&state, &timer.moment.deadline, timer.moment.stage, policy, now);
+        let events = on_deadline_due(
+            &state,
+            &timer.moment.deadline,
+            timer.moment.stage,
+            policy,
+            now,
+        );
         if events.is_empty() {
             debug!(%complaint, deadline = %timer.moment.deadline.key, "stale timer skipped");
             return Ok(0);
@@ -136,16 +154,29 @@ impl Scheduler {
         let submissions: Vec<Submission> = events
             .into_iter()
             .enumerate()
-            .map(|(i, event)| Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at))
+            .map(|(i, event)| {
+                Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at)
+            })
             .collect();
         let expected = ExpectedVersion::Exact(state.version);
-        match self.engine.submit(&Actor::engine(), complaint, expected, &submissions, &allow_all).await {
+        match self
+            .engine
+            .submit(
+                &Actor::engine(),
+                complaint,
+                expected,
+                &submissions,
+                &allow_all,
+            )
+            .await
+        {
             Ok(outcome) => {
                 let stage = match timer.moment.stage {
                     DueStage::Warning => "warning",
                     DueStage::Due => "due",
                 };
-                metrics::counter!("complaintflow_deadlines_fired_total", "stage" => stage).increment(1);
+                metrics::counter!("complaintflow_deadlines_fired_total", "stage" => stage)
+                    .increment(1);
                 info!(%complaint, deadline = %timer.moment.deadline.key, stage, replayed = outcome.replayed, "deadline fired");
                 Ok(submissions.len())
             }

@@ -38,7 +38,9 @@ pub fn filing(complaint: &str, customise: impl FnOnce(&mut Filed)) -> Filed {
         categories: vec![Category::ReceptionAttitude],
         severity: Severity::Normal,
         emergency: None,
-        description: text("Waited an hour in the showroom; the repaired car stood in the car park and nobody told her."),
+        description: text(
+            "Waited an hour in the showroom; the repaired car stood in the car park and nobody told her.",
+        ),
         customer_request: text("An apology, and to be told when the car is ready."),
         happened_at: None,
     };
@@ -47,11 +49,15 @@ pub fn filing(complaint: &str, customise: impl FnOnce(&mut Filed)) -> Filed {
 }
 
 pub fn apologized() -> Apologized {
-    Apologized { note: Some(text("Apologized in person")) }
+    Apologized {
+        note: Some(text("Apologized in person")),
+    }
 }
 
 pub fn reported() -> ReportedToCac {
-    ReportedToCac { cac_reference: Some(label("CAC-2026-118")) }
+    ReportedToCac {
+        cac_reference: Some(label("CAC-2026-118")),
+    }
 }
 
 pub fn cause(root_cause: RootCause, responsible: ResponsibleParty) -> CauseFound {
@@ -77,15 +83,21 @@ pub fn proposal(option: &str, promised_by: Timestamp) -> SolutionProposed {
 }
 
 pub fn accepted(option: &str) -> OptionAccepted {
-    OptionAccepted { option_id: OptionId::parse(option).expect("option") }
+    OptionAccepted {
+        option_id: OptionId::parse(option).expect("option"),
+    }
 }
 
 pub fn work() -> WorkCarriedOut {
-    WorkCarriedOut { description: text("Done as agreed") }
+    WorkCarriedOut {
+        description: text("Done as agreed"),
+    }
 }
 
 pub fn resolved() -> Resolved {
-    Resolved { summary: text("Resolved as agreed") }
+    Resolved {
+        summary: text("Resolved as agreed"),
+    }
 }
 
 pub fn call(answered: bool) -> ContactAttempted {
@@ -105,11 +117,15 @@ pub fn satisfied(score: u8) -> SatisfactionRecorded {
 }
 
 pub fn closed() -> Closed {
-    Closed { summary: Some(text("Closed, customer satisfied")) }
+    Closed {
+        summary: Some(text("Closed, customer satisfied")),
+    }
 }
 
 pub fn reopened() -> Reopened {
-    Reopened { reason: text("The customer called again: the problem is back") }
+    Reopened {
+        reason: text("The customer called again: the problem is back"),
+    }
 }
 
 pub fn action(action: &str, department: Department) -> CorrectiveActionAssigned {
@@ -121,11 +137,17 @@ pub fn action(action: &str, department: Department) -> CorrectiveActionAssigned 
 }
 
 pub fn action_done(action: &str) -> CorrectiveActionDone {
-    CorrectiveActionDone { action_id: ActionId::parse(action).expect("action"), note: None }
+    CorrectiveActionDone {
+        action_id: ActionId::parse(action).expect("action"),
+        note: None,
+    }
 }
 
 pub fn action_verified(action: &str) -> CorrectiveActionVerified {
-    CorrectiveActionVerified { action_id: ActionId::parse(action).expect("action"), note: None }
+    CorrectiveActionVerified {
+        action_id: ActionId::parse(action).expect("action"),
+        note: None,
+    }
 }
 
 pub fn compensation(compensation: &str, kind: CompensationKind, fen: u64) -> CompensationRequested {
@@ -137,7 +159,12 @@ pub fn compensation(compensation: &str, kind: CompensationKind, fen: u64) -> Com
     }
 }
 
-pub fn approval(compensation: &str, level: Level, fen: u64, signature: Option<&str>) -> CompensationApproved {
+pub fn approval(
+    compensation: &str,
+    level: Level,
+    fen: u64,
+    signature: Option<&str>,
+) -> CompensationApproved {
     CompensationApproved {
         compensation_id: CompensationId::parse(compensation).expect("compensation"),
         level,
@@ -147,13 +174,20 @@ pub fn approval(compensation: &str, level: Level, fen: u64, signature: Option<&s
 }
 
 pub fn engineer(arrival: Timestamp) -> EngineerDispatched {
-    EngineerDispatched { engineer: label("Regional engineer Zhao"), expected_arrival: arrival }
+    EngineerDispatched {
+        engineer: label("Regional engineer Zhao"),
+        expected_arrival: arrival,
+    }
 }
 
 pub fn appraisal() -> OnSiteAppraisalRecorded {
-    OnSiteAppraisalRecorded { findings: text("Fire started at an aftermarket wiring harness") }
+    OnSiteAppraisalRecorded {
+        findings: text("Fire started at an aftermarket wiring harness"),
+    }
 }
 
 pub fn progress() -> ProgressReported {
-    ProgressReported { summary: text("Vehicle at the workshop, parts ordered") }
+    ProgressReported {
+        summary: text("Vehicle at the workshop, parts ordered"),
+    }
 }

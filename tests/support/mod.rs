@@ -65,13 +65,20 @@ impl World {
         };
         let store = Arc::new(SledStore::open(dir.join("events"), options).expect("store"));
         let policy = Arc::new(Policy::builtin());
-        let engine = Arc::new(Engine::new(store.clone(), policy.clone(), Arc::new(clock.clone())));
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            policy.clone(),
+            Arc::new(clock.clone()),
+        ));
         let projections =
             Arc::new(Projections::open(dir.join("projections"), policy).expect("projections"));
         let follower = tokio::spawn({
             let (projections, store) = (projections.clone(), store.clone());
             async move {
-                projections.follow(store).await.expect("projections follow the log");
+                projections
+                    .follow(store)
+                    .await
+                    .expect("projections follow the log");
             }
         });
         let scheduler = Scheduler::new(engine.clone(), projections.clone());
@@ -110,7 +117,10 @@ impl World {
     /// Sets the clock (forward) and fires whatever fell due.
     pub async fn at(&self, when: &str) -> FireReport {
         let when = at(when);
-        assert!(when >= self.now(), "the clock only moves forward in these tests");
+        assert!(
+            when >= self.now(),
+            "the clock only moves forward in these tests"
+        );
         self.clock.set(when);
         self.fire().await
     }
@@ -119,18 +129,41 @@ impl World {
         self.scheduler.fire_due().await.expect("timers fire")
     }
 
-    pub async fn submit(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>) -> Result<AppendOutcome, EngineError> {
+    pub async fn submit(
+        &self,
+        role: Role,
+        complaint: &str,
+        event: impl Into<ComplaintEvent>,
+    ) -> Result<AppendOutcome, EngineError> {
         let submission = Submission::new(self.fresh_id(), event);
         self.engine
-            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission], &allow_all)
+            .submit(
+                &actor(role),
+                &id(complaint),
+                ExpectedVersion::Any,
+                &[submission],
+                &allow_all,
+            )
             .await
     }
 
     /// Submits an event dated `occurred_at` (e.g. sent late by a dealer system).
-    pub async fn submit_dated(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>, occurred_at: Timestamp) -> Result<AppendOutcome, EngineError> {
+    pub async fn submit_dated(
+        &self,
+        role: Role,
+        complaint: &str,
+        event: impl Into<ComplaintEvent>,
+        occurred_at: Timestamp,
+    ) -> Result<AppendOutcome, EngineError> {
         let submission = Submission::new(self.fresh_id(), event).at(occurred_at);
         self.engine
-            .submit(&actor(role), &id(complaint), ExpectedVersion::Any, &[submission], &allow_all)
+            .submit(
+                &actor(role),
+                &id(complaint),
+                ExpectedVersion::Any,
+                &[submission],
+                &allow_all,
+            )
             .await
     }
 
@@ -140,7 +173,12 @@ impl World {
     }
 
     /// The rule code an event is refused with (panics if it is accepted).
-    pub async fn refused(&self, role: Role, complaint: &str, event: impl Into<ComplaintEvent>) -> &'static str {
+    pub async fn refused(
+        &self,
+        role: Role,
+        complaint: &str,
+        event: impl Into<ComplaintEvent>,
+    ) -> &'static str {
         let head = self.store.head();
         match self.submit(role, complaint, event).await {
             Err(EngineError::Rule { violation, .. }) => {
@@ -152,28 +190,45 @@ impl World {
     }
 
     fn fresh_id(&self) -> Uuid {
-        Uuid::from_u128(0x7e57_0000_0000_0000_0000_0000_0000_0000 | u128::from(self.next_id.fetch_add(1, Ordering::Relaxed)))
+        Uuid::from_u128(
+            0x7e57_0000_0000_0000_0000_0000_0000_0000
+                | u128::from(self.next_id.fetch_add(1, Ordering::Relaxed)),
+        )
     }
 
     /// The projected record, once the projections have seen everything.
     pub async fn record(&self, complaint: &str) -> ComplaintRecord {
         self.projections.wait_for(self.store.head()).await;
-        self.projections.get(&id(complaint)).expect("read").expect("projected")
+        self.projections
+            .get(&id(complaint))
+            .expect("read")
+            .expect("projected")
     }
 
     pub async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
         let stream = complaintflow::engine::stream_of(&id(complaint)).expect("stream");
-        self.store.read_stream(&stream, 0, Direction::Forwards, 10_000).await.expect("timeline")
+        self.store
+            .read_stream(&stream, 0, Direction::Forwards, 10_000)
+            .await
+            .expect("timeline")
     }
 
     /// The event types of a complaint's timeline, in order.
     pub async fn types(&self, complaint: &str) -> Vec<String> {
-        self.timeline(complaint).await.into_iter().map(|e| e.event_type).collect()
+        self.timeline(complaint)
+            .await
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect()
     }
 
     /// How many events of `event_type` the complaint has.
     pub async fn count(&self, complaint: &str, event_type: &str) -> usize {
-        self.types(complaint).await.iter().filter(|t| *t == event_type).count()
+        self.types(complaint)
+            .await
+            .iter()
+            .filter(|t| *t == event_type)
+            .count()
     }
 }
 

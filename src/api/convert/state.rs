@@ -10,7 +10,10 @@ use super::names::complaint_name;
 use super::time::{optional_timestamp_to_proto, timestamp_to_proto};
 
 /// A complaint as the API shows it: its state and its running deadlines.
-pub fn complaint_to_proto(state: &ComplaintState, deadlines: &[TrackedDeadline]) -> proto::Complaint {
+pub fn complaint_to_proto(
+    state: &ComplaintState,
+    deadlines: &[TrackedDeadline],
+) -> proto::Complaint {
     let mut views = deadlines.to_vec();
     // The API promises soonest first; do not rely on the caller's order.
     views.sort_by_key(|view| (view.deadline.due_at, view.deadline.key));
@@ -88,12 +91,14 @@ fn deadline_to_proto(view: &TrackedDeadline) -> proto::Deadline {
 mod tests {
     use super::*;
     use crate::api::convert::fixtures::{at, car_wash_option, dealer_cause, filing, id, key, v};
+    use crate::domain::deadlines::Deadline;
     use crate::domain::deadlines::DeadlineKind;
     use crate::domain::events as ev;
     use crate::domain::values::{ActorId, SatisfactionScore};
     use crate::domain::vocabulary::{ContactPurpose, EscalationReason, Level, WaitingFor};
-    use crate::domain::deadlines::Deadline;
-    use crate::domain::{Actor, ComplaintEvent, EventMeta, Policy, Role, replay, tracked_deadlines};
+    use crate::domain::{
+        Actor, ComplaintEvent, EventMeta, Policy, Role, replay, tracked_deadlines,
+    };
 
     fn pb_time(s: &str) -> Option<prost_types::Timestamp> {
         Some(timestamp_to_proto(at(s)))

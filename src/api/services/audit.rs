@@ -44,10 +44,17 @@ fn require_auditor(caller: &Principal) -> Result<(), ApiError> {
 fn broken_link_to_proto(link: &BrokenLink) -> proto::BrokenLink {
     proto::BrokenLink {
         position: link.position,
-        complaint_id: link.stream.as_ref().map(ToString::to_string).unwrap_or_default(),
+        complaint_id: link
+            .stream
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         version: link.version.unwrap_or_default(),
         detail: link.to_string(),
-        expected_hash: link.expected_hash.map(|h| h.to_string()).unwrap_or_default(),
+        expected_hash: link
+            .expected_hash
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
         found_hash: link.found_hash.map(|h| h.to_string()).unwrap_or_default(),
     }
 }
@@ -61,7 +68,11 @@ fn result_to_proto(report: &VerifyReport) -> proto::VerifyResult {
 }
 
 impl AuditApi {
-    async fn verify_one(&self, caller: Principal, req: proto::VerifyComplaintRequest) -> Result<proto::VerifyComplaintResponse, ApiError> {
+    async fn verify_one(
+        &self,
+        caller: Principal,
+        req: proto::VerifyComplaintRequest,
+    ) -> Result<proto::VerifyComplaintResponse, ApiError> {
         let id = complaint_id_from_name(&req.name, "name")?;
         let state = self.state.engine.load(&id, AsOf::Now).await?;
         if !caller.can_see(state.dealer.as_str(), state.region.as_str()) {
@@ -69,20 +80,26 @@ impl AuditApi {
         }
         let stream = stream_of(&id).map_err(StoreError::from)?;
         let report = verify::verify_stream(self.state.engine.store().as_ref(), &stream).await?;
-        Ok(proto::VerifyComplaintResponse { result: Some(result_to_proto(&report)) })
+        Ok(proto::VerifyComplaintResponse {
+            result: Some(result_to_proto(&report)),
+        })
     }
 
     async fn verify_all(&self, caller: Principal) -> Result<proto::VerifyLogResponse, ApiError> {
         require_auditor(&caller)?;
         let report = verify::verify_log(self.state.engine.store().as_ref()).await?;
-        Ok(proto::VerifyLogResponse { result: Some(result_to_proto(&report)) })
+        Ok(proto::VerifyLogResponse {
+            result: Some(result_to_proto(&report)),
+        })
     }
 
     async fn take(&self, caller: Principal) -> Result<proto::TakeDigestResponse, ApiError> {
         require_auditor(&caller)?;
         let digest = verify::take_digest(self.state.engine.store().as_ref())
             .await?
-            .ok_or_else(|| ApiError::FailedPrecondition("the log is empty: there is nothing to digest".into()))?;
+            .ok_or_else(|| {
+                ApiError::FailedPrecondition("the log is empty: there is nothing to digest".into())
+            })?;
         Ok(proto::TakeDigestResponse {
             digest: Some(proto::Digest {
                 position: digest.position,
@@ -91,9 +108,15 @@ impl AuditApi {
         })
     }
 
-    async fn check(&self, caller: Principal, req: proto::CheckDigestRequest) -> Result<proto::CheckDigestResponse, ApiError> {
+    async fn check(
+        &self,
+        caller: Principal,
+        req: proto::CheckDigestRequest,
+    ) -> Result<proto::CheckDigestResponse, ApiError> {
         require_auditor(&caller)?;
-        let saved = req.digest.ok_or_else(|| FieldViolation::required("digest"))?;
+        let saved = req
+            .digest
+            .ok_or_else(|| FieldViolation::required("digest"))?;
         let digest = Digest {
             position: saved.position,
             head_hash: saved
@@ -103,10 +126,17 @@ impl AuditApi {
         };
         let check = verify::check_digest(self.state.engine.store().as_ref(), &digest).await?;
         let (verdict, detail, first_break) = match &check {
-            DigestCheck::Consistent => (Verdict::Consistent, format!("the log still extends {digest}"), None),
+            DigestCheck::Consistent => (
+                Verdict::Consistent,
+                format!("the log still extends {digest}"),
+                None,
+            ),
             DigestCheck::Truncated { head } => (
                 Verdict::Truncated,
-                format!("the log holds {head} events; the digest covers position {}", digest.position),
+                format!(
+                    "the log holds {head} events; the digest covers position {}",
+                    digest.position
+                ),
                 None,
             ),
             DigestCheck::HashMismatch { found } => (
@@ -114,7 +144,11 @@ impl AuditApi {
                 format!("position {} now hashes to {found}", digest.position),
                 None,
             ),
-            DigestCheck::Broken(link) => (Verdict::Broken, link.to_string(), Some(broken_link_to_proto(link))),
+            DigestCheck::Broken(link) => (
+                Verdict::Broken,
+                link.to_string(),
+                Some(broken_link_to_proto(link)),
+            ),
         };
         Ok(proto::CheckDigestResponse {
             verdict: verdict.into(),
@@ -125,15 +159,25 @@ impl AuditApi {
 
     /// Streams every event of the chosen complaints through a bounded channel: a slow
     /// reader holds the export back, never the server's memory.
-    async fn export(&self, caller: Principal, req: proto::ExportTimelinesRequest) -> Result<ExportStream, ApiError> {
+    async fn export(
+        &self,
+        caller: Principal,
+        req: proto::ExportTimelinesRequest,
+    ) -> Result<ExportStream, ApiError> {
         require_auditor(&caller)?;
         let ids: Vec<ComplaintId> = if req.complaint_ids.is_empty() {
-            self.state.projections.complaint_ids().collect::<Result<_, _>>()?
+            self.state
+                .projections
+                .complaint_ids()
+                .collect::<Result<_, _>>()?
         } else {
             req.complaint_ids
                 .iter()
                 .enumerate()
-                .map(|(i, id)| ComplaintId::parse(id.as_str()).map_err(|e| FieldViolation::invalid(format!("complaint_ids[{i}]"), e)))
+                .map(|(i, id)| {
+                    ComplaintId::parse(id.as_str())
+                        .map_err(|e| FieldViolation::invalid(format!("complaint_ids[{i}]"), e))
+                })
                 .collect::<Result<_, _>>()?
         };
         let (tx, rx) = mpsc::channel(256);
@@ -150,7 +194,8 @@ impl AuditApi {
     }
 }
 
-type ExportStream = Pin<Box<dyn Stream<Item = Result<proto::ExportTimelinesResponse, Status>> + Send>>;
+type ExportStream =
+    Pin<Box<dyn Stream<Item = Result<proto::ExportTimelinesResponse, Status>> + Send>>;
 
 async fn export_one(
     store: &dyn crate::store::EventStore,
@@ -164,12 +209,19 @@ async fn export_one(
             .read_stream(&stream, from, Direction::Forwards, MAX_PAGE)
             .await
             .map_err(|e| Status::from(ApiError::from(e)))?;
-        let Some(last) = page.last() else { return Ok(()) };
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
         from = last.version + 1;
         for event in &page {
-            let event = recorded_event_to_proto(event)
-                .map_err(|err| Status::from(ApiError::from(EngineError::unreadable(event.position, err))))?;
-            if tx.send(Ok(proto::ExportTimelinesResponse { event: Some(event) })).await.is_err() {
+            let event = recorded_event_to_proto(event).map_err(|err| {
+                Status::from(ApiError::from(EngineError::unreadable(event.position, err)))
+            })?;
+            if tx
+                .send(Ok(proto::ExportTimelinesResponse { event: Some(event) }))
+                .await
+                .is_err()
+            {
                 return Ok(()); // the client went away
             }
         }
@@ -179,34 +231,55 @@ async fn export_one(
 #[tonic::async_trait]
 impl AuditService for AuditApi {
     #[instrument(skip_all, name = "VerifyComplaint")]
-    async fn verify_complaint(&self, request: Request<proto::VerifyComplaintRequest>) -> Result<Response<proto::VerifyComplaintResponse>, Status> {
+    async fn verify_complaint(
+        &self,
+        request: Request<proto::VerifyComplaintRequest>,
+    ) -> Result<Response<proto::VerifyComplaintResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.verify_one(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.verify_one(caller, request.into_inner()).await?,
+        ))
     }
 
     #[instrument(skip_all, name = "VerifyLog")]
-    async fn verify_log(&self, request: Request<proto::VerifyLogRequest>) -> Result<Response<proto::VerifyLogResponse>, Status> {
+    async fn verify_log(
+        &self,
+        request: Request<proto::VerifyLogRequest>,
+    ) -> Result<Response<proto::VerifyLogResponse>, Status> {
         let caller = principal(&request)?;
         Ok(Response::new(self.verify_all(caller).await?))
     }
 
     #[instrument(skip_all, name = "TakeDigest")]
-    async fn take_digest(&self, request: Request<proto::TakeDigestRequest>) -> Result<Response<proto::TakeDigestResponse>, Status> {
+    async fn take_digest(
+        &self,
+        request: Request<proto::TakeDigestRequest>,
+    ) -> Result<Response<proto::TakeDigestResponse>, Status> {
         let caller = principal(&request)?;
         Ok(Response::new(self.take(caller).await?))
     }
 
     #[instrument(skip_all, name = "CheckDigest")]
-    async fn check_digest(&self, request: Request<proto::CheckDigestRequest>) -> Result<Response<proto::CheckDigestResponse>, Status> {
+    async fn check_digest(
+        &self,
+        request: Request<proto::CheckDigestRequest>,
+    ) -> Result<Response<proto::CheckDigestResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.check(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.check(caller, request.into_inner()).await?,
+        ))
     }
 
     type ExportTimelinesStream = ExportStream;
 
     #[instrument(skip_all, name = "ExportTimelines")]
-    async fn export_timelines(&self, request: Request<proto::ExportTimelinesRequest>) -> Result<Response<Self::ExportTimelinesStream>, Status> {
+    async fn export_timelines(
+        &self,
+        request: Request<proto::ExportTimelinesRequest>,
+    ) -> Result<Response<Self::ExportTimelinesStream>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.export(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.export(caller, request.into_inner()).await?,
+        ))
     }
 }

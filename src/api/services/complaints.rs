@@ -27,12 +27,17 @@ const REQUEST_NAMESPACE: Uuid = Uuid::from_u128(0x1f4e_8a52_3c6b_4d97_b2a1_5e0f_
 
 /// The id of the `index`-th event of a request that did not name its events.
 fn derived_event_id(request_id: Uuid, index: usize) -> Uuid {
-    Uuid::new_v5(&REQUEST_NAMESPACE, format!("{request_id}/{index}").as_bytes())
+    Uuid::new_v5(
+        &REQUEST_NAMESPACE,
+        format!("{request_id}/{index}").as_bytes(),
+    )
 }
 
 /// A complaint id derived from the filing request, when the caller gave none.
 fn derived_complaint_id(request_id: Uuid) -> Result<ComplaintId, FieldViolation> {
-    let hex = derived_event_id(request_id, usize::MAX).simple().to_string();
+    let hex = derived_event_id(request_id, usize::MAX)
+        .simple()
+        .to_string();
     ComplaintId::parse(format!("C-{}", &hex[..16].to_ascii_uppercase()))
         .map_err(|e| FieldViolation::invalid("complaint_id", e))
 }
@@ -51,7 +56,10 @@ fn require_writer(caller: &Principal) -> Result<(), ApiError> {
     if caller.can_write() {
         Ok(())
     } else {
-        Err(ApiError::PermissionDenied(format!("{} may not write", caller.role)))
+        Err(ApiError::PermissionDenied(format!(
+            "{} may not write",
+            caller.role
+        )))
     }
 }
 
@@ -65,7 +73,9 @@ fn scope_guard<'a>(
     move |state, submissions| match (state, submissions.first().map(|s| &s.event)) {
         (Some(state), _) if caller.can_see(state.dealer.as_str(), state.region.as_str()) => Ok(()),
         (Some(state), _) => Err(EngineError::NotFound(state.id.clone())),
-        (None, Some(ComplaintEvent::Filed(filed))) if !caller.can_see(filed.dealer.as_str(), filed.region.as_str()) => {
+        (None, Some(ComplaintEvent::Filed(filed)))
+            if !caller.can_see(filed.dealer.as_str(), filed.region.as_str()) =>
+        {
             Err(EngineError::Forbidden(format!(
                 "{} may not file complaints for dealer {} in region {}",
                 caller.identity(),
@@ -98,14 +108,24 @@ fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
 }
 
 impl ComplaintApi {
-    async fn file(&self, caller: Principal, req: proto::FileComplaintRequest) -> Result<proto::FileComplaintResponse, ApiError> {
+    async fn file(
+        &self,
+        caller: Principal,
+        req: proto::FileComplaintRequest,
+    ) -> Result<proto::FileComplaintResponse, ApiError> {
         require_writer(&caller)?;
         let request_id = parse_uuid(&req.request_id, "request_id")?;
         let id = match req.complaint_id.as_str() {
             "" => derived_complaint_id(request_id)?,
-            given => ComplaintId::parse(given).map_err(|e| FieldViolation::invalid("complaint_id", e))?,
+            given => {
+                ComplaintId::parse(given).map_err(|e| FieldViolation::invalid("complaint_id", e))?
+            }
         };
-        let filed = filed_from_proto(req.filed.ok_or_else(|| FieldViolation::required("filed"))?, &id, "filed")?;
+        let filed = filed_from_proto(
+            req.filed.ok_or_else(|| FieldViolation::required("filed"))?,
+            &id,
+            "filed",
+        )?;
         let submission = Submission {
             event_id: derived_event_id(request_id, 0),
             event: filed.into(),
@@ -117,7 +137,13 @@ impl ComplaintApi {
         let outcome = self
             .state
             .engine
-            .submit(&caller.actor, &id, ExpectedVersion::NoStream, &[submission], &guard)
+            .submit(
+                &caller.actor,
+                &id,
+                ExpectedVersion::NoStream,
+                &[submission],
+                &guard,
+            )
             .await
             .map_err(|err| match err {
                 EngineError::Store(StoreError::WrongExpectedVersion { .. }) => {
@@ -134,7 +160,11 @@ impl ComplaintApi {
         })
     }
 
-    async fn append(&self, caller: Principal, req: proto::AppendEventsRequest) -> Result<proto::AppendEventsResponse, ApiError> {
+    async fn append(
+        &self,
+        caller: Principal,
+        req: proto::AppendEventsRequest,
+    ) -> Result<proto::AppendEventsResponse, ApiError> {
         require_writer(&caller)?;
         let id = complaint_id_from_name(&req.name, "name")?;
         let request_id = parse_uuid(&req.request_id, "request_id")?;
@@ -151,20 +181,40 @@ impl ComplaintApi {
                     "" => derived_event_id(request_id, i),
                     given => parse_uuid(given, &format!("{path}.event_id"))?,
                 };
-                let event = pb.event.ok_or_else(|| FieldViolation::required(format!("{path}.event")))?;
+                let event = pb
+                    .event
+                    .ok_or_else(|| FieldViolation::required(format!("{path}.event")))?;
                 Ok(Submission {
                     event_id,
                     event: event_from_proto(event, &id, &format!("{path}.event"))?,
-                    occurred_at: optional_timestamp_from_proto(pb.occur_time, &format!("{path}.occur_time"))?,
-                    correlation_id: parse_optional_uuid(&pb.correlation_id, &format!("{path}.correlation_id"))?,
-                    causation_id: parse_optional_uuid(&pb.causation_id, &format!("{path}.causation_id"))?,
+                    occurred_at: optional_timestamp_from_proto(
+                        pb.occur_time,
+                        &format!("{path}.occur_time"),
+                    )?,
+                    correlation_id: parse_optional_uuid(
+                        &pb.correlation_id,
+                        &format!("{path}.correlation_id"),
+                    )?,
+                    causation_id: parse_optional_uuid(
+                        &pb.causation_id,
+                        &format!("{path}.causation_id"),
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>, FieldViolation>>()?;
-        if matches!(submissions.first().map(|s| &s.event), Some(ComplaintEvent::Filed(_))) {
-            return Err(FieldViolation::new("events[0].event.filed", "file complaints with FileComplaint").into());
+        if matches!(
+            submissions.first().map(|s| &s.event),
+            Some(ComplaintEvent::Filed(_))
+        ) {
+            return Err(FieldViolation::new(
+                "events[0].event.filed",
+                "file complaints with FileComplaint",
+            )
+            .into());
         }
-        let expected = req.expected_version.map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
+        let expected = req
+            .expected_version
+            .map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
         let guard = scope_guard(&caller, &id);
         let outcome = self
             .state
@@ -176,7 +226,12 @@ impl ComplaintApi {
 
     /// The complaint, if the caller may see it; NOT_FOUND otherwise, so that a dealer
     /// cannot learn that another dealer's complaint exists.
-    async fn visible(&self, caller: &Principal, id: &ComplaintId, as_of: AsOf) -> Result<ComplaintState, ApiError> {
+    async fn visible(
+        &self,
+        caller: &Principal,
+        id: &ComplaintId,
+        as_of: AsOf,
+    ) -> Result<ComplaintState, ApiError> {
         let state = self.state.engine.load(id, as_of).await?;
         if caller.can_see(state.dealer.as_str(), state.region.as_str()) {
             Ok(state)
@@ -185,12 +240,18 @@ impl ComplaintApi {
         }
     }
 
-    async fn get(&self, caller: Principal, req: proto::GetComplaintRequest) -> Result<proto::GetComplaintResponse, ApiError> {
+    async fn get(
+        &self,
+        caller: Principal,
+        req: proto::GetComplaintRequest,
+    ) -> Result<proto::GetComplaintResponse, ApiError> {
         let id = complaint_id_from_name(&req.name, "name")?;
         let as_of = match req.as_of {
             None => AsOf::Now,
             Some(ProtoAsOf::AsOfVersion(version)) => AsOf::Version(version),
-            Some(ProtoAsOf::AsOfTime(time)) => AsOf::Time(crate::api::convert::timestamp_from_proto(&time, "as_of_time")?),
+            Some(ProtoAsOf::AsOfTime(time)) => AsOf::Time(
+                crate::api::convert::timestamp_from_proto(&time, "as_of_time")?,
+            ),
         };
         // Visibility is judged on today's state: a complaint reassigned later stays
         // with its current dealer.
@@ -214,7 +275,11 @@ impl ComplaintApi {
         })
     }
 
-    async fn list(&self, caller: Principal, req: proto::ListComplaintsRequest) -> Result<proto::ListComplaintsResponse, ApiError> {
+    async fn list(
+        &self,
+        caller: Principal,
+        req: proto::ListComplaintsRequest,
+    ) -> Result<proto::ListComplaintsResponse, ApiError> {
         let size = page_size(req.page_size, 50, 500)?;
         let after = decode_token(&req.page_token)?;
         let query = ListQuery {
@@ -231,7 +296,10 @@ impl ComplaintApi {
         let visible = |record: &crate::projections::ComplaintRecord| {
             caller.can_see(record.state.dealer.as_str(), record.state.region.as_str())
         };
-        let page = self.state.projections.list(&query, &visible, size, after.as_deref())?;
+        let page = self
+            .state
+            .projections
+            .list(&query, &visible, size, after.as_deref())?;
         Ok(proto::ListComplaintsResponse {
             complaints: page
                 .records
@@ -242,20 +310,33 @@ impl ComplaintApi {
         })
     }
 
-    async fn events(&self, caller: Principal, req: proto::ListComplaintEventsRequest) -> Result<proto::ListComplaintEventsResponse, ApiError> {
+    async fn events(
+        &self,
+        caller: Principal,
+        req: proto::ListComplaintEventsRequest,
+    ) -> Result<proto::ListComplaintEventsResponse, ApiError> {
         let id = complaint_id_from_name(&req.parent, "parent")?;
         let size = page_size(req.page_size, 100, 1000)?;
         self.visible(&caller, &id, AsOf::Now).await?;
-        let direction = if req.descending { Direction::Backwards } else { Direction::Forwards };
+        let direction = if req.descending {
+            Direction::Backwards
+        } else {
+            Direction::Forwards
+        };
         let from = match decode_token(&req.page_token)? {
-            Some(bytes) => u64::from_be_bytes(
-                bytes.try_into().map_err(|_| FieldViolation::new("page_token", "not a token this server issued"))?,
-            ),
+            Some(bytes) => u64::from_be_bytes(bytes.try_into().map_err(|_| {
+                FieldViolation::new("page_token", "not a token this server issued")
+            })?),
             None if req.descending => u64::MAX,
             None => 0,
         };
         let stream = stream_of(&id).map_err(StoreError::from)?;
-        let mut events = self.state.engine.store().read_stream(&stream, from, direction, size + 1).await?;
+        let mut events = self
+            .state
+            .engine
+            .store()
+            .read_stream(&stream, from, direction, size + 1)
+            .await?;
         let next = (events.len() > size).then(|| {
             events.truncate(size);
             events.last().map(|last| match direction {
@@ -269,19 +350,29 @@ impl ComplaintApi {
         };
         let events = events
             .iter()
-            .map(|e| recorded_event_to_proto(e).map_err(|err| EngineError::unreadable(e.position, err)))
+            .map(|e| {
+                recorded_event_to_proto(e).map_err(|err| EngineError::unreadable(e.position, err))
+            })
             .collect::<Result<_, _>>()?;
-        Ok(proto::ListComplaintEventsResponse { events, next_page_token })
+        Ok(proto::ListComplaintEventsResponse {
+            events,
+            next_page_token,
+        })
     }
 
     /// Statistics periods are whole months of filing, in the network's home time zone.
-    async fn statistics(&self, caller: Principal, req: proto::GetStatisticsRequest) -> Result<proto::GetStatisticsResponse, ApiError> {
-        let month = |t: Option<prost_types::Timestamp>, field: &str| -> Result<Option<String>, ApiError> {
-            Ok(optional_timestamp_from_proto(t, field)?.map(|t| {
-                let zone = self.state.engine.policy().default_calendar().time_zone();
-                zone.to_datetime(t).strftime("%Y-%m").to_string()
-            }))
-        };
+    async fn statistics(
+        &self,
+        caller: Principal,
+        req: proto::GetStatisticsRequest,
+    ) -> Result<proto::GetStatisticsResponse, ApiError> {
+        let month =
+            |t: Option<prost_types::Timestamp>, field: &str| -> Result<Option<String>, ApiError> {
+                Ok(optional_timestamp_from_proto(t, field)?.map(|t| {
+                    let zone = self.state.engine.policy().default_calendar().time_zone();
+                    zone.to_datetime(t).strftime("%Y-%m").to_string()
+                }))
+            };
         let end = optional_timestamp_from_proto(req.end_time, "end_time")?
             .map(|t| t - jiff::SignedDuration::from_micros(1));
         let filter = StatsFilter {
@@ -295,7 +386,12 @@ impl ComplaintApi {
             .projections
             .statistics(&filter, &|region, dealer| caller.can_see(dealer, region))?;
         let counts = |map: &std::collections::BTreeMap<String, u64>| {
-            map.iter().map(|(key, count)| proto::Count { key: key.clone(), count: *count }).collect()
+            map.iter()
+                .map(|(key, count)| proto::Count {
+                    key: key.clone(),
+                    count: *count,
+                })
+                .collect()
         };
         Ok(proto::GetStatisticsResponse {
             complaints: stats.complaints,
@@ -331,38 +427,66 @@ fn non_empty(value: String) -> Option<String> {
 #[tonic::async_trait]
 impl ComplaintService for ComplaintApi {
     #[instrument(skip_all, name = "FileComplaint")]
-    async fn file_complaint(&self, request: Request<proto::FileComplaintRequest>) -> Result<Response<proto::FileComplaintResponse>, Status> {
+    async fn file_complaint(
+        &self,
+        request: Request<proto::FileComplaintRequest>,
+    ) -> Result<Response<proto::FileComplaintResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.file(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.file(caller, request.into_inner()).await?,
+        ))
     }
 
     #[instrument(skip_all, name = "AppendEvents")]
-    async fn append_events(&self, request: Request<proto::AppendEventsRequest>) -> Result<Response<proto::AppendEventsResponse>, Status> {
+    async fn append_events(
+        &self,
+        request: Request<proto::AppendEventsRequest>,
+    ) -> Result<Response<proto::AppendEventsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.append(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.append(caller, request.into_inner()).await?,
+        ))
     }
 
     #[instrument(skip_all, name = "GetComplaint")]
-    async fn get_complaint(&self, request: Request<proto::GetComplaintRequest>) -> Result<Response<proto::GetComplaintResponse>, Status> {
+    async fn get_complaint(
+        &self,
+        request: Request<proto::GetComplaintRequest>,
+    ) -> Result<Response<proto::GetComplaintResponse>, Status> {
         let caller = principal(&request)?;
         Ok(Response::new(self.get(caller, request.into_inner()).await?))
     }
 
     #[instrument(skip_all, name = "ListComplaints")]
-    async fn list_complaints(&self, request: Request<proto::ListComplaintsRequest>) -> Result<Response<proto::ListComplaintsResponse>, Status> {
+    async fn list_complaints(
+        &self,
+        request: Request<proto::ListComplaintsRequest>,
+    ) -> Result<Response<proto::ListComplaintsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.list(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.list(caller, request.into_inner()).await?,
+        ))
     }
 
     #[instrument(skip_all, name = "ListComplaintEvents")]
-    async fn list_complaint_events(&self, request: Request<proto::ListComplaintEventsRequest>) -> Result<Response<proto::ListComplaintEventsResponse>, Status> {
+    async fn list_complaint_events(
+        &self,
+        request: Request<proto::ListComplaintEventsRequest>,
+    ) -> Result<Response<proto::ListComplaintEventsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.events(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.events(caller, request.into_inner()).await?,
+        ))
     }
 
     #[instrument(skip_all, name = "GetStatistics")]
-    async fn get_statistics(&self, request: Request<proto::GetStatisticsRequest>) -> Result<Response<proto::GetStatisticsResponse>, Status> {
+    async fn get_statistics(
+        &self,
+        request: Request<proto::GetStatisticsRequest>,
+    ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.statistics(caller, request.into_inner()).await?))
+        Ok(Response::new(
+            self.statistics(caller, request.into_inner()).await?,
+        ))
     }
 }

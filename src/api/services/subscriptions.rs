@@ -45,14 +45,20 @@ struct Filter {
 }
 
 impl Filter {
-    fn from_request(caller: Principal, req: &proto::SubscribeRequest) -> Result<Self, FieldViolation> {
+    fn from_request(
+        caller: Principal,
+        req: &proto::SubscribeRequest,
+    ) -> Result<Self, FieldViolation> {
         if let Some((i, unknown)) = req
             .event_types
             .iter()
             .enumerate()
             .find(|(_, t)| !ComplaintEvent::TYPES.contains(&t.as_str()))
         {
-            return Err(FieldViolation::new(format!("event_types[{i}]"), format!("unknown event type {unknown:?}")));
+            return Err(FieldViolation::new(
+                format!("event_types[{i}]"),
+                format!("unknown event type {unknown:?}"),
+            ));
         }
         Ok(Self {
             caller,
@@ -77,7 +83,11 @@ struct Directory {
 }
 
 impl Directory {
-    async fn lookup(&mut self, store: &dyn EventStore, event: &RecordedEvent) -> Option<(String, String)> {
+    async fn lookup(
+        &mut self,
+        store: &dyn EventStore,
+        event: &RecordedEvent,
+    ) -> Option<(String, String)> {
         if let Some(known) = self.known.get(&event.stream) {
             return known.clone();
         }
@@ -91,8 +101,12 @@ impl Directory {
                 .and_then(|mut events| events.pop())
         };
         let owner = first.and_then(|first| {
-            match ComplaintEvent::decode(&first.event_type, first.schema_version, &first.payload).ok()? {
-                ComplaintEvent::Filed(filed) => Some((filed.dealer.to_string(), filed.region.to_string())),
+            match ComplaintEvent::decode(&first.event_type, first.schema_version, &first.payload)
+                .ok()?
+            {
+                ComplaintEvent::Filed(filed) => {
+                    Some((filed.dealer.to_string(), filed.region.to_string()))
+                }
                 _ => None,
             }
         });
@@ -148,13 +162,25 @@ async fn feed(
                     continue;
                 }
             };
-            if tx.send(Ok(proto::SubscribeResponse { message: Some(message) })).await.is_err() {
+            if tx
+                .send(Ok(proto::SubscribeResponse {
+                    message: Some(message),
+                }))
+                .await
+                .is_err()
+            {
                 return finish();
             }
         }
         if let Some(next_position) = skipped_to {
             let checkpoint = Message::Checkpoint(proto::Checkpoint { next_position });
-            if tx.send(Ok(proto::SubscribeResponse { message: Some(checkpoint) })).await.is_err() {
+            if tx
+                .send(Ok(proto::SubscribeResponse {
+                    message: Some(checkpoint),
+                }))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -172,7 +198,10 @@ impl SubscriptionService for SubscriptionApi {
     type SubscribeStream = SubscribeStream;
 
     #[instrument(skip_all, name = "Subscribe")]
-    async fn subscribe(&self, request: Request<proto::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+    async fn subscribe(
+        &self,
+        request: Request<proto::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = principal(&request)?;
         let req = request.into_inner();
         let filter = Filter::from_request(caller, &req)?;
@@ -181,9 +210,19 @@ impl SubscriptionService for SubscriptionApi {
             .subscriptions
             .clone()
             .try_acquire_owned()
-            .map_err(|_| Status::from(ApiError::ResourceExhausted("too many live subscriptions; try again later".into())))?;
+            .map_err(|_| {
+                Status::from(ApiError::ResourceExhausted(
+                    "too many live subscriptions; try again later".into(),
+                ))
+            })?;
         let (tx, rx) = mpsc::channel(BUFFER);
-        tokio::spawn(feed(self.state.clone(), filter, req.start_position, tx, permit));
+        tokio::spawn(feed(
+            self.state.clone(),
+            filter,
+            req.start_position,
+            tx,
+            permit,
+        ));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

@@ -432,9 +432,16 @@ fn tracked_deadlines_keep_a_missed_clock_as_overdue_until_it_is_met() {
         .find(|t| t.deadline.key == report.key)
         .expect("still tracked");
     assert!(missed.is_overdue());
-    assert!(find(&h, DeadlineKind::ReportToCac).is_none(), "no longer open");
-    h.try_at(reported_to_cac(), DealerStaff, late + SignedDuration::from_mins(5))
-        .expect("report");
+    assert!(
+        find(&h, DeadlineKind::ReportToCac).is_none(),
+        "no longer open"
+    );
+    h.try_at(
+        reported_to_cac(),
+        DealerStaff,
+        late + SignedDuration::from_mins(5),
+    )
+    .expect("report");
     let tracked = tracked_deadlines(h.state(), &h.policy);
     assert!(tracked.iter().all(|t| !t.is_overdue()), "{tracked:?}");
 }
@@ -447,7 +454,8 @@ fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_lat
     ] {
         let mut h = filed_monday();
         let before = h.state().clone();
-        h.try_at(reported_to_cac(), DealerStaff, when).expect("report");
+        h.try_at(reported_to_cac(), DealerStaff, when)
+            .expect("report");
         let met = deadlines_satisfied(&before, h.state(), when, &h.policy);
         assert_eq!(met, vec![(DeadlineKind::ReportToCac, outcome)]);
     }
@@ -462,7 +470,10 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
     assert!(deadlines_satisfied(&before, h.state(), t(1, "11:00"), &h.policy).is_empty());
     let before = h.state().clone();
     h.try_at(
-        NoteAdded { text: text("called the workshop") }.into(),
+        NoteAdded {
+            text: text("called the workshop"),
+        }
+        .into(),
         DealerStaff,
         t(1, "11:30"),
     )
@@ -484,7 +495,10 @@ fn each_progress_report_period_starts_where_the_previous_ended_and_warns_inside_
         let warn_at = report.warn_at.expect("progress reports warn");
         if let Some(previous) = previous_due {
             assert_eq!(report.due_at, previous + SignedDuration::from_hours(24));
-            assert!(warn_at > previous, "the warning of one period comes after the last due moment");
+            assert!(
+                warn_at > previous,
+                "the warning of one period comes after the last due moment"
+            );
         }
         let due = report.due_at;
         fire(&mut h, &report, DueStage::Due, due);

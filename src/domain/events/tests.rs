@@ -264,7 +264,10 @@ fn payloads_round_trip_through_json_and_bad_json_is_refused() {
     let event: ComplaintEvent = crate::domain::testkit::seed_004_filing().into();
     let json = event.payload_json();
     assert_eq!(json["channel"], "walk_in");
-    assert_eq!(ComplaintEvent::from_json(event.event_type(), json.clone()).unwrap(), event);
+    assert_eq!(
+        ComplaintEvent::from_json(event.event_type(), json.clone()).unwrap(),
+        event
+    );
     assert!(matches!(
         ComplaintEvent::from_json("complaint.nonsense", json.clone()),
         Err(DecodeError::UnknownType(_))

@@ -130,7 +130,10 @@ pub fn decode_position(bytes: &[u8]) -> Result<u64, StoreError> {
 
 fn corrupt(bytes: &[u8], reason: &str) -> StoreError {
     StoreError::Corrupt {
-        location: format!("key or value {}", hex::encode(&bytes[..bytes.len().min(24)])),
+        location: format!(
+            "key or value {}",
+            hex::encode(&bytes[..bytes.len().min(24)])
+        ),
         reason: reason.into(),
     }
 }
@@ -155,9 +158,16 @@ mod tests {
 
     #[test]
     fn values_round_trip_and_reject_wrong_lengths() {
-        let head = StreamHead { version: 7, hash: Hash([3; 32]) };
+        let head = StreamHead {
+            version: 7,
+            hash: Hash([3; 32]),
+        };
         assert_eq!(StreamHead::decode(&head.encode()).unwrap(), head);
-        let id = IdEntry { position: 9, version: 2, content_hash: Hash([4; 32]) };
+        let id = IdEntry {
+            position: 9,
+            version: 2,
+            content_hash: Hash([4; 32]),
+        };
         assert_eq!(IdEntry::decode(&id.encode()).unwrap(), id);
         assert!(StreamHead::decode(&[1, 2]).is_err());
         assert!(IdEntry::decode(&[]).is_err());

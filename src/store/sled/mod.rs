@@ -78,7 +78,9 @@ pub struct SledStore {
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,7 +89,10 @@ impl SledStore {
     pub fn open(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path).map_err(|e| {
-            StoreError::Backend(format!("cannot create data directory {}: {e}", path.display()))
+            StoreError::Backend(format!(
+                "cannot create data directory {}: {e}",
+                path.display()
+            ))
         })?;
         let db = sled::Config::new()
             .path(&path)
@@ -107,7 +112,10 @@ impl SledStore {
                     last_hash: Hash::GENESIS,
                     last_recorded_at: Timestamp::UNIX_EPOCH,
                 };
-                (tail, Some(format!("the end of the log is unreadable: {err}")))
+                (
+                    tail,
+                    Some(format!("the end of the log is unreadable: {err}")),
+                )
             }
         };
         info!(path = %path.display(), events = tail.next_position, "event log opened");
@@ -206,9 +214,11 @@ impl SledStore {
         let iter: Box<dyn DoubleEndedIterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
             match direction {
                 Direction::Forwards => Box::new(self.log.range(stream_key(stream, from)..)),
-                Direction::Backwards => {
-                    Box::new(self.log.range(prefix.clone()..=stream_key(stream, from)).rev())
-                }
+                Direction::Backwards => Box::new(
+                    self.log
+                        .range(prefix.clone()..=stream_key(stream, from))
+                        .rev(),
+                ),
             };
         iter.take_while(move |item| match item {
             Ok((key, _)) => key.starts_with(&prefix),
@@ -269,9 +279,11 @@ impl EventStore for SledStore {
         // A page of the global log is thousands of records: read it off the async
         // workers so that it never stalls other requests.
         let log = self.log.clone();
-        tokio::task::spawn_blocking(move || read_log_range(&log, from, durable, limit.min(MAX_PAGE)))
-            .await
-            .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            read_log_range(&log, from, durable, limit.min(MAX_PAGE))
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
@@ -304,7 +316,12 @@ impl EventStore for SledStore {
 }
 
 /// Events at positions `from..durable`, at most `limit`.
-fn read_log_range(log: &sled::Tree, from: u64, durable: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+fn read_log_range(
+    log: &sled::Tree,
+    from: u64,
+    durable: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut events = Vec::with_capacity(limit.min((durable - from) as usize));
     for item in log.range(event_key(from)..event_key(durable)).take(limit) {
         let (key, value) = item?;
@@ -320,7 +337,10 @@ fn poisoned() -> StoreError {
 /// sled reports a directory held by another process as an I/O error about its lock file.
 fn open_error(path: &Path, err: sled::Error) -> StoreError {
     let text = err.to_string();
-    if text.contains("lock") || text.contains("WouldBlock") || text.contains("temporarily unavailable") {
+    if text.contains("lock")
+        || text.contains("WouldBlock")
+        || text.contains("temporarily unavailable")
+    {
         StoreError::DataDirLocked {
             path: path.to_path_buf(),
         }

@@ -29,12 +29,16 @@ impl Seen {
     }
 
     pub fn insert(&mut self, key: &[u8]) {
-        let full = self.filters.last().is_none_or(|(_, count)| *count >= self.capacity);
+        let full = self
+            .filters
+            .last()
+            .is_none_or(|(_, count)| *count >= self.capacity);
         if full {
             if !self.filters.is_empty() {
                 self.capacity *= 2;
             }
-            let filter = BloomFilter::with_false_pos(FALSE_POSITIVE_RATE).expected_items(self.capacity);
+            let filter =
+                BloomFilter::with_false_pos(FALSE_POSITIVE_RATE).expected_items(self.capacity);
             self.filters.push((filter, 0));
         }
         if let Some((filter, count)) = self.filters.last_mut() {
@@ -61,7 +65,9 @@ mod tests {
             seen.insert(key);
         }
         assert!(keys.iter().all(|key| seen.may_contain(key)));
-        let strangers = (10_000..20_000u128).filter(|n| seen.may_contain(&n.to_be_bytes())).count();
+        let strangers = (10_000..20_000u128)
+            .filter(|n| seen.may_contain(&n.to_be_bytes()))
+            .count();
         assert!(strangers < 100, "{strangers} false positives in 10,000");
     }
 }

@@ -99,11 +99,17 @@ impl Writer {
     fn commit(&mut self, requests: Vec<AppendRequest>) {
         if let Some(why) = &self.failure {
             for request in requests {
-                let _ = request.reply.send(Err(StoreError::Unavailable(why.clone())));
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Unavailable(why.clone())));
             }
             return;
         }
-        let span = debug_span!("group_commit", appends = requests.len(), events = tracing::field::Empty);
+        let span = debug_span!(
+            "group_commit",
+            appends = requests.len(),
+            events = tracing::field::Empty
+        );
         let _entered = span.enter();
         let recorded_at = self.clock.now().max(self.tail.last_recorded_at);
         let mut group = Group::new(self.tail, recorded_at);
@@ -126,7 +132,9 @@ impl Writer {
                 let why = format!("commit failed: {err}");
                 error!(error = %err, "group commit failed; refusing further appends");
                 for request in requests {
-                    let _ = request.reply.send(Err(StoreError::Unavailable(why.clone())));
+                    let _ = request
+                        .reply
+                        .send(Err(StoreError::Unavailable(why.clone())));
                 }
                 self.failure = Some(why);
                 return;
@@ -251,7 +259,8 @@ impl Group {
                 keys::stream_key(&request.stream, version),
                 &position.to_be_bytes(),
             );
-            self.batch.insert(&keys::id_key(&event.event_id), &id_entry.encode()[..]);
+            self.batch
+                .insert(&keys::id_key(&event.event_id), &id_entry.encode()[..]);
             self.ids.insert(event.event_id, id_entry);
             slots.push(EventSlot {
                 event_id: event.event_id,
