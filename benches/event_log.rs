@@ -31,6 +31,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tempfile::TempDir;
 
+/// The allocator the `complaintflow` binary runs with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A new stream every this many events, in the append scenarios.
 const EVENTS_PER_STREAM: u64 = 10;
 /// Events per stream in the replay store: read back whole by the stream-read scenario.

@@ -25,6 +25,10 @@ use complaintflow::store::{EventStore, MAX_PAGE, RecordedEvent};
 use complaintflow::timers::Scheduler;
 use jiff::SignedDuration;
 
+/// The allocator the `complaintflow` binary runs with, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const SEED: u64 = 20_260_105;

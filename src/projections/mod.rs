@@ -196,16 +196,35 @@ impl Projections {
         let target = store.head();
         let mut batch = Vec::with_capacity(CATCH_UP_BATCH);
         let mut next = start;
-        while next < target {
-            let page = store.read_all(next, MAX_PAGE).await?;
-            let Some(last) = page.last() else { break };
+        let mut page = store.read_all(next, MAX_PAGE).await?;
+        while let Some(last) = page.last() {
             next = last.position + 1;
             batch.extend(page);
-            if batch.len() >= CATCH_UP_BATCH || next >= target {
-                let events = std::mem::take(&mut batch);
-                tokio::task::block_in_place(|| self.apply(&events))?;
-                progress(next - start, target - start);
+            if batch.len() < CATCH_UP_BATCH && next < target {
+                page = store.read_all(next, MAX_PAGE).await?;
+                continue;
             }
+            // Apply this batch on one core while the next page is read on the other.
+            let events = std::mem::take(&mut batch);
+            let runtime = tokio::runtime::Handle::current();
+            let (applied, following) = tokio::task::block_in_place(|| {
+                std::thread::scope(|scope| {
+                    let applying = scope.spawn(|| self.apply(&events));
+                    let following = match next < target {
+                        true => runtime.block_on(store.read_all(next, MAX_PAGE)),
+                        false => Ok(Vec::new()),
+                    };
+                    (applying.join(), following)
+                })
+            });
+            applied.map_err(|_| ProjectionError::Backend("applying events panicked".into()))??;
+            progress(next - start, target - start);
+            page = following?;
+        }
+        if !batch.is_empty() {
+            // The log ended early (records missing): apply what was read.
+            tokio::task::block_in_place(|| self.apply(&batch))?;
+            progress(next - start, target - start);
         }
         Ok(next - start)
     }
