@@ -38,7 +38,7 @@ const TREE: &str = "projections";
 const CHECKPOINT: &str = "checkpoint";
 const FINGERPRINT: &str = "fingerprint";
 /// Events per catch-up batch: bounds the memory of one run.
-const CATCH_UP_BATCH: usize = 50_000;
+const CATCH_UP_BATCH: usize = 250_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
