@@ -400,11 +400,12 @@ async fn a_dealer_never_sees_nor_touches_another_dealers_complaint() {
         .await
         .unwrap()
         .into_inner();
-    match tokio::time::timeout(std::time::Duration::from_secs(2), subscription.next()).await {
-        Ok(Some(Ok(proto::SubscribeResponse {
-            message: Some(Message::Event(event)),
-        }))) => panic!("leaked {event:?}"),
-        _ => {} // a checkpoint, or nothing: never the other dealer's event
+    // A checkpoint, or nothing: never the other dealer's event.
+    if let Ok(Some(Ok(proto::SubscribeResponse {
+        message: Some(Message::Event(event)),
+    }))) = tokio::time::timeout(std::time::Duration::from_secs(2), subscription.next()).await
+    {
+        panic!("leaked {event:?}");
     }
     server.stop().await;
 }

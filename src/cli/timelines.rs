@@ -190,10 +190,10 @@ pub async fn import(args: ImportArgs) -> CliResult {
         let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload)
             .map_err(|e| format!("line {number}: {e}"))?;
         if batch_complaint.as_ref() != Some(&complaint) || batch.len() >= limit {
-            if let Some(previous) = &batch_complaint {
-                if !batch.is_empty() {
-                    flush(previous, &mut batch, first_line).await?;
-                }
+            if let Some(previous) = &batch_complaint
+                && !batch.is_empty()
+            {
+                flush(previous, &mut batch, first_line).await?;
             }
             batch_complaint = Some(complaint);
             first_line = number;
@@ -206,12 +206,11 @@ pub async fn import(args: ImportArgs) -> CliResult {
             causation_id: parsed.causation_id,
         });
     }
-    if let Some(complaint) = &batch_complaint {
-        if !batch.is_empty() {
-            flush(complaint, &mut batch, first_line).await?;
-        }
+    if let Some(complaint) = &batch_complaint
+        && !batch.is_empty()
+    {
+        flush(complaint, &mut batch, first_line).await?;
     }
-    drop(flush);
     store.close().await?;
     println!("imported {appended} events ({replayed} already present)");
     Ok(ExitCode::SUCCESS)

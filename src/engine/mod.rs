@@ -199,9 +199,9 @@ impl Engine {
         submissions: &[Submission],
     ) -> Result<Vec<NewEvent>, EngineError> {
         let now = self.clock.now();
-        let mut next_version = version.map_or(0, |v| v + 1);
         let mut events = Vec::with_capacity(submissions.len());
-        for (index, submission) in submissions.iter().enumerate() {
+        let versions = version.map_or(0, |v| v + 1)..;
+        for (next_version, (index, submission)) in versions.zip(submissions.iter().enumerate()) {
             let occurred_at = submission.occurred_at.unwrap_or(now);
             let context = CheckContext {
                 complaint_id: complaint.clone(),
@@ -222,7 +222,6 @@ impl Engine {
                 actor: actor.clone(),
             };
             state = crate::domain::apply(state, &submission.event, &meta);
-            next_version += 1;
             events.push(submission.to_new_event(actor_text, occurred_at));
         }
         Ok(events)

@@ -262,7 +262,7 @@ impl Projections {
     /// Every key and value of the read models (not the checkpoint metadata), for
     /// comparing two builds.
     #[doc(hidden)]
-    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ProjectionError> {
+    pub fn dump(&self) -> Result<KeyValues, ProjectionError> {
         self.tree
             .iter()
             .filter(|item| !matches!(item, Ok((k, _)) if k.first() == Some(&keys::META)))
@@ -273,6 +273,9 @@ impl Projections {
             .collect()
     }
 }
+
+/// Raw keys and values, in key order.
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn fingerprint(policy: &Policy) -> Result<Vec<u8>, ProjectionError> {
     let text = policy

@@ -146,14 +146,14 @@ impl Projections {
             let Some(record) = self.get(&id)? else {
                 continue;
             };
-            if let Some(after) = query.filed_after {
-                if record.state.filed.at < after {
-                    // Newest first: everything further is older still.
-                    return Ok(Page {
-                        records,
-                        next: None,
-                    });
-                }
+            if let Some(after) = query.filed_after
+                && record.state.filed.at < after
+            {
+                // Newest first: everything further is older still.
+                return Ok(Page {
+                    records,
+                    next: None,
+                });
             }
             if query.admits(&record) && visible(&record) {
                 records.push(record);

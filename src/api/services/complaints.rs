@@ -256,14 +256,14 @@ impl ComplaintApi {
         // Visibility is judged on today's state: a complaint reassigned later stays
         // with its current dealer.
         let current = self.visible(&caller, &id, AsOf::Now).await?;
-        if let AsOf::Version(version) = as_of {
-            if version > current.version {
-                return Err(FieldViolation::new(
-                    "as_of_version",
-                    format!("the complaint has versions 0 to {}", current.version),
-                )
-                .into());
-            }
+        if let AsOf::Version(version) = as_of
+            && version > current.version
+        {
+            return Err(FieldViolation::new(
+                "as_of_version",
+                format!("the complaint has versions 0 to {}", current.version),
+            )
+            .into());
         }
         let state = match as_of {
             AsOf::Now => current,
