@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== Rust: unit, integration, crash and property tests"
+echo "== Proto: buf lint (Google AIP-style STANDARD rules and COMMENTS), buf from the npm registry"
+if [ ! -x .tools/node_modules/.bin/buf ]; then
+    npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@1.75.0 >/dev/null
+fi
+.tools/node_modules/.bin/buf lint
+
+echo "== Rust: unit, integration, crash, property and end-to-end tests"
 cargo test --locked
 
 # ---- Python end-to-end suite (tests/e2e_python) -------------------------------------
