@@ -446,3 +446,46 @@ async fn deadlines_pending_across_a_restart_fire_once_each() {
     assert_eq!(world.store.head(), head, "repeated firings wrote nothing");
     drop(temp);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-CACHE";
+    file_seed_004(&world, c).await;
+    let engine = &world.engine;
+    let before = engine
+        .load(&support::id(c), complaintflow::engine::AsOf::Now)
+        .await
+        .unwrap();
+    // Another engine instance on the same log (the CLI's import, say) appends.
+    let other = complaintflow::engine::Engine::new(
+        world.store.clone(),
+        engine.policy().clone(),
+        engine.clock().clone(),
+    );
+    let submission = complaintflow::engine::Submission::new(uuid::Uuid::new_v4(), apologized());
+    other
+        .submit(
+            &support::actor(Role::DealerStaff),
+            &support::id(c),
+            complaintflow::store::ExpectedVersion::Any,
+            &[submission],
+            &complaintflow::engine::allow_all,
+        )
+        .await
+        .unwrap();
+    let after = engine
+        .load(&support::id(c), complaintflow::engine::AsOf::Now)
+        .await
+        .unwrap();
+    assert_eq!((before.version, after.version), (0, 1));
+    assert!(after.apologized.is_some());
+    let then = engine
+        .load(&support::id(c), complaintflow::engine::AsOf::Version(0))
+        .await
+        .unwrap();
+    assert!(
+        then.apologized.is_none(),
+        "the past is replayed, not taken from the cache"
+    );
+}

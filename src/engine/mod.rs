@@ -100,10 +100,18 @@ impl AsOf {
     }
 }
 
+/// Complaints whose latest state the engine keeps; beyond this the cache starts over.
+const CACHED_COMPLAINTS: usize = 20_000;
+
+/// A complaint's state as of a durable version. Only ever built from stored events, so a
+/// cached entry is a prefix of the truth: loading it reads just the events after it.
+type Snapshot = (Option<ComplaintState>, Option<u64>);
+
 pub struct Engine {
     store: Arc<dyn EventStore>,
     policy: Arc<Policy>,
     clock: SharedClock,
+    latest: std::sync::Mutex<std::collections::HashMap<StreamId, Snapshot>>,
 }
 
 impl Engine {
@@ -112,6 +120,7 @@ impl Engine {
             store,
             policy,
             clock,
+            latest: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -284,14 +293,47 @@ impl Engine {
     }
 
     /// Replays a stream up to `as_of`: the state and the version it was built from.
-    async fn load_stream(
+    /// The current state starts from the cached snapshot and reads only what follows it.
+    async fn load_stream(&self, stream: &StreamId, as_of: AsOf) -> Result<Snapshot, EngineError> {
+        let cached = match as_of {
+            AsOf::Now => self.cached(stream),
+            _ => None,
+        };
+        let (state, version) = self
+            .replay_from(stream, as_of, cached.unwrap_or((None, None)))
+            .await?;
+        if as_of == AsOf::Now && state.is_some() {
+            self.remember(stream, (state.clone(), version));
+        }
+        Ok((state, version))
+    }
+
+    fn cached(&self, stream: &StreamId) -> Option<Snapshot> {
+        self.latest.lock().ok()?.get(stream).cloned()
+    }
+
+    fn remember(&self, stream: &StreamId, snapshot: Snapshot) {
+        if let Ok(mut latest) = self.latest.lock() {
+            if latest.len() >= CACHED_COMPLAINTS && !latest.contains_key(stream) {
+                latest.clear();
+            }
+            // Never replace a newer snapshot with an older one (loads race).
+            let newer = latest
+                .get(stream)
+                .is_some_and(|(_, cached)| *cached > snapshot.1);
+            if !newer {
+                latest.insert(stream.clone(), snapshot);
+            }
+        }
+    }
+
+    async fn replay_from(
         &self,
         stream: &StreamId,
         as_of: AsOf,
-    ) -> Result<(Option<ComplaintState>, Option<u64>), EngineError> {
-        let mut state = None;
-        let mut version = None;
-        let mut from = 0;
+        (mut state, mut version): Snapshot,
+    ) -> Result<Snapshot, EngineError> {
+        let mut from = version.map_or(0, |v| v + 1);
         loop {
             let page = self
                 .store
