@@ -129,21 +129,14 @@ impl World {
         self.scheduler.fire_due().await.expect("timers fire")
     }
 
+    /// Submits an event happening now.
     pub async fn submit(
         &self,
         role: Role,
         complaint: &str,
         event: impl Into<ComplaintEvent>,
     ) -> Result<AppendOutcome, EngineError> {
-        let submission = Submission::new(self.fresh_id(), event);
-        self.engine
-            .submit(
-                &actor(role),
-                &id(complaint),
-                ExpectedVersion::Any,
-                &[submission],
-                &allow_all,
-            )
+        self.send(role, complaint, Submission::new(self.fresh_id(), event))
             .await
     }
 
@@ -156,6 +149,15 @@ impl World {
         occurred_at: Timestamp,
     ) -> Result<AppendOutcome, EngineError> {
         let submission = Submission::new(self.fresh_id(), event).at(occurred_at);
+        self.send(role, complaint, submission).await
+    }
+
+    async fn send(
+        &self,
+        role: Role,
+        complaint: &str,
+        submission: Submission,
+    ) -> Result<AppendOutcome, EngineError> {
         self.engine
             .submit(
                 &actor(role),
