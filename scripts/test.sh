@@ -20,6 +20,7 @@ if [ ! -x .venv-e2e/bin/python ]; then
     python3 -m venv .venv-e2e
 fi
 .venv-e2e/bin/python -m pip install -q --disable-pip-version-check -r tests/e2e_python/requirements.txt
-cargo build --locked --bin complaintflow
+# `cargo test` above built the binary (the server tests run it); build it only if it is missing.
+[ -x target/debug/complaintflow ] || cargo build --locked --bin complaintflow
 COMPLAINTFLOW_BIN=target/debug/complaintflow .venv-e2e/bin/python -m pytest -q tests/e2e_python
 # ---- end of the Python end-to-end suite ----------------------------------------------
