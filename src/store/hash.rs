@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::InvalidInput;
-use super::types::{NewEvent, StreamId};
+use super::types::{NewEvent, RecordedEvent, StreamId};
 
 const CONTENT_CONTEXT: &str = "complaintflow 2026 event content v1";
 const LINK_CONTEXT: &str = "complaintflow 2026 event link v1";
@@ -92,10 +92,55 @@ impl FieldHasher {
     }
 }
 
+/// What a client submitted, borrowed from a new or a stored event alike, so that
+/// verification hashes stored events without copying them.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    pub event_id: uuid::Uuid,
+    pub event_type: &'a str,
+    pub schema_version: u16,
+    pub occurred_at: jiff::Timestamp,
+    pub correlation_id: Option<uuid::Uuid>,
+    pub causation_id: Option<uuid::Uuid>,
+    pub actor: &'a str,
+    pub payload: &'a [u8],
+}
+
+impl<'a> From<&'a NewEvent> for Content<'a> {
+    fn from(event: &'a NewEvent) -> Self {
+        Self {
+            event_id: event.event_id,
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            occurred_at: event.occurred_at,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            actor: &event.actor,
+            payload: &event.payload,
+        }
+    }
+}
+
+impl<'a> From<&'a RecordedEvent> for Content<'a> {
+    fn from(event: &'a RecordedEvent) -> Self {
+        Self {
+            event_id: event.event_id,
+            event_type: &event.event_type,
+            schema_version: event.schema_version,
+            occurred_at: event.occurred_at,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            actor: &event.actor,
+            payload: &event.payload,
+        }
+    }
+}
+
 /// The hash of what a client submitted: used for idempotent retries (same id, same
 /// content) and as the content part of the chain. `occurred_at` counts in microseconds,
 /// the precision the log keeps.
-pub fn content_hash(stream: &StreamId, event: &NewEvent) -> Hash {
+pub fn content_hash<'a>(stream: &StreamId, event: impl Into<Content<'a>>) -> Hash {
+    let event = event.into();
     FieldHasher::new(CONTENT_CONTEXT)
         .bytes(stream.as_str().as_bytes())
         .bytes(event.event_id.as_bytes())
@@ -105,7 +150,7 @@ pub fn content_hash(stream: &StreamId, event: &NewEvent) -> Hash {
         .opt_uuid(event.correlation_id)
         .opt_uuid(event.causation_id)
         .bytes(event.actor.as_bytes())
-        .bytes(&event.payload)
+        .bytes(event.payload)
         .finish()
 }
 

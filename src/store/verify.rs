@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{Hash, Link, chain_hash, content_hash};
-use super::{Digest, Direction, EventStore, NewEvent, RecordedEvent, StoreError, StreamId};
+use super::{Digest, Direction, EventStore, RecordedEvent, StoreError, StreamId};
 
 const PAGE: usize = 4096;
 
@@ -103,7 +103,7 @@ fn check_event(
         };
         return broken(kind, None, None);
     }
-    let content = recompute_content_hash(event);
+    let content = content_hash(&event.stream, event);
     if !content.ct_eq(&event.content_hash) {
         return broken(
             BreakKind::ContentAltered,
@@ -123,20 +123,6 @@ fn check_event(
         return broken(BreakKind::ChainBroken, Some(chained), Some(event.hash));
     }
     None
-}
-
-fn recompute_content_hash(event: &RecordedEvent) -> Hash {
-    let submitted = NewEvent {
-        event_id: event.event_id,
-        event_type: event.event_type.clone(),
-        schema_version: event.schema_version,
-        occurred_at: event.occurred_at,
-        correlation_id: event.correlation_id,
-        causation_id: event.causation_id,
-        actor: event.actor.clone(),
-        payload: event.payload.clone(),
-    };
-    content_hash(&event.stream, &submitted)
 }
 
 fn unreadable(position: u64, err: &StoreError) -> BrokenLink {
