@@ -7,7 +7,7 @@
 //! firing repeated after a crash (appended, but not yet seen by the projections) is
 //! recognised by the store and takes effect once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,14 +96,13 @@ impl Scheduler {
             // Complaints fire concurrently, so that their appends share group commits;
             // one complaint's timers fire in due order.
             let mut by_complaint: Vec<(ComplaintId, Vec<ScheduledTimer>)> = Vec::new();
+            let mut slot_of: HashMap<ComplaintId, usize> = HashMap::new();
             for timer in fresh {
-                match by_complaint
-                    .iter_mut()
-                    .find(|(id, _)| *id == timer.complaint)
-                {
-                    Some((_, timers)) => timers.push(timer),
-                    None => by_complaint.push((timer.complaint.clone(), vec![timer])),
-                }
+                let slot = *slot_of.entry(timer.complaint.clone()).or_insert_with(|| {
+                    by_complaint.push((timer.complaint.clone(), Vec::new()));
+                    by_complaint.len() - 1
+                });
+                by_complaint[slot].1.push(timer);
             }
             let results: Vec<Result<Vec<usize>, EngineError>> = futures::stream::iter(by_complaint)
                 .map(|(_, timers)| async move {
