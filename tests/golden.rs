@@ -1,8 +1,9 @@
-//! Golden fixtures: records and a whole data directory written by format 1 of this
-//! crate, committed under `tests/fixtures/`. They must decode and verify forever.
+//! Golden fixtures, committed under `tests/fixtures/`: records and a whole data
+//! directory written by store format 1 (one record per key), and a data directory written
+//! by format 2 (records packed in chunks). They must decode and verify forever.
 //!
-//! Regenerate (only when adding a new format, never to "fix" this test):
-//! `COMPLAINTFLOW_WRITE_GOLDEN=1 cargo test --test golden`
+//! Write the fixtures of a new format (only then, and never to "fix" this test; existing
+//! fixtures are never overwritten): `COMPLAINTFLOW_WRITE_GOLDEN=1 cargo test --test golden`
 
 mod conformance;
 
@@ -26,6 +27,7 @@ fn fixtures() -> PathBuf {
 
 const RECORDS_V1: &str = "records-v1.bin";
 const SLED_DIR_V1: &str = "sled-store-v1";
+const SLED_DIR_V2: &str = "sled-store-v2";
 
 /// The events behind the fixtures: fixed ids, times and payloads.
 fn golden_events() -> Vec<(StreamId, NewEvent)> {
@@ -62,16 +64,17 @@ fn golden_events() -> Vec<(StreamId, NewEvent)> {
     ]
 }
 
-async fn write_golden_store(dir: &Path) -> SledStore {
+/// Format 2: each stream's golden events in one append, so that they share a chunk.
+async fn write_golden_store_v2(dir: &Path) -> SledStore {
     let clock = ManualClock::new("2026-11-23T08:00:00Z".parse().unwrap());
     let options = SledOptions {
         clock: Arc::new(clock.clone()),
         ..SledOptions::default()
     };
     let store = SledStore::open(dir, options).unwrap();
-    for (stream, event) in golden_events() {
+    for (stream, events) in golden_appends_v2() {
         store
-            .append(&stream, ExpectedVersion::Any, vec![event])
+            .append(&stream, ExpectedVersion::NoStream, events)
             .await
             .unwrap();
         clock.advance(SignedDuration::from_secs(90));
@@ -79,21 +82,29 @@ async fn write_golden_store(dir: &Path) -> SledStore {
     store
 }
 
+fn golden_appends_v2() -> Vec<(StreamId, Vec<NewEvent>)> {
+    let mut appends: Vec<(StreamId, Vec<NewEvent>)> = Vec::new();
+    for (stream, event) in golden_events() {
+        match appends.iter_mut().find(|(s, _)| *s == stream) {
+            Some((_, events)) => events.push(event),
+            None => appends.push((stream, vec![event])),
+        }
+    }
+    appends
+}
+
 #[tokio::test]
 async fn write_fixtures_when_asked() {
     if std::env::var_os("COMPLAINTFLOW_WRITE_GOLDEN").is_none() {
         return;
     }
-    let sled_dir = fixtures().join(SLED_DIR_V1);
-    let _ = std::fs::remove_dir_all(&sled_dir);
-    let store = write_golden_store(&sled_dir).await;
-    let mut out = Vec::new();
-    for item in tamper::raw_tree(&store).scan_prefix(b"e") {
-        let (_, record) = item.unwrap();
-        out.extend_from_slice(&(record.len() as u32).to_be_bytes());
-        out.extend_from_slice(&record);
-    }
-    std::fs::write(fixtures().join(RECORDS_V1), out).unwrap();
+    let sled_dir = fixtures().join(SLED_DIR_V2);
+    assert!(
+        !sled_dir.exists(),
+        "{} exists: fixtures are never rewritten",
+        sled_dir.display()
+    );
+    let store = write_golden_store_v2(&sled_dir).await;
     store.close().await.unwrap();
 }
 
@@ -184,6 +195,46 @@ async fn a_format_1_data_directory_still_opens_and_verifies() {
     let more = conformance::events(2);
     store
         .append(&a, ExpectedVersion::Exact(2), more)
+        .await
+        .unwrap();
+    assert!(verify_log(&store).await.unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn a_format_2_data_directory_with_chunks_still_opens_and_verifies() {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join(SLED_DIR_V2), copy.path());
+    let store = SledStore::open(copy.path(), SledOptions::default()).expect("fixture opens");
+    assert_eq!(store.head(), 5);
+    assert!(verify_log(&store).await.unwrap().is_intact());
+    let chunks = tamper::raw_tree(&store)
+        .scan_prefix(b"e")
+        .filter(|item| item.as_ref().unwrap().1.first() == Some(&b'C'))
+        .count();
+    assert_eq!(chunks, 2, "each append's events share one chunk");
+    let mut position = 0;
+    for (stream, submitted) in golden_appends_v2() {
+        let stored = store
+            .read_stream(&stream, 0, Direction::Forwards, 10)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), submitted.len());
+        for (record, event) in stored.iter().zip(&submitted) {
+            assert_eq!(record.position, position);
+            assert_eq!(record.event_id, event.event_id);
+            assert_eq!(record.payload, event.payload);
+            assert_eq!(record.content_hash, content_hash(&stream, event));
+            position += 1;
+        }
+    }
+    let all = store.read_all(0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    let a = StreamId::new("CMP-2026-000001").unwrap();
+    store
+        .append(&a, ExpectedVersion::Exact(2), conformance::events(2))
         .await
         .unwrap();
     assert!(verify_log(&store).await.unwrap().is_intact());

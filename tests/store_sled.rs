@@ -201,11 +201,10 @@ fn payload_offset(record: &[u8], payload: &[u8]) -> usize {
 #[tokio::test]
 async fn a_corrupted_payload_is_the_first_broken_link() {
     let (_dir, store, digest) = tampered(|tree| {
-        let key = tamper::event_key(5);
-        let mut record = tree.get(key).unwrap().unwrap().to_vec();
+        let mut record = tamper::record(tree, 5);
         let at = payload_offset(&record, b"payload 1");
         record[at] = b'P';
-        tree.insert(key, record).unwrap();
+        tamper::replace_record(tree, 5, record);
     })
     .await;
     let report = verify_log(&store).await.unwrap();
@@ -230,11 +229,10 @@ async fn a_corrupted_payload_is_the_first_broken_link() {
 async fn a_rewritten_hash_breaks_the_chain_at_the_next_event() {
     let (_dir, store, _) = tampered(|tree| {
         // The chain hash is the record's last field: flip its last byte.
-        let key = tamper::event_key(3);
-        let mut record = tree.get(key).unwrap().unwrap().to_vec();
+        let mut record = tamper::record(tree, 3);
         let last = record.len() - 1;
         record[last] ^= 0xff;
-        tree.insert(key, record).unwrap();
+        tamper::replace_record(tree, 3, record);
     })
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
@@ -244,7 +242,7 @@ async fn a_rewritten_hash_breaks_the_chain_at_the_next_event() {
 #[tokio::test]
 async fn a_deleted_record_is_reported_as_a_gap() {
     let (_dir, store, _) = tampered(|tree| {
-        tree.remove(tamper::event_key(7)).unwrap();
+        tamper::remove_record(tree, 7);
     })
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
@@ -261,10 +259,9 @@ async fn a_deleted_record_is_reported_as_a_gap() {
 #[tokio::test]
 async fn swapped_records_are_reported() {
     let (_dir, store, _) = tampered(|tree| {
-        let (a, b) = (tamper::event_key(2), tamper::event_key(9));
-        let (ra, rb) = (tree.get(a).unwrap().unwrap(), tree.get(b).unwrap().unwrap());
-        tree.insert(a, rb).unwrap();
-        tree.insert(b, ra).unwrap();
+        let (ra, rb) = (tamper::record(tree, 2), tamper::record(tree, 9));
+        tamper::replace_record(tree, 2, rb);
+        tamper::replace_record(tree, 9, ra);
     })
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
@@ -281,7 +278,7 @@ async fn swapped_records_are_reported() {
 #[tokio::test]
 async fn a_truncated_log_fails_its_saved_digest() {
     let (_dir, store, digest) = tampered(|tree| {
-        tree.remove(tamper::event_key(23)).unwrap();
+        tamper::remove_record(tree, 23);
     })
     .await;
     // The chain that is left verifies: only the digest shows that history was cut.
@@ -295,8 +292,7 @@ async fn a_truncated_log_fails_its_saved_digest() {
 #[tokio::test]
 async fn an_unreadable_record_is_reported_not_panicked_on() {
     let (_dir, store, _) = tampered(|tree| {
-        tree.insert(tamper::event_key(4), &[1u8, 0xff, 0xff, 0xff][..])
-            .unwrap();
+        tamper::replace_record(tree, 4, vec![1u8, 0xff, 0xff, 0xff]);
     })
     .await;
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();

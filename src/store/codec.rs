@@ -107,6 +107,14 @@ impl<'a> From<&'a RecordedEvent> for Envelope<'a> {
 
 /// Encodes an event in the newest record format.
 pub fn encode(event: Envelope<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + event.payload.len());
+    encode_into(event, &mut out);
+    out
+}
+
+/// Appends the encoded event to `out`, so that the writer can build a chunk of records
+/// in one buffer.
+pub fn encode_into(event: Envelope<'_>, out: &mut Vec<u8>) {
     let stored = StoredEventV1Ref {
         stream: event.stream.as_str(),
         version: event.version,
@@ -123,11 +131,9 @@ pub fn encode(event: Envelope<'_>) -> Vec<u8> {
         content_hash: event.content_hash.0,
         hash: event.hash.0,
     };
-    let mut out = Vec::with_capacity(128 + event.payload.len());
     out.push(RECORD_FORMAT);
-    bincode::serde::encode_into_std_write(&stored, &mut out, config())
+    bincode::serde::encode_into_std_write(&stored, out, config())
         .expect("encoding into a Vec never fails");
-    out
 }
 
 /// Decodes a record of any format this build knows.

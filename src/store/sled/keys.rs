@@ -4,12 +4,16 @@
 //! crash) commits a whole group of appends: events, stream index, stream heads and the
 //! idempotency index together. Integers are big-endian so that keys sort numerically.
 //!
-//! | key                                   | value                                   |
-//! |---------------------------------------|-----------------------------------------|
-//! | `e` position                          | the encoded event (see `store::codec`)  |
-//! | `s` stream `\0` version               | position                                |
-//! | `h` stream                            | last version, last hash                 |
-//! | `i` event id                          | position, version, content hash         |
+//! | key                                   | value                                        |
+//! |---------------------------------------|----------------------------------------------|
+//! | `e` position                          | the records from that position (`chunk`)     |
+//! | `s` stream `\0` version               | position, chain hash                         |
+//! | `i` event id                          | position, version, content hash              |
+//! | `h` stream                            | last version, last hash (format 1 only)      |
+//!
+//! Store format 1 wrote one record per `e` key, only the position under `s`, and kept
+//! each stream's head under `h`. Format 2 finds a stream's head as its last `s` entry,
+//! which saves one insert per append; format-1 entries are still read as they are.
 
 use uuid::Uuid;
 
@@ -24,7 +28,6 @@ const STREAM_END: u8 = 0;
 
 pub const EVENT_PREFIX: [u8; 1] = [EVENT];
 pub const ID_PREFIX: [u8; 1] = [ID];
-pub const HEAD_PREFIX: [u8; 1] = [HEAD];
 
 pub fn event_key(position: u64) -> [u8; 9] {
     let mut key = [EVENT; 9];
@@ -74,6 +77,8 @@ pub struct StreamHead {
 }
 
 impl StreamHead {
+    /// Format 1 wrote heads; only the tests still encode one.
+    #[cfg(test)]
     pub fn encode(&self) -> [u8; 40] {
         let mut out = [0; 40];
         out[..8].copy_from_slice(&self.version.to_be_bytes());
@@ -90,6 +95,46 @@ impl StreamHead {
             hash: Hash(bytes[8..].try_into().expect("32 bytes")),
         })
     }
+}
+
+/// A stream index entry: where the event is and, from format 2 on, its chain hash, so
+/// that the last entry of a stream is also its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamEntry {
+    pub position: u64,
+    pub hash: Option<Hash>,
+}
+
+impl StreamEntry {
+    pub fn encode(position: u64, hash: &Hash) -> [u8; 40] {
+        let mut out = [0; 40];
+        out[..8].copy_from_slice(&position.to_be_bytes());
+        out[8..].copy_from_slice(hash.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        match bytes.len() {
+            8 => Ok(Self {
+                position: decode_position(bytes)?,
+                hash: None,
+            }),
+            40 => Ok(Self {
+                position: decode_position(&bytes[..8])?,
+                hash: Some(Hash(bytes[8..].try_into().expect("32 bytes"))),
+            }),
+            _ => Err(corrupt(bytes, "stream entry of the wrong length")),
+        }
+    }
+}
+
+/// The version in a stream index key.
+pub fn version_of_stream_key(key: &[u8]) -> Result<u64, StoreError> {
+    key.len()
+        .checked_sub(8)
+        .map_or(Err(corrupt(key, "stream key too short")), |at| {
+            decode_position(&key[at..])
+        })
 }
 
 /// Where an already stored event id landed, and what it contained.
@@ -170,6 +215,14 @@ mod tests {
         };
         assert_eq!(IdEntry::decode(&id.encode()).unwrap(), id);
         assert!(StreamHead::decode(&[1, 2]).is_err());
+        let entry = StreamEntry::decode(&StreamEntry::encode(5, &Hash([8; 32]))).unwrap();
+        assert_eq!((entry.position, entry.hash), (5, Some(Hash([8; 32]))));
+        assert_eq!(StreamEntry::decode(&5u64.to_be_bytes()).unwrap().hash, None);
+        assert!(StreamEntry::decode(&[0; 9]).is_err());
+        assert_eq!(
+            version_of_stream_key(&stream_key(&StreamId::new("C-1").unwrap(), 4)).unwrap(),
+            4
+        );
         assert!(IdEntry::decode(&[]).is_err());
         assert!(decode_position(&[0; 7]).is_err());
     }

@@ -5,6 +5,7 @@
 //! being flushed, so every read is cut at the durable head the writer publishes: nobody
 //! ever sees an event that could still be lost.
 
+mod chunk;
 mod durability;
 mod keys;
 mod seen;
@@ -19,7 +20,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{info, warn};
 
-use self::keys::{decode_position, event_key, position_of_event_key, stream_key, stream_prefix};
+use self::keys::{StreamEntry, event_key, position_of_event_key, stream_key, stream_prefix};
 use self::writer::{AppendRequest, LogTail, Writer};
 use super::codec;
 use super::{
@@ -29,8 +30,9 @@ use super::{
 use crate::clock::{SharedClock, SystemClock};
 
 /// The layout of the data directory this build writes. Bump it when the key space or the
-/// meaning of a key changes; opening a directory with a newer number is refused.
-pub const STORE_FORMAT: u32 = 1;
+/// meaning of a key changes; opening a directory with a newer number is refused, and an
+/// older one is read as it is and marked with this number (see `keys`).
+pub const STORE_FORMAT: u32 = 2;
 const META_TREE: &str = "meta";
 const LOG_TREE: &str = "log";
 const FORMAT_KEY: &str = "store_format";
@@ -108,7 +110,7 @@ impl SledStore {
             Err(err) => {
                 warn!(error = %err, "the end of the log is unreadable; appends are refused until it is repaired");
                 let tail = LogTail {
-                    next_position: last_event_key_position(&log)?.map_or(0, |p| p + 1),
+                    next_position: position_after_last_key(&log)?.unwrap_or(0),
                     last_hash: Hash::GENESIS,
                     last_recorded_at: Timestamp::UNIX_EPOCH,
                 };
@@ -123,25 +125,30 @@ impl SledStore {
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
         let seen_ids = seen::Seen::new(known_keys(&log, keys::ID_PREFIX)?.into_iter());
-        let seen_streams = seen::Seen::new(known_keys(&log, keys::HEAD_PREFIX)?.into_iter());
-        let disk = durability::DiskSync::open(&path)
+        // Fail here, with a clear message, rather than in the writer's flushers.
+        durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
+        let failure_cell = Arc::new(std::sync::OnceLock::new());
+        if let Some(why) = failure {
+            let _ = failure_cell.set(why);
+        }
         let writer = Writer {
             db: db.clone(),
-            disk,
             seen_ids,
-            seen_streams,
             heads: Default::default(),
             log: log.clone(),
             clock: options.clock,
             durable: durable_tx,
             tail,
             max_group_events: options.max_group_events,
-            failure,
+            failure: failure_cell,
         };
         let handle = std::thread::Builder::new()
             .name("complaintflow-writer".into())
-            .spawn(move || writer.run(queue_rx))
+            .spawn({
+                let path = path.clone();
+                move || writer.run(path, queue_rx)
+            })
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
 
         Ok(Self {
@@ -183,23 +190,22 @@ impl SledStore {
             .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))
     }
 
-    fn decode_record(key: &[u8], value: &[u8]) -> Result<RecordedEvent, StoreError> {
-        codec::decode(value).map_err(|err| StoreError::Corrupt {
-            location: match position_of_event_key(key) {
-                Ok(position) => format!("position {position}"),
-                Err(_) => format!("key {}", hex::encode(key)),
-            },
-            reason: err.to_string(),
-        })
-    }
-
     fn event_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
-        let key = event_key(position);
-        let value = self.log.get(key)?.ok_or_else(|| StoreError::Corrupt {
+        let missing = || StoreError::Corrupt {
             location: format!("position {position}"),
             reason: "indexed event is missing".into(),
-        })?;
-        Self::decode_record(&key, &value)
+        };
+        let (key, value) = chunk_holding(&self.log, position)?.ok_or_else(missing)?;
+        let first = position_of_event_key(&key)?;
+        let record = chunk::records(&value)
+            .nth((position - first) as usize)
+            .ok_or_else(missing)?
+            .map_err(|err| corrupt_record(&key, err))?;
+        let event = codec::decode(record).map_err(|err| corrupt_record(&key, err))?;
+        if event.position != position {
+            return Err(missing());
+        }
+        Ok(event)
     }
 
     /// The (version, position) index entries of a stream, cut at the durable head.
@@ -226,8 +232,8 @@ impl SledStore {
         })
         .map(|item| -> Result<(u64, u64), StoreError> {
             let (key, value) = item?;
-            let version = decode_position(&key[key.len() - 8..])?;
-            Ok((version, decode_position(&value)?))
+            let version = keys::version_of_stream_key(&key)?;
+            Ok((version, StreamEntry::decode(&value)?.position))
         })
         .filter(move |item| !matches!(item, Ok((_, position)) if *position >= durable))
     }
@@ -315,6 +321,25 @@ impl EventStore for SledStore {
     }
 }
 
+/// The stored value that holds `position`: the last event key at or before it.
+fn chunk_holding(
+    log: &sled::Tree,
+    position: u64,
+) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
+    let bounds = keys::EVENT_PREFIX.to_vec()..=event_key(position).to_vec();
+    Ok(log.range(bounds).next_back().transpose()?)
+}
+
+fn corrupt_record(key: &[u8], err: codec::DecodeError) -> StoreError {
+    StoreError::Corrupt {
+        location: match position_of_event_key(key) {
+            Ok(position) => format!("the records from position {position}"),
+            Err(_) => format!("key {}", hex::encode(key)),
+        },
+        reason: err.to_string(),
+    }
+}
+
 /// Events at positions `from..durable`, at most `limit`.
 fn read_log_range(
     log: &sled::Tree,
@@ -323,9 +348,27 @@ fn read_log_range(
     limit: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut events = Vec::with_capacity(limit.min((durable - from) as usize));
-    for item in log.range(event_key(from)..event_key(durable)).take(limit) {
+    let start = match chunk_holding(log, from)? {
+        Some((key, _)) => key.to_vec(),
+        None => event_key(from).to_vec(),
+    };
+    for item in log.range(start..event_key(durable).to_vec()) {
         let (key, value) = item?;
-        events.push(SledStore::decode_record(&key, &value)?);
+        // The records before `from` in the first chunk are skipped undecoded.
+        let skip = from.saturating_sub(position_of_event_key(&key)?) as usize;
+        for record in chunk::records(&value).skip(skip) {
+            let event = codec::decode(record.map_err(|err| corrupt_record(&key, err))?)
+                .map_err(|err| corrupt_record(&key, err))?;
+            if event.position >= durable {
+                return Ok(events);
+            }
+            if event.position >= from {
+                events.push(event);
+                if events.len() == limit {
+                    return Ok(events);
+                }
+            }
+        }
     }
     Ok(events)
 }
@@ -368,6 +411,12 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
                     supported: STORE_FORMAT,
                 });
             }
+            if found < STORE_FORMAT {
+                // From now on this directory holds chunks, which older builds cannot read.
+                meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())?;
+                db.flush()?;
+                info!(path = %path.display(), from = found, to = STORE_FORMAT, "data directory format upgraded");
+            }
         }
         None => {
             meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())?;
@@ -386,9 +435,15 @@ fn known_keys(log: &sled::Tree, prefix: [u8; 1]) -> Result<Vec<Vec<u8>>, StoreEr
         .collect()
 }
 
-fn last_event_key_position(log: &sled::Tree) -> Result<Option<u64>, StoreError> {
+/// One past the last position under the last event key, counting its records without
+/// decoding them: enough to keep positions gapless when the last record is unreadable.
+fn position_after_last_key(log: &sled::Tree) -> Result<Option<u64>, StoreError> {
     match log.scan_prefix(keys::EVENT_PREFIX).next_back() {
-        Some(item) => Ok(Some(position_of_event_key(&item?.0)?)),
+        Some(item) => {
+            let (key, value) = item?;
+            let records = chunk::records(&value).count() as u64;
+            Ok(Some(position_of_event_key(&key)? + records))
+        }
         None => Ok(None),
     }
 }
@@ -402,9 +457,13 @@ fn read_tail(log: &sled::Tree) -> Result<LogTail, StoreError> {
         });
     };
     let (key, value) = item?;
-    let last = SledStore::decode_record(&key, &value)?;
+    let last = chunk::records(&value)
+        .last()
+        .ok_or_else(|| corrupt_record(&key, codec::DecodeError::Empty))?
+        .map_err(|err| corrupt_record(&key, err))?;
+    let last = codec::decode(last).map_err(|err| corrupt_record(&key, err))?;
     Ok(LogTail {
-        next_position: position_of_event_key(&key)? + 1,
+        next_position: last.position + 1,
         last_hash: last.hash,
         last_recorded_at: last.recorded_at,
     })
@@ -419,7 +478,55 @@ pub mod tamper {
         &store.log
     }
 
-    pub fn event_key(position: u64) -> [u8; 9] {
-        keys::event_key(position)
+    /// Every stored record with its position, in key order.
+    pub fn records(tree: &sled::Tree) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        for item in tree.scan_prefix(keys::EVENT_PREFIX) {
+            let (key, value) = item.unwrap();
+            let first = position_of_event_key(&key).unwrap();
+            for (record, position) in chunk::records(&value).zip(first..) {
+                out.push((position, record.unwrap().to_vec()));
+            }
+        }
+        out
+    }
+
+    /// The record stored for `position`, as bytes.
+    pub fn record(tree: &sled::Tree, position: u64) -> Vec<u8> {
+        let mut found = None;
+        edit(tree, position, |record| {
+            found = record.clone();
+            record
+        });
+        found.expect("a record at that position")
+    }
+
+    /// Stores `bytes` in place of the record at `position`, inside its chunk.
+    pub fn replace_record(tree: &sled::Tree, position: u64, bytes: Vec<u8>) {
+        edit(tree, position, |_| Some(bytes));
+    }
+
+    /// Deletes the record at `position` from its chunk.
+    pub fn remove_record(tree: &sled::Tree, position: u64) {
+        edit(tree, position, |_| None);
+    }
+
+    fn edit(
+        tree: &sled::Tree,
+        position: u64,
+        change: impl FnOnce(Option<Vec<u8>>) -> Option<Vec<u8>>,
+    ) {
+        let (key, value) = chunk_holding(tree, position).unwrap().expect("a chunk");
+        let index = (position - position_of_event_key(&key).unwrap()) as usize;
+        let mut records: Vec<Option<Vec<u8>>> = chunk::records(&value)
+            .map(|r| Some(r.unwrap().to_vec()))
+            .collect();
+        records[index] = change(records[index].take());
+        let records: Vec<Vec<u8>> = records.into_iter().flatten().collect();
+        if records.is_empty() {
+            tree.remove(key).unwrap();
+        } else {
+            tree.insert(key, chunk::pack(&records)).unwrap();
+        }
     }
 }

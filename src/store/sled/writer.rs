@@ -1,20 +1,37 @@
 //! The single writer: group commit.
 //!
 //! Every append goes through one thread. It takes everything queued, checks and stages
-//! each append in order against the log plus what this group already staged, commits the
-//! whole group with one atomic `apply_batch`, flushes once, publishes the new durable head
-//! and only then answers. One fsync serves every append of the group, and global positions
-//! are handed out by this thread alone, so they are gapless and in commit order.
+//! each append in order against the log plus what this group already staged, and applies
+//! the whole group with one atomic `apply_batch`. A second thread, the flusher, then
+//! flushes it, publishes the new durable head and only then answers. One fsync serves
+//! every append of the group, and global positions are handed out by the writer alone, so
+//! they are gapless and in commit order.
+//!
+//! This is a pipeline: while a flush waits for the disk, the writer goes on staging and
+//! applying the next groups (in memory only: readers are cut at the durable head), and the
+//! flusher's next flush makes all of them durable at once. Groups are answered strictly
+//! in order, each only after a flush that started after it was applied, so nothing is
+//! acknowledged before it is on disk. If a flush fails, its groups and every later one
+//! are refused.
+//!
+//! One flusher, not several: the disk overlaps concurrent fdatasyncs, but concurrent
+//! sled flushes each seal and write a buffer of their own, and two or three flushers
+//! measured slower than one (`cargo bench --bench event_log`: 21.8k and 16.7k against
+//! 23.5k events/s for 1-event appends from 64 tasks).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, mpsc as sync_mpsc};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
+use super::chunk::ChunkBuilder;
 use super::durability::DiskSync;
-use super::keys::{self, IdEntry, StreamHead};
+use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use super::seen::Seen;
 use crate::clock::SharedClock;
 use crate::store::codec::{self, Envelope};
@@ -25,11 +42,15 @@ use crate::store::{
 
 /// Stream heads kept between groups; beyond this the cache starts over.
 const MAX_CACHED_HEADS: usize = 100_000;
+/// Applied groups waiting for the disk before the writer waits for the flusher.
+const MAX_WAITING_GROUPS: usize = 256;
+/// About what a record adds to its payload (names, ids, times and hashes), to decide
+/// whether it still fits the open chunk before encoding it.
+const RECORD_OVERHEAD: usize = 200;
 
 /// What the writer knows without asking sled, lent to a group while it stages.
 pub struct Known<'a> {
     ids: &'a Seen,
-    streams: &'a Seen,
     heads: &'a HashMap<StreamId, StreamHead>,
 }
 
@@ -51,11 +72,8 @@ pub struct LogTail {
 
 pub struct Writer {
     pub db: sled::Db,
-    pub disk: DiskSync,
     /// Event ids (their 16 bytes) that may be stored (see `seen`).
     pub seen_ids: Seen,
-    /// Stream names that may have a stored head.
-    pub seen_streams: Seen,
     /// The heads of recently appended streams, so that a busy complaint's next append
     /// does not ask sled.
     pub heads: HashMap<StreamId, StreamHead>,
@@ -67,11 +85,32 @@ pub struct Writer {
     pub max_group_events: usize,
     /// Set once a commit failed or the log's end could not be read: from then on, every
     /// append is refused, because the writer no longer knows what is on disk.
-    pub failure: Option<String>,
+    pub failure: Arc<OnceLock<String>>,
+}
+
+/// A group applied in memory, on its way to the disk.
+struct AppliedGroup {
+    replies: Vec<(AppendRequest, Result<AppendOutcome, StoreError>)>,
+    /// The durable head once this group is on disk; `None` when it staged nothing.
+    next_position: Option<u64>,
+    events: u64,
+    applied_in: Duration,
 }
 
 impl Writer {
-    pub fn run(mut self, mut queue: mpsc::Receiver<AppendRequest>) {
+    pub fn run(mut self, data_dir: PathBuf, mut queue: mpsc::Receiver<AppendRequest>) {
+        let (to_flusher, applied) = sync_mpsc::sync_channel(MAX_WAITING_GROUPS);
+        let flusher = match self.start_flusher(&data_dir, applied) {
+            Ok(handle) => handle,
+            Err(err) => {
+                let _ = self.failure.set(format!("cannot start the flusher: {err}"));
+                error!(error = %err, "cannot start the flusher; refusing appends");
+                while let Some(request) = queue.blocking_recv() {
+                    self.refuse(vec![request]);
+                }
+                return;
+            }
+        };
         while let Some(first) = queue.blocking_recv() {
             let mut events = first.events.len();
             let mut group = vec![first];
@@ -84,65 +123,84 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(group);
+            if let Some(applied) = self.apply(group)
+                && let Err(sync_mpsc::SendError(applied)) = to_flusher.send(applied)
+            {
+                // Only a panicked flusher hangs up; never leave a caller waiting.
+                let _ = self.failure.set("the flusher stopped".into());
+                self.refuse(applied.replies.into_iter().map(|(r, _)| r).collect());
+            }
+        }
+        drop(to_flusher);
+        let _ = flusher.join();
+    }
+
+    fn start_flusher(
+        &self,
+        data_dir: &Path,
+        applied: sync_mpsc::Receiver<AppliedGroup>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let flusher = Flusher {
+            db: self.db.clone(),
+            disk: DiskSync::open(data_dir)?,
+            durable: self.durable.clone(),
+            failure: self.failure.clone(),
+        };
+        std::thread::Builder::new()
+            .name("complaintflow-flusher".into())
+            .spawn(move || flusher.run(applied))
+    }
+
+    fn refuse(&self, requests: Vec<AppendRequest>) {
+        let why = self.failure.get().cloned().unwrap_or_default();
+        for request in requests {
+            let _ = request
+                .reply
+                .send(Err(StoreError::Unavailable(why.clone())));
         }
     }
 
     fn known(&self) -> Known<'_> {
         Known {
             ids: &self.seen_ids,
-            streams: &self.seen_streams,
             heads: &self.heads,
         }
     }
 
-    fn commit(&mut self, requests: Vec<AppendRequest>) {
-        if let Some(why) = &self.failure {
-            for request in requests {
-                let _ = request
-                    .reply
-                    .send(Err(StoreError::Unavailable(why.clone())));
-            }
-            return;
+    /// Stages a group and applies it to sled in memory; a flusher makes it durable.
+    fn apply(&mut self, requests: Vec<AppendRequest>) -> Option<AppliedGroup> {
+        if self.failure.get().is_some() {
+            self.refuse(requests);
+            return None;
         }
         let span = debug_span!(
-            "group_commit",
+            "group_apply",
             appends = requests.len(),
             events = tracing::field::Empty
         );
         let _entered = span.enter();
+        let started = Instant::now();
         let recorded_at = self.clock.now().max(self.tail.last_recorded_at);
         let mut group = Group::new(self.tail, recorded_at);
         let outcomes: Vec<_> = requests
             .iter()
             .map(|request| group.stage(&self.log, &self.known(), request))
             .collect();
+        let mut applied = AppliedGroup {
+            replies: Vec::new(),
+            next_position: None,
+            events: group.staged_events,
+            applied_in: Duration::ZERO,
+        };
         if group.staged_events > 0 {
             span.record("events", group.staged_events);
-            let started = std::time::Instant::now();
-            let committed = self
-                .log
-                .apply_batch(group.batch)
-                .and_then(|()| self.db.flush().map(drop))
-                .map_err(|e| e.to_string())
-                .and_then(|()| self.disk.sync().map_err(|e| e.to_string()));
-            metrics::histogram!("complaintflow_store_commit_seconds")
-                .record(started.elapsed().as_secs_f64());
-            if let Err(err) = committed {
-                let why = format!("commit failed: {err}");
-                error!(error = %err, "group commit failed; refusing further appends");
-                for request in requests {
-                    let _ = request
-                        .reply
-                        .send(Err(StoreError::Unavailable(why.clone())));
-                }
-                self.failure = Some(why);
-                return;
+            group.close_chunk();
+            if let Err(err) = self.log.apply_batch(group.batch) {
+                let _ = self.failure.set(format!("commit failed: {err}"));
+                error!(error = %err, "applying a group failed; refusing further appends");
+                self.refuse(requests);
+                return None;
             }
-            metrics::histogram!("complaintflow_store_group_events")
-                .record(group.staged_events as f64);
-            metrics::counter!("complaintflow_store_events_appended_total")
-                .increment(group.staged_events);
             self.tail = group.tail;
             for id in group.ids.keys() {
                 self.seen_ids.insert(id.as_bytes());
@@ -150,15 +208,84 @@ impl Writer {
             if self.heads.len() + group.heads.len() > MAX_CACHED_HEADS {
                 self.heads.clear();
             }
-            for (stream, head) in group.heads {
-                self.seen_streams.insert(stream.as_str().as_bytes());
-                self.heads.insert(stream, head);
-            }
-            self.durable.send_replace(self.tail.next_position);
+            self.heads.extend(group.heads);
+            applied.next_position = Some(self.tail.next_position);
         }
-        for (request, outcome) in requests.into_iter().zip(outcomes) {
-            record_outcome_metrics(&outcome);
-            let _ = request.reply.send(outcome);
+        applied.applied_in = started.elapsed();
+        applied.replies = requests.into_iter().zip(outcomes).collect();
+        Some(applied)
+    }
+}
+
+/// The second stage: makes applied groups durable, in order, then answers them.
+struct Flusher {
+    db: sled::Db,
+    disk: DiskSync,
+    durable: watch::Sender<u64>,
+    failure: Arc<OnceLock<String>>,
+}
+
+impl Flusher {
+    fn run(mut self, applied: sync_mpsc::Receiver<AppliedGroup>) {
+        while let Ok(first) = applied.recv() {
+            let mut groups = vec![first];
+            groups.extend(applied.try_iter());
+            match self.flush(&groups) {
+                Some(flushed_in) => self.answer(groups, flushed_in),
+                None => self.refuse(groups),
+            }
+        }
+    }
+
+    /// One flush for every group given, all applied before it starts.
+    fn flush(&mut self, groups: &[AppliedGroup]) -> Option<Duration> {
+        if self.failure.get().is_some() {
+            return None;
+        }
+        if groups.iter().all(|g| g.next_position.is_none()) {
+            return Some(Duration::ZERO);
+        }
+        let started = Instant::now();
+        let synced = self
+            .db
+            .flush()
+            .map(drop)
+            .map_err(|e| e.to_string())
+            .and_then(|()| self.disk.sync().map_err(|e| e.to_string()));
+        if let Err(err) = synced {
+            error!(error = %err, "flushing failed; refusing further appends");
+            let _ = self.failure.set(format!("commit failed: {err}"));
+            return None;
+        }
+        let flushed_in = started.elapsed();
+        metrics::histogram!("complaintflow_store_flush_seconds").record(flushed_in.as_secs_f64());
+        Some(flushed_in)
+    }
+
+    fn answer(&self, groups: Vec<AppliedGroup>, flushed_in: Duration) {
+        for group in groups {
+            if let Some(next_position) = group.next_position {
+                metrics::histogram!("complaintflow_store_commit_seconds")
+                    .record((group.applied_in + flushed_in).as_secs_f64());
+                metrics::histogram!("complaintflow_store_group_events").record(group.events as f64);
+                metrics::counter!("complaintflow_store_events_appended_total")
+                    .increment(group.events);
+                self.durable.send_replace(next_position);
+            }
+            for (request, outcome) in group.replies {
+                record_outcome_metrics(&outcome);
+                let _ = request.reply.send(outcome);
+            }
+        }
+    }
+
+    /// After a failed flush nothing is answered as stored: what sled holds is unknown.
+    fn refuse(&self, groups: Vec<AppliedGroup>) {
+        let why = self.failure.get().cloned().unwrap_or_default();
+        for (request, _) in groups.into_iter().flat_map(|g| g.replies) {
+            let _ = request
+                .reply
+                .send(Err(StoreError::Unavailable(why.clone())));
         }
     }
 }
@@ -178,6 +305,7 @@ fn record_outcome_metrics(outcome: &Result<AppendOutcome, StoreError>) {
 /// streams and ids staged by earlier ones.
 struct Group {
     batch: sled::Batch,
+    chunk: ChunkBuilder,
     heads: HashMap<StreamId, StreamHead>,
     ids: HashMap<Uuid, IdEntry>,
     tail: LogTail,
@@ -188,6 +316,7 @@ impl Group {
     fn new(tail: LogTail, recorded_at: Timestamp) -> Self {
         Self {
             batch: sled::Batch::default(),
+            chunk: ChunkBuilder::new(tail.next_position),
             heads: HashMap::new(),
             ids: HashMap::new(),
             tail: LogTail {
@@ -196,6 +325,17 @@ impl Group {
             },
             staged_events: 0,
         }
+    }
+
+    /// Puts the open chunk into the batch.
+    fn close_chunk(&mut self) {
+        if self.chunk.is_empty() {
+            return;
+        }
+        let next = ChunkBuilder::new(self.tail.next_position);
+        let chunk = std::mem::replace(&mut self.chunk, next);
+        self.batch
+            .insert(&keys::event_key(chunk.first_position()), chunk.finish());
     }
 
     /// Checks one append and, if it passes, stages its writes. A refused append stages
@@ -233,7 +373,13 @@ impl Group {
                 prev_global_hash: self.tail.last_hash,
             };
             let hash = chain_hash(&prepared.content_hash, &link);
-            let record = codec::encode(Envelope {
+            if self
+                .chunk
+                .is_full_for(event.payload.len() + RECORD_OVERHEAD)
+            {
+                self.close_chunk();
+            }
+            let envelope = Envelope {
                 stream: &request.stream,
                 version,
                 position,
@@ -248,16 +394,16 @@ impl Group {
                 payload: &event.payload,
                 content_hash: prepared.content_hash,
                 hash,
-            });
+            };
+            self.chunk.push(|buf| codec::encode_into(envelope, buf));
             let id_entry = IdEntry {
                 position,
                 version,
                 content_hash: prepared.content_hash,
             };
-            self.batch.insert(&keys::event_key(position), record);
             self.batch.insert(
                 keys::stream_key(&request.stream, version),
-                &position.to_be_bytes(),
+                &StreamEntry::encode(position, &hash)[..],
             );
             self.batch
                 .insert(&keys::id_key(&event.event_id), &id_entry.encode()[..]);
@@ -277,8 +423,6 @@ impl Group {
             version: version - 1,
             hash: prev_stream_hash,
         };
-        self.batch
-            .insert(keys::head_key(&request.stream), &head.encode()[..]);
         self.heads.insert(request.stream.clone(), head);
         Ok(AppendOutcome {
             slots,
@@ -348,12 +492,22 @@ impl Group {
         if let Some(head) = self.heads.get(stream).or_else(|| known.heads.get(stream)) {
             return Ok(Some(*head));
         }
-        if !known.streams.may_contain(stream.as_str().as_bytes()) {
+        let Some(last) = log.scan_prefix(keys::stream_prefix(stream)).next_back() else {
             return Ok(None);
+        };
+        let (key, value) = last?;
+        let entry = StreamEntry::decode(&value)?;
+        match entry.hash {
+            Some(hash) => Ok(Some(StreamHead {
+                version: keys::version_of_stream_key(&key)?,
+                hash,
+            })),
+            // Written by format 1, which kept the head under its own key.
+            None => log
+                .get(keys::head_key(stream))?
+                .map(|bytes| StreamHead::decode(&bytes))
+                .transpose(),
         }
-        log.get(keys::head_key(stream))?
-            .map(|bytes| StreamHead::decode(&bytes))
-            .transpose()
     }
 
     fn id_entry(
