@@ -340,33 +340,81 @@ fn corrupt_record(key: &[u8], err: codec::DecodeError) -> StoreError {
     }
 }
 
+/// Below this many records a page is decoded on the calling thread.
+const PARALLEL_DECODE_MIN: usize = 2048;
+
 /// Events at positions `from..durable`, at most `limit`.
+///
+/// The stored values are gathered first (cheap: sled hands out shared buffers), then
+/// decoded; a large page is split between the machine's cores, because decoding is most
+/// of the cost of a replay.
 fn read_log_range(
     log: &sled::Tree,
     from: u64,
     durable: u64,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut events = Vec::with_capacity(limit.min((durable - from) as usize));
     let start = match chunk_holding(log, from)? {
         Some((key, _)) => key.to_vec(),
         None => event_key(from).to_vec(),
     };
+    let mut values = Vec::new();
+    let mut records = 0;
     for item in log.range(start..event_key(durable).to_vec()) {
         let (key, value) = item?;
-        // The records before `from` in the first chunk are skipped undecoded.
-        let skip = from.saturating_sub(position_of_event_key(&key)?) as usize;
-        for record in chunk::records(&value).skip(skip) {
-            let event = codec::decode(record.map_err(|err| corrupt_record(&key, err))?)
-                .map_err(|err| corrupt_record(&key, err))?;
+        records += chunk::records(&value).count();
+        values.push((key, value));
+        if records >= limit + from.saturating_sub(position_of_event_key(&values[0].0)?) as usize {
+            break;
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut events = if records < PARALLEL_DECODE_MIN || threads == 1 || values.len() < 2 {
+        decode_values(&values, from, durable)?
+    } else {
+        let per_thread = values.len().div_ceil(threads);
+        let decoded: Vec<Result<Vec<RecordedEvent>, StoreError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = values
+                .chunks(per_thread)
+                .map(|part| scope.spawn(move || decode_values(part, from, durable)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|_| Err(StoreError::Backend("a decoder panicked".into())))
+                })
+                .collect()
+        });
+        let mut events = Vec::with_capacity(records);
+        for part in decoded {
+            events.extend(part?);
+        }
+        events
+    };
+    events.truncate(limit);
+    Ok(events)
+}
+
+/// The events in `values` at positions `from..durable`; the records before `from` in the
+/// first value are skipped undecoded.
+fn decode_values(
+    values: &[(sled::IVec, sled::IVec)],
+    from: u64,
+    durable: u64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut events = Vec::new();
+    for (key, value) in values {
+        let skip = from.saturating_sub(position_of_event_key(key)?) as usize;
+        for record in chunk::records(value).skip(skip) {
+            let record = record.map_err(|err| corrupt_record(key, err))?;
+            let event = codec::decode(record).map_err(|err| corrupt_record(key, err))?;
             if event.position >= durable {
                 return Ok(events);
             }
             if event.position >= from {
                 events.push(event);
-                if events.len() == limit {
-                    return Ok(events);
-                }
             }
         }
     }
