@@ -44,9 +44,9 @@ use crate::store::{
 const MAX_CACHED_HEADS: usize = 100_000;
 /// Applied groups waiting for the disk before the writer waits for the flusher.
 const MAX_WAITING_GROUPS: usize = 256;
-/// About what a record adds to its payload (names, ids, times and hashes), to decide
-/// whether it still fits the open chunk before encoding it.
-const RECORD_OVERHEAD: usize = 200;
+/// At most what a record adds to its payload and names (ids, times, hashes, lengths), to
+/// decide whether it still fits the open chunk before encoding it.
+const RECORD_OVERHEAD: usize = 224;
 
 /// What the writer knows without asking sled, lent to a group while it stages.
 pub struct Known<'a> {
@@ -373,10 +373,13 @@ impl Group {
                 prev_global_hash: self.tail.last_hash,
             };
             let hash = chain_hash(&prepared.content_hash, &link);
-            if self
-                .chunk
-                .is_full_for(event.payload.len() + RECORD_OVERHEAD)
-            {
+            if self.chunk.is_full_for(
+                RECORD_OVERHEAD
+                    + event.payload.len()
+                    + request.stream.as_str().len()
+                    + event.event_type.len()
+                    + event.actor.len(),
+            ) {
                 self.close_chunk();
             }
             let envelope = Envelope {
