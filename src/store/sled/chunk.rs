@@ -94,7 +94,7 @@ impl<'a> Iterator for Records<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Records::Single(record) => record.take().map(Ok),
-            Records::Chunk(rest) if rest.is_empty() => None,
+            Records::Chunk([]) => None,
             Records::Chunk(rest) => {
                 let malformed = |why: &str| codec::DecodeError::Malformed(format!("chunk: {why}"));
                 let Some((len, tail)) = rest.split_first_chunk::<LEN_BYTES>() else {
