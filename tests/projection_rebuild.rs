@@ -163,7 +163,6 @@ async fn a_rebuild_from_scratch_equals_the_incremental_projections() {
         .count() as u64;
     assert!(timers > 0);
     drop(rebuilt);
-    let reopened =
-        Projections::open(dir.path().join("rebuilt"), Arc::new(Policy::builtin())).expect("reopen");
+    let reopened = Projections::open(dir.path().join("rebuilt"), policy).expect("reopen");
     assert_eq!(reopened.pending_timers(), timers);
 }

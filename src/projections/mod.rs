@@ -111,23 +111,9 @@ impl Projections {
             tree.clear()?;
             tree.insert(keys::meta_key(FINGERPRINT), fingerprint)?;
         }
-        let checkpoint = tree
-            .get(keys::meta_key(CHECKPOINT))?
-            .map(|bytes| {
-                bytes
-                    .as_ref()
-                    .try_into()
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| ProjectionError::Corrupt("checkpoint".into()))
-            })
-            .transpose()?
-            .unwrap_or(0);
-        let pending = match tree.get(keys::meta_key(PENDING_TIMERS))? {
-            Some(bytes) => bytes
-                .as_ref()
-                .try_into()
-                .map(i64::from_be_bytes)
-                .map_err(|_| ProjectionError::Corrupt(PENDING_TIMERS.into()))?,
+        let checkpoint = meta_number(&tree, CHECKPOINT)?.map_or(0, u64::from_be_bytes);
+        let pending = match meta_number(&tree, PENDING_TIMERS)? {
+            Some(bytes) => i64::from_be_bytes(bytes),
             // Built by a version that did not keep the count: count once; the next
             // batch stores it.
             None => tree.scan_prefix([keys::TIMER]).count() as i64,
@@ -299,6 +285,18 @@ fn fingerprint(policy: &Policy) -> Result<Vec<u8>, ProjectionError> {
     hasher.update(&PROJECTION_SCHEMA.to_be_bytes());
     hasher.update(text.as_bytes());
     Ok(hasher.finalize().as_bytes().to_vec())
+}
+
+/// The 8 big-endian bytes of a number kept under a meta key, if it is there.
+fn meta_number(tree: &sled::Tree, name: &str) -> Result<Option<[u8; 8]>, ProjectionError> {
+    tree.get(keys::meta_key(name))?
+        .map(|bytes| {
+            bytes
+                .as_ref()
+                .try_into()
+                .map_err(|_| ProjectionError::Corrupt(name.into()))
+        })
+        .transpose()
 }
 
 fn poisoned() -> ProjectionError {

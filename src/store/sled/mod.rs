@@ -199,9 +199,8 @@ impl SledStore {
         let first = position_of_event_key(&key)?;
         let record = chunk::records(&value)
             .nth((position - first) as usize)
-            .ok_or_else(missing)?
-            .map_err(|err| corrupt_record(&key, err))?;
-        let event = codec::decode(record).map_err(|err| corrupt_record(&key, err))?;
+            .ok_or_else(missing)?;
+        let event = decode_record(&key, record)?;
         if event.position != position {
             return Err(missing());
         }
@@ -330,14 +329,20 @@ fn chunk_holding(
     Ok(log.range(bounds).next_back().transpose()?)
 }
 
-fn corrupt_record(key: &[u8], err: codec::DecodeError) -> StoreError {
-    StoreError::Corrupt {
-        location: match position_of_event_key(key) {
-            Ok(position) => format!("the records from position {position}"),
-            Err(_) => format!("key {}", hex::encode(key)),
-        },
-        reason: err.to_string(),
-    }
+/// Decodes one record of the value stored under `key`; a failure names where it lies.
+fn decode_record(
+    key: &[u8],
+    record: Result<&[u8], codec::DecodeError>,
+) -> Result<RecordedEvent, StoreError> {
+    record
+        .and_then(codec::decode)
+        .map_err(|err| StoreError::Corrupt {
+            location: match position_of_event_key(key) {
+                Ok(position) => format!("the records from position {position}"),
+                Err(_) => format!("key {}", hex::encode(key)),
+            },
+            reason: err.to_string(),
+        })
 }
 
 /// Below this many records a page is decoded on the calling thread.
@@ -408,8 +413,7 @@ fn decode_values(
     for (key, value) in values {
         let skip = from.saturating_sub(position_of_event_key(key)?) as usize;
         for record in chunk::records(value).skip(skip) {
-            let record = record.map_err(|err| corrupt_record(key, err))?;
-            let event = codec::decode(record).map_err(|err| corrupt_record(key, err))?;
+            let event = decode_record(key, record)?;
             if event.position >= durable {
                 return Ok(events);
             }
@@ -507,9 +511,8 @@ fn read_tail(log: &sled::Tree) -> Result<LogTail, StoreError> {
     let (key, value) = item?;
     let last = chunk::records(&value)
         .last()
-        .ok_or_else(|| corrupt_record(&key, codec::DecodeError::Empty))?
-        .map_err(|err| corrupt_record(&key, err))?;
-    let last = codec::decode(last).map_err(|err| corrupt_record(&key, err))?;
+        .unwrap_or(Err(codec::DecodeError::Empty));
+    let last = decode_record(&key, last)?;
     Ok(LogTail {
         next_position: last.position + 1,
         last_hash: last.hash,
@@ -524,19 +527,6 @@ pub mod tamper {
 
     pub fn raw_tree(store: &SledStore) -> &sled::Tree {
         &store.log
-    }
-
-    /// Every stored record with its position, in key order.
-    pub fn records(tree: &sled::Tree) -> Vec<(u64, Vec<u8>)> {
-        let mut out = Vec::new();
-        for item in tree.scan_prefix(keys::EVENT_PREFIX) {
-            let (key, value) = item.unwrap();
-            let first = position_of_event_key(&key).unwrap();
-            for (record, position) in chunk::records(&value).zip(first..) {
-                out.push((position, record.unwrap().to_vec()));
-            }
-        }
-        out
     }
 
     /// The record stored for `position`, as bytes.

@@ -128,7 +128,7 @@ impl Writer {
             {
                 // Only a panicked flusher hangs up; never leave a caller waiting.
                 let _ = self.failure.set("the flusher stopped".into());
-                self.refuse(applied.replies.into_iter().map(|(r, _)| r).collect());
+                refuse_all(applied.replies.into_iter().map(|(r, _)| r), &self.failure);
             }
         }
         drop(to_flusher);
@@ -152,12 +152,7 @@ impl Writer {
     }
 
     fn refuse(&self, requests: Vec<AppendRequest>) {
-        let why = self.failure.get().cloned().unwrap_or_default();
-        for request in requests {
-            let _ = request
-                .reply
-                .send(Err(StoreError::Unavailable(why.clone())));
-        }
+        refuse_all(requests, &self.failure);
     }
 
     fn known(&self) -> Known<'_> {
@@ -281,12 +276,18 @@ impl Flusher {
 
     /// After a failed flush nothing is answered as stored: what sled holds is unknown.
     fn refuse(&self, groups: Vec<AppliedGroup>) {
-        let why = self.failure.get().cloned().unwrap_or_default();
-        for (request, _) in groups.into_iter().flat_map(|g| g.replies) {
-            let _ = request
-                .reply
-                .send(Err(StoreError::Unavailable(why.clone())));
-        }
+        let requests = groups.into_iter().flat_map(|g| g.replies).map(|(r, _)| r);
+        refuse_all(requests, &self.failure);
+    }
+}
+
+/// Answers every request with the failure that stopped the writer.
+fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &OnceLock<String>) {
+    let why = failure.get().cloned().unwrap_or_default();
+    for request in requests {
+        let _ = request
+            .reply
+            .send(Err(StoreError::Unavailable(why.clone())));
     }
 }
 
