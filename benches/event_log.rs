@@ -44,6 +44,8 @@ const APPEND_TARGET: f64 = 50_000.0;
 const REPLAY_TARGET: f64 = 1_000_000.0;
 
 fn main() {
+    // As the `complaintflow` binary runs.
+    complaintflow::process::disable_transparent_huge_pages();
     let config = Config::from_env();
     metrics::set_global_recorder(WriterStatsRecorder).expect("no other metrics recorder");
     print_header(&config);

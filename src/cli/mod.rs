@@ -72,6 +72,7 @@ enum Command {
 
 /// Exit codes: 0 success, 1 a check found a problem, 2 the command could not run.
 pub fn main() -> ExitCode {
+    crate::process::disable_transparent_huge_pages();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Serve(_)) {
         init_cli_logging();

@@ -1,13 +1,13 @@
-//! The key space of the projections tree. One tree, so that one `apply_batch` moves
-//! every read model and the checkpoint together.
+//! Ordered keys of the read models: the secondary indexes and the deadline index are
+//! sets of these keys, so that a listing or the due timers are one range. `dump` gives
+//! every read model in the same key space, for comparing two builds.
 //!
 //! | prefix | key                                        | value                     |
 //! |--------|--------------------------------------------|---------------------------|
-//! | `C`    | complaint id                               | `ComplaintRecord`         |
+//! | `C`    | complaint id                               | `ComplaintRecord` (dump)  |
 //! | `I`    | index, value, `\0`, newest-first time, id  | empty                     |
 //! | `T`    | due time, id, `\0`, deadline key, stage    | `ScheduledTimer`          |
-//! | `S`    | region, `\0`, dealer, `\0`, month          | `StatsBucket`             |
-//! | `M`    | name                                       | checkpoint, schema, policy|
+//! | `S`    | region, `\0`, dealer, `\0`, month          | `StatsBucket` (dump)      |
 
 use jiff::Timestamp;
 
@@ -18,19 +18,12 @@ pub const RECORD: u8 = b'C';
 pub const INDEX: u8 = b'I';
 pub const TIMER: u8 = b'T';
 pub const STATS: u8 = b'S';
-pub const META: u8 = b'M';
 const SEP: u8 = 0;
 
 pub fn record_key(id: &ComplaintId) -> Vec<u8> {
     let mut key = Vec::with_capacity(id.as_str().len() + 1);
     key.push(RECORD);
     key.extend_from_slice(id.as_str().as_bytes());
-    key
-}
-
-pub fn meta_key(name: &str) -> Vec<u8> {
-    let mut key = vec![META];
-    key.extend_from_slice(name.as_bytes());
     key
 }
 
@@ -124,13 +117,6 @@ pub fn stats_key(region: &str, dealer: &str, month: &str) -> Vec<u8> {
     key
 }
 
-/// (region, dealer, month) of a stats key.
-pub fn parse_stats_key(key: &[u8]) -> Option<(&str, &str, &str)> {
-    let text = std::str::from_utf8(key.get(1..)?).ok()?;
-    let mut parts = text.split('\0');
-    Some((parts.next()?, parts.next()?, parts.next()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,11 +164,5 @@ mod tests {
         assert!(key(-5) < key(5));
         assert!(key(5) < timers_after(Timestamp::from_second(5).unwrap()));
         assert!(key(6) > timers_after(Timestamp::from_second(5).unwrap()));
-    }
-
-    #[test]
-    fn stats_keys_parse_back() {
-        let key = stats_key("EAST", "SH-01", "2026-11");
-        assert_eq!(parse_stats_key(&key), Some(("EAST", "SH-01", "2026-11")));
     }
 }

@@ -2,46 +2,50 @@
 //! secondary indexes (dealer, region, status, category, severity, overdue, at risk),
 //! statistics, and the deadline index the timer scheduler works from.
 //!
-//! They live in their own sled database beside the log and keep a checkpoint (the next
-//! global position to apply), written atomically with every change. At start-up they
-//! catch up from the checkpoint, then follow the live tail. Everything here can be
-//! thrown away and rebuilt from the log; it is rebuilt automatically when the policy or
-//! this module's layout changes, since deadlines depend on both.
+//! They are derived data, held in memory (about a few kilobytes per complaint) and kept
+//! on disk as a snapshot with the checkpoint (the next global position to apply): after
+//! a catch-up, every `SNAPSHOT_INTERVAL` while following, and on `flush`. At start-up
+//! they load the snapshot, catch up from its checkpoint, then follow the live tail. A
+//! snapshot is never needed for correctness: without one (or with one built under
+//! another policy or layout, since deadlines depend on both) they are rebuilt from the
+//! log, which is why nothing is fsynced per batch.
 
 mod keys;
+mod model;
 mod query;
 mod record;
+mod snapshot;
 mod stats;
 mod working;
 
-use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::sync::watch;
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
 pub use query::{ListQuery, Page};
 pub use record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 
 use crate::domain::Policy;
+use crate::domain::values::ComplaintId;
 use crate::store::{EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
-use working::Working;
+use model::Model;
+use snapshot::Unusable;
 
-/// Bump when what is stored here changes meaning: the projections are then rebuilt.
-const PROJECTION_SCHEMA: u32 = 1;
-const TREE: &str = "projections";
-const CHECKPOINT: &str = "checkpoint";
-const FINGERPRINT: &str = "fingerprint";
-/// How many timers the deadline index holds, kept with the checkpoint so that start-up
-/// does not count a million timers (3 to 4 s) to know it.
-const PENDING_TIMERS: &str = "pending_timers";
+/// Bump when what the read models hold changes meaning: snapshots taken before are
+/// then set aside and the read models rebuilt.
+const PROJECTION_SCHEMA: u32 = 2;
 /// Events per catch-up batch: bounds the memory of one run.
 const CATCH_UP_BATCH: usize = 250_000;
+/// A batch this large is folded on every core.
+const PARALLEL_FOLD: usize = 20_000;
+/// How often the follower writes a snapshot (if anything changed).
+const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -53,78 +57,82 @@ pub enum ProjectionError {
     Store(#[from] StoreError),
 }
 
-impl From<sled::Error> for ProjectionError {
-    fn from(err: sled::Error) -> Self {
-        Self::Backend(err.to_string())
-    }
-}
-
 fn encode_value<T: Serialize>(value: &T) -> Result<Vec<u8>, ProjectionError> {
     bincode::serde::encode_to_vec(value, bincode::config::standard())
         .map_err(|e| ProjectionError::Corrupt(e.to_string()))
 }
 
-fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProjectionError> {
-    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map(|(value, _)| value)
-        .map_err(|e| ProjectionError::Corrupt(e.to_string()))
+/// The last snapshot written.
+#[derive(Debug)]
+struct SnapshotMark {
+    checkpoint: u64,
+    at: Instant,
 }
 
 pub struct Projections {
-    db: sled::Db,
-    tree: sled::Tree,
+    dir: PathBuf,
+    fingerprint: Vec<u8>,
+    model: RwLock<Model>,
     policy: Arc<Policy>,
     checkpoint: watch::Sender<u64>,
-    pending_timers: AtomicI64,
     /// One writer at a time: the follower, or a rebuild.
     writing: Mutex<()>,
+    /// Held while a snapshot is written.
+    snapshots: Mutex<SnapshotMark>,
 }
 
 impl std::fmt::Debug for Projections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Projections")
+            .field("dir", &self.dir)
             .field("checkpoint", &*self.checkpoint.borrow())
             .finish_non_exhaustive()
     }
 }
 
 impl Projections {
-    /// Opens the projections in `path`; clears them if they were built under another
-    /// policy or layout.
-    pub fn open(path: impl AsRef<Path>, policy: Arc<Policy>) -> Result<Self, ProjectionError> {
-        let path = path.as_ref();
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| {
-                ProjectionError::Backend(format!("cannot open {}: {e}", path.display()))
-            })?;
-        let tree = db.open_tree(TREE)?;
-        let fingerprint = fingerprint(&policy)?;
-        if tree.get(keys::meta_key(FINGERPRINT))?.as_deref() != Some(fingerprint.as_slice()) {
-            if !tree.is_empty() {
-                info!(
-                    "policy or projection layout changed: the projections will be rebuilt from the log"
-                );
-            }
-            tree.clear()?;
-            tree.insert(keys::meta_key(FINGERPRINT), fingerprint)?;
-        }
-        let checkpoint = meta_number(&tree, CHECKPOINT)?.map_or(0, u64::from_be_bytes);
-        let pending = match meta_number(&tree, PENDING_TIMERS)? {
-            Some(bytes) => i64::from_be_bytes(bytes),
-            // Built by a version that did not keep the count: count once; the next
-            // batch stores it.
-            None => tree.scan_prefix([keys::TIMER]).count() as i64,
+    /// Opens the read models kept in `dir`: loads their snapshot if it is whole and was
+    /// built under this policy and layout, or starts empty (the next catch-up rebuilds).
+    pub fn open(dir: impl AsRef<Path>, policy: Arc<Policy>) -> Result<Self, ProjectionError> {
+        let dir = dir.as_ref().to_path_buf();
+        let cannot = |e: std::io::Error| {
+            ProjectionError::Backend(format!("cannot open {}: {e}", dir.display()))
         };
+        std::fs::create_dir_all(&dir).map_err(cannot)?;
+        remove_sled_leftovers(&dir).map_err(cannot)?;
+        let fingerprint = fingerprint(&policy)?;
+        let started = Instant::now();
+        let model = match snapshot::read(&dir, &fingerprint) {
+            Ok(contents) => {
+                let model =
+                    Model::from_parts(contents.checkpoint, contents.records, contents.stats);
+                info!(
+                    complaints = model.records.len(),
+                    checkpoint = model.checkpoint,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "read models loaded from their snapshot"
+                );
+                model
+            }
+            Err(Unusable::Missing) => Model::default(),
+            Err(Unusable::Io(err)) => return Err(cannot(err)),
+            Err(why) => {
+                warn!(reason = %why, "read-model snapshot set aside: the read models will be rebuilt from the log");
+                Model::default()
+            }
+        };
+        let checkpoint = model.checkpoint;
         Ok(Self {
-            db,
-            tree,
+            dir,
+            fingerprint,
+            model: RwLock::new(model),
             policy,
             checkpoint: watch::channel(checkpoint).0,
-            pending_timers: AtomicI64::new(pending),
             writing: Mutex::new(()),
+            snapshots: Mutex::new(SnapshotMark {
+                checkpoint,
+                at: Instant::now(),
+            }),
         })
     }
 
@@ -143,49 +151,60 @@ impl Projections {
     }
 
     pub fn pending_timers(&self) -> u64 {
-        self.pending_timers.load(Ordering::Relaxed).max(0) as u64
+        self.read().timers.len() as u64
     }
 
-    /// Forgets everything: the next catch-up rebuilds from position 0.
+    /// Readers never leave the model half-changed, and `install` does not panic, so a
+    /// poisoned lock still guards a whole model.
+    fn read(&self) -> RwLockReadGuard<'_, Model> {
+        self.model.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Model> {
+        self.model.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets everything, snapshot included: the next catch-up rebuilds from position 0.
     pub fn reset(&self) -> Result<(), ProjectionError> {
         let _writing = self.writing.lock().map_err(|_| poisoned())?;
-        let fingerprint = fingerprint(&self.policy)?;
-        self.tree.clear()?;
-        self.tree.insert(keys::meta_key(FINGERPRINT), fingerprint)?;
-        self.pending_timers.store(0, Ordering::Relaxed);
+        let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
+        snapshot::remove(&self.dir).map_err(|e| ProjectionError::Backend(e.to_string()))?;
+        *self.write() = Model::default();
+        mark.checkpoint = 0;
         self.checkpoint.send_replace(0);
         Ok(())
     }
 
-    /// Applies events that follow the checkpoint (earlier ones are ignored), in one
-    /// atomic batch with the new checkpoint.
+    /// Applies events that follow the checkpoint (earlier ones are ignored). Readers see
+    /// the whole batch or none of it.
     pub fn apply(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let _writing = self.writing.lock().map_err(|_| poisoned())?;
         let from = self.checkpoint();
-        let mut working = Working::new(&self.tree, &self.policy);
-        let mut next = from;
-        for event in events.iter().filter(|e| e.position >= from) {
-            working.apply(event)?;
-            next = event.position + 1;
-        }
-        if next == from {
+        let events = &events[events.partition_point(|e| e.position < from)..];
+        let Some(last) = events.last() else {
             return Ok(());
-        }
-        let skipped = working.skipped;
-        let (mut batch, timer_change) = working.into_batch(next)?;
-        // Only the holder of `writing` changes the count, so reading it here is safe.
-        let pending = self.pending_timers.load(Ordering::Relaxed) + timer_change;
-        batch.insert(keys::meta_key(PENDING_TIMERS), &pending.to_be_bytes()[..]);
-        self.tree.apply_batch(batch)?;
-        self.pending_timers.store(pending, Ordering::Relaxed);
+        };
+        let next = last.position + 1;
+        let shards = match events.len() >= PARALLEL_FOLD {
+            true => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            false => 1,
+        };
+        let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
+        let changes = working::fold(&stored, &self.policy, events, shards);
+        let skipped = changes.skipped;
+        let pending = {
+            let mut model = self.write();
+            model.install(changes, next);
+            model.timers.len()
+        };
         metrics::counter!("complaintflow_projection_events_skipped_total").increment(skipped);
-        metrics::gauge!("complaintflow_deadlines_pending").set(self.pending_timers() as f64);
+        metrics::gauge!("complaintflow_deadlines_pending").set(pending as f64);
         self.checkpoint.send_replace(next);
         Ok(())
     }
 
-    /// Applies everything the log holds beyond the checkpoint. `progress` hears
-    /// (applied, total) after each batch. Returns the events applied.
+    /// Applies everything the log holds beyond the checkpoint, then writes a snapshot.
+    /// `progress` hears (applied, total) after each batch. Returns the events applied.
     #[instrument(skip_all)]
     pub async fn catch_up(
         &self,
@@ -194,43 +213,32 @@ impl Projections {
     ) -> Result<u64, ProjectionError> {
         let start = self.checkpoint();
         let target = store.head();
-        let mut batch = Vec::with_capacity(CATCH_UP_BATCH);
         let mut next = start;
-        let mut page = store.read_all(next, MAX_PAGE).await?;
-        while let Some(last) = page.last() {
-            next = last.position + 1;
-            batch.extend(page);
-            if batch.len() < CATCH_UP_BATCH && next < target {
-                page = store.read_all(next, MAX_PAGE).await?;
-                continue;
-            }
-            // Apply this batch on one core while the next page is read on the other.
+        let mut batch = read_batch(store, &mut next).await?;
+        while !batch.is_empty() {
+            // Apply this batch while the next one is read.
             let events = std::mem::take(&mut batch);
             let runtime = tokio::runtime::Handle::current();
             let (applied, following) = tokio::task::block_in_place(|| {
                 std::thread::scope(|scope| {
                     let applying = scope.spawn(|| self.apply(&events));
-                    let following = match next < target {
-                        true => runtime.block_on(store.read_all(next, MAX_PAGE)),
-                        false => Ok(Vec::new()),
-                    };
+                    let following = runtime.block_on(read_batch(store, &mut next));
                     (applying.join(), following)
                 })
             });
             applied.map_err(|_| ProjectionError::Backend("applying events panicked".into()))??;
-            progress(next - start, target - start);
-            page = following?;
+            progress(self.checkpoint() - start, target.max(next) - start);
+            batch = following?;
         }
-        if !batch.is_empty() {
-            // The log ended early (records missing): apply what was read.
-            tokio::task::block_in_place(|| self.apply(&batch))?;
-            progress(next - start, target - start);
+        if next > start {
+            tokio::task::block_in_place(|| self.write_snapshot())?;
         }
         Ok(next - start)
     }
 
     /// Follows the live tail from the checkpoint until the store closes. Each batch of
-    /// events that are ready together is applied at once.
+    /// events that are ready together is applied at once; a snapshot is written in the
+    /// background every `SNAPSHOT_INTERVAL`.
     pub async fn follow(
         self: Arc<Self>,
         store: Arc<dyn EventStore>,
@@ -244,7 +252,55 @@ impl Projections {
                 .map_err(|e| ProjectionError::Backend(e.to_string()))??;
             metrics::gauge!("complaintflow_projection_lag_events")
                 .set(store.head().saturating_sub(self.checkpoint()) as f64);
+            if self.snapshot_due() {
+                let this = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(err) = this.write_snapshot() {
+                        warn!(error = %err, "read-model snapshot not written");
+                    }
+                });
+            }
         }
+        Ok(())
+    }
+
+    fn snapshot_due(&self) -> bool {
+        // A snapshot being written holds the lock: then it is not due.
+        self.snapshots.try_lock().is_ok_and(|mark| {
+            mark.at.elapsed() >= SNAPSHOT_INTERVAL && mark.checkpoint != self.checkpoint()
+        })
+    }
+
+    /// Writes the read models as they are now, unless the last snapshot already holds
+    /// them.
+    fn write_snapshot(&self) -> Result<(), ProjectionError> {
+        let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
+        let started = Instant::now();
+        // Records are shared, not copied: the lock is held only to collect them.
+        let (checkpoint, mut records, stats) = {
+            let model = self.read();
+            if model.checkpoint == mark.checkpoint {
+                return Ok(());
+            }
+            let records: Vec<_> = model.records.values().cloned().collect();
+            (model.checkpoint, records, model.stats.clone())
+        };
+        records.sort_unstable_by(|a, b| a.state.id.cmp(&b.state.id));
+        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, &stats)
+            .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
+        *mark = SnapshotMark {
+            checkpoint,
+            at: Instant::now(),
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        metrics::histogram!("complaintflow_projection_snapshot_seconds").record(seconds);
+        info!(
+            checkpoint,
+            complaints = records.len(),
+            bytes,
+            seconds,
+            "read-model snapshot written"
+        );
         Ok(())
     }
 
@@ -254,24 +310,54 @@ impl Projections {
         let _ = checkpoint.wait_for(|applied| *applied >= position).await;
     }
 
+    /// Writes a snapshot of what has been applied, so that the next start need not
+    /// catch up on it.
     pub async fn flush(&self) -> Result<(), ProjectionError> {
-        self.db.flush_async().await?;
-        Ok(())
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.write_snapshot())
+            }
+            _ => self.write_snapshot(),
+        }
     }
 
-    /// Every key and value of the read models (not the checkpoint metadata), for
-    /// comparing two builds.
+    /// Every key and value of the read models, in the layout of `keys`, for comparing
+    /// two builds.
     #[doc(hidden)]
     pub fn dump(&self) -> Result<KeyValues, ProjectionError> {
-        self.tree
-            .iter()
-            .filter(|item| !matches!(item, Ok((k, _)) if k.first() == Some(&keys::META)))
-            .map(|item| {
-                let (k, v) = item?;
-                Ok((k.to_vec(), v.to_vec()))
-            })
-            .collect()
+        let model = self.read();
+        let mut dump = Vec::new();
+        for (id, record) in &model.records {
+            dump.push((keys::record_key(id), encode_value(record.as_ref())?));
+        }
+        dump.extend(model.index.iter().map(|key| (key.clone(), Vec::new())));
+        for (key, timer) in &model.timers {
+            dump.push((key.clone(), encode_value(timer)?));
+        }
+        for (bucket, totals) in &model.stats {
+            let key = keys::stats_key(&bucket.region, &bucket.dealer, &bucket.month);
+            dump.push((key, encode_value(totals)?));
+        }
+        dump.sort_unstable();
+        Ok(dump)
     }
+}
+
+/// The events from `next` on, up to `CATCH_UP_BATCH` of them; moves `next` past them.
+async fn read_batch(
+    store: &dyn EventStore,
+    next: &mut u64,
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    let mut batch = Vec::with_capacity(CATCH_UP_BATCH);
+    while batch.len() < CATCH_UP_BATCH {
+        let page = store.read_all(*next, MAX_PAGE).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        *next = last.position + 1;
+        batch.extend(page);
+    }
+    Ok(batch)
 }
 
 /// Raw keys and values, in key order.
@@ -283,22 +369,82 @@ fn fingerprint(policy: &Policy) -> Result<Vec<u8>, ProjectionError> {
         .map_err(|e| ProjectionError::Backend(format!("cannot fingerprint the policy: {e}")))?;
     let mut hasher = blake3::Hasher::new();
     hasher.update(&PROJECTION_SCHEMA.to_be_bytes());
+    hasher.update(&snapshot::FORMAT.to_be_bytes());
     hasher.update(text.as_bytes());
     Ok(hasher.finalize().as_bytes().to_vec())
 }
 
-/// The 8 big-endian bytes of a number kept under a meta key, if it is there.
-fn meta_number(tree: &sled::Tree, name: &str) -> Result<Option<[u8; 8]>, ProjectionError> {
-    tree.get(keys::meta_key(name))?
-        .map(|bytes| {
-            bytes
-                .as_ref()
-                .try_into()
-                .map_err(|_| ProjectionError::Corrupt(name.into()))
-        })
-        .transpose()
+/// Versions before snapshots kept the read models in a sled database in the same
+/// directory; it is derived data, so it is removed rather than converted.
+fn remove_sled_leftovers(dir: &Path) -> std::io::Result<()> {
+    if !(dir.join("conf").is_file() && dir.join("db").is_file()) {
+        return Ok(());
+    }
+    info!(dir = %dir.display(), "removing the read models of an older version (sled); they are rebuilt from the log");
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == "blobs" {
+            std::fs::remove_dir_all(entry.path())?;
+        } else if name == "conf" || name == "db" || name.starts_with("snap.") {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 fn poisoned() -> ProjectionError {
     ProjectionError::Backend("a lock was poisoned by a panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_snapshot_means_a_rebuild_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = Arc::new(Policy::builtin());
+        let fingerprint = fingerprint(&policy).unwrap();
+        snapshot::write(dir.path(), &fingerprint, 9, &[], &Default::default()).unwrap();
+        let projections = Projections::open(dir.path(), policy.clone()).unwrap();
+        assert_eq!(projections.checkpoint(), 9);
+        drop(projections);
+
+        let path = snapshot::path_in(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[20] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let projections = Projections::open(dir.path(), policy).unwrap();
+        assert_eq!(projections.checkpoint(), 0);
+    }
+
+    #[test]
+    fn reset_forgets_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = Arc::new(Policy::builtin());
+        let fingerprint = fingerprint(&policy).unwrap();
+        snapshot::write(dir.path(), &fingerprint, 9, &[], &Default::default()).unwrap();
+        let projections = Projections::open(dir.path(), policy.clone()).unwrap();
+        projections.reset().unwrap();
+        assert_eq!(projections.checkpoint(), 0);
+        drop(projections);
+        let projections = Projections::open(dir.path(), policy).unwrap();
+        assert_eq!(projections.checkpoint(), 0);
+    }
+
+    #[test]
+    fn read_models_of_the_sled_era_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        sled::open(dir.path()).unwrap().flush().unwrap();
+        assert!(dir.path().join("db").exists());
+        let projections = Projections::open(dir.path(), Arc::new(Policy::builtin())).unwrap();
+        assert_eq!(projections.checkpoint(), 0);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
 }

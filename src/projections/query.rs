@@ -1,12 +1,14 @@
 //! Questions the read models answer: one complaint, a filtered page of complaints,
 //! statistics, and the timers that are due.
 
+use std::ops::Bound;
+
 use jiff::Timestamp;
 
 use super::keys::{self, Index};
 use super::record::{ComplaintRecord, ScheduledTimer};
-use super::stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
-use super::{ProjectionError, Projections, decode_value};
+use super::stats::{Statistics, StatsFilter};
+use super::{ProjectionError, Projections};
 use crate::domain::state::Status;
 use crate::domain::values::ComplaintId;
 use crate::domain::vocabulary::{Category, Severity};
@@ -82,23 +84,18 @@ pub struct Page {
 
 impl Projections {
     pub fn get(&self, id: &ComplaintId) -> Result<Option<ComplaintRecord>, ProjectionError> {
-        self.tree
-            .get(keys::record_key(id))?
-            .map(|bytes| decode_value(&bytes))
-            .transpose()
+        Ok(self
+            .read()
+            .records
+            .get(id)
+            .map(|record| record.as_ref().clone()))
     }
 
     /// Every projected complaint id, in id order.
     pub fn complaint_ids(&self) -> impl Iterator<Item = Result<ComplaintId, ProjectionError>> + '_ {
-        self.tree.scan_prefix([keys::RECORD]).map(|item| {
-            let (key, _) = item?;
-            std::str::from_utf8(&key[1..])
-                .ok()
-                .and_then(|id| ComplaintId::parse(id).ok())
-                .ok_or_else(|| {
-                    ProjectionError::Corrupt(format!("record key {}", hex::encode(&key)))
-                })
-        })
+        let mut ids: Vec<ComplaintId> = self.read().records.keys().cloned().collect();
+        ids.sort_unstable();
+        ids.into_iter().map(Ok)
     }
 
     /// Complaints matching `query` that `visible` admits, newest filing first. `after`
@@ -114,17 +111,13 @@ impl Projections {
         let prefix = keys::index_prefix(index, &value);
         let start = match after {
             // Continue strictly after the last key of the previous page.
-            Some(last) if last.starts_with(&prefix) => {
-                let mut start = last.to_vec();
-                start.push(0);
-                start
-            }
-            _ => prefix.clone(),
+            Some(last) if last.starts_with(&prefix) => Bound::Excluded(last.to_vec()),
+            _ => Bound::Included(prefix.clone()),
         };
+        let model = self.read();
         let mut records = Vec::new();
         let mut last_key = None;
-        for (scanned, item) in self.tree.range(start..).enumerate() {
-            let (key, _) = item?;
+        for (scanned, key) in model.index.range((start, Bound::Unbounded)).enumerate() {
             if !key.starts_with(&prefix) {
                 return Ok(Page {
                     records,
@@ -137,13 +130,11 @@ impl Projections {
                     next: last_key,
                 });
             }
-            last_key = Some(key.to_vec());
-            let Some(id) =
-                keys::id_of_index_key(&prefix, &key).and_then(|id| ComplaintId::parse(id).ok())
+            last_key = Some(key.clone());
+            let Some(record) = keys::id_of_index_key(&prefix, key)
+                .and_then(|id| ComplaintId::parse(id).ok())
+                .and_then(|id| model.records.get(&id))
             else {
-                continue;
-            };
-            let Some(record) = self.get(&id)? else {
                 continue;
             };
             if let Some(after) = query.filed_after
@@ -155,8 +146,8 @@ impl Projections {
                     next: None,
                 });
             }
-            if query.admits(&record) && visible(&record) {
-                records.push(record);
+            if query.admits(record) && visible(record) {
+                records.push(record.as_ref().clone());
             }
         }
         Ok(Page {
@@ -171,24 +162,10 @@ impl Projections {
         filter: &StatsFilter,
         visible: &dyn Fn(&str, &str) -> bool,
     ) -> Result<Statistics, ProjectionError> {
-        let mut buckets = Vec::new();
-        for item in self.tree.scan_prefix([keys::STATS]) {
-            let (key, value) = item?;
-            let Some((region, dealer, month)) = keys::parse_stats_key(&key) else {
-                continue;
-            };
-            let bucket_key = BucketKey {
-                region: region.to_owned(),
-                dealer: dealer.to_owned(),
-                month: month.to_owned(),
-            };
-            if filter.admits(&bucket_key) && visible(region, dealer) {
-                buckets.push((bucket_key, decode_value::<StatsBucket>(&value)?));
-            }
-        }
-        Ok(Statistics::from_buckets(
-            buckets.iter().map(|(k, b)| (k.clone(), b)),
-        ))
+        let model = self.read();
+        Ok(Statistics::from_buckets(model.stats.iter().filter(
+            |(key, _)| filter.admits(key) && visible(&key.region, &key.dealer),
+        )))
     }
 
     /// Timers due at or before `now`, earliest first, at most `limit`.
@@ -197,18 +174,22 @@ impl Projections {
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<ScheduledTimer>, ProjectionError> {
-        self.tree
+        Ok(self
+            .read()
+            .timers
             .range(vec![keys::TIMER]..keys::timers_after(now))
             .take(limit)
-            .map(|item| decode_value(&item?.1))
-            .collect()
+            .map(|(_, timer)| timer.clone())
+            .collect())
     }
 
     /// When the earliest pending timer is due.
     pub fn next_timer_at(&self) -> Result<Option<Timestamp>, ProjectionError> {
-        match self.tree.scan_prefix([keys::TIMER]).next() {
-            Some(item) => Ok(Some(decode_value::<ScheduledTimer>(&item?.1)?.moment.at)),
-            None => Ok(None),
-        }
+        Ok(self
+            .read()
+            .timers
+            .values()
+            .next()
+            .map(|timer| timer.moment.at))
     }
 }

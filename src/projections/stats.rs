@@ -50,7 +50,7 @@ impl StatsBucket {
 }
 
 /// Which bucket a complaint counts in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BucketKey {
     pub region: String,
     pub dealer: String,
@@ -184,7 +184,7 @@ fn ratio(part: i64, whole: i64) -> f64 {
 impl Statistics {
     /// Adds up the buckets that passed the filter.
     pub fn from_buckets<'a>(
-        buckets: impl IntoIterator<Item = (BucketKey, &'a StatsBucket)>,
+        buckets: impl IntoIterator<Item = (&'a BucketKey, &'a StatsBucket)>,
     ) -> Self {
         let mut total = StatsBucket::default();
         let mut by_dealer: BTreeMap<String, i64> = BTreeMap::new();

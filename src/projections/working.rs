@@ -1,46 +1,117 @@
-//! Applying a run of events: complaints are changed in memory, then written with their
-//! index and timer entries, the statistics and the checkpoint in one atomic batch.
+//! Applying a run of events: the complaints it touches are folded in memory, then their
+//! new records and the statistics deltas are handed over to the model in one step.
+//!
+//! A run can be split into shards by complaint: each shard folds its own complaints
+//! (in log order, as one would) on its own core, and the shards' results are disjoint
+//! records plus statistics deltas, which add up in any order.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use tracing::warn;
 
-use super::keys;
+use super::model::Model;
 use super::record::ComplaintRecord;
 use super::stats::{BucketKey, StatsBucket, count_deadlines_met, event_delta};
-use super::{ProjectionError, decode_value, encode_value};
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintState, Policy};
 use crate::engine::codec;
 use crate::store::RecordedEvent;
 
-/// A complaint touched by this run: what the tree holds, and the state now.
-struct Touched {
-    stored: Option<ComplaintRecord>,
-    state: Option<ComplaintState>,
-}
-
-pub struct Working<'a> {
-    tree: &'a sled::Tree,
-    policy: &'a Policy,
-    complaints: HashMap<ComplaintId, Touched>,
-    stats: HashMap<BucketKey, StatsBucket>,
+/// What one run changed: each touched complaint's new record (`None`: gone) and the
+/// statistics deltas.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub records: Vec<(ComplaintId, Option<ComplaintRecord>)>,
+    pub stats: HashMap<BucketKey, StatsBucket>,
     pub skipped: u64,
 }
 
+impl Changes {
+    fn absorb(&mut self, other: Changes) {
+        self.records.extend(other.records);
+        for (bucket, delta) in other.stats {
+            self.stats.entry(bucket).or_default().merge(&delta);
+        }
+        self.skipped += other.skipped;
+    }
+}
+
+/// Where a run finds the records its complaints had before it.
+pub type Lookup<'a> = &'a (dyn Fn(&ComplaintId) -> Option<Arc<ComplaintRecord>> + Sync);
+
+/// Folds `events` against the records `stored` gives, on `shards` threads.
+pub fn fold(
+    stored: Lookup<'_>,
+    policy: &Policy,
+    events: &[RecordedEvent],
+    shards: usize,
+) -> Changes {
+    if shards <= 1 {
+        return Working::new(stored, policy).run(events, |_| true);
+    }
+    // One hasher for every shard, so that they agree on who owns which complaint.
+    let owner = RandomState::new();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..shards)
+            .map(|shard| {
+                let owner = &owner;
+                scope.spawn(move || {
+                    Working::new(stored, policy).run(events, |stream| {
+                        owner.hash_one(stream) as usize % shards == shard
+                    })
+                })
+            })
+            .collect();
+        let mut changes = Changes::default();
+        for worker in workers {
+            match worker.join() {
+                Ok(part) => changes.absorb(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        changes
+    })
+}
+
+struct Working<'a> {
+    stored: Lookup<'a>,
+    policy: &'a Policy,
+    states: HashMap<ComplaintId, Option<ComplaintState>>,
+    stats: HashMap<BucketKey, StatsBucket>,
+    skipped: u64,
+}
+
 impl<'a> Working<'a> {
-    pub fn new(tree: &'a sled::Tree, policy: &'a Policy) -> Self {
+    fn new(stored: Lookup<'a>, policy: &'a Policy) -> Self {
         Self {
-            tree,
+            stored,
             policy,
-            complaints: HashMap::new(),
+            states: HashMap::new(),
             stats: HashMap::new(),
             skipped: 0,
         }
     }
 
-    pub fn apply(&mut self, recorded: &RecordedEvent) -> Result<(), ProjectionError> {
+    fn run(mut self, events: &[RecordedEvent], mine: impl Fn(&str) -> bool) -> Changes {
+        for recorded in events.iter().filter(|e| mine(e.stream.as_str())) {
+            self.apply(recorded);
+        }
+        let policy = self.policy;
+        Changes {
+            records: self
+                .states
+                .into_iter()
+                .map(|(id, state)| (id, state.map(|s| ComplaintRecord::new(s, policy))))
+                .collect(),
+            stats: self.stats,
+            skipped: self.skipped,
+        }
+    }
+
+    fn apply(&mut self, recorded: &RecordedEvent) {
         let (Ok(event), Ok(id)) = (
             codec::decode(recorded),
             ComplaintId::parse(recorded.stream.as_str()),
@@ -49,21 +120,16 @@ impl<'a> Working<'a> {
             // cannot use it. `verify` and the timeline still show it.
             warn!(position = recorded.position, event_type = %recorded.event_type, "event skipped by projections");
             self.skipped += 1;
-            return Ok(());
+            return;
         };
-        let touched = match self.complaints.entry(id) {
+        let state = match self.states.entry(id) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let stored: Option<ComplaintRecord> = self
-                    .tree
-                    .get(keys::record_key(entry.key()))?
-                    .map(|bytes| decode_value(&bytes))
-                    .transpose()?;
-                let state = stored.as_ref().map(|record| record.state.clone());
-                entry.insert(Touched { stored, state })
+                let stored = (self.stored)(entry.key()).map(|record| record.state.clone());
+                entry.insert(stored)
             }
         };
-        let before = touched.state.take();
+        let before = state.take();
         let mut delta = event_delta(before.as_ref(), &event.event);
         let snapshot = before
             .as_ref()
@@ -81,85 +147,17 @@ impl<'a> Working<'a> {
                     .merge(&delta);
             }
         }
-        touched.state = after;
-        Ok(())
+        *state = after;
     }
+}
 
-    /// Everything this run changed, with the checkpoint, as one batch. Returns the batch
-    /// and how the number of pending timers changed.
-    pub fn into_batch(self, checkpoint: u64) -> Result<(sled::Batch, i64), ProjectionError> {
-        let mut batch = sled::Batch::default();
-        let mut timer_change = 0i64;
-        for (id, touched) in self.complaints {
-            let record = touched
-                .state
-                .map(|state| ComplaintRecord::new(state, self.policy));
-            let old_index = touched
-                .stored
-                .as_ref()
-                .map(ComplaintRecord::index_keys)
-                .unwrap_or_default();
-            let new_index = record
-                .as_ref()
-                .map(ComplaintRecord::index_keys)
-                .unwrap_or_default();
-            for key in old_index.iter().filter(|k| !new_index.contains(k)) {
-                batch.remove(key.as_slice());
-            }
-            for key in new_index.iter().filter(|k| !old_index.contains(k)) {
-                batch.insert(key.as_slice(), &[][..]);
-            }
-            let old_timers = touched
-                .stored
-                .as_ref()
-                .map(ComplaintRecord::timer_keys)
-                .unwrap_or_default();
-            let new_timers = record
-                .as_ref()
-                .map(ComplaintRecord::timer_keys)
-                .unwrap_or_default();
-            for (key, _) in old_timers
-                .iter()
-                .filter(|(k, _)| !new_timers.iter().any(|(n, _)| n == k))
-            {
-                batch.remove(key.as_slice());
-                timer_change -= 1;
-            }
-            for (key, moment) in &new_timers {
-                // A timer is kept only if its whole moment is unchanged: the same key can
-                // carry a different deadline (a warning given meanwhile clears `warn_at`),
-                // and a rebuild must store exactly what the live path stores.
-                match old_timers.iter().find(|(old, _)| old == key) {
-                    Some((_, old_moment)) if old_moment == moment => continue,
-                    Some(_) => {}
-                    None => timer_change += 1,
-                }
-                let timer = super::ScheduledTimer {
-                    complaint: id.clone(),
-                    moment: *moment,
-                };
-                batch.insert(key.as_slice(), encode_value(&timer)?);
-            }
-            match record {
-                Some(record) => batch.insert(keys::record_key(&id), encode_value(&record)?),
-                None => batch.remove(keys::record_key(&id)),
-            }
+impl Model {
+    /// Takes over what a run changed.
+    pub fn install(&mut self, changes: Changes, checkpoint: u64) {
+        for (id, record) in changes.records {
+            self.put(id, record);
         }
-        for (bucket, delta) in self.stats {
-            let key = keys::stats_key(&bucket.region, &bucket.dealer, &bucket.month);
-            let mut total: StatsBucket = self
-                .tree
-                .get(&key)?
-                .map(|bytes| decode_value(&bytes))
-                .transpose()?
-                .unwrap_or_default();
-            total.merge(&delta);
-            batch.insert(key, encode_value(&total)?);
-        }
-        batch.insert(
-            keys::meta_key(super::CHECKPOINT),
-            &checkpoint.to_be_bytes()[..],
-        );
-        Ok((batch, timer_change))
+        self.add_stats(changes.stats);
+        self.checkpoint = checkpoint;
     }
 }

@@ -1,7 +1,8 @@
 //! Durable escalation timers.
 //!
-//! Deadlines are not kept in memory: the projections hold them in a time-ordered index,
-//! rebuilt from the log like everything else, so they survive restarts. The scheduler
+//! Deadlines are not kept here: the projections hold them in a time-ordered index, derived
+//! from the log like everything else (snapshotted, then caught up at start), so they
+//! survive restarts. The scheduler
 //! fires what is due by appending events through the normal checked path. Each firing's
 //! event ids are derived from the complaint, the deadline instance and the stage, so a
 //! firing repeated after a crash (appended, but not yet seen by the projections) is

@@ -1,0 +1,255 @@
+//! The read models on disk: one file with the checkpoint, every complaint's record and
+//! the statistics, written to a temporary file, synced, then renamed over the last one.
+//!
+//! A snapshot is only a shortcut: the log is the truth. A snapshot that is missing,
+//! torn, from another format or built under another policy is set aside and the read
+//! models are rebuilt from the log, so nothing here has to be migrated.
+//!
+//! Layout: `MAGIC`, then bincode values: `Header`, `records` × `ComplaintRecord`,
+//! `buckets` × (`BucketKey`, `StatsBucket`), and last the BLAKE3 hash of all the bytes
+//! before it.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::record::ComplaintRecord;
+use super::stats::{BucketKey, StatsBucket};
+
+const MAGIC: &[u8; 16] = b"complaintflow-rm";
+/// Bump when the layout or the meaning of what is stored changes.
+pub const FORMAT: u32 = 1;
+const FILE: &str = "read-models.snapshot";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    /// The policy and layout the records were worked out under.
+    fingerprint: Vec<u8>,
+    checkpoint: u64,
+    records: u64,
+    buckets: u64,
+}
+
+/// What a snapshot holds.
+#[derive(Debug)]
+pub struct Contents {
+    pub checkpoint: u64,
+    pub records: Vec<ComplaintRecord>,
+    pub stats: BTreeMap<BucketKey, StatsBucket>,
+}
+
+/// Why a snapshot was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    #[error("no snapshot")]
+    Missing,
+    #[error("built under another policy or format")]
+    Outdated,
+    #[error("damaged: {0}")]
+    Damaged(String),
+    #[error("unreadable: {0}")]
+    Io(#[from] io::Error),
+}
+
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+/// Writes the snapshot and makes it durable before it replaces the previous one.
+/// Records are encoded on every core.
+pub fn write(
+    dir: &Path,
+    fingerprint: &[u8],
+    checkpoint: u64,
+    records: &[Arc<ComplaintRecord>],
+    stats: &BTreeMap<BucketKey, StatsBucket>,
+) -> io::Result<u64> {
+    let header = Header {
+        format: FORMAT,
+        fingerprint: fingerprint.to_vec(),
+        checkpoint,
+        records: records.len() as u64,
+        buckets: stats.len() as u64,
+    };
+    let mut head = MAGIC.to_vec();
+    encode(&header, &mut head)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = std::thread::scope(|scope| {
+        let workers: Vec<_> = records
+            .chunks(records.len().div_ceil(threads).max(1))
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut bytes = Vec::new();
+                    for record in part {
+                        encode(record.as_ref(), &mut bytes)?;
+                    }
+                    Ok::<_, io::Error>(bytes)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect::<io::Result<Vec<_>>>()
+    })?;
+    let mut tail = Vec::new();
+    for bucket in stats {
+        encode(&bucket, &mut tail)?;
+    }
+    let mut hasher = blake3::Hasher::new();
+    let sections = std::iter::once(&head)
+        .chain(&parts)
+        .chain(std::iter::once(&tail));
+    let temporary = dir.join(format!("{FILE}.tmp"));
+    let mut file = File::create(&temporary)?;
+    let mut written = 0;
+    for section in sections {
+        hasher.update(section);
+        file.write_all(section)?;
+        written += section.len() as u64;
+    }
+    file.write_all(hasher.finalize().as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&temporary, path_in(dir))?;
+    File::open(dir)?.sync_all()?;
+    Ok(written + 32)
+}
+
+/// Reads the snapshot in `dir` if it is whole and was built under `fingerprint`.
+pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
+    let bytes = match fs::read(path_in(dir)) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(Unusable::Missing),
+        Err(err) => return Err(err.into()),
+    };
+    let damaged = |why: &str| Unusable::Damaged(why.to_owned());
+    let (body, stored_hash) = bytes
+        .split_at_checked(bytes.len().saturating_sub(32))
+        .ok_or_else(|| damaged("too short"))?;
+    if stored_hash != blake3::hash(body).as_bytes() {
+        return Err(damaged("checksum mismatch"));
+    }
+    let mut input = body
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or_else(|| damaged("not a read-model snapshot"))?;
+    let header: Header = decode(&mut input)?;
+    if header.format != FORMAT || header.fingerprint != fingerprint {
+        return Err(Unusable::Outdated);
+    }
+    let records = (0..header.records)
+        .map(|_| decode(&mut input))
+        .collect::<Result<Vec<ComplaintRecord>, _>>()?;
+    let stats = (0..header.buckets)
+        .map(|_| decode(&mut input))
+        .collect::<Result<BTreeMap<BucketKey, StatsBucket>, _>>()?;
+    if !input.is_empty() {
+        return Err(damaged("bytes after the last bucket"));
+    }
+    Ok(Contents {
+        checkpoint: header.checkpoint,
+        records,
+        stats,
+    })
+}
+
+/// Forgets the snapshot (a missing one is fine).
+pub fn remove(dir: &Path) -> io::Result<()> {
+    match fs::remove_file(path_in(dir)) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
+    bincode::serde::encode_into_std_write(value, out, bincode::config::standard())
+        .map(|_| ())
+        .map_err(io::Error::other)
+}
+
+/// Decodes one value from the front of `input` and moves past it.
+fn decode<T: DeserializeOwned>(input: &mut &[u8]) -> Result<T, Unusable> {
+    let (value, used) = bincode::serde::decode_from_slice(input, bincode::config::standard())
+        .map_err(|e| Unusable::Damaged(e.to_string()))?;
+    *input = &input[used..];
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats() -> BTreeMap<BucketKey, StatsBucket> {
+        let key = BucketKey {
+            region: "EAST".into(),
+            dealer: "SH-01".into(),
+            month: "2026-11".into(),
+        };
+        let bucket = StatsBucket {
+            complaints: 3,
+            escalated: 1,
+            ..StatsBucket::default()
+        };
+        BTreeMap::from([(key, bucket)])
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
+        write(dir.path(), b"p", 42, &[], &stats()).unwrap();
+        let contents = read(dir.path(), b"p").unwrap();
+        assert_eq!(contents.checkpoint, 42);
+        assert_eq!(contents.stats, stats());
+        assert!(contents.records.is_empty());
+        assert!(!dir.path().join(format!("{FILE}.tmp")).exists());
+    }
+
+    #[test]
+    fn another_policy_makes_it_outdated() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), b"p", 1, &[], &stats()).unwrap();
+        assert!(matches!(read(dir.path(), b"q"), Err(Unusable::Outdated)));
+    }
+
+    #[test]
+    fn any_damage_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), b"p", 7, &[], &stats()).unwrap();
+        let whole = fs::read(path_in(dir.path())).unwrap();
+        for at in [0, MAGIC.len() + 3, whole.len() / 2, whole.len() - 1] {
+            let mut bytes = whole.clone();
+            bytes[at] ^= 0x40;
+            fs::write(path_in(dir.path()), &bytes).unwrap();
+            assert!(
+                matches!(read(dir.path(), b"p"), Err(Unusable::Damaged(_))),
+                "flipped byte {at}"
+            );
+        }
+        for length in [0, 10, whole.len() - 1] {
+            fs::write(path_in(dir.path()), &whole[..length]).unwrap();
+            assert!(
+                matches!(read(dir.path(), b"p"), Err(Unusable::Damaged(_))),
+                "cut at {length}"
+            );
+        }
+    }
+
+    #[test]
+    fn removing_a_missing_snapshot_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        remove(dir.path()).unwrap();
+        write(dir.path(), b"p", 1, &[], &stats()).unwrap();
+        remove(dir.path()).unwrap();
+        assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
+    }
+}
