@@ -211,23 +211,26 @@ async fn rebuild_breakdown(
                 deadline_work += timed.elapsed();
             }
             if let Some(after) = after {
-                let timed = Instant::now();
-                ComplaintRecord::new(after.clone(), policy);
-                deadline_work += timed.elapsed();
                 states.insert(id, after);
             }
         }
     })
     .await?;
+    // Like the projections: each complaint's deadlines worked out once, at the end.
+    let timed = Instant::now();
+    for state in states.into_values() {
+        ComplaintRecord::new(state, policy);
+    }
+    deadline_work += timed.elapsed();
     let total = started.elapsed();
     rows.push(Row::new(
-        "  of which: + decode, fold, deadlines",
+        "  of which: + decode, fold, deadlines (one core)",
         events.to_string(),
         total,
         per_second(events, total),
     ));
     rows.push(Row::new(
-        "    (deadlines alone: satisfied + record)",
+        "    (deadlines alone: met per event + records)",
         events.to_string(),
         deadline_work,
         per_second(events, deadline_work),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use super::model::Model;
+use super::model::{Model, Update};
 use super::record::ComplaintRecord;
 use super::stats::{BucketKey, StatsBucket, count_deadlines_met, event_delta};
 use crate::domain::values::ComplaintId;
@@ -24,14 +24,14 @@ use crate::store::RecordedEvent;
 /// statistics deltas.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub records: Vec<(ComplaintId, Option<ComplaintRecord>)>,
+    pub updates: Vec<Update>,
     pub stats: HashMap<BucketKey, StatsBucket>,
     pub skipped: u64,
 }
 
 impl Changes {
     fn absorb(&mut self, other: Changes) {
-        self.records.extend(other.records);
+        self.updates.extend(other.updates);
         for (bucket, delta) in other.stats {
             self.stats.entry(bucket).or_default().merge(&delta);
         }
@@ -79,7 +79,8 @@ pub fn fold(
 struct Working<'a> {
     stored: Lookup<'a>,
     policy: &'a Policy,
-    states: HashMap<ComplaintId, Option<ComplaintState>>,
+    /// Each touched complaint: its stored record, and its state now.
+    states: HashMap<ComplaintId, (Option<Arc<ComplaintRecord>>, Option<ComplaintState>)>,
     stats: HashMap<BucketKey, StatsBucket>,
     skipped: u64,
 }
@@ -101,10 +102,13 @@ impl<'a> Working<'a> {
         }
         let policy = self.policy;
         Changes {
-            records: self
+            updates: self
                 .states
                 .into_iter()
-                .map(|(id, state)| (id, state.map(|s| ComplaintRecord::new(s, policy))))
+                .map(|(id, (stored, state))| {
+                    let record = state.map(|state| ComplaintRecord::new(state, policy));
+                    Update::new(id, stored.as_deref(), record)
+                })
                 .collect(),
             stats: self.stats,
             skipped: self.skipped,
@@ -122,11 +126,12 @@ impl<'a> Working<'a> {
             self.skipped += 1;
             return;
         };
-        let state = match self.states.entry(id) {
+        let (_, state) = match self.states.entry(id) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let stored = (self.stored)(entry.key()).map(|record| record.state.clone());
-                entry.insert(stored)
+                let stored = (self.stored)(entry.key());
+                let state = stored.as_ref().map(|record| record.state.clone());
+                entry.insert((stored, state))
             }
         };
         let before = state.take();
@@ -154,8 +159,8 @@ impl<'a> Working<'a> {
 impl Model {
     /// Takes over what a run changed.
     pub fn install(&mut self, changes: Changes, checkpoint: u64) {
-        for (id, record) in changes.records {
-            self.put(id, record);
+        for update in changes.updates {
+            self.put(update);
         }
         self.add_stats(changes.stats);
         self.checkpoint = checkpoint;
