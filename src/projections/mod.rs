@@ -12,6 +12,7 @@
 
 mod keys;
 mod model;
+mod parallel;
 mod query;
 mod record;
 mod snapshot;
@@ -186,7 +187,7 @@ impl Projections {
         };
         let next = last.position + 1;
         let shards = match events.len() >= PARALLEL_FOLD {
-            true => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            true => parallel::cores(),
             false => 1,
         };
         let stored = |id: &ComplaintId| self.read().records.get(id).cloned();

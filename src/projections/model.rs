@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use super::parallel;
 use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 use super::stats::{BucketKey, StatsBucket};
 use crate::domain::values::ComplaintId;
@@ -65,49 +66,47 @@ impl Update {
 }
 
 impl Model {
-    /// A model from a snapshot's parts, its indexes and timers derived on every core.
+    /// A model from a snapshot's parts, its indexes and timers derived on every core and
+    /// built in bulk.
     pub fn from_parts(
         checkpoint: u64,
-        records: Vec<ComplaintRecord>,
+        parts: Vec<Vec<ComplaintRecord>>,
         stats: BTreeMap<BucketKey, StatsBucket>,
     ) -> Self {
+        // Each part's keys are sorted on its own core; the bulk builds below then only
+        // merge the sorted runs.
+        let derived = parallel::each(parts, |part| {
+            let mut index = Vec::new();
+            let mut timers = Vec::new();
+            let mut records = Vec::with_capacity(part.len());
+            for record in part {
+                index.extend(record.index_keys());
+                timers.extend(record.timer_keys().into_iter().map(|(key, moment)| {
+                    let complaint = record.state.id.clone();
+                    (key, ScheduledTimer { complaint, moment })
+                }));
+                records.push((record.state.id.clone(), Arc::new(record)));
+            }
+            index.sort_unstable();
+            timers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (records, index, timers)
+        });
         let mut model = Self {
             checkpoint,
             stats,
-            records: HashMap::with_capacity(records.len()),
             ..Self::default()
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut parts = Vec::with_capacity(threads);
-        let mut records = records;
-        let part = records.len().div_ceil(threads).max(1);
-        while records.len() > part {
-            parts.push(records.split_off(records.len() - part));
+        let (mut index, mut timers) = (Vec::new(), Vec::new());
+        model
+            .records
+            .reserve(derived.iter().map(|(records, _, _)| records.len()).sum());
+        for (records, part_index, part_timers) in derived {
+            model.records.extend(records);
+            index.extend(part_index);
+            timers.extend(part_timers);
         }
-        parts.push(records);
-        let updates = std::thread::scope(|scope| {
-            let workers: Vec<_> = parts
-                .into_iter()
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.into_iter()
-                            .map(|record| Update::new(record.state.id.clone(), None, Some(record)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                })
-                .collect::<Vec<_>>()
-        });
-        for update in updates.into_iter().flatten() {
-            model.put(update);
-        }
+        model.index = index.into_iter().collect();
+        model.timers = timers.into_iter().collect();
         model
     }
 

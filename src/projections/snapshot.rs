@@ -18,12 +18,15 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::parallel;
 use super::record::ComplaintRecord;
 use super::stats::{BucketKey, StatsBucket};
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
+/// More parts than this cannot have been written (one per core).
+const MAX_PARTS: usize = 1024;
 const FILE: &str = "read-models.snapshot";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,7 +35,8 @@ struct Header {
     /// The policy and layout the records were worked out under.
     fingerprint: Vec<u8>,
     checkpoint: u64,
-    records: u64,
+    /// The records come in parts, decoded on every core: (records, bytes) of each.
+    parts: Vec<(u64, u64)>,
     buckets: u64,
 }
 
@@ -40,7 +44,8 @@ struct Header {
 #[derive(Debug)]
 pub struct Contents {
     pub checkpoint: u64,
-    pub records: Vec<ComplaintRecord>,
+    /// The records, in parts.
+    pub records: Vec<Vec<ComplaintRecord>>,
     pub stats: BTreeMap<BucketKey, StatsBucket>,
 }
 
@@ -70,38 +75,29 @@ pub fn write(
     records: &[Arc<ComplaintRecord>],
     stats: &BTreeMap<BucketKey, StatsBucket>,
 ) -> io::Result<u64> {
+    let chunk = records.len().div_ceil(parallel::cores()).max(1);
+    let parts = parallel::each(records.chunks(chunk), |part| {
+        let mut bytes = Vec::new();
+        for record in part {
+            encode(record.as_ref(), &mut bytes)?;
+        }
+        Ok::<_, io::Error>(bytes)
+    })
+    .into_iter()
+    .collect::<io::Result<Vec<_>>>()?;
     let header = Header {
         format: FORMAT,
         fingerprint: fingerprint.to_vec(),
         checkpoint,
-        records: records.len() as u64,
+        parts: records
+            .chunks(chunk)
+            .zip(&parts)
+            .map(|(records, bytes)| (records.len() as u64, bytes.len() as u64))
+            .collect(),
         buckets: stats.len() as u64,
     };
     let mut head = MAGIC.to_vec();
     encode(&header, &mut head)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let parts = std::thread::scope(|scope| {
-        let workers: Vec<_> = records
-            .chunks(records.len().div_ceil(threads).max(1))
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut bytes = Vec::new();
-                    for record in part {
-                        encode(record.as_ref(), &mut bytes)?;
-                    }
-                    Ok::<_, io::Error>(bytes)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-            .collect::<io::Result<Vec<_>>>()
-    })?;
     let mut tail = Vec::new();
     for bucket in stats {
         encode(&bucket, &mut tail)?;
@@ -146,9 +142,29 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     if header.format != FORMAT || header.fingerprint != fingerprint {
         return Err(Unusable::Outdated);
     }
-    let records = (0..header.records)
-        .map(|_| decode(&mut input))
-        .collect::<Result<Vec<ComplaintRecord>, _>>()?;
+    if header.parts.len() > MAX_PARTS {
+        return Err(damaged("too many parts"));
+    }
+    let mut sections = Vec::with_capacity(header.parts.len());
+    for &(count, bytes) in &header.parts {
+        let (section, rest) = usize::try_from(bytes)
+            .ok()
+            .and_then(|bytes| input.split_at_checked(bytes))
+            .ok_or_else(|| damaged("a part runs past the end"))?;
+        sections.push((count, section));
+        input = rest;
+    }
+    let records = parallel::each(sections, |(count, mut section)| {
+        let records = (0..count)
+            .map(|_| decode(&mut section))
+            .collect::<Result<Vec<ComplaintRecord>, _>>()?;
+        match section.is_empty() {
+            true => Ok(records),
+            false => Err(damaged("a part is longer than its records")),
+        }
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     let stats = (0..header.buckets)
         .map(|_| decode(&mut input))
         .collect::<Result<BTreeMap<BucketKey, StatsBucket>, _>>()?;

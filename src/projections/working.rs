@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tracing::warn;
 
 use super::model::{Model, Update};
+use super::parallel;
 use super::record::ComplaintRecord;
 use super::stats::{BucketKey, StatsBucket, count_deadlines_met, event_delta};
 use crate::domain::values::ComplaintId;
@@ -54,26 +55,15 @@ pub fn fold(
     }
     // One hasher for every shard, so that they agree on who owns which complaint.
     let owner = RandomState::new();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..shards)
-            .map(|shard| {
-                let owner = &owner;
-                scope.spawn(move || {
-                    Working::new(stored, policy).run(events, |stream| {
-                        owner.hash_one(stream) as usize % shards == shard
-                    })
-                })
-            })
-            .collect();
-        let mut changes = Changes::default();
-        for worker in workers {
-            match worker.join() {
-                Ok(part) => changes.absorb(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        changes
-    })
+    let mut changes = Changes::default();
+    for part in parallel::each(0..shards, |shard| {
+        Working::new(stored, policy).run(events, |stream| {
+            owner.hash_one(stream) as usize % shards == shard
+        })
+    }) {
+        changes.absorb(part);
+    }
+    changes
 }
 
 struct Working<'a> {
