@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod loadtest;
+pub mod parallel;
 pub mod process;
 pub mod projections;
 pub mod server;

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::parallel;
 use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
-use super::stats::{BucketKey, StatsBucket};
+use super::stats::{Buckets, merge_buckets};
+use super::working::Changes;
 use crate::domain::values::ComplaintId;
+use crate::parallel;
 
 #[derive(Debug, Default)]
 pub struct Model {
@@ -22,7 +23,7 @@ pub struct Model {
     pub index: BTreeSet<Vec<u8>>,
     /// Encoded timer keys (see `keys::timer_key`), earliest first.
     pub timers: BTreeMap<Vec<u8>, ScheduledTimer>,
-    pub stats: BTreeMap<BucketKey, StatsBucket>,
+    pub stats: Buckets,
 }
 
 /// A change to one complaint with every key it implies, worked out before the model is
@@ -68,11 +69,7 @@ impl Update {
 impl Model {
     /// A model from a snapshot's parts, its indexes and timers derived on every core and
     /// built in bulk.
-    pub fn from_parts(
-        checkpoint: u64,
-        parts: Vec<Vec<ComplaintRecord>>,
-        stats: BTreeMap<BucketKey, StatsBucket>,
-    ) -> Self {
+    pub fn from_parts(checkpoint: u64, parts: Vec<Vec<ComplaintRecord>>, stats: Buckets) -> Self {
         // Each part's keys are sorted on its own core; the bulk builds below then only
         // merge the sorted runs.
         let derived = parallel::each(parts, |part| {
@@ -143,9 +140,12 @@ impl Model {
             None => self.records.remove(&id),
         };
     }
-    pub fn add_stats(&mut self, deltas: impl IntoIterator<Item = (BucketKey, StatsBucket)>) {
-        for (bucket, delta) in deltas {
-            self.stats.entry(bucket).or_default().merge(&delta);
+    /// Takes over what a run changed.
+    pub fn install(&mut self, changes: Changes, checkpoint: u64) {
+        for update in changes.updates {
+            self.put(update);
         }
+        merge_buckets(&mut self.stats, changes.stats);
+        self.checkpoint = checkpoint;
     }
 }

@@ -5,11 +5,10 @@
 //! torn, from another format or built under another policy is set aside and the read
 //! models are rebuilt from the log, so nothing here has to be migrated.
 //!
-//! Layout: `MAGIC`, then bincode values: `Header`, `records` × `ComplaintRecord`,
-//! `buckets` × (`BucketKey`, `StatsBucket`), and last the BLAKE3 hash of all the bytes
-//! before it.
+//! Layout: `MAGIC`, then bincode values: `Header`, the records (`ComplaintRecord`s) in
+//! the parts the header lists, `buckets` × (`BucketKey`, `StatsBucket`), and last the
+//! BLAKE3 hash of all the bytes before it.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -18,9 +17,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::parallel;
 use super::record::ComplaintRecord;
-use super::stats::{BucketKey, StatsBucket};
+use super::stats::Buckets;
+use crate::parallel;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
@@ -46,7 +45,7 @@ pub struct Contents {
     pub checkpoint: u64,
     /// The records, in parts.
     pub records: Vec<Vec<ComplaintRecord>>,
-    pub stats: BTreeMap<BucketKey, StatsBucket>,
+    pub stats: Buckets,
 }
 
 /// Why a snapshot was not used.
@@ -73,7 +72,7 @@ pub fn write(
     fingerprint: &[u8],
     checkpoint: u64,
     records: &[Arc<ComplaintRecord>],
-    stats: &BTreeMap<BucketKey, StatsBucket>,
+    stats: &Buckets,
 ) -> io::Result<u64> {
     let chunk = records.len().div_ceil(parallel::cores()).max(1);
     let parts = parallel::each(records.chunks(chunk), |part| {
@@ -81,7 +80,7 @@ pub fn write(
         for record in part {
             encode(record.as_ref(), &mut bytes)?;
         }
-        Ok::<_, io::Error>(bytes)
+        Ok::<_, io::Error>((part.len() as u64, bytes))
     })
     .into_iter()
     .collect::<io::Result<Vec<_>>>()?;
@@ -89,10 +88,9 @@ pub fn write(
         format: FORMAT,
         fingerprint: fingerprint.to_vec(),
         checkpoint,
-        parts: records
-            .chunks(chunk)
-            .zip(&parts)
-            .map(|(records, bytes)| (records.len() as u64, bytes.len() as u64))
+        parts: parts
+            .iter()
+            .map(|(count, bytes)| (*count, bytes.len() as u64))
             .collect(),
         buckets: stats.len() as u64,
     };
@@ -104,7 +102,7 @@ pub fn write(
     }
     let mut hasher = blake3::Hasher::new();
     let sections = std::iter::once(&head)
-        .chain(&parts)
+        .chain(parts.iter().map(|(_, bytes)| bytes))
         .chain(std::iter::once(&tail));
     let temporary = dir.join(format!("{FILE}.tmp"));
     let mut file = File::create(&temporary)?;
@@ -167,7 +165,7 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     .collect::<Result<Vec<_>, _>>()?;
     let stats = (0..header.buckets)
         .map(|_| decode(&mut input))
-        .collect::<Result<BTreeMap<BucketKey, StatsBucket>, _>>()?;
+        .collect::<Result<Buckets, _>>()?;
     if !input.is_empty() {
         return Err(damaged("bytes after the last bucket"));
     }
@@ -203,8 +201,9 @@ fn decode<T: DeserializeOwned>(input: &mut &[u8]) -> Result<T, Unusable> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::projections::{BucketKey, StatsBucket};
 
-    fn stats() -> BTreeMap<BucketKey, StatsBucket> {
+    fn stats() -> Buckets {
         let key = BucketKey {
             region: "EAST".into(),
             dealer: "SH-01".into(),
@@ -215,7 +214,7 @@ mod tests {
             escalated: 1,
             ..StatsBucket::default()
         };
-        BTreeMap::from([(key, bucket)])
+        Buckets::from([(key, bucket)])
     }
 
     #[test]

@@ -49,6 +49,21 @@ impl StatsBucket {
     }
 }
 
+/// Statistics buckets by key.
+pub type Buckets = BTreeMap<BucketKey, StatsBucket>;
+
+/// Adds `delta` into its bucket.
+pub fn add_to(buckets: &mut Buckets, bucket: BucketKey, delta: &StatsBucket) {
+    buckets.entry(bucket).or_default().merge(delta);
+}
+
+/// Adds every bucket of `deltas` into `buckets`.
+pub fn merge_buckets(buckets: &mut Buckets, deltas: Buckets) {
+    for (bucket, delta) in deltas {
+        add_to(buckets, bucket, &delta);
+    }
+}
+
 /// Which bucket a complaint counts in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BucketKey {

@@ -12,30 +12,30 @@ use std::sync::Arc;
 
 use tracing::warn;
 
-use super::model::{Model, Update};
-use super::parallel;
+use super::model::Update;
 use super::record::ComplaintRecord;
-use super::stats::{BucketKey, StatsBucket, count_deadlines_met, event_delta};
+use super::stats::{
+    BucketKey, Buckets, StatsBucket, add_to, count_deadlines_met, event_delta, merge_buckets,
+};
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintState, Policy};
 use crate::engine::codec;
+use crate::parallel;
 use crate::store::RecordedEvent;
 
-/// What one run changed: each touched complaint's new record (`None`: gone) and the
-/// statistics deltas.
+/// What one run changed: an update of each touched complaint, and the statistics
+/// deltas.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub updates: Vec<Update>,
-    pub stats: HashMap<BucketKey, StatsBucket>,
+    pub stats: Buckets,
     pub skipped: u64,
 }
 
 impl Changes {
     fn absorb(&mut self, other: Changes) {
         self.updates.extend(other.updates);
-        for (bucket, delta) in other.stats {
-            self.stats.entry(bucket).or_default().merge(&delta);
-        }
+        merge_buckets(&mut self.stats, other.stats);
         self.skipped += other.skipped;
     }
 }
@@ -71,7 +71,7 @@ struct Working<'a> {
     policy: &'a Policy,
     /// Each touched complaint: its stored record, and its state now.
     states: HashMap<ComplaintId, (Option<Arc<ComplaintRecord>>, Option<ComplaintState>)>,
-    stats: HashMap<BucketKey, StatsBucket>,
+    stats: Buckets,
     skipped: u64,
 }
 
@@ -81,7 +81,7 @@ impl<'a> Working<'a> {
             stored,
             policy,
             states: HashMap::new(),
-            stats: HashMap::new(),
+            stats: Buckets::new(),
             skipped: 0,
         }
     }
@@ -136,23 +136,9 @@ impl<'a> Working<'a> {
                 count_deadlines_met(&mut delta, before, after, &event.meta, self.policy);
             }
             if delta != StatsBucket::default() {
-                self.stats
-                    .entry(BucketKey::of(after, self.policy))
-                    .or_default()
-                    .merge(&delta);
+                add_to(&mut self.stats, BucketKey::of(after, self.policy), &delta);
             }
         }
         *state = after;
-    }
-}
-
-impl Model {
-    /// Takes over what a run changed.
-    pub fn install(&mut self, changes: Changes, checkpoint: u64) {
-        for update in changes.updates {
-            self.put(update);
-        }
-        self.add_stats(changes.stats);
-        self.checkpoint = checkpoint;
     }
 }

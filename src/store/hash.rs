@@ -106,35 +106,27 @@ pub struct Content<'a> {
     pub payload: &'a [u8],
 }
 
-impl<'a> From<&'a NewEvent> for Content<'a> {
-    fn from(event: &'a NewEvent) -> Self {
-        Self {
-            event_id: event.event_id,
-            event_type: &event.event_type,
-            schema_version: event.schema_version,
-            occurred_at: event.occurred_at,
-            correlation_id: event.correlation_id,
-            causation_id: event.causation_id,
-            actor: &event.actor,
-            payload: &event.payload,
+/// New and stored events name what the client submitted with the same fields.
+macro_rules! content_of {
+    ($($event:ty),+) => {$(
+        impl<'a> From<&'a $event> for Content<'a> {
+            fn from(event: &'a $event) -> Self {
+                Self {
+                    event_id: event.event_id,
+                    event_type: &event.event_type,
+                    schema_version: event.schema_version,
+                    occurred_at: event.occurred_at,
+                    correlation_id: event.correlation_id,
+                    causation_id: event.causation_id,
+                    actor: &event.actor,
+                    payload: &event.payload,
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl<'a> From<&'a RecordedEvent> for Content<'a> {
-    fn from(event: &'a RecordedEvent) -> Self {
-        Self {
-            event_id: event.event_id,
-            event_type: &event.event_type,
-            schema_version: event.schema_version,
-            occurred_at: event.occurred_at,
-            correlation_id: event.correlation_id,
-            causation_id: event.causation_id,
-            actor: &event.actor,
-            payload: &event.payload,
-        }
-    }
-}
+content_of!(NewEvent, RecordedEvent);
 
 /// The hash of what a client submitted: used for idempotent retries (same id, same
 /// content) and as the content part of the chain. `occurred_at` counts in microseconds,

@@ -1,12 +1,11 @@
 //! Durable escalation timers.
 //!
-//! Deadlines are not kept here: the projections hold them in a time-ordered index, derived
-//! from the log like everything else (snapshotted, then caught up at start), so they
-//! survive restarts. The scheduler
-//! fires what is due by appending events through the normal checked path. Each firing's
-//! event ids are derived from the complaint, the deadline instance and the stage, so a
-//! firing repeated after a crash (appended, but not yet seen by the projections) is
-//! recognised by the store and takes effect once.
+//! Deadlines are not kept here: the projections hold them in a time-ordered index,
+//! derived from the log like everything else (snapshotted, then caught up at start), so
+//! they survive restarts. The scheduler fires what is due by appending events through
+//! the normal checked path. Each firing's event ids are derived from the complaint, the
+//! deadline instance and the stage, so a firing repeated after a crash (appended, but not
+//! yet seen by the projections) is recognised by the store and takes effect once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -28,6 +28,7 @@ use super::{
     RecordedEvent, StoreError, StoreLimits, StreamId,
 };
 use crate::clock::{SharedClock, SystemClock};
+use crate::parallel;
 
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
@@ -373,27 +374,13 @@ fn read_log_range(
             break;
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let threads = parallel::cores().min(4);
     let mut events = if records < PARALLEL_DECODE_MIN || threads == 1 || values.len() < 2 {
         decode_values(&values, from, durable)?
     } else {
-        let per_thread = values.len().div_ceil(threads);
-        let decoded: Vec<Result<Vec<RecordedEvent>, StoreError>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = values
-                .chunks(per_thread)
-                .map(|part| scope.spawn(move || decode_values(part, from, durable)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|_| Err(StoreError::Backend("a decoder panicked".into())))
-                })
-                .collect()
-        });
+        let parts = values.chunks(values.len().div_ceil(threads));
         let mut events = Vec::with_capacity(records);
-        for part in decoded {
+        for part in parallel::each(parts, |part| decode_values(part, from, durable)) {
             events.extend(part?);
         }
         events

@@ -1,5 +1,5 @@
-//! Work split across the cores: folding a catch-up batch, encoding and decoding a
-//! snapshot, deriving indexes when one is loaded.
+//! CPU-bound work split across the cores: decoding a page of the log, folding a
+//! catch-up batch, encoding and decoding a read-model snapshot.
 
 use std::sync::Mutex;
 
