@@ -25,8 +25,7 @@ pub struct RebuildArgs {
 pub async fn rebuild(args: RebuildArgs) -> CliResult {
     let store = args.data.open_store()?;
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let projections = Projections::open(projections_dir(&args.data.data_dir), policy)?;
-    projections.reset()?;
+    let projections = Projections::open_empty(projections_dir(&args.data.data_dir), policy)?;
     let bar = ProgressBar::new(crate::store::EventStore::head(&store));
     bar.set_style(
         ProgressStyle::with_template(

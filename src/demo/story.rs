@@ -264,7 +264,7 @@ impl<'p> Story<'p> {
             recorded_at: at,
             actor: actor.clone(),
         };
-        self.state = crate::domain::apply(self.state.take(), &event, &meta);
+        crate::domain::apply(&mut self.state, &event, &meta);
         self.events.push(PlannedEvent {
             version: meta.version,
             actor: actor.clone(),

@@ -19,8 +19,8 @@ mod testkit;
 pub use actor::{Actor, EventMeta, Role};
 pub use calendar::{BusinessCalendar, CalendarError, add_business_duration};
 pub use deadlines::{
-    Deadline, DeadlineKey, DeadlineKind, DeadlineOutcome, DueStage, TrackedDeadline,
-    deadlines_satisfied, on_deadline_due, open_deadlines, tracked_deadlines,
+    Deadline, DeadlineKey, DeadlineKind, DeadlineOutcome, DueStage, Obligations, TrackedDeadline,
+    on_deadline_due, open_deadlines, tracked_deadlines,
 };
 pub use events::{ComplaintEvent, DecodeError};
 pub use policy::{Policy, PolicyError};

@@ -535,21 +535,19 @@ impl ComplaintState {
     }
 }
 
-/// Folds one event into the state. Total: an event that cannot apply (anything
-/// before `Filed`) leaves the state as it was.
-pub fn apply(
-    state: Option<ComplaintState>,
-    event: &ComplaintEvent,
-    meta: &EventMeta,
-) -> Option<ComplaintState> {
-    match (state, event) {
-        (None, ComplaintEvent::Filed(payload)) => Some(ComplaintState::filed(payload, meta)),
-        (None, _) => None,
-        (Some(mut state), event) => {
+/// Folds one event into the state, in place (a state is large: moving or copying it per
+/// event is what a rebuild would spend its time on). Total: an event that cannot apply
+/// (anything before `Filed`) leaves the state as it was.
+pub fn apply(state: &mut Option<ComplaintState>, event: &ComplaintEvent, meta: &EventMeta) {
+    match (state.as_mut(), event) {
+        (None, ComplaintEvent::Filed(payload)) => {
+            *state = Some(ComplaintState::filed(payload, meta));
+        }
+        (None, _) => {}
+        (Some(state), event) => {
             state.apply_event(event, meta);
             state.version = meta.version;
             state.updated = Milestone::of(meta);
-            Some(state)
         }
     }
 }
@@ -558,9 +556,11 @@ pub fn apply(
 pub fn replay<'a>(
     events: impl IntoIterator<Item = (&'a ComplaintEvent, &'a EventMeta)>,
 ) -> Option<ComplaintState> {
-    events
-        .into_iter()
-        .fold(None, |state, (event, meta)| apply(state, event, meta))
+    let mut state = None;
+    for (event, meta) in events {
+        apply(&mut state, event, meta);
+    }
+    state
 }
 
 #[cfg(test)]
@@ -578,15 +578,24 @@ mod tests {
         }
     }
 
+    fn applied(
+        mut state: Option<ComplaintState>,
+        event: &ComplaintEvent,
+        meta: &EventMeta,
+    ) -> Option<ComplaintState> {
+        apply(&mut state, event, meta);
+        state
+    }
+
     fn filed_state() -> ComplaintState {
         let filing: ComplaintEvent = seed_004_filing().into();
-        apply(None, &filing, &meta(1, "2025-09-01T10:00:00+08:00")).expect("filed")
+        applied(None, &filing, &meta(1, "2025-09-01T10:00:00+08:00")).expect("filed")
     }
 
     #[test]
     fn events_before_filing_leave_no_state() {
         assert_eq!(
-            apply(None, &resolved(), &meta(1, "2025-09-01T10:00:00+08:00")),
+            applied(None, &resolved(), &meta(1, "2025-09-01T10:00:00+08:00")),
             None
         );
     }
@@ -605,7 +614,7 @@ mod tests {
         let state = filed_state();
         let filing: ComplaintEvent = seed_004_filing().into();
         let second = meta(2, "2025-09-01T11:00:00+08:00");
-        let again = apply(Some(state.clone()), &filing, &second).expect("state");
+        let again = applied(Some(state.clone()), &filing, &second).expect("state");
         assert_eq!(
             again,
             ComplaintState {
@@ -619,13 +628,14 @@ mod tests {
     #[test]
     fn pauses_open_and_close() {
         let state = filed_state();
-        let state = apply(
+        let state = applied(
             Some(state),
             &paused(WaitingFor::Parts),
             &meta(2, "2025-09-01T11:00:00+08:00"),
         );
         assert!(state.as_ref().is_some_and(ComplaintState::is_paused));
-        let state = apply(state, &resumed(), &meta(3, "2025-09-02T11:00:00+08:00")).expect("state");
+        let state =
+            applied(state, &resumed(), &meta(3, "2025-09-02T11:00:00+08:00")).expect("state");
         assert!(!state.is_paused());
         assert_eq!(
             state.pauses[0].ended_at,
@@ -651,7 +661,7 @@ mod tests {
         let mut state = filed_state();
         for (event, version) in events.iter().zip(2..) {
             let when = meta(version, "2025-09-03T10:00:00+08:00");
-            state = apply(Some(state), event, &when).expect("state");
+            state = applied(Some(state), event, &when).expect("state");
         }
         assert_eq!(state.reopen_count, 1);
         assert_eq!(state.round_started.version, 6);

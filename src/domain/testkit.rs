@@ -231,7 +231,7 @@ impl Harness {
             recorded_at: when,
             actor: actor(role),
         };
-        self.state = apply(self.state.take(), &event, &meta);
+        apply(&mut self.state, &event, &meta);
         self.log.push((event, meta));
     }
 

@@ -230,7 +230,7 @@ impl Engine {
                 recorded_at: now,
                 actor: actor.clone(),
             };
-            state = crate::domain::apply(state, &submission.event, &meta);
+            crate::domain::apply(&mut state, &submission.event, &meta);
             events.push(submission.to_new_event(actor_text, occurred_at));
         }
         Ok(events)
@@ -346,7 +346,7 @@ impl Engine {
                 if !as_of.includes(&event) {
                     return Ok((state, version));
                 }
-                state = crate::domain::apply(state, &event.event, &event.meta);
+                crate::domain::apply(&mut state, &event.event, &event.meta);
                 version = Some(recorded.version);
             }
             if page.len() < MAX_PAGE {

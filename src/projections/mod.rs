@@ -37,6 +37,7 @@ use crate::parallel;
 use crate::store::{EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
 use model::Model;
 use snapshot::Unusable;
+use working::Fold;
 
 /// Bump when what the read models hold changes meaning: snapshots taken before are
 /// then set aside and the read models rebuilt.
@@ -137,6 +138,19 @@ impl Projections {
         })
     }
 
+    /// Opens the read models in `dir` empty, their snapshot forgotten: where a rebuild
+    /// starts (loading a snapshot only to throw it away would cost seconds).
+    pub fn open_empty(dir: impl AsRef<Path>, policy: Arc<Policy>) -> Result<Self, ProjectionError> {
+        let dir = dir.as_ref();
+        snapshot::remove(dir).map_err(|e| {
+            ProjectionError::Backend(format!(
+                "cannot remove the snapshot in {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Self::open(dir, policy)
+    }
+
     pub fn policy(&self) -> &Arc<Policy> {
         &self.policy
     }
@@ -165,17 +179,6 @@ impl Projections {
         self.model.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets everything, snapshot included: the next catch-up rebuilds from position 0.
-    pub fn reset(&self) -> Result<(), ProjectionError> {
-        let _writing = self.writing.lock().map_err(|_| poisoned())?;
-        let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
-        snapshot::remove(&self.dir).map_err(|e| ProjectionError::Backend(e.to_string()))?;
-        *self.write() = Model::default();
-        mark.checkpoint = 0;
-        self.checkpoint.send_replace(0);
-        Ok(())
-    }
-
     /// Applies events that follow the checkpoint (earlier ones are ignored). Readers see
     /// the whole batch or none of it.
     pub fn apply(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
@@ -193,47 +196,92 @@ impl Projections {
         let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
         let changes = working::fold(&stored, &self.policy, events, shards);
         let skipped = changes.skipped;
-        let pending = {
-            let mut model = self.write();
-            model.install(changes, next);
-            model.timers.len()
-        };
-        metrics::counter!("complaintflow_projection_events_skipped_total").increment(skipped);
-        metrics::gauge!("complaintflow_deadlines_pending").set(pending as f64);
-        self.checkpoint.send_replace(next);
+        let mut model = self.write();
+        model.install(changes, next);
+        self.publish(model, skipped);
         Ok(())
     }
 
+    /// Tells readers, metrics and waiters about a model just changed.
+    fn publish(&self, model: RwLockWriteGuard<'_, Model>, skipped: u64) {
+        let (checkpoint, pending) = (model.checkpoint, model.timers.len());
+        drop(model);
+        metrics::counter!("complaintflow_projection_events_skipped_total").increment(skipped);
+        metrics::gauge!("complaintflow_deadlines_pending").set(pending as f64);
+        self.checkpoint.send_replace(checkpoint);
+    }
+
     /// Applies everything the log holds beyond the checkpoint, then writes a snapshot.
-    /// `progress` hears (applied, total) after each batch. Returns the events applied.
+    /// `progress` hears (folded, total) after each batch. Returns the events applied.
+    ///
+    /// Catch-up runs before anything reads the read models (at start-up, or as a
+    /// rebuild), so the whole backlog is folded first and handed over once: a complaint
+    /// spread over many batches is made into a record once, and read models that start
+    /// empty are built in bulk, as a snapshot load builds them.
     #[instrument(skip_all)]
     pub async fn catch_up(
         &self,
         store: &dyn EventStore,
-        mut progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
-        let start = self.checkpoint();
-        let target = store.head();
-        let mut next = start;
-        let mut batch = read_batch(store, &mut next).await?;
-        while !batch.is_empty() {
-            // Apply this batch while the next one is read.
-            let events = std::mem::take(&mut batch);
-            let runtime = tokio::runtime::Handle::current();
-            let (applied, following) = tokio::task::block_in_place(|| {
-                std::thread::scope(|scope| {
-                    let applying = scope.spawn(|| self.apply(&events));
-                    let following = runtime.block_on(read_batch(store, &mut next));
-                    (applying.join(), following)
-                })
-            });
-            applied.map_err(|_| ProjectionError::Backend("applying events panicked".into()))??;
-            progress(self.checkpoint() - start, target.max(next) - start);
-            batch = following?;
-        }
-        if next > start {
+        let runtime = tokio::runtime::Handle::current();
+        let applied = tokio::task::block_in_place(|| self.fold_backlog(&runtime, store, progress))?;
+        if applied > 0 {
             tokio::task::block_in_place(|| self.write_snapshot())?;
         }
+        Ok(applied)
+    }
+
+    fn fold_backlog(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        store: &dyn EventStore,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, ProjectionError> {
+        let _writing = self.writing.lock().map_err(|_| poisoned())?;
+        let start = self.checkpoint();
+        let target = store.head();
+        let shards = match target.saturating_sub(start) >= PARALLEL_FOLD as u64 {
+            true => parallel::cores(),
+            false => 1,
+        };
+        let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
+        let mut fold = Fold::new(&stored, &self.policy, shards);
+        let mut next = start;
+        let mut batch = runtime.block_on(read_batch(store, &mut next))?;
+        while !batch.is_empty() {
+            // Fold this batch while the next one is read.
+            let folded = next;
+            let following = std::thread::scope(|scope| {
+                let folding = scope.spawn(|| fold.feed(&batch));
+                let following = runtime.block_on(read_batch(store, &mut next));
+                folding.join().map(|()| following)
+            })
+            .map_err(|_| ProjectionError::Backend("folding events panicked".into()))?;
+            progress(folded - start, target.max(folded) - start);
+            batch = following?;
+        }
+        if next == start {
+            return Ok(0);
+        }
+        let starts_empty = {
+            let model = self.read();
+            model.records.is_empty() && model.stats.is_empty()
+        };
+        let (model, skipped) = if starts_empty {
+            let (parts, stats, skipped) = fold.into_records();
+            let built = Model::from_parts(next, parts, stats);
+            let mut model = self.write();
+            *model = built;
+            (model, skipped)
+        } else {
+            let changes = fold.into_changes();
+            let skipped = changes.skipped;
+            let mut model = self.write();
+            model.install(changes, next);
+            (model, skipped)
+        };
+        self.publish(model, skipped);
         Ok(next - start)
     }
 
@@ -427,11 +475,10 @@ mod tests {
     }
 
     #[test]
-    fn reset_forgets_the_snapshot() {
+    fn opening_empty_forgets_the_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let policy = empty_snapshot(dir.path(), 9);
-        let projections = Projections::open(dir.path(), policy.clone()).unwrap();
-        projections.reset().unwrap();
+        let projections = Projections::open_empty(dir.path(), policy.clone()).unwrap();
         assert_eq!(projections.checkpoint(), 0);
         drop(projections);
         let projections = Projections::open(dir.path(), policy).unwrap();

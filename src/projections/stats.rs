@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ComplaintEvent, ComplaintState, DeadlineOutcome, EventMeta, Policy, deadlines_satisfied,
+    ComplaintEvent, ComplaintState, DeadlineOutcome, EventMeta, Obligations, Policy,
 };
 
 /// Signed counts, so that a correction (a second root cause) can take one back.
@@ -25,7 +25,13 @@ pub struct StatsBucket {
 }
 
 fn add(map: &mut BTreeMap<String, i64>, key: &str, by: i64) {
-    *map.entry(key.to_owned()).or_default() += by;
+    // Most adds hit a key already there: only a new key costs an allocation.
+    match map.get_mut(key) {
+        Some(count) => *count += by,
+        None => {
+            map.insert(key.to_owned(), by);
+        }
+    }
 }
 
 fn merge_map(into: &mut BTreeMap<String, i64>, from: &BTreeMap<String, i64>) {
@@ -87,12 +93,13 @@ impl BucketKey {
     }
 }
 
-/// What one event changes in its complaint's bucket, judged from the state before it.
-pub fn event_delta(before: Option<&ComplaintState>, event: &ComplaintEvent) -> StatsBucket {
-    let mut delta = StatsBucket::default();
+/// Adds to `delta` what one event changes in its complaint's bucket, judged from the
+/// state before it. A complaint's bucket never changes (region, dealer and filing are
+/// fixed at filing), so one delta can gather a run of its events.
+pub fn add_event(delta: &mut StatsBucket, before: Option<&ComplaintState>, event: &ComplaintEvent) {
     match (event, before) {
         (ComplaintEvent::Filed(filed), None) => {
-            delta.complaints = 1;
+            delta.complaints += 1;
             for category in &filed.categories {
                 add(&mut delta.by_category, category.as_str(), 1);
             }
@@ -105,14 +112,14 @@ pub fn event_delta(before: Option<&ComplaintState>, event: &ComplaintEvent) -> S
             add(&mut delta.by_root_cause, found.root_cause.as_str(), 1);
         }
         (ComplaintEvent::Escalated(_), Some(before)) if before.escalation_count == 0 => {
-            delta.escalated = 1;
+            delta.escalated += 1;
         }
         (ComplaintEvent::Reopened(_), Some(before)) if before.reopen_count == 0 => {
-            delta.reopened = 1;
+            delta.reopened += 1;
         }
         (ComplaintEvent::SatisfactionRecorded(recorded), Some(_)) => {
-            delta.satisfaction_sum = i64::from(recorded.score.get());
-            delta.satisfaction_count = 1;
+            delta.satisfaction_sum += i64::from(recorded.score.get());
+            delta.satisfaction_count += 1;
         }
         (ComplaintEvent::DeadlineMissed(missed), Some(_)) => {
             add(
@@ -123,19 +130,18 @@ pub fn event_delta(before: Option<&ComplaintState>, event: &ComplaintEvent) -> S
         }
         _ => {}
     }
-    delta
 }
 
 /// Counts the deadlines an event met (or met too late) into `delta`. Only called for
 /// events that may meet deadlines: working deadlines out is the expensive part.
 pub fn count_deadlines_met(
     delta: &mut StatsBucket,
-    before: &ComplaintState,
+    before: &Obligations,
     after: &ComplaintState,
     meta: &EventMeta,
     policy: &Policy,
 ) {
-    for (kind, outcome) in deadlines_satisfied(before, after, meta.occurred_at, policy) {
+    for (kind, outcome) in before.met_by(after, meta.occurred_at, policy) {
         let counts = match outcome {
             DeadlineOutcome::Met => &mut delta.deadlines_met,
             DeadlineOutcome::MetLate => &mut delta.deadlines_missed,

@@ -15,10 +15,10 @@ use tracing::warn;
 use super::model::Update;
 use super::record::ComplaintRecord;
 use super::stats::{
-    BucketKey, Buckets, StatsBucket, add_to, count_deadlines_met, event_delta, merge_buckets,
+    BucketKey, Buckets, StatsBucket, add_event, add_to, count_deadlines_met, merge_buckets,
 };
 use crate::domain::values::ComplaintId;
-use crate::domain::{ComplaintState, Policy};
+use crate::domain::{ComplaintState, Obligations, Policy};
 use crate::engine::codec;
 use crate::parallel;
 use crate::store::RecordedEvent;
@@ -50,29 +50,86 @@ pub fn fold(
     events: &[RecordedEvent],
     shards: usize,
 ) -> Changes {
-    if shards <= 1 {
-        return Working::new(stored, policy).run(events, |_| true);
+    let mut fold = Fold::new(stored, policy, shards);
+    fold.feed(events);
+    fold.into_changes()
+}
+
+/// A fold over any number of runs of events, split by complaint into shards that each
+/// keep their complaints from one run to the next: a complaint spread over many runs
+/// is looked up, copied and made into a record once, not once per run.
+pub struct Fold<'a> {
+    /// One hasher for every shard, so that they agree on who owns which complaint.
+    owner: RandomState,
+    shards: Vec<Working<'a>>,
+}
+
+impl<'a> Fold<'a> {
+    pub fn new(stored: Lookup<'a>, policy: &'a Policy, shards: usize) -> Self {
+        Self {
+            owner: RandomState::new(),
+            shards: (0..shards.max(1))
+                .map(|_| Working::new(stored, policy))
+                .collect(),
+        }
     }
-    // One hasher for every shard, so that they agree on who owns which complaint.
-    let owner = RandomState::new();
-    let mut changes = Changes::default();
-    for part in parallel::each(0..shards, |shard| {
-        Working::new(stored, policy).run(events, |stream| {
-            owner.hash_one(stream) as usize % shards == shard
-        })
-    }) {
-        changes.absorb(part);
+
+    /// Folds the next run of events, each shard on its own core.
+    pub fn feed(&mut self, events: &[RecordedEvent]) {
+        if let [working] = self.shards.as_mut_slice() {
+            return working.run(events, |_| true);
+        }
+        let (owner, count) = (&self.owner, self.shards.len());
+        let shards = std::mem::take(&mut self.shards);
+        self.shards = parallel::each(shards.into_iter().enumerate(), |(shard, mut working)| {
+            working.run(events, |stream| {
+                owner.hash_one(stream) as usize % count == shard
+            });
+            working
+        });
     }
-    changes
+
+    /// What the runs changed, as updates to the records they started from.
+    pub fn into_changes(self) -> Changes {
+        let mut changes = Changes::default();
+        for part in parallel::each(self.shards, Working::into_changes) {
+            changes.absorb(part);
+        }
+        changes
+    }
+
+    /// The complaints' records, one part per shard, for a fold that started from no
+    /// records at all; with the statistics and the events skipped.
+    pub fn into_records(self) -> (Vec<Vec<ComplaintRecord>>, Buckets, u64) {
+        let mut parts = Vec::with_capacity(self.shards.len());
+        let (mut stats, mut skipped) = (Buckets::new(), 0);
+        for (records, part_stats, part_skipped) in
+            parallel::each(self.shards, Working::into_records)
+        {
+            parts.push(records);
+            merge_buckets(&mut stats, part_stats);
+            skipped += part_skipped;
+        }
+        (parts, stats, skipped)
+    }
 }
 
 struct Working<'a> {
     stored: Lookup<'a>,
     policy: &'a Policy,
-    /// Each touched complaint: its stored record, and its state now.
-    states: HashMap<ComplaintId, (Option<Arc<ComplaintRecord>>, Option<ComplaintState>)>,
-    stats: Buckets,
+    touched: HashMap<ComplaintId, Touched>,
     skipped: u64,
+}
+
+/// A complaint the run touched.
+struct Touched {
+    /// Its record before the run.
+    stored: Option<Arc<ComplaintRecord>>,
+    /// Its state now.
+    state: Option<ComplaintState>,
+    /// What the run changed in its statistics bucket, which is fixed at filing: one
+    /// bucket lookup per complaint, not per event.
+    delta: StatsBucket,
 }
 
 impl<'a> Working<'a> {
@@ -80,29 +137,62 @@ impl<'a> Working<'a> {
         Self {
             stored,
             policy,
-            states: HashMap::new(),
-            stats: Buckets::new(),
+            touched: HashMap::new(),
             skipped: 0,
         }
     }
 
-    fn run(mut self, events: &[RecordedEvent], mine: impl Fn(&str) -> bool) -> Changes {
+    fn run(&mut self, events: &[RecordedEvent], mine: impl Fn(&str) -> bool) {
         for recorded in events.iter().filter(|e| mine(e.stream.as_str())) {
             self.apply(recorded);
         }
-        let policy = self.policy;
+    }
+
+    /// Adds each complaint's statistics delta to its bucket, once per complaint.
+    fn bucket_stats(&self) -> Buckets {
+        let mut stats = Buckets::new();
+        for touched in self.touched.values() {
+            if let Some(state) = &touched.state
+                && touched.delta != StatsBucket::default()
+            {
+                add_to(
+                    &mut stats,
+                    BucketKey::of(state, self.policy),
+                    &touched.delta,
+                );
+            }
+        }
+        stats
+    }
+
+    fn into_changes(self) -> Changes {
+        let (policy, stats) = (self.policy, self.bucket_stats());
+        let updates = self
+            .touched
+            .into_iter()
+            .map(|(id, touched)| {
+                let record = touched
+                    .state
+                    .map(|state| ComplaintRecord::new(state, policy));
+                Update::new(id, touched.stored.as_deref(), record)
+            })
+            .collect();
         Changes {
-            updates: self
-                .states
-                .into_iter()
-                .map(|(id, (stored, state))| {
-                    let record = state.map(|state| ComplaintRecord::new(state, policy));
-                    Update::new(id, stored.as_deref(), record)
-                })
-                .collect(),
-            stats: self.stats,
+            updates,
+            stats,
             skipped: self.skipped,
         }
+    }
+
+    fn into_records(self) -> (Vec<ComplaintRecord>, Buckets, u64) {
+        let (policy, stats) = (self.policy, self.bucket_stats());
+        let records = self
+            .touched
+            .into_values()
+            .filter_map(|touched| touched.state)
+            .map(|state| ComplaintRecord::new(state, policy))
+            .collect();
+        (records, stats, self.skipped)
     }
 
     fn apply(&mut self, recorded: &RecordedEvent) {
@@ -116,29 +206,29 @@ impl<'a> Working<'a> {
             self.skipped += 1;
             return;
         };
-        let (_, state) = match self.states.entry(id) {
+        let policy = self.policy;
+        let touched = match self.touched.entry(id) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
                 let stored = (self.stored)(entry.key());
                 let state = stored.as_ref().map(|record| record.state.clone());
-                entry.insert((stored, state))
+                entry.insert(Touched {
+                    stored,
+                    state,
+                    delta: StatsBucket::default(),
+                })
             }
         };
-        let before = state.take();
-        let mut delta = event_delta(before.as_ref(), &event.event);
-        let snapshot = before
+        // Only a state's open deadlines are kept from before the event, not the state.
+        let owed = touched
+            .state
             .as_ref()
             .filter(|_| event.event.may_meet_deadlines())
-            .cloned();
-        let after = crate::domain::apply(before, &event.event, &event.meta);
-        if let Some(after) = &after {
-            if let Some(before) = &snapshot {
-                count_deadlines_met(&mut delta, before, after, &event.meta, self.policy);
-            }
-            if delta != StatsBucket::default() {
-                add_to(&mut self.stats, BucketKey::of(after, self.policy), &delta);
-            }
+            .map(|before| Obligations::of(before, policy));
+        add_event(&mut touched.delta, touched.state.as_ref(), &event.event);
+        crate::domain::apply(&mut touched.state, &event.event, &event.meta);
+        if let (Some(owed), Some(after)) = (&owed, &touched.state) {
+            count_deadlines_met(&mut touched.delta, owed, after, &event.meta, policy);
         }
-        *state = after;
     }
 }

@@ -374,35 +374,52 @@ pub enum DeadlineOutcome {
     MetLate,
 }
 
-/// The deadlines an event satisfied: those open before it (not fired) that are gone
-/// after it, judged by when the event happened. Paused clocks are not satisfied by
-/// pausing: a clock that disappears because of a pause is not counted.
-pub fn deadlines_satisfied(
-    before: &ComplaintState,
-    after: &ComplaintState,
-    occurred_at: Timestamp,
-    policy: &Policy,
-) -> Vec<(DeadlineKind, DeadlineOutcome)> {
-    if after.is_paused() && !before.is_paused() {
-        return Vec::new();
+/// What a complaint owed before an event: enough to tell, once the event is applied,
+/// which obligations it met, without keeping a copy of the whole state before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Obligations {
+    paused: bool,
+    open: Vec<Deadline>,
+}
+
+impl Obligations {
+    pub fn of(before: &ComplaintState, policy: &Policy) -> Self {
+        Self {
+            paused: before.is_paused(),
+            open: open_deadlines(before, policy),
+        }
     }
-    let still_running: Vec<DeadlineKey> = tracked_deadlines(after, policy)
-        .iter()
-        .map(|t| t.deadline.key)
-        .collect();
-    open_deadlines(before, policy)
-        .into_iter()
-        .filter(|deadline| !still_running.contains(&deadline.key))
-        .filter(|deadline| records_misses(deadline.kind))
-        .map(|deadline| {
-            let outcome = if occurred_at <= deadline.due_at {
-                DeadlineOutcome::Met
-            } else {
-                DeadlineOutcome::MetLate
-            };
-            (deadline.kind, outcome)
-        })
-        .collect()
+
+    /// The deadlines the event satisfied: those open before it (not fired) that are
+    /// gone after it, judged by when the event happened. Paused clocks are not
+    /// satisfied by pausing: a clock that disappears because of a pause is not counted.
+    pub fn met_by(
+        &self,
+        after: &ComplaintState,
+        occurred_at: Timestamp,
+        policy: &Policy,
+    ) -> Vec<(DeadlineKind, DeadlineOutcome)> {
+        if after.is_paused() && !self.paused {
+            return Vec::new();
+        }
+        let still_running: Vec<DeadlineKey> = tracked_deadlines(after, policy)
+            .iter()
+            .map(|t| t.deadline.key)
+            .collect();
+        self.open
+            .iter()
+            .filter(|deadline| !still_running.contains(&deadline.key))
+            .filter(|deadline| records_misses(deadline.kind))
+            .map(|deadline| {
+                let outcome = if occurred_at <= deadline.due_at {
+                    DeadlineOutcome::Met
+                } else {
+                    DeadlineOutcome::MetLate
+                };
+                (deadline.kind, outcome)
+            })
+            .collect()
+    }
 }
 
 /// The events the scheduler appends when `deadline` reaches `stage` at `now`.

@@ -453,10 +453,10 @@ fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_lat
         (t(2, "09:00"), DeadlineOutcome::MetLate),
     ] {
         let mut h = filed_monday();
-        let before = h.state().clone();
+        let before = Obligations::of(h.state(), &h.policy);
         h.try_at(reported_to_cac(), DealerStaff, when)
             .expect("report");
-        let met = deadlines_satisfied(&before, h.state(), when, &h.policy);
+        let met = before.met_by(h.state(), when, &h.policy);
         assert_eq!(met, vec![(DeadlineKind::ReportToCac, outcome)]);
     }
 }
@@ -464,11 +464,15 @@ fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_lat
 #[test]
 fn pausing_is_not_meeting_and_a_note_meets_nothing() {
     let mut h = filed_monday();
-    let before = h.state().clone();
+    let before = Obligations::of(h.state(), &h.policy);
     h.try_at(paused(WaitingFor::Customer), DealerStaff, t(1, "11:00"))
         .expect("pause");
-    assert!(deadlines_satisfied(&before, h.state(), t(1, "11:00"), &h.policy).is_empty());
-    let before = h.state().clone();
+    assert!(
+        before
+            .met_by(h.state(), t(1, "11:00"), &h.policy)
+            .is_empty()
+    );
+    let before = Obligations::of(h.state(), &h.policy);
     h.try_at(
         NoteAdded {
             text: text("called the workshop"),
@@ -478,7 +482,11 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
         t(1, "11:30"),
     )
     .expect("note");
-    assert!(deadlines_satisfied(&before, h.state(), t(1, "11:30"), &h.policy).is_empty());
+    assert!(
+        before
+            .met_by(h.state(), t(1, "11:30"), &h.policy)
+            .is_empty()
+    );
 }
 
 #[test]
