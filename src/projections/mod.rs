@@ -43,7 +43,7 @@ use working::Fold;
 /// then set aside and the read models rebuilt.
 const PROJECTION_SCHEMA: u32 = 2;
 /// Events per catch-up batch: bounds the memory of one run.
-const CATCH_UP_BATCH: usize = 250_000;
+const CATCH_UP_BATCH: usize = 100_000;
 /// A batch this large is folded on every core.
 const PARALLEL_FOLD: usize = 20_000;
 /// How often the follower writes a snapshot (if anything changed).
@@ -248,13 +248,14 @@ impl Projections {
         let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
         let mut fold = Fold::new(&stored, &self.policy, shards);
         let mut next = start;
-        let mut batch = runtime.block_on(read_batch(store, &mut next))?;
+        // A small first batch, so that folding starts early.
+        let mut batch = runtime.block_on(read_batch(store, &mut next, MAX_PAGE))?;
         while !batch.is_empty() {
             // Fold this batch while the next one is read.
             let folded = next;
             let following = std::thread::scope(|scope| {
                 let folding = scope.spawn(|| fold.feed(&batch));
-                let following = runtime.block_on(read_batch(store, &mut next));
+                let following = runtime.block_on(read_batch(store, &mut next, CATCH_UP_BATCH));
                 folding.join().map(|()| following)
             })
             .map_err(|_| ProjectionError::Backend("folding events panicked".into()))?;
@@ -392,13 +393,14 @@ impl Projections {
     }
 }
 
-/// The events from `next` on, up to `CATCH_UP_BATCH` of them; moves `next` past them.
+/// The events from `next` on, about `size` of them; moves `next` past them.
 async fn read_batch(
     store: &dyn EventStore,
     next: &mut u64,
+    size: usize,
 ) -> Result<Vec<RecordedEvent>, ProjectionError> {
-    let mut batch = Vec::with_capacity(CATCH_UP_BATCH);
-    while batch.len() < CATCH_UP_BATCH {
+    let mut batch = Vec::with_capacity(size);
+    while batch.len() < size {
         let page = store.read_all(*next, MAX_PAGE).await?;
         let Some(last) = page.last() else {
             break;

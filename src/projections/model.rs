@@ -5,7 +5,9 @@
 //! records, so a snapshot keeps only records and statistics and the rest is derived
 //! when it is loaded, exactly as the live path derives it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};

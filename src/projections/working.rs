@@ -5,9 +5,11 @@
 //! (in log order, as one would) on its own core, and the shards' results are disjoint
 //! records plus statistics deltas, which add up in any order.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use foldhash::HashMap;
+use foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use tracing::warn;
@@ -60,6 +62,8 @@ pub fn fold(
 /// is looked up, copied and made into a record once, not once per run.
 pub struct Fold<'a> {
     /// One hasher for every shard, so that they agree on who owns which complaint.
+    /// Complaint ids come from clients: the hashers here are seeded per process
+    /// (foldhash), fast without being predictable.
     owner: RandomState,
     shards: Vec<Working<'a>>,
 }
@@ -67,7 +71,7 @@ pub struct Fold<'a> {
 impl<'a> Fold<'a> {
     pub fn new(stored: Lookup<'a>, policy: &'a Policy, shards: usize) -> Self {
         Self {
-            owner: RandomState::new(),
+            owner: RandomState::default(),
             shards: (0..shards.max(1))
                 .map(|_| Working::new(stored, policy))
                 .collect(),
@@ -137,7 +141,7 @@ impl<'a> Working<'a> {
         Self {
             stored,
             policy,
-            touched: HashMap::new(),
+            touched: HashMap::default(),
             skipped: 0,
         }
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use clock::{Measure, Stop, run_until, share};
 
+use super::calendar::BusinessCalendar;
 use super::events::{self, ComplaintEvent};
 use super::policy::Policy;
 use super::state::{ComplaintState, Milestone};
@@ -49,6 +50,7 @@ enum End {
 }
 
 /// A running clock before its instants are worked out.
+#[derive(Debug, Clone, Copy)]
 struct Clock {
     key: DeadlineKey,
     start: Timestamp,
@@ -89,31 +91,40 @@ fn stops_for(state: &ComplaintState, kind: DeadlineKind, policy: &Policy) -> Vec
         .collect()
 }
 
-/// Works out a clock's due and warning instants; `None` while it is paused
-/// (or in the unlikely case the calendar runs out of range).
-fn resolve(clock: Clock, state: &ComplaintState, policy: &Policy) -> Option<Deadline> {
-    let calendar = policy.calendar(&state.region);
+/// How a clock's time is counted and how much of it runs, and the instant it is due;
+/// `None` while it is paused (or in the unlikely case the calendar runs out of range).
+fn due_moment<'p>(
+    clock: &Clock,
+    stops: &[Stop],
+    calendar: &'p BusinessCalendar,
+) -> Option<(Measure<'p>, SignedDuration, Timestamp)> {
     let business = Measure::Business(calendar);
-    let stops = stops_for(state, clock.key.kind, policy);
     // Duration clocks run (and pause); fixed instants warn at a share of
     // the time between start and due, counted the same way.
-    let (measure, amount, due_at) = match clock.end {
+    Some(match clock.end {
         End::AfterWall(amount) => (
             Measure::Wall,
             amount,
-            run_until(Measure::Wall, clock.start, amount, &stops).ok()??,
+            run_until(Measure::Wall, clock.start, amount, stops).ok()??,
         ),
         End::AfterBusiness(amount) => (
             business,
             amount,
-            run_until(business, clock.start, amount, &stops).ok()??,
+            run_until(business, clock.start, amount, stops).ok()??,
         ),
         End::At(due) => (Measure::Wall, due.duration_since(clock.start), due),
         End::SameBusinessDay => {
             let due = calendar.end_of_business_day(clock.start).ok()?;
             (business, business.between(clock.start, due).ok()?, due)
         }
-    };
+    })
+}
+
+/// Works out a clock's due and warning instants; `None` while it is paused.
+fn resolve(clock: Clock, state: &ComplaintState, policy: &Policy) -> Option<Deadline> {
+    let calendar = policy.calendar(&state.region);
+    let stops = stops_for(state, clock.key.kind, policy);
+    let (measure, amount, due_at) = due_moment(&clock, &stops, calendar)?;
     let warn_at = clock
         .warn_at_percent
         .filter(|_| !state.warned.contains(&clock.key))
@@ -329,21 +340,7 @@ fn records_misses(kind: DeadlineKind) -> bool {
 /// Every clock running for the complaint, earliest first, including those already
 /// warned or fired. Paused clocks are left out.
 pub fn tracked_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<TrackedDeadline> {
-    if state.is_finished() {
-        return Vec::new();
-    }
-    let clocks = [
-        report_to_cac_clock(state, policy),
-        result_clock(state, policy),
-        promise_clock(state, policy),
-        satisfaction_callback_clock(state, policy),
-        callback_clock(state, policy),
-        progress_report_clock(state, policy),
-        engineer_clocks(state, policy),
-    ];
-    let mut tracked: Vec<TrackedDeadline> = clocks
-        .into_iter()
-        .flatten()
+    let mut tracked: Vec<TrackedDeadline> = clocks(state, policy)
         .filter_map(|clock| resolve(clock, state, policy))
         .map(|deadline| TrackedDeadline {
             deadline,
@@ -353,6 +350,23 @@ pub fn tracked_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Tracked
         .collect();
     tracked.sort_by_key(|t| (t.deadline.due_at, t.deadline.key));
     tracked
+}
+
+/// The clocks the complaint has, paused or not, before their instants are worked out.
+fn clocks(state: &ComplaintState, policy: &Policy) -> impl Iterator<Item = Clock> {
+    let clocks = match state.is_finished() {
+        true => Default::default(),
+        false => [
+            report_to_cac_clock(state, policy),
+            result_clock(state, policy),
+            promise_clock(state, policy),
+            satisfaction_callback_clock(state, policy),
+            callback_clock(state, policy),
+            progress_report_clock(state, policy),
+            engineer_clocks(state, policy),
+        ],
+    };
+    clocks.into_iter().flatten()
 }
 
 /// Every deadline currently running for the complaint, earliest first.
@@ -375,48 +389,54 @@ pub enum DeadlineOutcome {
 }
 
 /// What a complaint owed before an event: enough to tell, once the event is applied,
-/// which obligations it met, without keeping a copy of the whole state before it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Obligations {
+/// which obligations it met, without a copy of the whole state before it. The clocks'
+/// instants are worked out only for those the event stopped.
+#[derive(Debug)]
+pub struct Obligations<'p> {
     paused: bool,
-    open: Vec<Deadline>,
+    calendar: &'p BusinessCalendar,
+    /// The clocks running before (not yet fired), with the pauses that applied to each.
+    running: Vec<(Clock, Vec<Stop>)>,
 }
 
-impl Obligations {
-    pub fn of(before: &ComplaintState, policy: &Policy) -> Self {
+impl<'p> Obligations<'p> {
+    pub fn of(before: &ComplaintState, policy: &'p Policy) -> Self {
         Self {
             paused: before.is_paused(),
-            open: open_deadlines(before, policy),
+            calendar: policy.calendar(&before.region),
+            running: clocks(before, policy)
+                .filter(|clock| !before.fired.contains(&clock.key))
+                .map(|clock| (clock, stops_for(before, clock.key.kind, policy)))
+                .collect(),
         }
     }
 
-    /// The deadlines the event satisfied: those open before it (not fired) that are
-    /// gone after it, judged by when the event happened. Paused clocks are not
-    /// satisfied by pausing: a clock that disappears because of a pause is not counted.
+    /// The deadlines the event satisfied: those open before it (running, not fired,
+    /// not paused) whose clock is gone after it, judged by when the event happened.
+    /// Pausing satisfies nothing: a paused clock is still there.
     pub fn met_by(
         &self,
         after: &ComplaintState,
         occurred_at: Timestamp,
         policy: &Policy,
     ) -> Vec<(DeadlineKind, DeadlineOutcome)> {
-        if after.is_paused() && !self.paused {
+        if self.running.is_empty() || (after.is_paused() && !self.paused) {
             return Vec::new();
         }
-        let still_running: Vec<DeadlineKey> = tracked_deadlines(after, policy)
+        // Only which clocks exist matters here, not when they end.
+        let still_running: Vec<DeadlineKey> = clocks(after, policy).map(|c| c.key).collect();
+        self.running
             .iter()
-            .map(|t| t.deadline.key)
-            .collect();
-        self.open
-            .iter()
-            .filter(|deadline| !still_running.contains(&deadline.key))
-            .filter(|deadline| records_misses(deadline.kind))
-            .map(|deadline| {
-                let outcome = if occurred_at <= deadline.due_at {
+            .filter(|(clock, _)| !still_running.contains(&clock.key))
+            .filter(|(clock, _)| records_misses(clock.key.kind))
+            .filter_map(|(clock, stops)| {
+                let (_, _, due_at) = due_moment(clock, stops, self.calendar)?;
+                let outcome = if occurred_at <= due_at {
                     DeadlineOutcome::Met
                 } else {
                     DeadlineOutcome::MetLate
                 };
-                (deadline.kind, outcome)
+                Some((clock.key.kind, outcome))
             })
             .collect()
     }

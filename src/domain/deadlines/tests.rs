@@ -453,10 +453,11 @@ fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_lat
         (t(2, "09:00"), DeadlineOutcome::MetLate),
     ] {
         let mut h = filed_monday();
-        let before = Obligations::of(h.state(), &h.policy);
+        let policy = h.policy.clone();
+        let before = Obligations::of(h.state(), &policy);
         h.try_at(reported_to_cac(), DealerStaff, when)
             .expect("report");
-        let met = before.met_by(h.state(), when, &h.policy);
+        let met = before.met_by(h.state(), when, &policy);
         assert_eq!(met, vec![(DeadlineKind::ReportToCac, outcome)]);
     }
 }
@@ -464,7 +465,8 @@ fn an_event_that_meets_a_deadline_in_time_is_counted_met_and_late_is_counted_lat
 #[test]
 fn pausing_is_not_meeting_and_a_note_meets_nothing() {
     let mut h = filed_monday();
-    let before = Obligations::of(h.state(), &h.policy);
+    let policy = h.policy.clone();
+    let before = Obligations::of(h.state(), &policy);
     h.try_at(paused(WaitingFor::Customer), DealerStaff, t(1, "11:00"))
         .expect("pause");
     assert!(
@@ -472,7 +474,7 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
             .met_by(h.state(), t(1, "11:00"), &h.policy)
             .is_empty()
     );
-    let before = Obligations::of(h.state(), &h.policy);
+    let before = Obligations::of(h.state(), &policy);
     h.try_at(
         NoteAdded {
             text: text("called the workshop"),
