@@ -254,7 +254,7 @@ impl Projections {
             // Fold this batch while the next one is read.
             let folded = next;
             let following = std::thread::scope(|scope| {
-                let folding = scope.spawn(|| fold.feed(&batch));
+                let folding = scope.spawn(|| fold.feed(batch.iter().flatten()));
                 let following = runtime.block_on(read_batch(store, &mut next, CATCH_UP_BATCH));
                 folding.join().map(|()| following)
             })
@@ -393,22 +393,24 @@ impl Projections {
     }
 }
 
-/// The events from `next` on, about `size` of them; moves `next` past them.
+/// The events from `next` on, about `size` of them, page by page (not copied into one
+/// vector); moves `next` past them.
 async fn read_batch(
     store: &dyn EventStore,
     next: &mut u64,
     size: usize,
-) -> Result<Vec<RecordedEvent>, ProjectionError> {
-    let mut batch = Vec::with_capacity(size);
-    while batch.len() < size {
+) -> Result<Vec<Vec<RecordedEvent>>, ProjectionError> {
+    let (mut pages, mut events) = (Vec::new(), 0);
+    while events < size {
         let page = store.read_all(*next, MAX_PAGE).await?;
         let Some(last) = page.last() else {
             break;
         };
         *next = last.position + 1;
-        batch.extend(page);
+        events += page.len();
+        pages.push(page);
     }
-    Ok(batch)
+    Ok(pages)
 }
 
 /// Raw keys and values, in key order.

@@ -79,14 +79,14 @@ impl<'a> Fold<'a> {
     }
 
     /// Folds the next run of events, each shard on its own core.
-    pub fn feed(&mut self, events: &[RecordedEvent]) {
+    pub fn feed<'e>(&mut self, events: impl IntoIterator<Item = &'e RecordedEvent> + Clone + Sync) {
         if let [working] = self.shards.as_mut_slice() {
             return working.run(events, |_| true);
         }
         let (owner, count) = (&self.owner, self.shards.len());
         let shards = std::mem::take(&mut self.shards);
         self.shards = parallel::each(shards.into_iter().enumerate(), |(shard, mut working)| {
-            working.run(events, |stream| {
+            working.run(events.clone(), |stream| {
                 owner.hash_one(stream) as usize % count == shard
             });
             working
@@ -146,8 +146,12 @@ impl<'a> Working<'a> {
         }
     }
 
-    fn run(&mut self, events: &[RecordedEvent], mine: impl Fn(&str) -> bool) {
-        for recorded in events.iter().filter(|e| mine(e.stream.as_str())) {
+    fn run<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = &'e RecordedEvent>,
+        mine: impl Fn(&str) -> bool,
+    ) {
+        for recorded in events.into_iter().filter(|e| mine(e.stream.as_str())) {
             self.apply(recorded);
         }
     }

@@ -396,7 +396,10 @@ fn decode_values(
     from: u64,
     durable: u64,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut events = Vec::new();
+    let records = values
+        .iter()
+        .map(|(_, value)| chunk::records(value).count());
+    let mut events = Vec::with_capacity(records.sum());
     for (key, value) in values {
         let skip = from.saturating_sub(position_of_event_key(key)?) as usize;
         for record in chunk::records(value).skip(skip) {
