@@ -271,7 +271,15 @@ impl Projections {
         };
         let (model, skipped) = if starts_empty {
             let (parts, stats, skipped) = fold.into_records();
-            let built = Model::from_parts(next, parts, stats);
+            // The snapshot is written from the same records while the model is built.
+            let records: Vec<_> = parts.iter().flatten().cloned().collect();
+            let (built, saved) = std::thread::scope(|scope| {
+                let saving = scope.spawn(|| self.save_snapshot(next, records, &stats));
+                let built = Model::from_parts(next, parts, stats.clone());
+                (built, saving.join())
+            });
+            saved
+                .map_err(|_| ProjectionError::Backend("writing the snapshot panicked".into()))??;
             let mut model = self.write();
             *model = built;
             (model, skipped)
@@ -325,9 +333,8 @@ impl Projections {
     /// them.
     fn write_snapshot(&self) -> Result<(), ProjectionError> {
         let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
-        let started = Instant::now();
         // Records are shared, not copied: the lock is held only to collect them.
-        let (checkpoint, mut records, stats) = {
+        let (checkpoint, records, stats) = {
             let model = self.read();
             if model.checkpoint == mark.checkpoint {
                 return Ok(());
@@ -335,8 +342,34 @@ impl Projections {
             let records: Vec<_> = model.records.values().cloned().collect();
             (model.checkpoint, records, model.stats.clone())
         };
+        self.save(&mut mark, checkpoint, records, &stats)
+    }
+
+    /// Writes a snapshot of `records` and `stats` as of `checkpoint`, unless the last
+    /// snapshot already holds them.
+    fn save_snapshot(
+        &self,
+        checkpoint: u64,
+        records: Vec<Arc<ComplaintRecord>>,
+        stats: &stats::Buckets,
+    ) -> Result<(), ProjectionError> {
+        let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
+        if checkpoint == mark.checkpoint {
+            return Ok(());
+        }
+        self.save(&mut mark, checkpoint, records, stats)
+    }
+
+    fn save(
+        &self,
+        mark: &mut SnapshotMark,
+        checkpoint: u64,
+        mut records: Vec<Arc<ComplaintRecord>>,
+        stats: &stats::Buckets,
+    ) -> Result<(), ProjectionError> {
+        let started = Instant::now();
         records.sort_unstable_by(|a, b| a.state.id.cmp(&b.state.id));
-        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, &stats)
+        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, stats)
             .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
         *mark = SnapshotMark {
             checkpoint,

@@ -69,44 +69,47 @@ impl Update {
 }
 
 impl Model {
-    /// A model from a snapshot's parts, its indexes and timers derived on every core and
-    /// built in bulk.
-    pub fn from_parts(checkpoint: u64, parts: Vec<Vec<ComplaintRecord>>, stats: Buckets) -> Self {
-        // Each part's keys are sorted on its own core; the bulk builds below then only
-        // merge the sorted runs.
-        let derived = parallel::each(parts, |part| {
+    /// A model from records in parts (a snapshot's, or a rebuild's shards): their
+    /// indexes and timers are derived and sorted on every core, then the records map,
+    /// the index and the timers are each built in bulk, side by side.
+    pub fn from_parts(
+        checkpoint: u64,
+        parts: Vec<Vec<Arc<ComplaintRecord>>>,
+        stats: Buckets,
+    ) -> Self {
+        let derived = parallel::each(&parts, |part| {
             let mut index = Vec::new();
             let mut timers = Vec::new();
-            let mut records = Vec::with_capacity(part.len());
             for record in part {
                 index.extend(record.index_keys());
                 timers.extend(record.timer_keys().into_iter().map(|(key, moment)| {
                     let complaint = record.state.id.clone();
                     (key, ScheduledTimer { complaint, moment })
                 }));
-                records.push((record.state.id.clone(), Arc::new(record)));
             }
             index.sort_unstable();
             timers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            (records, index, timers)
+            (index, timers)
         });
-        let mut model = Self {
+        let (index, timers): (Vec<_>, Vec<_>) = derived.into_iter().unzip();
+        // The sorted runs only need merging.
+        let (index, timers, records) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| index.into_iter().flatten().collect());
+            let timers = scope.spawn(|| timers.into_iter().flatten().collect());
+            let records = parts
+                .into_iter()
+                .flatten()
+                .map(|record| (record.state.id.clone(), record))
+                .collect();
+            (joined(index), joined(timers), records)
+        });
+        Self {
             checkpoint,
+            records,
+            index,
+            timers,
             stats,
-            ..Self::default()
-        };
-        let (mut index, mut timers) = (Vec::new(), Vec::new());
-        model
-            .records
-            .reserve(derived.iter().map(|(records, _, _)| records.len()).sum());
-        for (records, part_index, part_timers) in derived {
-            model.records.extend(records);
-            index.extend(part_index);
-            timers.extend(part_timers);
         }
-        model.index = index.into_iter().collect();
-        model.timers = timers.into_iter().collect();
-        model
     }
 
     /// Replaces (or removes) a complaint's record, with its index entries and timers.
@@ -150,4 +153,10 @@ impl Model {
         merge_buckets(&mut self.stats, changes.stats);
         self.checkpoint = checkpoint;
     }
+}
+
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

@@ -44,7 +44,7 @@ struct Header {
 pub struct Contents {
     pub checkpoint: u64,
     /// The records, in parts.
-    pub records: Vec<Vec<ComplaintRecord>>,
+    pub records: Vec<Vec<Arc<ComplaintRecord>>>,
     pub stats: Buckets,
 }
 
@@ -154,8 +154,8 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     }
     let records = parallel::each(sections, |(count, mut section)| {
         let records = (0..count)
-            .map(|_| decode(&mut section))
-            .collect::<Result<Vec<ComplaintRecord>, _>>()?;
+            .map(|_| decode(&mut section).map(Arc::new))
+            .collect::<Result<Vec<Arc<ComplaintRecord>>, _>>()?;
         match section.is_empty() {
             true => Ok(records),
             false => Err(damaged("a part is longer than its records")),

@@ -104,7 +104,7 @@ impl<'a> Fold<'a> {
 
     /// The complaints' records, one part per shard, for a fold that started from no
     /// records at all; with the statistics and the events skipped.
-    pub fn into_records(self) -> (Vec<Vec<ComplaintRecord>>, Buckets, u64) {
+    pub fn into_records(self) -> (Vec<Vec<Arc<ComplaintRecord>>>, Buckets, u64) {
         let mut parts = Vec::with_capacity(self.shards.len());
         let (mut stats, mut skipped) = (Buckets::new(), 0);
         for (records, part_stats, part_skipped) in
@@ -192,13 +192,13 @@ impl<'a> Working<'a> {
         }
     }
 
-    fn into_records(self) -> (Vec<ComplaintRecord>, Buckets, u64) {
+    fn into_records(self) -> (Vec<Arc<ComplaintRecord>>, Buckets, u64) {
         let (policy, stats) = (self.policy, self.bucket_stats());
         let records = self
             .touched
             .into_values()
             .filter_map(|touched| touched.state)
-            .map(|state| ComplaintRecord::new(state, policy))
+            .map(|state| Arc::new(ComplaintRecord::new(state, policy)))
             .collect();
         (records, stats, self.skipped)
     }
