@@ -101,6 +101,14 @@ macro_rules! validated_string {
             }
         }
 
+        // Hash, Eq and Ord are the inner string's, so maps keyed by ids can be
+        // searched by name.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl From<$name> for String {
             fn from(value: $name) -> String {
                 value.0

@@ -5,7 +5,6 @@
 //! (in log order, as one would) on its own core, and the shards' results are disjoint
 //! records plus statistics deltas, which add up in any order.
 
-use std::collections::hash_map::Entry;
 use std::hash::BuildHasher;
 
 use foldhash::HashMap;
@@ -203,29 +202,41 @@ impl<'a> Working<'a> {
         (records, stats, self.skipped)
     }
 
+    /// The complaint of a recorded event, touched by this run from now on; `None` if its
+    /// stream is not a complaint id. Looked up by name: an id is checked and copied
+    /// once per complaint, not per event.
+    fn touch(&mut self, recorded: &RecordedEvent) -> Option<&mut Touched> {
+        let stream = recorded.stream.as_str();
+        if !self.touched.contains_key(stream) {
+            let id = ComplaintId::parse(stream).ok()?;
+            let stored = (self.stored)(&id);
+            let state = stored.as_ref().map(|record| record.state.clone());
+            let delta = StatsBucket::default();
+            self.touched.insert(
+                id,
+                Touched {
+                    stored,
+                    state,
+                    delta,
+                },
+            );
+        }
+        self.touched.get_mut(stream)
+    }
+
     fn apply(&mut self, recorded: &RecordedEvent) {
-        let (Ok(event), Ok(id)) = (
-            codec::decode(recorded),
-            ComplaintId::parse(recorded.stream.as_str()),
-        ) else {
+        let policy = self.policy;
+        let decoded = codec::decode(recorded);
+        let touched = match decoded {
+            Ok(_) => self.touch(recorded),
+            Err(_) => None,
+        };
+        let (Ok(event), Some(touched)) = (decoded, touched) else {
             // Not a complaint event (or unreadable): the log keeps it, the read models
             // cannot use it. `verify` and the timeline still show it.
             warn!(position = recorded.position, event_type = %recorded.event_type, "event skipped by projections");
             self.skipped += 1;
             return;
-        };
-        let policy = self.policy;
-        let touched = match self.touched.entry(id) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                let stored = (self.stored)(entry.key());
-                let state = stored.as_ref().map(|record| record.state.clone());
-                entry.insert(Touched {
-                    stored,
-                    state,
-                    delta: StatsBucket::default(),
-                })
-            }
         };
         // Only a state's open deadlines are kept from before the event, not the state.
         let owed = touched
