@@ -186,6 +186,7 @@ async fn a_rebuild_from_scratch_equals_the_incremental_projections() {
         .filter(|(key, _)| key.first() == Some(&b'T'))
         .count() as u64;
     assert!(timers > 0);
+    rebuilt.flush().await.expect("snapshot");
     drop(rebuilt);
     let reopened = Projections::open(dir.path().join("rebuilt"), policy).expect("reopen");
     assert_eq!(reopened.pending_timers(), timers);

@@ -3,8 +3,9 @@
 //! statistics, and the deadline index the timer scheduler works from.
 //!
 //! They are derived data, held in memory (about a few kilobytes per complaint) and kept
-//! on disk as a snapshot with the checkpoint (the next global position to apply): after
-//! a catch-up, every `SNAPSHOT_INTERVAL` while following, and on `flush`. At start-up
+//! on disk as a snapshot with the checkpoint (the next global position to apply): on
+//! `flush` (the server flushes after its start-up catch-up, in the background, and at
+//! shutdown) and every `SNAPSHOT_INTERVAL` while following. At start-up
 //! they load the snapshot, catch up from its checkpoint, then follow the live tail. A
 //! snapshot is never needed for correctness: without one (or with one built under
 //! another policy or layout, since deadlines depend on both) they are rebuilt from the
@@ -211,13 +212,14 @@ impl Projections {
         self.checkpoint.send_replace(checkpoint);
     }
 
-    /// Applies everything the log holds beyond the checkpoint, then writes a snapshot.
-    /// `progress` hears (folded, total) after each batch. Returns the events applied.
+    /// Applies everything the log holds beyond the checkpoint. `progress` hears
+    /// (folded, total) after each batch. Returns the events applied.
     ///
     /// Catch-up runs before anything reads the read models (at start-up, or as a
     /// rebuild), so the whole backlog is folded first and handed over once: a complaint
     /// spread over many batches is made into a record once, and read models that start
-    /// empty are built in bulk, as a snapshot load builds them.
+    /// empty are built in bulk, as a snapshot load builds them. It writes no snapshot:
+    /// `flush` does (the server, in the background once it serves).
     #[instrument(skip_all)]
     pub async fn catch_up(
         &self,
@@ -225,11 +227,7 @@ impl Projections {
         progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
         let runtime = tokio::runtime::Handle::current();
-        let applied = tokio::task::block_in_place(|| self.fold_backlog(&runtime, store, progress))?;
-        if applied > 0 {
-            tokio::task::block_in_place(|| self.write_snapshot())?;
-        }
-        Ok(applied)
+        tokio::task::block_in_place(|| self.fold_backlog(&runtime, store, progress))
     }
 
     fn fold_backlog(
@@ -271,15 +269,7 @@ impl Projections {
         };
         let (model, skipped) = if starts_empty {
             let (parts, stats, skipped) = fold.into_records();
-            // The snapshot is written from the same records while the model is built.
-            let records: Vec<_> = parts.iter().flatten().cloned().collect();
-            let (built, saved) = std::thread::scope(|scope| {
-                let saving = scope.spawn(|| self.save_snapshot(next, records, &stats));
-                let built = Model::from_parts(next, parts, stats.clone());
-                (built, saving.join())
-            });
-            saved
-                .map_err(|_| ProjectionError::Backend("writing the snapshot panicked".into()))??;
+            let built = Model::from_parts(next, parts, stats);
             let mut model = self.write();
             *model = built;
             (model, skipped)
@@ -334,7 +324,7 @@ impl Projections {
     fn write_snapshot(&self) -> Result<(), ProjectionError> {
         let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
         // Records are shared, not copied: the lock is held only to collect them.
-        let (checkpoint, records, stats) = {
+        let (checkpoint, mut records, stats) = {
             let model = self.read();
             if model.checkpoint == mark.checkpoint {
                 return Ok(());
@@ -342,34 +332,9 @@ impl Projections {
             let records: Vec<_> = model.records.values().cloned().collect();
             (model.checkpoint, records, model.stats.clone())
         };
-        self.save(&mut mark, checkpoint, records, &stats)
-    }
-
-    /// Writes a snapshot of `records` and `stats` as of `checkpoint`, unless the last
-    /// snapshot already holds them.
-    fn save_snapshot(
-        &self,
-        checkpoint: u64,
-        records: Vec<Arc<ComplaintRecord>>,
-        stats: &stats::Buckets,
-    ) -> Result<(), ProjectionError> {
-        let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
-        if checkpoint == mark.checkpoint {
-            return Ok(());
-        }
-        self.save(&mut mark, checkpoint, records, stats)
-    }
-
-    fn save(
-        &self,
-        mark: &mut SnapshotMark,
-        checkpoint: u64,
-        mut records: Vec<Arc<ComplaintRecord>>,
-        stats: &stats::Buckets,
-    ) -> Result<(), ProjectionError> {
         let started = Instant::now();
         records.sort_unstable_by(|a, b| a.state.id.cmp(&b.state.id));
-        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, stats)
+        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, &stats)
             .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
         *mark = SnapshotMark {
             checkpoint,

@@ -143,6 +143,15 @@ pub async fn serve_with_clock(
         })
         .await?;
     info!(events = caught_up, "projections caught up");
+    if caught_up > 0 {
+        // Saved while the server already serves: the next start need not catch up again.
+        let projections = projections.clone();
+        tokio::spawn(async move {
+            if let Err(err) = projections.flush().await {
+                warn!(error = %err, "read-model snapshot not written");
+            }
+        });
+    }
     let engine = Arc::new(Engine::new(store.clone(), policy, clock));
 
     if let Some(listen) = config.metrics_listen {
