@@ -6,11 +6,10 @@
 //! records plus statistics deltas, which add up in any order.
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 use foldhash::fast::RandomState;
-use std::sync::Arc;
-
 use tracing::warn;
 
 use super::model::Update;

@@ -3,7 +3,7 @@
 //! `StoredEventVn` and a decode arm, and never touches the old ones.
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::hash::Hash;
@@ -31,24 +31,26 @@ struct StoredEventV1Ref<'a> {
     hash: [u8; 32],
 }
 
-#[derive(Deserialize)]
-struct StoredEventV1 {
-    stream: String,
-    version: u64,
-    position: u64,
-    event_id: Uuid,
-    event_type: String,
-    schema_version: u16,
-    occurred_at_micros: i64,
-    recorded_at_micros: i64,
-    correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
-    actor: String,
-    #[serde(with = "serde_bytes")]
-    payload: Vec<u8>,
-    content_hash: [u8; 32],
-    hash: [u8; 32],
-}
+/// Format 1 as it is read back: the same bytes as `StoredEventV1Ref` writes through serde
+/// (bincode's serde and native encodings agree field by field: varints, length-prefixed
+/// strings and bytes for the ids, raw bytes for the hashes), decoded natively and
+/// borrowed, so that reading the log copies each field once and reads hashes whole.
+type StoredEventV1<'a> = (
+    &'a str,          // stream
+    u64,              // version
+    u64,              // position
+    &'a [u8],         // event_id
+    &'a str,          // event_type
+    u16,              // schema_version
+    i64,              // occurred_at_micros
+    i64,              // recorded_at_micros
+    Option<&'a [u8]>, // correlation_id
+    Option<&'a [u8]>, // causation_id
+    &'a str,          // actor
+    &'a [u8],         // payload
+    [u8; 32],         // content_hash
+    [u8; 32],         // hash
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -146,33 +148,53 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
 }
 
 fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
-    let (stored, read): (StoredEventV1, usize) = bincode::serde::decode_from_slice(body, config())
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let malformed = |why: String| DecodeError::Malformed(why);
+    let (stored, read): (StoredEventV1<'_>, usize) =
+        bincode::borrow_decode_from_slice(body, config()).map_err(|e| malformed(e.to_string()))?;
     if read != body.len() {
-        return Err(DecodeError::Malformed(format!(
-            "{} trailing bytes",
-            body.len() - read
-        )));
+        return Err(malformed(format!("{} trailing bytes", body.len() - read)));
     }
+    let (
+        stream,
+        version,
+        position,
+        event_id,
+        event_type,
+        schema_version,
+        occurred_at_micros,
+        recorded_at_micros,
+        correlation_id,
+        causation_id,
+        actor,
+        payload,
+        content_hash,
+        hash,
+    ) = stored;
     let timestamp = |micros: i64, field: &str| {
-        Timestamp::from_microsecond(micros)
-            .map_err(|e| DecodeError::Malformed(format!("{field}: {e}")))
+        Timestamp::from_microsecond(micros).map_err(|e| malformed(format!("{field}: {e}")))
+    };
+    let uuid = |bytes: &[u8], field: &str| {
+        Uuid::from_slice(bytes).map_err(|e| malformed(format!("{field}: {e}")))
     };
     Ok(RecordedEvent {
-        stream: StreamId::new(stored.stream).map_err(|e| DecodeError::Malformed(e.to_string()))?,
-        version: stored.version,
-        position: stored.position,
-        event_id: stored.event_id,
-        event_type: stored.event_type,
-        schema_version: stored.schema_version,
-        occurred_at: timestamp(stored.occurred_at_micros, "occurred_at")?,
-        recorded_at: timestamp(stored.recorded_at_micros, "recorded_at")?,
-        correlation_id: stored.correlation_id,
-        causation_id: stored.causation_id,
-        actor: stored.actor,
-        payload: stored.payload,
-        content_hash: Hash(stored.content_hash),
-        hash: Hash(stored.hash),
+        stream: StreamId::new(stream).map_err(|e| malformed(e.to_string()))?,
+        version,
+        position,
+        event_id: uuid(event_id, "event_id")?,
+        event_type: event_type.to_owned(),
+        schema_version,
+        occurred_at: timestamp(occurred_at_micros, "occurred_at")?,
+        recorded_at: timestamp(recorded_at_micros, "recorded_at")?,
+        correlation_id: correlation_id
+            .map(|id| uuid(id, "correlation_id"))
+            .transpose()?,
+        causation_id: causation_id
+            .map(|id| uuid(id, "causation_id"))
+            .transpose()?,
+        actor: actor.to_owned(),
+        payload: payload.to_vec(),
+        content_hash: Hash(content_hash),
+        hash: Hash(hash),
     })
 }
 
