@@ -119,7 +119,8 @@ impl<'a> Fold<'a> {
 struct Working<'a> {
     stored: Lookup<'a>,
     policy: &'a Policy,
-    touched: HashMap<ComplaintId, Touched>,
+    /// Boxed: a state is large, and the map's growth should move pointers, not states.
+    touched: HashMap<ComplaintId, Box<Touched>>,
     skipped: u64,
 }
 
@@ -211,16 +212,14 @@ impl<'a> Working<'a> {
             let stored = (self.stored)(&id);
             let state = stored.as_ref().map(|record| record.state.clone());
             let delta = StatsBucket::default();
-            self.touched.insert(
-                id,
-                Touched {
-                    stored,
-                    state,
-                    delta,
-                },
-            );
+            let touched = Touched {
+                stored,
+                state,
+                delta,
+            };
+            self.touched.insert(id, Box::new(touched));
         }
-        self.touched.get_mut(stream)
+        self.touched.get_mut(stream).map(|touched| &mut **touched)
     }
 
     fn apply(&mut self, recorded: &RecordedEvent) {
