@@ -35,13 +35,18 @@ pub fn each<T: Send, R: Send>(
             .into_iter()
             .zip(&slots)
             .filter_map(|(worker, slot)| match worker {
-                Some(worker) => worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Some(worker) => joined(worker),
                 None => take(slot),
             })
             .collect()
     })
+}
+
+/// What a scoped thread returned; a panic in it is passed on to the caller.
+pub fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]

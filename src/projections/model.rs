@@ -101,7 +101,7 @@ impl Model {
                 .flatten()
                 .map(|record| (record.state.id.clone(), record))
                 .collect();
-            (joined(index), joined(timers), records)
+            (parallel::joined(index), parallel::joined(timers), records)
         });
         Self {
             checkpoint,
@@ -153,10 +153,4 @@ impl Model {
         merge_buckets(&mut self.stats, changes.stats);
         self.checkpoint = checkpoint;
     }
-}
-
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
