@@ -34,7 +34,6 @@ pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 
 use crate::domain::Policy;
 use crate::domain::values::ComplaintId;
-use crate::parallel;
 use crate::store::{EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
 use model::Model;
 use snapshot::Unusable;
@@ -45,8 +44,6 @@ use working::Fold;
 const PROJECTION_SCHEMA: u32 = 2;
 /// Events per catch-up batch: bounds the memory of one run.
 const CATCH_UP_BATCH: usize = 100_000;
-/// A batch this large is folded on every core.
-const PARALLEL_FOLD: usize = 20_000;
 /// How often the follower writes a snapshot (if anything changed).
 const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -180,6 +177,11 @@ impl Projections {
         self.model.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A complaint's record as the model holds it now: where a fold starts from.
+    fn stored(&self, id: &ComplaintId) -> Option<Arc<ComplaintRecord>> {
+        self.read().records.get(id).cloned()
+    }
+
     /// Applies events that follow the checkpoint (earlier ones are ignored). Readers see
     /// the whole batch or none of it.
     pub fn apply(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
@@ -190,12 +192,7 @@ impl Projections {
             return Ok(());
         };
         let next = last.position + 1;
-        let shards = match events.len() >= PARALLEL_FOLD {
-            true => parallel::cores(),
-            false => 1,
-        };
-        let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
-        let changes = working::fold(&stored, &self.policy, events, shards);
+        let changes = working::fold(&|id| self.stored(id), &self.policy, events);
         let skipped = changes.skipped;
         let mut model = self.write();
         model.install(changes, next);
@@ -239,12 +236,8 @@ impl Projections {
         let _writing = self.writing.lock().map_err(|_| poisoned())?;
         let start = self.checkpoint();
         let target = store.head();
-        let shards = match target.saturating_sub(start) >= PARALLEL_FOLD as u64 {
-            true => parallel::cores(),
-            false => 1,
-        };
-        let stored = |id: &ComplaintId| self.read().records.get(id).cloned();
-        let mut fold = Fold::new(&stored, &self.policy, shards);
+        let stored = |id: &ComplaintId| self.stored(id);
+        let mut fold = Fold::new(&stored, &self.policy, target.saturating_sub(start));
         let mut next = start;
         // A small first batch, so that folding starts early.
         let mut batch = runtime.block_on(read_batch(store, &mut next, MAX_PAGE))?;

@@ -43,14 +43,12 @@ impl Changes {
 /// Where a run finds the records its complaints had before it.
 pub type Lookup<'a> = &'a (dyn Fn(&ComplaintId) -> Option<Arc<ComplaintRecord>> + Sync);
 
-/// Folds `events` against the records `stored` gives, on `shards` threads.
-pub fn fold(
-    stored: Lookup<'_>,
-    policy: &Policy,
-    events: &[RecordedEvent],
-    shards: usize,
-) -> Changes {
-    let mut fold = Fold::new(stored, policy, shards);
+/// A fold of this many events is split over every core.
+const PARALLEL_FOLD: u64 = 20_000;
+
+/// Folds `events` against the records `stored` gives.
+pub fn fold(stored: Lookup<'_>, policy: &Policy, events: &[RecordedEvent]) -> Changes {
+    let mut fold = Fold::new(stored, policy, events.len() as u64);
     fold.feed(events);
     fold.into_changes()
 }
@@ -67,12 +65,15 @@ pub struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    pub fn new(stored: Lookup<'a>, policy: &'a Policy, shards: usize) -> Self {
+    /// A fold of about `events` events: on every core if they are many.
+    pub fn new(stored: Lookup<'a>, policy: &'a Policy, events: u64) -> Self {
+        let shards = match events >= PARALLEL_FOLD {
+            true => parallel::cores(),
+            false => 1,
+        };
         Self {
             owner: RandomState::default(),
-            shards: (0..shards.max(1))
-                .map(|_| Working::new(stored, policy))
-                .collect(),
+            shards: (0..shards).map(|_| Working::new(stored, policy)).collect(),
         }
     }
 
