@@ -364,12 +364,14 @@ fn read_log_range(
         Some((key, _)) => key.to_vec(),
         None => event_key(from).to_vec(),
     };
+    // Each chunk with how many records it holds, counted once here.
     let mut values = Vec::new();
     let mut records = 0;
     for item in log.range(start..event_key(durable).to_vec()) {
         let (key, value) = item?;
-        records += chunk::records(&value).count();
-        values.push((key, value));
+        let count = chunk::records(&value).count();
+        records += count;
+        values.push((key, value, count));
         if records >= limit + from.saturating_sub(position_of_event_key(&values[0].0)?) as usize {
             break;
         }
@@ -389,18 +391,15 @@ fn read_log_range(
     Ok(events)
 }
 
-/// The events in `values` at positions `from..durable`; the records before `from` in the
-/// first value are skipped undecoded.
+/// The events in `values` (chunks with their record counts) at positions
+/// `from..durable`; the records before `from` in the first chunk are skipped undecoded.
 fn decode_values(
-    values: &[(sled::IVec, sled::IVec)],
+    values: &[(sled::IVec, sled::IVec, usize)],
     from: u64,
     durable: u64,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let records = values
-        .iter()
-        .map(|(_, value)| chunk::records(value).count());
-    let mut events = Vec::with_capacity(records.sum());
-    for (key, value) in values {
+    let mut events = Vec::with_capacity(values.iter().map(|(_, _, count)| count).sum());
+    for (key, value, _) in values {
         let skip = from.saturating_sub(position_of_event_key(key)?) as usize;
         for record in chunk::records(value).skip(skip) {
             let event = decode_record(key, record)?;
