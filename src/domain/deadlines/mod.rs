@@ -395,7 +395,8 @@ pub enum DeadlineOutcome {
 pub struct Obligations<'p> {
     paused: bool,
     calendar: &'p BusinessCalendar,
-    /// The clocks running before (not yet fired), with the pauses that applied to each.
+    /// The clocks running before (not yet fired) whose end can be met or missed, with
+    /// the pauses that applied to each.
     running: Vec<(Clock, Vec<Stop>)>,
 }
 
@@ -405,6 +406,7 @@ impl<'p> Obligations<'p> {
             paused: before.is_paused(),
             calendar: policy.calendar(&before.region),
             running: clocks(before, policy)
+                .filter(|clock| records_misses(clock.key.kind))
                 .filter(|clock| !before.fired.contains(&clock.key))
                 .map(|clock| (clock, stops_for(before, clock.key.kind, policy)))
                 .collect(),
@@ -428,7 +430,6 @@ impl<'p> Obligations<'p> {
         self.running
             .iter()
             .filter(|(clock, _)| !still_running.contains(&clock.key))
-            .filter(|(clock, _)| records_misses(clock.key.kind))
             .filter_map(|(clock, stops)| {
                 let (_, _, due_at) = due_moment(clock, stops, self.calendar)?;
                 let outcome = if occurred_at <= due_at {
