@@ -11,7 +11,7 @@
 //! | `COMPLAINTFLOW_BENCH_REPLAY_EVENTS`   | 1000000 | size of the store replayed and read       |
 //! | `COMPLAINTFLOW_BENCH_FILL_TASKS`      | 256     | tasks filling that store                  |
 //! | `COMPLAINTFLOW_BENCH_STREAM_READS`    | 10000   | random 20-event streams read              |
-//! | `COMPLAINTFLOW_BENCH_ONLY`            | all     | `appends` or `replay`: run only those     |
+//! | `COMPLAINTFLOW_BENCH_ONLY`            | all     | `appends`, `replay` or `ceiling`          |
 //! | `COMPLAINTFLOW_BENCH_CACHE_MB`        | default | sled's page cache (`cache_capacity`)      |
 //!
 //! The writer's own metrics (group size, time in `apply_batch` + flush) are captured with
@@ -66,6 +66,11 @@ fn main() {
     }
     if config.runs("replay") {
         runtime.block_on(replay_scenarios(&config, &mut results));
+    }
+    if config.runs("ceiling") {
+        for row in sled_ceiling(&config) {
+            row.print();
+        }
     }
     results.print_targets();
 }
@@ -243,6 +248,91 @@ fn record_micros(histogram: &mut Histogram<u64>, since: Instant) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The ceiling: what sled 0.34 alone costs for the index entries of one event.
+
+/// Events in each ceiling scenario: about as many as the 64-task append scenario stores.
+const CEILING_EVENTS: u64 = 200_000;
+/// Events per `apply_batch`, as the writer's groups hold with 64 appending tasks.
+const CEILING_GROUP: u64 = 18;
+
+/// Two rows: the rate at which sled, with nothing else running, takes the two index
+/// entries the writer stores for every event (its stream entry and its random-UUID id
+/// entry), without the records, hashing, encoding or any flush. It bounds the append
+/// rate from above: first as the writer does it (one thread, one `apply_batch` per
+/// group), then with every core inserting on its own.
+fn sled_ceiling(config: &Config) -> Vec<Row> {
+    let events = if config.quick { 2_000 } else { CEILING_EVENTS };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    vec![
+        ceiling_run(
+            config,
+            "sled alone: index entries, 1 thread",
+            1,
+            events,
+            true,
+        ),
+        ceiling_run(
+            config,
+            "sled alone: index entries, all cores",
+            cores,
+            events,
+            false,
+        ),
+    ]
+}
+
+fn ceiling_run(config: &Config, label: &str, threads: u64, events: u64, batched: bool) -> Row {
+    let dir = TempDir::new().expect("temporary directory");
+    let db = sled::Config::new()
+        .path(dir.path())
+        .cache_capacity(config.store_options().cache_capacity)
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .expect("sled opens");
+    let tree = db.open_tree("log").expect("tree");
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for thread in 0..threads {
+            let tree = &tree;
+            scope.spawn(move || {
+                let mut rng = StdRng::seed_from_u64(thread);
+                let entry = [7u8; 48];
+                let mut streams = OwnStreams::new(format!("t{thread}"));
+                let mut batch = sled::Batch::default();
+                for n in 1..=events / threads {
+                    let (stream, expected) = streams.next();
+                    let version = match expected {
+                        ExpectedVersion::Exact(last) => last + 1,
+                        _ => 0,
+                    };
+                    let mut stream_key = vec![b's'];
+                    stream_key.extend_from_slice(stream.as_str().as_bytes());
+                    stream_key.push(0);
+                    stream_key.extend_from_slice(&version.to_be_bytes());
+                    let mut id_key = [b'i'; 17];
+                    rng.fill(&mut id_key[1..]);
+                    if batched {
+                        batch.insert(stream_key, &entry[..40]);
+                        batch.insert(&id_key[..], &entry[..]);
+                        if n % CEILING_GROUP == 0 {
+                            tree.apply_batch(std::mem::take(&mut batch)).expect("batch");
+                        }
+                    } else {
+                        tree.insert(stream_key, &entry[..40]).expect("insert");
+                        tree.insert(&id_key[..], &entry[..]).expect("insert");
+                    }
+                    streams.appended(version);
+                }
+                tree.apply_batch(batch).expect("batch");
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    Row::new(label.to_owned(), threads, events, elapsed).with_cpu(process_cpu() - cpu_before)
+}
+
+// ---------------------------------------------------------------------------------------
 // Scenarios 1 and 2: durable appends from concurrent tasks, each into its own streams.
 
 /// What one appending task did.
@@ -295,6 +385,7 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
     let (_dir, store) = fresh_store(config);
     let quota = config.max_appends.div_ceil(tasks);
     let writer_before = WriterStats::now();
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let deadline = started + config.seconds;
     let handles: Vec<_> = (0..tasks)
@@ -305,6 +396,7 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
         .collect();
     let (events, latency) = join_runs(handles).await;
     let elapsed = started.elapsed();
+    let cpu = process_cpu() - cpu_before;
     let writer = WriterStats::now().since(&writer_before);
     store.close().await.expect("close");
     Row::new(
@@ -315,6 +407,19 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
     )
     .with_latency(&latency)
     .with_writer(writer)
+    .with_cpu(cpu)
+}
+
+/// User and system CPU time of this process so far: every thread, sled's included.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 async fn append_task(
@@ -496,6 +601,8 @@ struct Row {
     p50: Option<u64>,
     p99: Option<u64>,
     writer: Option<WriterStats>,
+    /// The whole process's CPU time over the run.
+    cpu: Option<Duration>,
 }
 
 impl Row {
@@ -509,6 +616,7 @@ impl Row {
             p50: None,
             p99: None,
             writer: None,
+            cpu: None,
         }
     }
 
@@ -531,13 +639,20 @@ impl Row {
         }
     }
 
+    fn with_cpu(self, cpu: Duration) -> Self {
+        Self {
+            cpu: Some(cpu),
+            ..self
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64()
     }
 
     fn print_heading() {
         println!(
-            "{:<36} {:>5} {:>10} {:>8} {:>18} {:>10} {:>10} {:>8} {:>9} {:>10}",
+            "{:<36} {:>5} {:>10} {:>8} {:>18} {:>10} {:>10} {:>8} {:>9} {:>10} {:>10}",
             "scenario",
             "tasks",
             "count",
@@ -547,9 +662,10 @@ impl Row {
             "p99",
             "groups",
             "ev/group",
-            "commit"
+            "commit",
+            "cpu/ev"
         );
-        println!("{}", "-".repeat(133));
+        println!("{}", "-".repeat(144));
     }
 
     fn print(&self) {
@@ -564,8 +680,14 @@ impl Row {
                 )
             },
         );
+        let cpu = self.cpu.map_or(String::new(), |cpu| {
+            format!(
+                "{:.1} µs",
+                cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64
+            )
+        });
         println!(
-            "{:<36} {:>5} {:>10} {:>8.2} {:>18} {:>10} {:>10} {writer}",
+            "{:<36} {:>5} {:>10} {:>8.2} {:>18} {:>10} {:>10} {writer} {cpu:>10}",
             self.label,
             self.tasks,
             self.count,
@@ -613,8 +735,9 @@ impl Results {
             print_target("full replay (best pass)", rate, REPLAY_TARGET);
         }
         println!(
-            "(ev/group and commit: the writer's mean group size and mean apply_batch + flush time per group)"
+            "(ev/group and commit: the writer's mean group size and mean apply_batch + flush time per group;"
         );
+        println!(" cpu/ev: the CPU time of the whole process, every thread, per event stored)");
     }
 }
 
