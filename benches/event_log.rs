@@ -410,16 +410,10 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
     .with_cpu(cpu)
 }
 
-/// User and system CPU time of this process so far: every thread, sled's included.
+/// User and system CPU time of this process so far: every thread, sled's and tokio's
+/// included.
 fn process_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
+    complaintflow::loadtest::server::cpu_time(std::process::id()).unwrap_or_default()
 }
 
 async fn append_task(
