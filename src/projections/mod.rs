@@ -34,6 +34,7 @@ pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 
 use crate::domain::Policy;
 use crate::domain::values::ComplaintId;
+use crate::parallel;
 use crate::store::{EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
 use model::Model;
 use snapshot::Unusable;
@@ -244,12 +245,11 @@ impl Projections {
         while !batch.is_empty() {
             // Fold this batch while the next one is read.
             let folded = next;
-            let following = std::thread::scope(|scope| {
-                let folding = scope.spawn(|| fold.feed(batch.iter().flatten()));
-                let following = runtime.block_on(read_batch(store, &mut next, CATCH_UP_BATCH));
-                folding.join().map(|()| following)
-            })
-            .map_err(|_| ProjectionError::Backend("folding events panicked".into()))?;
+            let (folding, following) = parallel::join(
+                || fold.feed(batch.iter().flatten()),
+                || runtime.block_on(read_batch(store, &mut next, CATCH_UP_BATCH)),
+            );
+            folding.map_err(|_| ProjectionError::Backend("folding events panicked".into()))?;
             progress(folded - start, target.max(folded) - start);
             batch = following?;
         }

@@ -92,17 +92,22 @@ impl Model {
             (index, timers)
         });
         let (index, timers): (Vec<_>, Vec<_>) = derived.into_iter().unzip();
+        fn merge<T, C: FromIterator<T>>(runs: Vec<Vec<T>>) -> C {
+            runs.into_iter().flatten().collect()
+        }
         // The sorted runs only need merging.
-        let (index, timers, records) = std::thread::scope(|scope| {
-            let index = scope.spawn(|| index.into_iter().flatten().collect());
-            let timers = scope.spawn(|| timers.into_iter().flatten().collect());
-            let records = parts
-                .into_iter()
-                .flatten()
-                .map(|record| (record.state.id.clone(), record))
-                .collect();
-            (parallel::joined(index), parallel::joined(timers), records)
-        });
+        let (sorted, records) = parallel::join(
+            || parallel::join(|| merge(index), || merge(timers)),
+            || {
+                parts
+                    .into_iter()
+                    .flatten()
+                    .map(|record| (record.state.id.clone(), record))
+                    .collect()
+            },
+        );
+        let (index, timers) = sorted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let index = index.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Self {
             checkpoint,
             records,
