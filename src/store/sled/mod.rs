@@ -77,6 +77,8 @@ pub struct SledStore {
     queue: Mutex<Option<mpsc::Sender<AppendRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     limits: StoreLimits,
+    /// The writer's filter of stored event ids: most lookups of a new id end here.
+    seen_ids: Arc<seen::Seen>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -125,7 +127,9 @@ impl SledStore {
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
-        let seen_ids = seen::Seen::new(known_keys(&log, keys::ID_PREFIX)?.into_iter());
+        let seen_ids = Arc::new(seen::Seen::new(
+            known_keys(&log, keys::ID_PREFIX)?.into_iter(),
+        ));
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
@@ -135,7 +139,7 @@ impl SledStore {
         }
         let writer = Writer {
             db: db.clone(),
-            seen_ids,
+            seen_ids: seen_ids.clone(),
             heads: Default::default(),
             log: log.clone(),
             clock: options.clock,
@@ -160,6 +164,7 @@ impl SledStore {
             queue: Mutex::new(Some(queue_tx)),
             writer: Mutex::new(Some(handle)),
             limits: options.limits,
+            seen_ids,
         })
     }
 
@@ -300,7 +305,12 @@ impl EventStore for SledStore {
     }
 
     async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
+        // The durable head first: the writer adds an id to the filter before its event
+        // can become durable, so an id stored below this head is always in the filter.
         let durable = *self.durable.borrow();
+        if !self.seen_ids.may_contain(event_id.as_bytes()) {
+            return Ok(None);
+        }
         let Some(bytes) = self.log.get(keys::id_key(event_id))? else {
             return Ok(None);
         };

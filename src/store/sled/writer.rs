@@ -72,8 +72,8 @@ pub struct LogTail {
 
 pub struct Writer {
     pub db: sled::Db,
-    /// Event ids (their 16 bytes) that may be stored (see `seen`).
-    pub seen_ids: Seen,
+    /// Event ids (their 16 bytes) that may be stored (see `seen`), shared with readers.
+    pub seen_ids: Arc<Seen>,
     /// The heads of recently appended streams, so that a busy complaint's next append
     /// does not ask sled.
     pub heads: HashMap<StreamId, StreamHead>,
