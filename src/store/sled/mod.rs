@@ -99,12 +99,7 @@ impl SledStore {
                 path.display()
             ))
         })?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|err| open_error(&path, err))?;
+        let db = open_db(&path, options.cache_capacity)?;
         check_format(&db, &path)?;
         let log = db.open_tree(LOG_TREE)?;
 
@@ -426,6 +421,27 @@ fn decode_values(
 
 fn poisoned() -> StoreError {
     StoreError::Backend("a lock was poisoned by a panic".into())
+}
+
+/// How long opening waits for a directory's lock. A store closed a moment ago lets go of
+/// it only once sled's I/O threads have dropped their last handle, which can be just
+/// after `close` returns; a lock held longer than this belongs to someone else.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .mode(sled::Mode::HighThroughput);
+    let started = std::time::Instant::now();
+    loop {
+        match config.open().map_err(|err| open_error(path, err)) {
+            Err(StoreError::DataDirLocked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
+    }
 }
 
 /// sled reports a directory held by another process as an I/O error about its lock file.
