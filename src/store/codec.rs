@@ -148,7 +148,7 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
 }
 
 fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
-    let malformed = |why: String| DecodeError::Malformed(why);
+    let malformed = DecodeError::Malformed;
     let (stored, read): (StoredEventV1<'_>, usize) =
         bincode::borrow_decode_from_slice(body, config()).map_err(|e| malformed(e.to_string()))?;
     if read != body.len() {

@@ -37,6 +37,11 @@ impl Filter {
         }
     }
 
+    fn add(&self, key: &[u8]) {
+        self.bloom.insert(key);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn is_full(&self) -> bool {
         self.count.load(Ordering::Relaxed) >= self.capacity
     }
@@ -64,17 +69,14 @@ impl Seen {
 
     /// Only the writer inserts; an id is inserted before its event can be read as stored.
     pub fn insert(&self, key: &[u8]) {
-        let full = self.read().last().is_none_or(Filter::is_full);
-        if full {
-            let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
-            let capacity = filters.last().map_or(FIRST_CAPACITY, |f| f.capacity * 2);
-            // Readers may still find the old filter last until the new one is in.
-            filters.push(Filter::new(capacity));
+        if let Some(filter) = self.read().last().filter(|filter| !filter.is_full()) {
+            filter.add(key);
+            return;
         }
-        if let Some(filter) = self.read().last() {
-            filter.bloom.insert(key);
-            filter.count.fetch_add(1, Ordering::Relaxed);
-        }
+        let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
+        let filter = Filter::new(filters.last().map_or(FIRST_CAPACITY, |f| f.capacity * 2));
+        filter.add(key);
+        filters.push(filter);
     }
 
     /// False means certainly never inserted; true means perhaps.
