@@ -43,8 +43,6 @@ use working::Fold;
 /// Bump when what the read models hold changes meaning: snapshots taken before are
 /// then set aside and the read models rebuilt.
 const PROJECTION_SCHEMA: u32 = 2;
-/// Events per catch-up batch: bounds the memory of one run.
-const CATCH_UP_BATCH: usize = 100_000;
 /// How often the follower writes a snapshot (if anything changed).
 const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -211,7 +209,8 @@ impl Projections {
     }
 
     /// Applies everything the log holds beyond the checkpoint. `progress` hears
-    /// (folded, total) after each batch. Returns the events applied.
+    /// (read, total) after each page, which the fold follows a few pages behind.
+    /// Returns the events applied.
     ///
     /// Catch-up runs before anything reads the read models (at start-up, or as a
     /// rebuild), so the whole backlog is folded first and handed over once: a complaint
@@ -240,19 +239,18 @@ impl Projections {
         let stored = |id: &ComplaintId| self.stored(id);
         let mut fold = Fold::new(&stored, &self.policy, target.saturating_sub(start));
         let mut next = start;
-        // A small first batch, so that folding starts early.
-        let mut batch = runtime.block_on(read_batch(store, &mut next, MAX_PAGE))?;
-        while !batch.is_empty() {
-            // Fold this batch while the next one is read.
-            let folded = next;
-            let (folding, following) = parallel::join(
-                || fold.feed(batch.iter().flatten()),
-                || runtime.block_on(read_batch(store, &mut next, CATCH_UP_BATCH)),
-            );
-            folding.map_err(|_| ProjectionError::Backend("folding events panicked".into()))?;
-            progress(folded - start, target.max(folded) - start);
-            batch = following?;
-        }
+        let pages = log_pages(runtime, store, start, target).inspect(|page| {
+            if let Some(last) = page.as_ref().ok().and_then(|page| page.last()) {
+                next = last.position + 1;
+                progress(next - start, target.max(next) - start);
+            }
+        });
+        fold.feed_pages(pages).map_err(|stopped| match stopped {
+            parallel::Stopped::Source(err) => ProjectionError::Store(err),
+            parallel::Stopped::Panicked => {
+                ProjectionError::Backend("folding events panicked".into())
+            }
+        })?;
         if next == start {
             return Ok(0);
         }
@@ -384,24 +382,59 @@ impl Projections {
     }
 }
 
-/// The events from `next` on, about `size` of them, page by page (not copied into one
-/// vector); moves `next` past them.
-async fn read_batch(
-    store: &dyn EventStore,
-    next: &mut u64,
-    size: usize,
-) -> Result<Vec<Vec<RecordedEvent>>, ProjectionError> {
-    let (mut pages, mut events) = (Vec::new(), 0);
-    while events < size {
-        let page = store.read_all(*next, MAX_PAGE).await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        *next = last.position + 1;
-        events += page.len();
-        pages.push(page);
-    }
-    Ok(pages)
+/// How many pages of the log are read side by side during a catch-up.
+const READ_AHEAD: usize = 2;
+
+/// The log from `start` on, page by page and in order. The pages before `target` are
+/// read a few at a time side by side (positions are gapless, so where each page starts
+/// is known in advance): one reader alone could not keep a fold on every core busy.
+/// What lies beyond `target` is read one page after another, to the end.
+fn log_pages<'a>(
+    runtime: &'a tokio::runtime::Handle,
+    store: &'a dyn EventStore,
+    start: u64,
+    target: u64,
+) -> impl Iterator<Item = Result<Vec<RecordedEvent>, StoreError>> + 'a {
+    let mut ahead = futures::stream::iter((start..target).step_by(MAX_PAGE))
+        .map(move |from| async move { (from, store.read_all(from, MAX_PAGE).await) })
+        .buffered(READ_AHEAD);
+    let mut pending = None;
+    let mut next = start;
+    std::iter::from_fn(move || {
+        loop {
+            if pending.is_none() {
+                pending = runtime.block_on(ahead.next());
+            }
+            let (page, gap) = match pending.take() {
+                // A page came back shorter than asked: read up to the next one here.
+                Some((from, page)) if from > next => {
+                    pending = Some((from, page));
+                    let gap = runtime.block_on(store.read_all(next, (from - next) as usize));
+                    (gap, Some(from))
+                }
+                Some((_, page)) => (page, None),
+                None => (runtime.block_on(store.read_all(next, MAX_PAGE)), None),
+            };
+            let mut page = match page {
+                Ok(page) => page,
+                Err(err) => return Some(Err(err)),
+            };
+            page.drain(..page.partition_point(|event| event.position < next));
+            match (page.last(), gap) {
+                (Some(last), _) => {
+                    next = last.position + 1;
+                    return Some(Ok(page));
+                }
+                (None, Some(from)) => {
+                    let reason = format!("positions {next} to {from} cannot be read");
+                    let location = "the global log".into();
+                    return Some(Err(StoreError::Corrupt { location, reason }));
+                }
+                (None, None) if pending.is_some() => continue,
+                (None, None) => return None,
+            }
+        }
+    })
 }
 
 /// Raw keys and values, in key order.

@@ -92,6 +92,24 @@ impl<'a> Fold<'a> {
         });
     }
 
+    /// Folds every page of `pages` while the pages are still being read: each shard
+    /// works on a thread of its own, through the pages at its own pace (see
+    /// `parallel::broadcast`). The fold is left empty if this fails.
+    pub fn feed_pages<E>(
+        &mut self,
+        pages: impl IntoIterator<Item = Result<Vec<RecordedEvent>, E>>,
+    ) -> Result<(), parallel::Stopped<E>> {
+        let (owner, count) = (&self.owner, self.shards.len());
+        let shards = std::mem::take(&mut self.shards).into_iter().enumerate();
+        let shards = parallel::broadcast(shards.collect(), pages, |(shard, working), page| {
+            working.run(page, |stream| {
+                count == 1 || owner.hash_one(stream) as usize % count == *shard
+            });
+        })?;
+        self.shards = shards.into_iter().map(|(_, working)| working).collect();
+        Ok(())
+    }
+
     /// What the runs changed, as updates to the records they started from.
     pub fn into_changes(self) -> Changes {
         let mut changes = Changes::default();
