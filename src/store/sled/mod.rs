@@ -5,6 +5,7 @@
 //! being flushed, so every read is cut at the durable head the writer publishes: nobody
 //! ever sees an event that could still be lost.
 
+mod backfill;
 mod chunk;
 mod durability;
 mod keys;
@@ -79,6 +80,8 @@ pub struct SledStore {
     limits: StoreLimits,
     /// The writer's filter of stored event ids: most lookups of a new id end here.
     seen_ids: Arc<seen::Seen>,
+    /// Fills `seen_ids` with the ids stored before opening, once appends begin.
+    backfill: backfill::Backfill,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -122,9 +125,8 @@ impl SledStore {
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
-        let seen_ids = Arc::new(seen::Seen::new(
-            known_keys(&log, keys::ID_PREFIX)?.into_iter(),
-        ));
+        let seen_ids = Arc::new(seen::Seen::new(tail.next_position as usize));
+        let backfill = backfill::Backfill::new(log.clone(), seen_ids.clone());
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
@@ -160,6 +162,7 @@ impl SledStore {
             writer: Mutex::new(Some(handle)),
             limits: options.limits,
             seen_ids,
+            backfill,
         })
     }
 
@@ -167,9 +170,16 @@ impl SledStore {
         &self.path
     }
 
+    /// Whether the id filter holds every id stored before opening (see `backfill`).
+    #[doc(hidden)]
+    pub fn id_filter_complete(&self) -> bool {
+        self.seen_ids.is_complete()
+    }
+
     /// Stops taking appends, lets every queued append finish, and flushes. Appends that
     /// arrive afterwards are refused with `Unavailable`.
     pub async fn close(&self) -> Result<(), StoreError> {
+        self.backfill.stop();
         let queue = self.queue.lock().map_err(|_| poisoned())?.take();
         drop(queue);
         let handle = self.writer.lock().map_err(|_| poisoned())?.take();
@@ -248,6 +258,7 @@ impl EventStore for SledStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         let events = self.limits.prepare(stream, events)?;
+        self.backfill.start();
         let (reply, answer) = oneshot::channel();
         let request = AppendRequest {
             stream: stream.clone(),
@@ -303,6 +314,7 @@ impl EventStore for SledStore {
         // The durable head first: the writer adds an id to the filter before its event
         // can become durable, so an id stored below this head is always in the filter.
         let durable = *self.durable.borrow();
+        self.backfill.start();
         if !self.seen_ids.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
@@ -491,15 +503,6 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-/// What follows `prefix` in every key under it (the event ids of the id index, the
-/// stream names of the stream heads), read at start-up.
-fn known_keys(log: &sled::Tree, prefix: [u8; 1]) -> Result<Vec<Vec<u8>>, StoreError> {
-    log.scan_prefix(prefix)
-        .keys()
-        .map(|key| Ok(key?[prefix.len()..].to_vec()))
-        .collect()
 }
 
 /// One past the last position under the last event key, counting its records without

@@ -9,9 +9,12 @@
 //!
 //! The writer inserts while readers ask: the filters' bits are atomic, and the lock
 //! around the list of filters is only taken for writing when a new filter is added.
+//!
+//! The ids stored before the store opened are added by a backfill (see `backfill`);
+//! until it is complete, the filter answers "perhaps" to everything.
 
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fastbloom::AtomicBloomFilter;
 
@@ -20,6 +23,8 @@ const FIRST_CAPACITY: usize = 1 << 20;
 
 pub struct Seen {
     filters: RwLock<Vec<Filter>>,
+    /// Every id stored before the store opened has been inserted.
+    complete: AtomicBool,
 }
 
 struct Filter {
@@ -48,26 +53,25 @@ impl Filter {
 }
 
 impl Seen {
-    /// A filter holding `keys`, with room for at least as many again.
-    pub fn new<K: AsRef<[u8]>>(keys: impl ExactSizeIterator<Item = K>) -> Self {
-        Self::starting_at(FIRST_CAPACITY, keys)
+    /// An incomplete filter with room for `expected` ids and as many again.
+    pub fn new(expected: usize) -> Self {
+        Self::starting_at(FIRST_CAPACITY, expected)
     }
 
-    fn starting_at<K: AsRef<[u8]>>(
-        capacity: usize,
-        keys: impl ExactSizeIterator<Item = K>,
-    ) -> Self {
-        let first = Filter::new(capacity.max(keys.len() * 2));
-        let seen = Self {
-            filters: RwLock::new(vec![first]),
-        };
-        for key in keys {
-            seen.insert(key.as_ref());
+    fn starting_at(capacity: usize, expected: usize) -> Self {
+        Self {
+            filters: RwLock::new(vec![Filter::new(capacity.max(expected * 2))]),
+            complete: AtomicBool::new(false),
         }
-        seen
     }
 
-    /// Only the writer inserts; an id is inserted before its event can be read as stored.
+    /// Every id stored before the store opened is in: from now on a "no" is certain.
+    pub fn mark_complete(&self) {
+        self.complete.store(true, Ordering::Release);
+    }
+
+    /// The writer inserts each id before its event can be read as stored; the backfill
+    /// inserts the ids stored before.
     pub fn insert(&self, key: &[u8]) {
         if let Some(filter) = self.read().last().filter(|filter| !filter.is_full()) {
             filter.add(key);
@@ -79,9 +83,14 @@ impl Seen {
         filters.push(filter);
     }
 
-    /// False means certainly never inserted; true means perhaps.
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// False means certainly not stored; true means perhaps.
     pub fn may_contain(&self, key: &[u8]) -> bool {
-        self.read().iter().any(|filter| filter.bloom.contains(key))
+        // Acquire: the backfill's bits are visible once its completion is.
+        !self.is_complete() || self.read().iter().any(|filter| filter.bloom.contains(key))
     }
 
     /// The filters; a panic elsewhere while holding the lock leaves them valid (bits
@@ -98,10 +107,11 @@ mod tests {
     #[test]
     fn inserted_ids_are_always_found_and_most_others_are_not() {
         let keys: Vec<[u8; 16]> = (0..5_000u128).map(u128::to_be_bytes).collect();
-        let seen = Seen::new(keys[..1000].iter());
-        for key in &keys[1000..] {
+        let seen = Seen::new(1000);
+        for key in &keys {
             seen.insert(key);
         }
+        seen.mark_complete();
         assert!(keys.iter().all(|key| seen.may_contain(key)));
         let strangers = (10_000..20_000u128)
             .filter(|n| seen.may_contain(&n.to_be_bytes()))
@@ -110,8 +120,19 @@ mod tests {
     }
 
     #[test]
+    fn an_incomplete_filter_rules_nothing_out() {
+        let seen = Seen::new(0);
+        seen.insert(&[1; 16]);
+        assert!((0..100u128).all(|n| seen.may_contain(&n.to_be_bytes())));
+        seen.mark_complete();
+        assert!(seen.may_contain(&[1; 16]));
+        assert!(!seen.may_contain(&[2; 16]));
+    }
+
+    #[test]
     fn a_full_filter_is_followed_by_a_larger_one() {
-        let seen = Seen::starting_at(100, std::iter::empty::<[u8; 16]>());
+        let seen = Seen::starting_at(100, 0);
+        seen.mark_complete();
         let keys = (0..110u128).map(u128::to_be_bytes);
         for key in keys.clone() {
             seen.insert(&key);
