@@ -15,6 +15,14 @@ pub struct UnknownName {
     pub name: String,
 }
 
+/// A closed vocabulary: a fieldless enum whose values are numbered in declaration order.
+pub trait Named: Copy + 'static {
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
+    /// Where the value stands in `ALL`.
+    fn index(self) -> usize;
+}
+
 /// Declares a fieldless enum with stable snake_case names, `ALL` and `as_str`.
 macro_rules! named_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -31,6 +39,18 @@ macro_rules! named_enum {
                 match self {
                     $($name::$variant => $text),+
                 }
+            }
+        }
+
+        impl $crate::domain::vocabulary::Named for $name {
+            const ALL: &'static [$name] = $name::ALL;
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+
+            fn index(self) -> usize {
+                self as usize
             }
         }
 
@@ -241,5 +261,18 @@ mod tests {
         let err = "telepathy".parse::<Channel>().unwrap_err();
         assert_eq!(err.vocabulary, "Channel");
         assert!(err.to_string().contains("telepathy"));
+    }
+
+    #[test]
+    fn a_value_is_numbered_by_its_place_in_all() {
+        fn check<V: Named + PartialEq + std::fmt::Debug>() {
+            for (place, value) in V::ALL.iter().enumerate() {
+                assert_eq!(value.index(), place, "{value:?}");
+            }
+        }
+        check::<Channel>();
+        check::<Category>();
+        check::<RootCause>();
+        check::<crate::domain::deadlines::DeadlineKind>();
     }
 }

@@ -2,9 +2,12 @@
 //! event by event, so a rebuild and the live path add up to exactly the same numbers.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::deadlines::DeadlineKind;
+use crate::domain::vocabulary::{Category, Channel, Named, RootCause};
 use crate::domain::{
     ComplaintEvent, ComplaintState, DeadlineOutcome, EventMeta, Obligations, Policy,
 };
@@ -55,18 +58,133 @@ impl StatsBucket {
     }
 }
 
+/// Signed counts per value of a vocabulary, in an array of its size: counting
+/// allocates nothing, which matters when a rebuild keeps one tally per complaint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally<V, const N: usize> {
+    counts: [i64; N],
+    vocabulary: PhantomData<V>,
+}
+
+impl<V: Named, const N: usize> Tally<V, N> {
+    /// Checked when the type is used: `N` is the vocabulary's size.
+    const SIZED: () = assert!(N == V::ALL.len(), "a tally has one count per value");
+
+    fn new() -> Self {
+        let () = Self::SIZED;
+        Self {
+            counts: [0; N],
+            vocabulary: PhantomData,
+        }
+    }
+
+    fn add(&mut self, value: V, by: i64) {
+        self.counts[value.index()] += by;
+    }
+
+    fn is_zero(&self) -> bool {
+        self.counts.iter().all(|count| *count == 0)
+    }
+
+    /// Adds the counts into a bucket's map, by name.
+    fn add_into(&self, map: &mut BTreeMap<String, i64>) {
+        for (value, count) in V::ALL.iter().zip(self.counts) {
+            if count != 0 {
+                add(map, value.as_str(), count);
+            }
+        }
+    }
+}
+
+/// What a run of events changes in one complaint's bucket, gathered event by event
+/// and added to the bucket once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsDelta {
+    complaints: i64,
+    by_category: Tally<Category, { Category::ALL.len() }>,
+    by_channel: Tally<Channel, { Channel::ALL.len() }>,
+    by_root_cause: Tally<RootCause, { RootCause::ALL.len() }>,
+    deadlines_met: Tally<DeadlineKind, { DeadlineKind::ALL.len() }>,
+    deadlines_missed: Tally<DeadlineKind, { DeadlineKind::ALL.len() }>,
+    escalated: i64,
+    reopened: i64,
+    satisfaction_sum: i64,
+    satisfaction_count: i64,
+}
+
+impl Default for StatsDelta {
+    fn default() -> Self {
+        Self {
+            complaints: 0,
+            by_category: Tally::new(),
+            by_channel: Tally::new(),
+            by_root_cause: Tally::new(),
+            deadlines_met: Tally::new(),
+            deadlines_missed: Tally::new(),
+            escalated: 0,
+            reopened: 0,
+            satisfaction_sum: 0,
+            satisfaction_count: 0,
+        }
+    }
+}
+
+impl StatsDelta {
+    pub fn is_zero(&self) -> bool {
+        let Self {
+            complaints,
+            by_category,
+            by_channel,
+            by_root_cause,
+            deadlines_met,
+            deadlines_missed,
+            escalated,
+            reopened,
+            satisfaction_sum,
+            satisfaction_count,
+        } = self;
+        [
+            complaints,
+            escalated,
+            reopened,
+            satisfaction_sum,
+            satisfaction_count,
+        ]
+        .into_iter()
+        .all(|count| *count == 0)
+            && by_category.is_zero()
+            && by_channel.is_zero()
+            && by_root_cause.is_zero()
+            && deadlines_met.is_zero()
+            && deadlines_missed.is_zero()
+    }
+
+    fn add_into(&self, bucket: &mut StatsBucket) {
+        bucket.complaints += self.complaints;
+        self.by_category.add_into(&mut bucket.by_category);
+        self.by_channel.add_into(&mut bucket.by_channel);
+        self.by_root_cause.add_into(&mut bucket.by_root_cause);
+        self.deadlines_met.add_into(&mut bucket.deadlines_met);
+        self.deadlines_missed.add_into(&mut bucket.deadlines_missed);
+        bucket.escalated += self.escalated;
+        bucket.reopened += self.reopened;
+        bucket.satisfaction_sum += self.satisfaction_sum;
+        bucket.satisfaction_count += self.satisfaction_count;
+    }
+}
+
 /// Statistics buckets by key.
 pub type Buckets = BTreeMap<BucketKey, StatsBucket>;
 
-/// Adds `delta` into its bucket.
-pub fn add_to(buckets: &mut Buckets, bucket: BucketKey, delta: &StatsBucket) {
-    buckets.entry(bucket).or_default().merge(delta);
+/// Adds a complaint's `delta` into its bucket.
+pub fn add_to(buckets: &mut Buckets, bucket: BucketKey, delta: &StatsDelta) {
+    delta.add_into(buckets.entry(bucket).or_default());
 }
 
 /// Adds every bucket of `deltas` into `buckets`.
 pub fn merge_buckets(buckets: &mut Buckets, deltas: Buckets) {
     for (bucket, delta) in deltas {
-        add_to(buckets, bucket, &delta);
+        buckets.entry(bucket).or_default().merge(&delta);
     }
 }
 
@@ -96,20 +214,20 @@ impl BucketKey {
 /// Adds to `delta` what one event changes in its complaint's bucket, judged from the
 /// state before it. A complaint's bucket never changes (region, dealer and filing are
 /// fixed at filing), so one delta can gather a run of its events.
-pub fn add_event(delta: &mut StatsBucket, before: Option<&ComplaintState>, event: &ComplaintEvent) {
+pub fn add_event(delta: &mut StatsDelta, before: Option<&ComplaintState>, event: &ComplaintEvent) {
     match (event, before) {
         (ComplaintEvent::Filed(filed), None) => {
             delta.complaints += 1;
             for category in &filed.categories {
-                add(&mut delta.by_category, category.as_str(), 1);
+                delta.by_category.add(*category, 1);
             }
-            add(&mut delta.by_channel, filed.channel.as_str(), 1);
+            delta.by_channel.add(filed.channel, 1);
         }
         (ComplaintEvent::CauseFound(found), Some(before)) => {
             if let Some(previous) = &before.cause_found {
-                add(&mut delta.by_root_cause, previous.root_cause.as_str(), -1);
+                delta.by_root_cause.add(previous.root_cause, -1);
             }
-            add(&mut delta.by_root_cause, found.root_cause.as_str(), 1);
+            delta.by_root_cause.add(found.root_cause, 1);
         }
         (ComplaintEvent::Escalated(_), Some(before)) if before.escalation_count == 0 => {
             delta.escalated += 1;
@@ -122,11 +240,7 @@ pub fn add_event(delta: &mut StatsBucket, before: Option<&ComplaintState>, event
             delta.satisfaction_count += 1;
         }
         (ComplaintEvent::DeadlineMissed(missed), Some(_)) => {
-            add(
-                &mut delta.deadlines_missed,
-                missed.deadline.kind.as_str(),
-                1,
-            );
+            delta.deadlines_missed.add(missed.deadline.kind, 1);
         }
         _ => {}
     }
@@ -135,7 +249,7 @@ pub fn add_event(delta: &mut StatsBucket, before: Option<&ComplaintState>, event
 /// Counts the deadlines an event met (or met too late) into `delta`. Only called for
 /// events that may meet deadlines: working deadlines out is the expensive part.
 pub fn count_deadlines_met(
-    delta: &mut StatsBucket,
+    delta: &mut StatsDelta,
     before: &Obligations,
     after: &ComplaintState,
     meta: &EventMeta,
@@ -146,7 +260,7 @@ pub fn count_deadlines_met(
             DeadlineOutcome::Met => &mut delta.deadlines_met,
             DeadlineOutcome::MetLate => &mut delta.deadlines_missed,
         };
-        add(counts, kind.as_str(), 1);
+        counts.add(kind, 1);
     }
 }
 
@@ -245,5 +359,44 @@ impl Statistics {
             average_satisfaction: ratio(total.satisfaction_sum, total.satisfaction_count),
             satisfaction_count: total.satisfaction_count.max(0) as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delta_adds_into_its_bucket_by_name_and_a_correction_takes_one_back() {
+        let mut delta = StatsDelta::default();
+        assert!(delta.is_zero());
+        delta.complaints += 1;
+        delta.by_category.add(Category::ALL[1], 1);
+        delta.by_channel.add(Channel::WalkIn, 1);
+        delta.by_root_cause.add(RootCause::ALL[0], 1);
+        delta.by_root_cause.add(RootCause::ALL[0], -1);
+        delta.by_root_cause.add(RootCause::ALL[2], 1);
+        delta.deadlines_met.add(DeadlineKind::Result, 2);
+        assert!(!delta.is_zero());
+
+        let mut buckets = Buckets::new();
+        let key = BucketKey {
+            region: "east".into(),
+            dealer: "D001".into(),
+            month: "2026-03".into(),
+        };
+        add_to(&mut buckets, key.clone(), &delta);
+        add_to(&mut buckets, key.clone(), &delta);
+        let bucket = &buckets[&key];
+        assert_eq!(bucket.complaints, 2);
+        assert_eq!(bucket.by_category[Category::ALL[1].as_str()], 2);
+        assert_eq!(bucket.by_channel["walk_in"], 2);
+        assert_eq!(
+            bucket.by_root_cause.keys().collect::<Vec<_>>(),
+            vec![RootCause::ALL[2].as_str()],
+            "a count taken back to zero leaves no name behind"
+        );
+        assert_eq!(bucket.deadlines_met["result"], 4);
+        assert!(bucket.deadlines_missed.is_empty());
     }
 }

@@ -15,7 +15,7 @@ use tracing::warn;
 use super::model::Update;
 use super::record::ComplaintRecord;
 use super::stats::{
-    BucketKey, Buckets, StatsBucket, add_event, add_to, count_deadlines_met, merge_buckets,
+    BucketKey, Buckets, StatsDelta, add_event, add_to, count_deadlines_met, merge_buckets,
 };
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintState, Obligations, Policy};
@@ -151,7 +151,7 @@ struct Touched {
     state: Option<ComplaintState>,
     /// What the run changed in its statistics bucket, which is fixed at filing: one
     /// bucket lookup per complaint, not per event.
-    delta: StatsBucket,
+    delta: StatsDelta,
 }
 
 impl<'a> Working<'a> {
@@ -179,7 +179,7 @@ impl<'a> Working<'a> {
         let mut stats = Buckets::new();
         for touched in self.touched.values() {
             if let Some(state) = &touched.state
-                && touched.delta != StatsBucket::default()
+                && !touched.delta.is_zero()
             {
                 add_to(
                     &mut stats,
@@ -230,7 +230,7 @@ impl<'a> Working<'a> {
             let id = ComplaintId::parse(stream).ok()?;
             let stored = (self.stored)(&id);
             let state = stored.as_ref().map(|record| record.state.clone());
-            let delta = StatsBucket::default();
+            let delta = StatsDelta::default();
             let touched = Touched {
                 stored,
                 state,
