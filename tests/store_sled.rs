@@ -305,7 +305,7 @@ async fn a_truncated_log_fails_its_saved_digest() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_record_is_reported_not_panicked_on() {
     let (_dir, store, _) = tampered(|tree| {
         tamper::replace_record(tree, 4, vec![1u8, 0xff, 0xff, 0xff]);
@@ -321,4 +321,11 @@ async fn an_unreadable_record_is_reported_not_panicked_on() {
         store.read_all(4, 1).await,
         Err(StoreError::Corrupt { .. })
     ));
+    // Read models are not built over it: a rebuild stops there, and says where.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::sync::Arc::new(complaintflow::domain::Policy::builtin());
+    let projections = complaintflow::projections::Projections::open(dir.path(), policy).unwrap();
+    let err = projections.catch_up(&store, |_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("position 4"), "{err}");
+    assert_eq!(projections.checkpoint(), 0);
 }

@@ -2,6 +2,7 @@
 
 use crate::domain::values::{ActorId, ComplaintId};
 use crate::domain::{Actor, ComplaintEvent, EventMeta, Role};
+use crate::store::codec::Envelope;
 use crate::store::{InvalidInput, RecordedEvent, StreamId};
 
 use super::EngineError;
@@ -35,20 +36,25 @@ pub struct DomainEvent {
 }
 
 pub fn decode(recorded: &RecordedEvent) -> Result<DomainEvent, EngineError> {
+    decode_envelope(&recorded.into())
+}
+
+/// Decodes the domain event of a record read borrowed (see `store::codec::Envelope`).
+pub fn decode_envelope(envelope: &Envelope<'_>) -> Result<DomainEvent, EngineError> {
     let event = ComplaintEvent::decode(
-        &recorded.event_type,
-        recorded.schema_version,
-        &recorded.payload,
+        envelope.event_type,
+        envelope.schema_version,
+        envelope.payload,
     )
-    .map_err(|e| EngineError::unreadable(recorded.position, e))?;
-    let actor = actor_from_str(&recorded.actor)
-        .map_err(|e| EngineError::unreadable(recorded.position, e))?;
+    .map_err(|e| EngineError::unreadable(envelope.position, e))?;
+    let actor = actor_from_str(envelope.actor)
+        .map_err(|e| EngineError::unreadable(envelope.position, e))?;
     Ok(DomainEvent {
         event,
         meta: EventMeta {
-            version: recorded.version,
-            occurred_at: recorded.occurred_at,
-            recorded_at: recorded.recorded_at,
+            version: envelope.version,
+            occurred_at: envelope.occurred_at,
+            recorded_at: envelope.recorded_at,
             actor,
         },
     })

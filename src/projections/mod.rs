@@ -34,8 +34,7 @@ pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 
 use crate::domain::Policy;
 use crate::domain::values::ComplaintId;
-use crate::parallel;
-use crate::store::{EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
+use crate::store::{EncodedPage, EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
 use model::Model;
 use snapshot::Unusable;
 use working::Fold;
@@ -240,17 +239,12 @@ impl Projections {
         let mut fold = Fold::new(&stored, &self.policy, target.saturating_sub(start));
         let mut next = start;
         let pages = log_pages(runtime, store, start, target).inspect(|page| {
-            if let Some(last) = page.as_ref().ok().and_then(|page| page.last()) {
-                next = last.position + 1;
+            if let Ok(page) = page {
+                next = page.end();
                 progress(next - start, target.max(next) - start);
             }
         });
-        fold.feed_pages(pages).map_err(|stopped| match stopped {
-            parallel::Stopped::Source(err) => ProjectionError::Store(err),
-            parallel::Stopped::Panicked => {
-                ProjectionError::Backend("folding events panicked".into())
-            }
-        })?;
+        fold.feed_pages(pages)?;
         if next == start {
             return Ok(0);
         }
@@ -394,9 +388,9 @@ fn log_pages<'a>(
     store: &'a dyn EventStore,
     start: u64,
     target: u64,
-) -> impl Iterator<Item = Result<Vec<RecordedEvent>, StoreError>> + 'a {
+) -> impl Iterator<Item = Result<EncodedPage, StoreError>> + 'a {
     let mut ahead = futures::stream::iter((start..target).step_by(MAX_PAGE))
-        .map(move |from| async move { (from, store.read_all(from, MAX_PAGE).await) })
+        .map(move |from| async move { (from, store.read_all_encoded(from, MAX_PAGE).await) })
         .buffered(READ_AHEAD);
     let mut pending = None;
     let mut next = start;
@@ -405,34 +399,32 @@ fn log_pages<'a>(
             if pending.is_none() {
                 pending = runtime.block_on(ahead.next());
             }
-            let (page, gap) = match pending.take() {
+            let page = match pending.take() {
                 // A page came back shorter than asked: read up to the next one here.
                 Some((from, page)) if from > next => {
                     pending = Some((from, page));
-                    let gap = runtime.block_on(store.read_all(next, (from - next) as usize));
-                    (gap, Some(from))
+                    runtime.block_on(store.read_all_encoded(next, (from - next) as usize))
                 }
-                Some((_, page)) => (page, None),
-                None => (runtime.block_on(store.read_all(next, MAX_PAGE)), None),
+                Some((_, page)) => page,
+                None => runtime.block_on(store.read_all_encoded(next, MAX_PAGE)),
             };
-            let mut page = match page {
-                Ok(page) => page,
+            let page = match page {
+                Ok(page) => page.starting_at(next),
                 Err(err) => return Some(Err(err)),
             };
-            page.drain(..page.partition_point(|event| event.position < next));
-            match (page.last(), gap) {
-                (Some(last), _) => {
-                    next = last.position + 1;
+            let missing = match (page.is_empty(), &pending) {
+                (false, _) if page.start() == next => {
+                    next = page.end();
                     return Some(Ok(page));
                 }
-                (None, Some(from)) => {
-                    let reason = format!("positions {next} to {from} cannot be read");
-                    let location = "the global log".into();
-                    return Some(Err(StoreError::Corrupt { location, reason }));
-                }
-                (None, None) if pending.is_some() => continue,
-                (None, None) => return None,
-            }
+                (false, _) => page.start(),
+                (true, Some((from, _))) if *from > next => *from,
+                (true, Some(_)) => continue,
+                (true, None) => return None,
+            };
+            let reason = format!("positions {next} to {missing} cannot be read");
+            let location = "the global log".into();
+            return Some(Err(StoreError::Corrupt { location, reason }));
         }
     })
 }

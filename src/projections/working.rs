@@ -8,10 +8,12 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use foldhash::HashMap;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use tracing::warn;
 
+use super::ProjectionError;
 use super::model::Update;
 use super::record::ComplaintRecord;
 use super::stats::{
@@ -21,7 +23,8 @@ use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintState, Obligations, Policy};
 use crate::engine::codec;
 use crate::parallel;
-use crate::store::RecordedEvent;
+use crate::store::codec::{Envelope, decode_envelope, stream_of};
+use crate::store::{EncodedPage, RecordedEvent, StoreError};
 
 /// What one run changed: an update of each touched complaint, and the statistics
 /// deltas.
@@ -57,56 +60,69 @@ pub fn fold(stored: Lookup<'_>, policy: &Policy, events: &[RecordedEvent]) -> Ch
 /// keep their complaints from one run to the next: a complaint spread over many runs
 /// is looked up, copied and made into a record once, not once per run.
 pub struct Fold<'a> {
-    /// One hasher for every shard, so that they agree on who owns which complaint.
-    /// Complaint ids come from clients: the hashers here are seeded per process
-    /// (foldhash), fast without being predictable.
-    owner: RandomState,
     shards: Vec<Working<'a>>,
 }
 
 impl<'a> Fold<'a> {
     /// A fold of about `events` events: on every core if they are many.
     pub fn new(stored: Lookup<'a>, policy: &'a Policy, events: u64) -> Self {
-        let shards = match events >= PARALLEL_FOLD {
+        let count = match events >= PARALLEL_FOLD {
             true => parallel::cores(),
             false => 1,
         };
+        // One hasher for every shard, so that they agree on who owns which complaint.
+        // Complaint ids come from clients: it is seeded per process (foldhash), fast
+        // without being predictable.
+        let hasher = RandomState::default();
+        let shards = (0..count).map(|index| Shard {
+            hasher: hasher.clone(),
+            index,
+            count,
+        });
         Self {
-            owner: RandomState::default(),
-            shards: (0..shards).map(|_| Working::new(stored, policy)).collect(),
+            shards: shards
+                .map(|shard| Working::new(shard, stored, policy))
+                .collect(),
         }
     }
 
     /// Folds the next run of events, each shard on its own core.
-    pub fn feed<'e>(&mut self, events: impl IntoIterator<Item = &'e RecordedEvent> + Clone + Sync) {
+    pub fn feed(&mut self, events: &[RecordedEvent]) {
+        let events = || events.iter().map(Envelope::from);
         if let [working] = self.shards.as_mut_slice() {
-            return working.run(events, |_| true);
+            return working.run(events());
         }
-        let (owner, count) = (&self.owner, self.shards.len());
         let shards = std::mem::take(&mut self.shards);
-        self.shards = parallel::each(shards.into_iter().enumerate(), |(shard, mut working)| {
-            working.run(events.clone(), |stream| {
-                owner.hash_one(stream) as usize % count == shard
-            });
+        self.shards = parallel::each(shards, |mut working| {
+            working.run(events());
             working
         });
     }
 
     /// Folds every page of `pages` while the pages are still being read: each shard
     /// works on a thread of its own, through the pages at its own pace (see
-    /// `parallel::broadcast`). The fold is left empty if this fails.
-    pub fn feed_pages<E>(
+    /// `parallel::broadcast`), and decodes only the records of its own complaints. The
+    /// fold is left empty if this fails.
+    pub fn feed_pages(
         &mut self,
-        pages: impl IntoIterator<Item = Result<Vec<RecordedEvent>, E>>,
-    ) -> Result<(), parallel::Stopped<E>> {
-        let (owner, count) = (&self.owner, self.shards.len());
-        let shards = std::mem::take(&mut self.shards).into_iter().enumerate();
-        let shards = parallel::broadcast(shards.collect(), pages, |(shard, working), page| {
-            working.run(page, |stream| {
-                count == 1 || owner.hash_one(stream) as usize % count == *shard
-            });
-        })?;
-        self.shards = shards.into_iter().map(|(_, working)| working).collect();
+        pages: impl IntoIterator<Item = Result<EncodedPage, StoreError>>,
+    ) -> Result<(), ProjectionError> {
+        let shards = std::mem::take(&mut self.shards);
+        let shards =
+            parallel::broadcast(shards, pages, Working::run_page).map_err(
+                |stopped| match stopped {
+                    parallel::Stopped::Source(err) => ProjectionError::Store(err),
+                    parallel::Stopped::Panicked => {
+                        ProjectionError::Backend("folding events panicked".into())
+                    }
+                },
+            )?;
+        for working in shards {
+            if let Some(err) = working.failure {
+                return Err(ProjectionError::Store(err));
+            }
+            self.shards.push(working);
+        }
         Ok(())
     }
 
@@ -135,12 +151,35 @@ impl<'a> Fold<'a> {
     }
 }
 
+/// Which complaints a shard folds: those whose stream hashes to it.
+#[derive(Debug, Clone)]
+struct Shard {
+    hasher: RandomState,
+    index: usize,
+    count: usize,
+}
+
+impl Shard {
+    /// The stream's hash, if this shard owns the stream. Ownership is read from the
+    /// hash's middle bits: the shard's table places entries by its low bits and tags
+    /// them with its top seven, which must not be the same in every entry.
+    fn owns(&self, stream: &str) -> Option<u64> {
+        let hash = self.hasher.hash_one(stream);
+        ((hash >> 32) as usize % self.count == self.index).then_some(hash)
+    }
+}
+
 struct Working<'a> {
+    shard: Shard,
     stored: Lookup<'a>,
     policy: &'a Policy,
-    /// Boxed: a state is large, and the map's growth should move pointers, not states.
-    touched: HashMap<ComplaintId, Box<Touched>>,
+    /// Each complaint touched, found by the hash of its stream that `shard` computed
+    /// anyway: one hash and one probe per event. Boxed: a state is large, and the
+    /// table's growth should move pointers, not states.
+    touched: HashTable<(ComplaintId, Box<Touched>)>,
     skipped: u64,
+    /// The first record of a page that could not be read: the fold stops there.
+    failure: Option<StoreError>,
 }
 
 /// A complaint the run touched.
@@ -155,29 +194,52 @@ struct Touched {
 }
 
 impl<'a> Working<'a> {
-    fn new(stored: Lookup<'a>, policy: &'a Policy) -> Self {
+    fn new(shard: Shard, stored: Lookup<'a>, policy: &'a Policy) -> Self {
         Self {
+            shard,
             stored,
             policy,
-            touched: HashMap::default(),
+            touched: HashTable::new(),
             skipped: 0,
+            failure: None,
         }
     }
 
-    fn run<'e>(
-        &mut self,
-        events: impl IntoIterator<Item = &'e RecordedEvent>,
-        mine: impl Fn(&str) -> bool,
-    ) {
-        for recorded in events.into_iter().filter(|e| mine(e.stream.as_str())) {
-            self.apply(recorded);
+    fn run<'e>(&mut self, events: impl IntoIterator<Item = Envelope<'e>>) {
+        for envelope in events {
+            if let Some(hash) = self.shard.owns(envelope.stream) {
+                self.apply(hash, &envelope);
+            }
+        }
+    }
+
+    /// Folds the records of `page` that this shard owns, decoding only those.
+    fn run_page(&mut self, page: &EncodedPage) {
+        if self.failure.is_some() {
+            return;
+        }
+        for (position, record) in page.records() {
+            let owned = record.and_then(|record| match self.shard.owns(stream_of(record)?) {
+                Some(hash) => Ok(Some((hash, decode_envelope(record)?))),
+                None => Ok(None),
+            });
+            match owned {
+                Ok(Some((hash, envelope))) => self.apply(hash, &envelope),
+                Ok(None) => {}
+                Err(err) => {
+                    let location = format!("position {position}");
+                    let reason = err.to_string();
+                    self.failure = Some(StoreError::Corrupt { location, reason });
+                    return;
+                }
+            }
         }
     }
 
     /// Adds each complaint's statistics delta to its bucket, once per complaint.
     fn bucket_stats(&self) -> Buckets {
         let mut stats = Buckets::new();
-        for touched in self.touched.values() {
+        for (_, touched) in &self.touched {
             if let Some(state) = &touched.state
                 && !touched.delta.is_zero()
             {
@@ -214,38 +276,46 @@ impl<'a> Working<'a> {
         let (policy, stats) = (self.policy, self.bucket_stats());
         let records = self
             .touched
-            .into_values()
-            .filter_map(|touched| touched.state)
+            .into_iter()
+            .filter_map(|(_, touched)| touched.state)
             .map(|state| Arc::new(ComplaintRecord::new(state, policy)))
             .collect();
         (records, stats, self.skipped)
     }
 
-    /// The complaint of a recorded event, touched by this run from now on; `None` if its
-    /// stream is not a complaint id. Looked up by name: an id is checked and copied
-    /// once per complaint, not per event.
-    fn touch(&mut self, recorded: &RecordedEvent) -> Option<&mut Touched> {
-        let stream = recorded.stream.as_str();
-        if !self.touched.contains_key(stream) {
-            let id = ComplaintId::parse(stream).ok()?;
-            let stored = (self.stored)(&id);
-            let state = stored.as_ref().map(|record| record.state.clone());
-            let delta = StatsDelta::default();
-            let touched = Touched {
-                stored,
-                state,
-                delta,
-            };
-            self.touched.insert(id, Box::new(touched));
-        }
-        self.touched.get_mut(stream).map(|touched| &mut **touched)
+    /// The complaint of a stream (`hash` is its hash), touched by this run from now on;
+    /// `None` if the stream is not a complaint id. An id is checked and copied once per
+    /// complaint, not per event.
+    fn touch(&mut self, hash: u64, stream: &str) -> Option<&mut Touched> {
+        let hasher = &self.shard.hasher;
+        let entry = self.touched.entry(
+            hash,
+            |(id, _)| id.as_str() == stream,
+            |(id, _)| hasher.hash_one(id.as_str()),
+        );
+        let entry = match entry {
+            Entry::Occupied(entry) => entry,
+            Entry::Vacant(entry) => {
+                let id = ComplaintId::parse(stream).ok()?;
+                let stored = (self.stored)(&id);
+                let state = stored.as_ref().map(|record| record.state.clone());
+                let delta = StatsDelta::default();
+                let touched = Touched {
+                    stored,
+                    state,
+                    delta,
+                };
+                entry.insert((id, Box::new(touched)))
+            }
+        };
+        Some(&mut *entry.into_mut().1)
     }
 
-    fn apply(&mut self, recorded: &RecordedEvent) {
+    fn apply(&mut self, hash: u64, recorded: &Envelope<'_>) {
         let policy = self.policy;
-        let decoded = codec::decode(recorded);
+        let decoded = codec::decode_envelope(recorded);
         let touched = match decoded {
-            Ok(_) => self.touch(recorded),
+            Ok(_) => self.touch(hash, recorded.stream),
             Err(_) => None,
         };
         let (Ok(event), Some(touched)) = (decoded, touched) else {

@@ -66,11 +66,14 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// A borrowed view of everything a record holds, so that the writer can encode an event
-/// straight from the client's submission without copying its payload first.
+/// A borrowed view of everything a record holds: the writer encodes an event straight
+/// from the client's submission without copying its payload first, and a reader that
+/// goes through the whole log decodes records without copying them.
 #[derive(Debug, Clone, Copy)]
 pub struct Envelope<'a> {
-    pub stream: &'a StreamId,
+    /// Checked as a `StreamId` when written; a decoded envelope leaves it unchecked
+    /// until it is made into a `RecordedEvent`.
+    pub stream: &'a str,
     pub version: u64,
     pub position: u64,
     pub event_id: Uuid,
@@ -89,7 +92,7 @@ pub struct Envelope<'a> {
 impl<'a> From<&'a RecordedEvent> for Envelope<'a> {
     fn from(event: &'a RecordedEvent) -> Self {
         Self {
-            stream: &event.stream,
+            stream: event.stream.as_str(),
             version: event.version,
             position: event.position,
             event_id: event.event_id,
@@ -118,7 +121,7 @@ pub fn encode(event: Envelope<'_>) -> Vec<u8> {
 /// in one buffer.
 pub fn encode_into(event: Envelope<'_>, out: &mut Vec<u8>) {
     let stored = StoredEventV1Ref {
-        stream: event.stream.as_str(),
+        stream: event.stream,
         version: event.version,
         position: event.position,
         event_id: event.event_id,
@@ -140,6 +143,11 @@ pub fn encode_into(event: Envelope<'_>, out: &mut Vec<u8>) {
 
 /// Decodes a record of any format this build knows.
 pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
+    decode_envelope(bytes)?.to_recorded()
+}
+
+/// Decodes a record of any format this build knows, borrowing its strings and payload.
+pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
     match format {
         1 => decode_v1(body),
@@ -147,7 +155,19 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, DecodeError> {
     }
 }
 
-fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
+/// The stream a record belongs to, read without decoding the rest of it: the stream
+/// comes first in every format.
+pub fn stream_of(bytes: &[u8]) -> Result<&str, DecodeError> {
+    let (&format, body) = bytes.split_first().ok_or(DecodeError::Empty)?;
+    match format {
+        1 => bincode::borrow_decode_from_slice::<&str, _>(body, config())
+            .map(|(stream, _)| stream)
+            .map_err(|e| DecodeError::Malformed(e.to_string())),
+        other => Err(DecodeError::UnknownFormat(other)),
+    }
+}
+
+fn decode_v1(body: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     let malformed = DecodeError::Malformed;
     let (stored, read): (StoredEventV1<'_>, usize) =
         bincode::borrow_decode_from_slice(body, config()).map_err(|e| malformed(e.to_string()))?;
@@ -176,12 +196,12 @@ fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
     let uuid = |bytes: &[u8], field: &str| {
         Uuid::from_slice(bytes).map_err(|e| malformed(format!("{field}: {e}")))
     };
-    Ok(RecordedEvent {
-        stream: StreamId::new(stream).map_err(|e| malformed(e.to_string()))?,
+    Ok(Envelope {
+        stream,
         version,
         position,
         event_id: uuid(event_id, "event_id")?,
-        event_type: event_type.to_owned(),
+        event_type,
         schema_version,
         occurred_at: timestamp(occurred_at_micros, "occurred_at")?,
         recorded_at: timestamp(recorded_at_micros, "recorded_at")?,
@@ -191,15 +211,38 @@ fn decode_v1(body: &[u8]) -> Result<RecordedEvent, DecodeError> {
         causation_id: causation_id
             .map(|id| uuid(id, "causation_id"))
             .transpose()?,
-        actor: actor.to_owned(),
-        payload: payload.to_vec(),
+        actor,
+        payload,
         content_hash: Hash(content_hash),
         hash: Hash(hash),
     })
 }
 
+impl Envelope<'_> {
+    /// The event as an owned value, its stream checked.
+    pub fn to_recorded(&self) -> Result<RecordedEvent, DecodeError> {
+        Ok(RecordedEvent {
+            stream: StreamId::new(self.stream)
+                .map_err(|e| DecodeError::Malformed(e.to_string()))?,
+            version: self.version,
+            position: self.position,
+            event_id: self.event_id,
+            event_type: self.event_type.to_owned(),
+            schema_version: self.schema_version,
+            occurred_at: self.occurred_at,
+            recorded_at: self.recorded_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            actor: self.actor.to_owned(),
+            payload: self.payload.to_vec(),
+            content_hash: self.content_hash,
+            hash: self.hash,
+        })
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> RecordedEvent {
@@ -225,6 +268,17 @@ mod tests {
     fn round_trip() {
         let event = sample();
         assert_eq!(decode(&encode((&event).into())).unwrap(), event);
+    }
+
+    #[test]
+    fn the_stream_is_read_without_the_rest() {
+        let event = sample();
+        let bytes = encode((&event).into());
+        assert_eq!(stream_of(&bytes).unwrap(), "C-2026-0001");
+        assert_eq!(decode_envelope(&bytes).unwrap().stream, "C-2026-0001");
+        assert!(stream_of(&[]).is_err());
+        assert!(stream_of(&[9, 1, b'x']).is_err());
+        assert!(stream_of(&[1, 200]).is_err());
     }
 
     #[test]

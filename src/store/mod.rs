@@ -5,10 +5,12 @@
 //! Verification ([`verify`]) and subscriptions ([`subscription`]) are written once against
 //! the trait, so every backend gets them.
 
+pub mod chunk;
 pub mod codec;
 mod error;
 pub mod hash;
 mod limits;
+mod page;
 pub mod sled;
 pub mod subscription;
 mod types;
@@ -20,6 +22,7 @@ use tokio::sync::watch;
 pub use error::{InvalidInput, StoreError};
 pub use hash::Hash;
 pub use limits::{PreparedEvent, StoreLimits};
+pub use page::{EncodedPage, PageRecord, StoredValue};
 pub use types::{
     AppendOutcome, Digest, Direction, EventSlot, ExpectedVersion, MAX_STREAM_ID_LEN, NewEvent,
     RecordedEvent, StreamId,
@@ -52,6 +55,13 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Up to `limit` events of the global log from position `from` (inclusive).
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The same events as `read_all`, as stored: for a reader that goes through the
+    /// whole log and decodes only what it uses. A store that keeps records in another
+    /// form encodes them.
+    async fn read_all_encoded(&self, from: u64, limit: usize) -> Result<EncodedPage, StoreError> {
+        Ok(EncodedPage::encode(&self.read_all(from, limit).await?))
+    }
 
     /// The version of the last durable event of `stream`, if it has any.
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError>;

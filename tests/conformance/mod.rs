@@ -52,6 +52,7 @@ pub async fn run_all(open: &Factory) {
     subscription_switches_to_live_without_gap_or_duplicate(open()).await;
     verification_and_digests_hold_on_an_intact_log(open()).await;
     envelope_keeps_what_was_submitted(open()).await;
+    encoded_pages_hold_what_read_all_returns(open()).await;
 }
 
 async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
@@ -552,4 +553,42 @@ async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
     assert_eq!(stored.actor, submitted.actor);
     assert_eq!(stored.payload, submitted.payload);
     assert_ne!(stored.hash, stored.content_hash);
+}
+
+async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
+    // Appends of several events, which a store may keep together, and single ones.
+    for (round, name) in ["C-a", "C-b", "C-c", "C-a", "C-d"].iter().enumerate() {
+        store
+            .append(&stream(name), ExpectedVersion::Any, events(round * 3 + 1))
+            .await
+            .unwrap();
+    }
+    let head = store.head();
+    for (from, limit) in [
+        (0, 100),
+        (0, 1),
+        (2, 5),
+        (4, 3),
+        (7, 9),
+        (head - 1, 10),
+        (head, 10),
+    ] {
+        let expected = store.read_all(from, limit).await.unwrap();
+        let page = store.read_all_encoded(from, limit).await.unwrap();
+        let decoded: Vec<_> = page
+            .records()
+            .map(|(position, record)| {
+                let event = complaintflow::store::codec::decode(record.unwrap()).unwrap();
+                assert_eq!(event.position, position, "a record's position");
+                event
+            })
+            .collect();
+        assert_eq!(decoded, expected, "page from {from}, {limit} at most");
+        assert_eq!(page.len(), expected.len());
+        if let Some(last) = expected.last() {
+            assert_eq!((page.start(), page.end()), (from, last.position + 1));
+        } else {
+            assert!(page.is_empty());
+        }
+    }
 }

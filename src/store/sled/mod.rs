@@ -6,7 +6,6 @@
 //! ever sees an event that could still be lost.
 
 mod backfill;
-mod chunk;
 mod durability;
 mod keys;
 mod seen;
@@ -23,11 +22,11 @@ use tracing::{info, warn};
 
 use self::keys::{StreamEntry, event_key, position_of_event_key, stream_key, stream_prefix};
 use self::writer::{AppendRequest, LogTail, Writer};
-use super::codec;
 use super::{
-    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
-    RecordedEvent, StoreError, StoreLimits, StreamId,
+    AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE,
+    NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
 };
+use super::{chunk, codec};
 use crate::clock::{SharedClock, SystemClock};
 use crate::parallel;
 
@@ -211,7 +210,7 @@ impl SledStore {
         let record = chunk::records(&value)
             .nth((position - first) as usize)
             .ok_or_else(missing)?;
-        let event = decode_record(&key, record)?;
+        let event = decode_record((position, record))?;
         if event.position != position {
             return Err(missing());
         }
@@ -297,10 +296,22 @@ impl EventStore for SledStore {
         // workers so that it never stalls other requests.
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || {
-            read_log_range(&log, from, durable, limit.min(MAX_PAGE))
+            let page = log_page(&log, from, durable, limit.min(MAX_PAGE))?;
+            decode_page(&page)
         })
         .await
         .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+    }
+
+    async fn read_all_encoded(&self, from: u64, limit: usize) -> Result<EncodedPage, StoreError> {
+        let durable = *self.durable.borrow();
+        if from >= durable {
+            return Ok(EncodedPage::new(Vec::new(), from, from));
+        }
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || log_page(&log, from, durable, limit.min(MAX_PAGE)))
+            .await
+            .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
@@ -347,18 +358,12 @@ fn chunk_holding(
     Ok(log.range(bounds).next_back().transpose()?)
 }
 
-/// Decodes one record of the value stored under `key`; a failure names where it lies.
-fn decode_record(
-    key: &[u8],
-    record: Result<&[u8], codec::DecodeError>,
-) -> Result<RecordedEvent, StoreError> {
+/// Decodes one record; a failure names its position.
+fn decode_record((position, record): PageRecord<'_>) -> Result<RecordedEvent, StoreError> {
     record
         .and_then(codec::decode)
         .map_err(|err| StoreError::Corrupt {
-            location: match position_of_event_key(key) {
-                Ok(position) => format!("the records from position {position}"),
-                Err(_) => format!("key {}", hex::encode(key)),
-            },
+            location: format!("position {position}"),
             reason: err.to_string(),
         })
 }
@@ -366,67 +371,40 @@ fn decode_record(
 /// Below this many records a page is decoded on the calling thread.
 const PARALLEL_DECODE_MIN: usize = 2048;
 
-/// Events at positions `from..durable`, at most `limit`.
-///
-/// The stored values are gathered first (cheap: sled hands out shared buffers), then
-/// decoded; a large page is split between the machine's cores, because decoding is most
-/// of the cost of a replay.
-fn read_log_range(
+/// The values that hold the events at positions `from..durable`, at most `limit` of
+/// them: cheap to gather, as sled hands out shared buffers.
+fn log_page(
     log: &sled::Tree,
     from: u64,
     durable: u64,
     limit: usize,
-) -> Result<Vec<RecordedEvent>, StoreError> {
+) -> Result<EncodedPage, StoreError> {
+    let end = durable.min(from.saturating_add(limit as u64));
     let start = match chunk_holding(log, from)? {
         Some((key, _)) => key.to_vec(),
         None => event_key(from).to_vec(),
     };
-    // Each chunk with how many records it holds, counted once here.
     let mut values = Vec::new();
-    let mut records = 0;
-    for item in log.range(start..event_key(durable).to_vec()) {
+    for item in log.range(start..event_key(end).to_vec()) {
         let (key, value) = item?;
-        let count = chunk::records(&value).count();
-        records += count;
-        values.push((key, value, count));
-        if records >= limit + from.saturating_sub(position_of_event_key(&values[0].0)?) as usize {
-            break;
-        }
+        let value: StoredValue = Box::new(value);
+        values.push((position_of_event_key(&key)?, value));
     }
-    let threads = parallel::cores().min(4);
-    let mut events = if records < PARALLEL_DECODE_MIN || threads == 1 || values.len() < 2 {
-        decode_values(&values, from, durable)?
-    } else {
-        let parts = values.chunks(values.len().div_ceil(threads));
-        let mut events = Vec::with_capacity(records);
-        for part in parallel::each(parts, |part| decode_values(part, from, durable)) {
-            events.extend(part?);
-        }
-        events
-    };
-    events.truncate(limit);
-    Ok(events)
+    Ok(EncodedPage::new(values, from, end))
 }
 
-/// The events in `values` (chunks with their record counts) at positions
-/// `from..durable`; the records before `from` in the first chunk are skipped undecoded.
-fn decode_values(
-    values: &[(sled::IVec, sled::IVec, usize)],
-    from: u64,
-    durable: u64,
-) -> Result<Vec<RecordedEvent>, StoreError> {
-    let mut events = Vec::with_capacity(values.iter().map(|(_, _, count)| count).sum());
-    for (key, value, _) in values {
-        let skip = from.saturating_sub(position_of_event_key(key)?) as usize;
-        for record in chunk::records(value).skip(skip) {
-            let event = decode_record(key, record)?;
-            if event.position >= durable {
-                return Ok(events);
-            }
-            if event.position >= from {
-                events.push(event);
-            }
-        }
+/// The events of a page, in order. A large page is decoded on several cores, because
+/// decoding is most of the cost of a replay.
+fn decode_page(page: &EncodedPage) -> Result<Vec<RecordedEvent>, StoreError> {
+    let threads = parallel::cores().min(4);
+    if page.len() < PARALLEL_DECODE_MIN || threads == 1 {
+        return page.records().map(decode_record).collect();
+    }
+    let mut events = Vec::with_capacity(page.len());
+    for run in parallel::each(page.runs(threads), |run| {
+        run.map(decode_record).collect::<Result<Vec<_>, _>>()
+    }) {
+        events.extend(run?);
     }
     Ok(events)
 }
@@ -527,10 +505,10 @@ fn read_tail(log: &sled::Tree) -> Result<LogTail, StoreError> {
         });
     };
     let (key, value) = item?;
-    let last = chunk::records(&value)
-        .last()
-        .unwrap_or(Err(codec::DecodeError::Empty));
-    let last = decode_record(&key, last)?;
+    let (count, last) =
+        chunk::records(&value).fold((0, None), |(count, _), record| (count + 1, Some(record)));
+    let position = position_of_event_key(&key)? + count.max(1) - 1;
+    let last = decode_record((position, last.unwrap_or(Err(codec::DecodeError::Empty))))?;
     Ok(LogTail {
         next_position: last.position + 1,
         last_hash: last.hash,

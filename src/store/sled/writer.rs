@@ -29,11 +29,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
-use super::chunk::ChunkBuilder;
 use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use super::seen::Seen;
 use crate::clock::SharedClock;
+use crate::store::chunk::ChunkBuilder;
 use crate::store::codec::{self, Envelope};
 use crate::store::hash::{Link, chain_hash};
 use crate::store::{
@@ -384,7 +384,7 @@ impl Group {
                 self.close_chunk();
             }
             let envelope = Envelope {
-                stream: &request.stream,
+                stream: request.stream.as_str(),
                 version,
                 position,
                 event_id: event.event_id,

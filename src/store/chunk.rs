@@ -1,11 +1,12 @@
 //! Several consecutive records under one key.
 //!
-//! sled 0.34 pays for every key it inserts: a walk down the tree, a copy of the leaf, a
-//! log entry, and a split every few inserts (its leaves hold 16 entries). Storing each
-//! event under its own key made those costs the larger part of the writer's work. The
-//! writer therefore packs the events of a group commit into chunks, each stored under the
-//! position of its first event; a reader finds the chunk that holds position `p` as the
-//! last event key at or before `p`.
+//! sled 0.34, the embedded backend, pays for every key it inserts: a walk down the
+//! tree, a copy of the leaf, a log entry, and a split every few inserts (its leaves hold
+//! 16 entries). Storing each event under its own key made those costs the larger part
+//! of the writer's work. The writer therefore packs the events of a group commit into
+//! chunks, each stored under the position of its first event; a reader finds the chunk
+//! that holds position `p` as the last event key at or before `p`. A page of the log
+//! (see `page`) hands chunks over whole.
 //!
 //! A value is either one record (its first byte is the record format, see
 //! `store::codec`) or a chunk: [`CHUNK_TAG`], then each record as a big-endian `u32`
