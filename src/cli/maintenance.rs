@@ -48,6 +48,9 @@ pub async fn rebuild(args: RebuildArgs) -> CliResult {
         applied as f64 / rebuilt.max(1e-9),
         projections.pending_timers()
     );
+    // The process ends next, and the snapshot holds the read models: freeing them one
+    // allocation at a time would only add a quarter of a second per million events.
+    std::mem::forget(projections);
     Ok(ExitCode::SUCCESS)
 }
 
