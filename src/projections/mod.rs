@@ -399,14 +399,20 @@ fn log_pages<'a>(
             if pending.is_none() {
                 pending = runtime.block_on(ahead.next());
             }
-            let page = match pending.take() {
+            // `overlap`: a page read ahead starts before `next`, the one before it having
+            // held more than was asked for.
+            let (page, overlap) = match pending.take() {
                 // A page came back shorter than asked: read up to the next one here.
                 Some((from, page)) if from > next => {
                     pending = Some((from, page));
-                    runtime.block_on(store.read_all_encoded(next, (from - next) as usize))
+                    let gap = (from - next) as usize;
+                    (runtime.block_on(store.read_all_encoded(next, gap)), false)
                 }
-                Some((_, page)) => page,
-                None => runtime.block_on(store.read_all_encoded(next, MAX_PAGE)),
+                Some((from, page)) => (page, from < next),
+                None => (
+                    runtime.block_on(store.read_all_encoded(next, MAX_PAGE)),
+                    false,
+                ),
             };
             let page = match page {
                 Ok(page) => page.starting_at(next),
@@ -418,8 +424,10 @@ fn log_pages<'a>(
                     return Some(Ok(page));
                 }
                 (false, _) => page.start(),
-                (true, Some((from, _))) if *from > next => *from,
-                (true, Some(_)) => continue,
+                (true, Some((from, _))) => *from,
+                (true, None) if overlap => continue,
+                // The log held `target` events when the catch-up began.
+                (true, None) if next < target => target,
                 (true, None) => return None,
             };
             let reason = format!("positions {next} to {missing} cannot be read");

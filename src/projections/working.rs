@@ -7,6 +7,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -108,15 +109,23 @@ impl<'a> Fold<'a> {
         pages: impl IntoIterator<Item = Result<EncodedPage, StoreError>>,
     ) -> Result<(), ProjectionError> {
         let shards = std::mem::take(&mut self.shards);
-        let shards =
-            parallel::broadcast(shards, pages, Working::run_page).map_err(
-                |stopped| match stopped {
-                    parallel::Stopped::Source(err) => ProjectionError::Store(err),
-                    parallel::Stopped::Panicked => {
-                        ProjectionError::Backend("folding events panicked".into())
-                    }
-                },
-            )?;
+        // A shard that met an unreadable record stops the reading: the fold is lost.
+        let failed = AtomicBool::new(false);
+        let pages = pages
+            .into_iter()
+            .take_while(|_| !failed.load(Ordering::Relaxed));
+        let fold = |working: &mut Working<'_>, page: &EncodedPage| {
+            working.run_page(page);
+            if working.failure.is_some() {
+                failed.store(true, Ordering::Relaxed);
+            }
+        };
+        let shards = parallel::broadcast(shards, pages, fold).map_err(|stopped| match stopped {
+            parallel::Stopped::Source(err) => ProjectionError::Store(err),
+            parallel::Stopped::Panicked => {
+                ProjectionError::Backend("folding events panicked".into())
+            }
+        })?;
         for working in shards {
             if let Some(err) = working.failure {
                 return Err(ProjectionError::Store(err));
