@@ -192,6 +192,27 @@ impl SledStore {
         Ok(())
     }
 
+    /// The page of the global log from `from`, at most `limit` events, handed to `then`
+    /// off the async workers: a page is thousands of records, and reading it must never
+    /// stall other requests. `None` if nothing is durable from `from` on.
+    async fn with_log_page<R: Send + 'static>(
+        &self,
+        from: u64,
+        limit: usize,
+        then: impl FnOnce(EncodedPage) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<Option<R>, StoreError> {
+        let durable = *self.durable.borrow();
+        if from >= durable {
+            return Ok(None);
+        }
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || {
+            then(log_page(&log, from, durable, limit.min(MAX_PAGE))?).map(Some)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+    }
+
     fn sender(&self) -> Result<mpsc::Sender<AppendRequest>, StoreError> {
         self.queue
             .lock()
@@ -288,30 +309,13 @@ impl EventStore for SledStore {
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let durable = *self.durable.borrow();
-        if from >= durable {
-            return Ok(Vec::new());
-        }
-        // A page of the global log is thousands of records: read it off the async
-        // workers so that it never stalls other requests.
-        let log = self.log.clone();
-        tokio::task::spawn_blocking(move || {
-            let page = log_page(&log, from, durable, limit.min(MAX_PAGE))?;
-            decode_page(&page)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+        let events = self.with_log_page(from, limit, |page| decode_page(&page));
+        Ok(events.await?.unwrap_or_default())
     }
 
     async fn read_all_encoded(&self, from: u64, limit: usize) -> Result<EncodedPage, StoreError> {
-        let durable = *self.durable.borrow();
-        if from >= durable {
-            return Ok(EncodedPage::new(Vec::new(), from, from));
-        }
-        let log = self.log.clone();
-        tokio::task::spawn_blocking(move || log_page(&log, from, durable, limit.min(MAX_PAGE)))
-            .await
-            .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+        let page = self.with_log_page(from, limit, Ok).await?;
+        Ok(page.unwrap_or_else(|| EncodedPage::new(Vec::new(), from, from)))
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {

@@ -101,8 +101,15 @@ impl Seen {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// How many of 10,000 ids never inserted the filter does not rule out.
+    pub(in crate::store::sled) fn false_positives(seen: &Seen) -> usize {
+        (10_000..20_000u128)
+            .filter(|n| seen.may_contain(&n.to_be_bytes()))
+            .count()
+    }
 
     #[test]
     fn inserted_ids_are_always_found_and_most_others_are_not() {
@@ -113,9 +120,7 @@ mod tests {
         }
         seen.mark_complete();
         assert!(keys.iter().all(|key| seen.may_contain(key)));
-        let strangers = (10_000..20_000u128)
-            .filter(|n| seen.may_contain(&n.to_be_bytes()))
-            .count();
+        let strangers = false_positives(&seen);
         assert!(strangers < 100, "{strangers} false positives in 10,000");
     }
 
