@@ -25,6 +25,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub limits: ServerLimits,
     pub store: StoreLimits,
+    /// Start on an event log that lost acknowledged events (the operator's one-off
+    /// override, recorded in the log's directory); a flag only, never a file setting.
+    #[serde(skip)]
+    pub accept_log_loss: bool,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             limits: ServerLimits::default(),
             store: StoreLimits::default(),
+            accept_log_loss: false,
         }
     }
 }

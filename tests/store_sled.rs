@@ -297,8 +297,16 @@ async fn a_truncated_log_fails_its_saved_digest() {
         tamper::remove_record(tree, 23);
     })
     .await;
-    // The chain that is left verifies: only the digest shows that history was cut.
-    assert!(verify_log(&store).await.unwrap().is_intact());
+    // The chain that is left verifies, but the store's record of what was acknowledged
+    // shows that history was cut, and so does the digest.
+    let broken = verify_log(&store).await.unwrap().first_break.unwrap();
+    assert_eq!(
+        broken.kind,
+        BreakKind::Lost(complaintflow::store::LogLoss::Truncated {
+            found: 23,
+            acknowledged: 24
+        })
+    );
     assert_eq!(
         check_digest(&store, &digest).await.unwrap(),
         DigestCheck::Truncated { head: 23 }

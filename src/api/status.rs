@@ -86,9 +86,10 @@ fn store_status(err: StoreError) -> Status {
             "EVENT_ID_REUSED",
             vec![("event_id".into(), event_id.to_string())],
         ),
-        StoreError::Corrupt { .. } => Status::data_loss(message),
+        StoreError::Corrupt { .. } | StoreError::LogLoss { .. } => Status::data_loss(message),
         StoreError::Unavailable(_) => Status::unavailable(message),
         StoreError::DataDirLocked { .. }
+        | StoreError::NotADataDir { .. }
         | StoreError::NewerFormat { .. }
         | StoreError::Backend(_) => Status::internal(message),
     }

@@ -19,7 +19,10 @@ pub struct VerifyArgs {
 }
 
 pub async fn verify(args: VerifyArgs) -> CliResult {
-    let store = args.data.open_store()?;
+    let store = args.data.open_existing()?;
+    for line in crate::store::sled::recorded_overrides(store.path())? {
+        println!("note: an operator accepted a loss of acknowledged events: {line}");
+    }
     let report = match &args.complaint {
         Some(id) => verify_stream(&store, &StreamId::new(id.as_str())?).await?,
         None => verify_log(&store).await?,
@@ -51,7 +54,7 @@ pub struct DigestArgs {
 }
 
 pub async fn digest(args: DigestArgs) -> CliResult {
-    let store = args.data.open_store()?;
+    let store = args.data.open_intact()?;
     let code = match args.check {
         None => match take_digest(&store).await? {
             Some(digest) => {

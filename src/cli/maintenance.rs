@@ -23,7 +23,7 @@ pub struct RebuildArgs {
 
 /// Throws the projections away and rebuilds them from the log, with a progress bar.
 pub async fn rebuild(args: RebuildArgs) -> CliResult {
-    let store = args.data.open_store()?;
+    let store = args.data.open_intact()?;
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
     let projections = Projections::open_empty(projections_dir(&args.data.data_dir), policy)?;
     let bar = ProgressBar::new(crate::store::EventStore::head(&store));

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::store::sled::{SledOptions, SledStore};
+use crate::store::{EventStore, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,18 +30,51 @@ pub struct Cli {
 /// Where the data lives; shared by every command that opens the store.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataDirArg {
-    /// Data directory (created if missing).
+    /// Data directory.
     #[arg(long, env = "COMPLAINTFLOW_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 }
 
 impl DataDirArg {
-    /// The event log lives in `<data-dir>/events`.
-    pub fn open_store(&self) -> Result<SledStore, crate::store::StoreError> {
-        SledStore::open(
-            crate::server::events_dir(&self.data_dir),
-            SledOptions::default(),
-        )
+    /// The event log in `<data-dir>/events`, created if missing: for commands that write.
+    pub fn open_store(&self) -> Result<SledStore, StoreError> {
+        self.open(true)
+    }
+
+    /// The event log of an existing data directory, whatever it lost: for `verify`,
+    /// which reports a loss instead of refusing it. A path that holds no data directory
+    /// (a typo) is refused, never created.
+    pub fn open_existing(&self) -> Result<SledStore, StoreError> {
+        self.open(false)
+    }
+
+    /// The event log of an existing data directory that lost nothing acknowledged: for
+    /// commands that read it as the truth (digests, exports, rebuilds).
+    pub fn open_intact(&self) -> Result<SledStore, StoreError> {
+        let store = self.open_existing()?;
+        match store.known_loss() {
+            None => Ok(store),
+            Some(loss) => Err(StoreError::LogLoss {
+                path: store.path().to_path_buf(),
+                loss,
+            }),
+        }
+    }
+
+    fn open(&self, create: bool) -> Result<SledStore, StoreError> {
+        let options = SledOptions {
+            create,
+            ..SledOptions::default()
+        };
+        SledStore::open(crate::server::events_dir(&self.data_dir), options).map_err(|err| {
+            match err {
+                // Name the directory the user gave, not the log inside it.
+                StoreError::NotADataDir { .. } => StoreError::NotADataDir {
+                    path: self.data_dir.clone(),
+                },
+                other => other,
+            }
+        })
     }
 }
 

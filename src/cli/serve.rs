@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "COMPLAINTFLOW_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Start even though the event log lost acknowledged events (found at start-up by the
+    /// log's own record of what was acknowledged). The loss is recorded in
+    /// <data-dir>/events/overrides.log; restore from a backup instead if you can.
+    #[arg(long)]
+    accept_log_loss: bool,
 }
 
 impl ServeArgs {
@@ -72,6 +77,7 @@ impl ServeArgs {
         if let Some(v) = self.log_format {
             config.log_format = v;
         }
+        config.accept_log_loss = self.accept_log_loss;
         config.validate()?;
         Ok(config)
     }

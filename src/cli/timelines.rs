@@ -91,7 +91,7 @@ pub struct ExportArgs {
 }
 
 pub async fn export(args: ExportArgs) -> CliResult {
-    let store = args.data.open_store()?;
+    let store = args.data.open_intact()?;
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
         let projections =

@@ -34,7 +34,9 @@ pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 
 use crate::domain::Policy;
 use crate::domain::values::ComplaintId;
-use crate::store::{EncodedPage, EventStore, MAX_PAGE, RecordedEvent, StoreError, subscription};
+use crate::store::{
+    EncodedPage, EventStore, Hash, MAX_PAGE, RecordedEvent, StoreError, subscription,
+};
 use model::Model;
 use snapshot::Unusable;
 use working::Fold;
@@ -102,8 +104,9 @@ impl Projections {
         let started = Instant::now();
         let model = match snapshot::read(&dir, &fingerprint) {
             Ok(contents) => {
-                let model =
+                let mut model =
                     Model::from_parts(contents.checkpoint, contents.records, contents.stats);
+                model.log_hash = contents.log_hash;
                 info!(
                     complaints = model.records.len(),
                     checkpoint = model.checkpoint,
@@ -194,6 +197,7 @@ impl Projections {
         let skipped = changes.skipped;
         let mut model = self.write();
         model.install(changes, next);
+        model.log_hash = last.hash;
         self.publish(model, skipped);
         Ok(())
     }
@@ -233,6 +237,11 @@ impl Projections {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
         let _writing = self.writing.lock().map_err(|_| poisoned())?;
+        if let Some(why) = self.built_from_another_log(runtime, store)? {
+            warn!(reason = %why, "read models set aside: they will be rebuilt from the log");
+            *self.write() = Model::default();
+            self.checkpoint.send_replace(0);
+        }
         let start = self.checkpoint();
         let target = store.head();
         let stored = |id: &ComplaintId| self.stored(id);
@@ -252,7 +261,8 @@ impl Projections {
             let model = self.read();
             model.records.is_empty() && model.stats.is_empty()
         };
-        let (model, skipped) = if starts_empty {
+        let log_hash = hash_at(runtime, store, next - 1)?;
+        let (mut model, skipped) = if starts_empty {
             let (parts, stats, skipped) = fold.into_records();
             let built = Model::from_parts(next, parts, stats);
             let mut model = self.write();
@@ -265,8 +275,36 @@ impl Projections {
             model.install(changes, next);
             (model, skipped)
         };
+        model.log_hash = log_hash;
         self.publish(model, skipped);
         Ok(next - start)
+    }
+
+    /// Why the models (loaded from a snapshot) cannot continue from this log: their
+    /// checkpoint is past its end, or the log's event before the checkpoint is not the
+    /// one they were built from.
+    fn built_from_another_log(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        store: &dyn EventStore,
+    ) -> Result<Option<String>, ProjectionError> {
+        let (checkpoint, built_from) = {
+            let model = self.read();
+            (model.checkpoint, model.log_hash)
+        };
+        let Some(last) = checkpoint.checked_sub(1) else {
+            return Ok(None);
+        };
+        if checkpoint > store.head() {
+            return Ok(Some(format!(
+                "their checkpoint {checkpoint} is past the log's end {}",
+                store.head()
+            )));
+        }
+        let found = hash_at(runtime, store, last)?;
+        Ok((!found.ct_eq(&built_from)).then(|| {
+            format!("they were built from another log (hash at position {last}: {built_from}, the log has {found})")
+        }))
     }
 
     /// Follows the live tail from the checkpoint until the store closes. Each batch of
@@ -309,17 +347,23 @@ impl Projections {
     fn write_snapshot(&self) -> Result<(), ProjectionError> {
         let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
         // Records are shared, not copied: the lock is held only to collect them.
-        let (checkpoint, mut records, stats) = {
+        let (checkpoint, log_hash, mut records, stats) = {
             let model = self.read();
             if model.checkpoint == mark.checkpoint {
                 return Ok(());
             }
             let records: Vec<_> = model.records.values().cloned().collect();
-            (model.checkpoint, records, model.stats.clone())
+            (
+                model.checkpoint,
+                model.log_hash,
+                records,
+                model.stats.clone(),
+            )
         };
         let started = Instant::now();
         records.sort_unstable_by(|a, b| a.state.id.cmp(&b.state.id));
-        let bytes = snapshot::write(&self.dir, &self.fingerprint, checkpoint, &records, &stats)
+        let position = (checkpoint, log_hash);
+        let bytes = snapshot::write(&self.dir, &self.fingerprint, position, &records, &stats)
             .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
         *mark = SnapshotMark {
             checkpoint,
@@ -439,6 +483,23 @@ fn log_pages<'a>(
     })
 }
 
+/// The global chain hash of the event at `position`.
+fn hash_at(
+    runtime: &tokio::runtime::Handle,
+    store: &dyn EventStore,
+    position: u64,
+) -> Result<Hash, ProjectionError> {
+    let events = runtime.block_on(store.read_all(position, 1))?;
+    match events.first() {
+        Some(event) if event.position == position => Ok(event.hash),
+        _ => Err(StoreError::Corrupt {
+            location: format!("position {position}"),
+            reason: "the event cannot be read".into(),
+        }
+        .into()),
+    }
+}
+
 /// Raw keys and values, in key order.
 pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -484,7 +545,14 @@ mod tests {
     fn empty_snapshot(dir: &Path, checkpoint: u64) -> Arc<Policy> {
         let policy = Arc::new(Policy::builtin());
         let fingerprint = fingerprint(&policy).unwrap();
-        snapshot::write(dir, &fingerprint, checkpoint, &[], &Default::default()).unwrap();
+        snapshot::write(
+            dir,
+            &fingerprint,
+            (checkpoint, Hash::GENESIS),
+            &[],
+            &Default::default(),
+        )
+        .unwrap();
         policy
     }
 

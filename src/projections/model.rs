@@ -15,11 +15,15 @@ use super::stats::{Buckets, merge_buckets};
 use super::working::Changes;
 use crate::domain::values::ComplaintId;
 use crate::parallel;
+use crate::store::Hash;
 
 #[derive(Debug, Default)]
 pub struct Model {
     /// The next global position to apply.
     pub checkpoint: u64,
+    /// The log's global chain hash at `checkpoint - 1`: which log the models were built
+    /// from, so that a snapshot is never trusted against another one.
+    pub log_hash: Hash,
     pub records: HashMap<ComplaintId, Arc<ComplaintRecord>>,
     /// Encoded index keys (see `keys::index_key`): ordered, so a listing is a range.
     pub index: BTreeSet<Vec<u8>>,
@@ -110,6 +114,7 @@ impl Model {
         let index = index.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Self {
             checkpoint,
+            log_hash: Hash::GENESIS,
             records,
             index,
             timers,

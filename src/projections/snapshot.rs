@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use super::record::ComplaintRecord;
 use super::stats::Buckets;
 use crate::parallel;
+use crate::store::Hash;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// More parts than this cannot have been written (one per core).
 const MAX_PARTS: usize = 1024;
 const FILE: &str = "read-models.snapshot";
@@ -34,6 +35,8 @@ struct Header {
     /// The policy and layout the records were worked out under.
     fingerprint: Vec<u8>,
     checkpoint: u64,
+    /// The log's chain hash at `checkpoint - 1`.
+    log_hash: [u8; 32],
     /// The records come in parts, decoded on every core: (records, bytes) of each.
     parts: Vec<(u64, u64)>,
     buckets: u64,
@@ -43,6 +46,7 @@ struct Header {
 #[derive(Debug)]
 pub struct Contents {
     pub checkpoint: u64,
+    pub log_hash: Hash,
     /// The records, in parts.
     pub records: Vec<Vec<Arc<ComplaintRecord>>>,
     pub stats: Buckets,
@@ -70,7 +74,7 @@ pub fn path_in(dir: &Path) -> PathBuf {
 pub fn write(
     dir: &Path,
     fingerprint: &[u8],
-    checkpoint: u64,
+    (checkpoint, log_hash): (u64, Hash),
     records: &[Arc<ComplaintRecord>],
     stats: &Buckets,
 ) -> io::Result<u64> {
@@ -88,6 +92,7 @@ pub fn write(
         format: FORMAT,
         fingerprint: fingerprint.to_vec(),
         checkpoint,
+        log_hash: log_hash.0,
         parts: parts
             .iter()
             .map(|(count, bytes)| (*count, bytes.len() as u64))
@@ -171,6 +176,7 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     }
     Ok(Contents {
         checkpoint: header.checkpoint,
+        log_hash: Hash(header.log_hash),
         records,
         stats,
     })
@@ -221,7 +227,7 @@ mod tests {
     fn a_snapshot_reads_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
-        write(dir.path(), b"p", 42, &[], &stats()).unwrap();
+        write(dir.path(), b"p", (42, Hash::GENESIS), &[], &stats()).unwrap();
         let contents = read(dir.path(), b"p").unwrap();
         assert_eq!(contents.checkpoint, 42);
         assert_eq!(contents.stats, stats());
@@ -232,14 +238,14 @@ mod tests {
     #[test]
     fn another_policy_makes_it_outdated() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), b"p", 1, &[], &stats()).unwrap();
+        write(dir.path(), b"p", (1, Hash::GENESIS), &[], &stats()).unwrap();
         assert!(matches!(read(dir.path(), b"q"), Err(Unusable::Outdated)));
     }
 
     #[test]
     fn any_damage_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), b"p", 7, &[], &stats()).unwrap();
+        write(dir.path(), b"p", (7, Hash::GENESIS), &[], &stats()).unwrap();
         let whole = fs::read(path_in(dir.path())).unwrap();
         for at in [0, MAGIC.len() + 3, whole.len() / 2, whole.len() - 1] {
             let mut bytes = whole.clone();
@@ -263,7 +269,7 @@ mod tests {
     fn removing_a_missing_snapshot_is_fine() {
         let dir = tempfile::tempdir().unwrap();
         remove(dir.path()).unwrap();
-        write(dir.path(), b"p", 1, &[], &stats()).unwrap();
+        write(dir.path(), b"p", (1, Hash::GENESIS), &[], &stats()).unwrap();
         remove(dir.path()).unwrap();
         assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
     }

@@ -127,12 +127,24 @@ pub async fn serve_with_clock(
     let store_options = SledOptions {
         limits: config.store,
         clock: clock.clone(),
+        accept_log_loss: config.accept_log_loss,
         ..SledOptions::default()
     };
     let store = Arc::new(SledStore::open(
         events_dir(&config.data_dir),
         store_options,
     )?);
+    if let Some(loss) = store.known_loss() {
+        return Err(setup(format!(
+            "refusing to start: the event log in {} lost acknowledged events: {loss}. \
+             Restore the data directory from a backup, or start once with --accept-log-loss \
+             to carry on from what the log holds (the override is recorded in {}).",
+            events_dir(&config.data_dir).display(),
+            events_dir(&config.data_dir)
+                .join(crate::store::sled::OVERRIDES_FILE)
+                .display(),
+        )));
+    }
     let projections = Arc::new(Projections::open(
         projections_dir(&config.data_dir),
         policy.clone(),

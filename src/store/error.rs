@@ -51,6 +51,12 @@ pub enum StoreError {
         supported: u32,
     },
 
+    #[error("{path} is not a complaintflow data directory (it has no event log): check the path")]
+    NotADataDir { path: PathBuf },
+
+    #[error("the event log in {path} lost acknowledged events: {loss}")]
+    LogLoss { path: PathBuf, loss: super::LogLoss },
+
     #[error("corrupt record at {location}: {reason}")]
     Corrupt { location: String, reason: String },
 

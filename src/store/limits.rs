@@ -15,6 +15,10 @@ pub struct StoreLimits {
     pub max_payload_bytes: usize,
     pub max_event_type_bytes: usize,
     pub max_actor_bytes: usize,
+    /// Free space the embedded store keeps on its disk: appends are refused (UNAVAILABLE)
+    /// while less is free, and resume by themselves once space is freed. A storage
+    /// engine that runs out of space mid-write cannot go on until it is reopened.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for StoreLimits {
@@ -24,6 +28,7 @@ impl Default for StoreLimits {
             max_payload_bytes: 64 * 1024,
             max_event_type_bytes: 128,
             max_actor_bytes: 256,
+            min_free_disk_bytes: 64 * 1024 * 1024,
         }
     }
 }

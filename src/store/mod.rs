@@ -10,6 +10,7 @@ pub mod codec;
 mod error;
 pub mod hash;
 mod limits;
+mod loss;
 mod page;
 pub mod sled;
 pub mod subscription;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 pub use error::{InvalidInput, StoreError};
 pub use hash::Hash;
 pub use limits::{PreparedEvent, StoreLimits};
+pub use loss::LogLoss;
 pub use page::{EncodedPage, PageRecord, StoredValue};
 pub use types::{
     AppendOutcome, Digest, Direction, EventSlot, ExpectedVersion, MAX_STREAM_ID_LEN, NewEvent,
@@ -71,6 +73,12 @@ pub trait EventStore: Send + Sync + 'static {
     async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError>;
 
     /// How many events are durable: the position the next event will get.
+    /// What the backend found missing from its log when it opened, by its own durable
+    /// record of what was acknowledged. A store with a loss refuses appends.
+    fn known_loss(&self) -> Option<LogLoss> {
+        None
+    }
+
     fn head(&self) -> u64 {
         *self.watch_head().borrow()
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{Hash, Link, chain_hash, content_hash};
-use super::{Digest, Direction, EventStore, RecordedEvent, StoreError, StreamId};
+use super::{Digest, Direction, EventStore, LogLoss, RecordedEvent, StoreError, StreamId};
 
 const PAGE: usize = 4096;
 
@@ -21,6 +21,8 @@ pub enum BreakKind {
     VersionOutOfOrder { expected: u64, found: u64 },
     /// The record cannot be decoded at all.
     Unreadable(String),
+    /// The backend's record of what was acknowledged says events are missing or replaced.
+    Lost(LogLoss),
 }
 
 /// The first place where the log stops proving itself.
@@ -50,6 +52,7 @@ impl fmt::Display for BrokenLink {
                 write!(f, ": expected version {expected}, found {found}")?
             }
             BreakKind::Unreadable(why) => write!(f, ": unreadable ({why})")?,
+            BreakKind::Lost(loss) => write!(f, ": {loss}")?,
         }
         if let (Some(expected), Some(found)) = (self.expected_hash, self.found_hash) {
             write!(f, "; expected hash {expected}, found {found}")?;
@@ -212,8 +215,27 @@ async fn walk_log(store: &dyn EventStore, until: u64) -> Result<(VerifyReport, H
 }
 
 /// Verifies the whole global log: every content hash, every stream link, every global link.
+/// A log that lost acknowledged events is never intact, however well what is left verifies.
 pub async fn verify_log(store: &dyn EventStore) -> Result<VerifyReport, StoreError> {
-    Ok(walk_log(store, store.head()).await?.0)
+    let mut report = walk_log(store, store.head()).await?.0;
+    if report.first_break.is_none()
+        && let Some(loss) = store.known_loss()
+    {
+        let position = match &loss {
+            LogLoss::Truncated { found, .. } => *found,
+            LogLoss::Diverged { position, .. } => *position,
+            LogLoss::RecordUnreadable { .. } => report.events_checked,
+        };
+        report.first_break = Some(BrokenLink {
+            position,
+            stream: None,
+            version: None,
+            kind: BreakKind::Lost(loss),
+            expected_hash: None,
+            found_hash: None,
+        });
+    }
+    Ok(report)
 }
 
 /// Verifies one stream: its versions, content hashes, and each event's links to the

@@ -59,19 +59,45 @@ impl World {
 
     /// Opens the engine on an existing data directory (a restart).
     pub fn open(dir: &Path, clock: ManualClock) -> Self {
+        let (store, projections) = Self::open_log(dir, &clock);
+        Self::assemble(dir, clock, store, projections)
+    }
+
+    /// Opens the engine on an existing data directory as the server starts: the read
+    /// models catch up with the log before they follow it (needs a multi-thread runtime).
+    pub async fn open_caught_up(dir: &Path, clock: ManualClock) -> Self {
+        let (store, projections) = Self::open_log(dir, &clock);
+        projections
+            .catch_up(store.as_ref(), |_, _| {})
+            .await
+            .expect("projections catch up");
+        Self::assemble(dir, clock, store, projections)
+    }
+
+    fn open_log(dir: &Path, clock: &ManualClock) -> (Arc<SledStore>, Arc<Projections>) {
         let options = SledOptions {
             clock: Arc::new(clock.clone()),
             ..SledOptions::default()
         };
         let store = Arc::new(SledStore::open(dir.join("events"), options).expect("store"));
-        let policy = Arc::new(Policy::builtin());
+        let projections = Arc::new(
+            Projections::open(dir.join("projections"), Arc::new(Policy::builtin()))
+                .expect("projections"),
+        );
+        (store, projections)
+    }
+
+    fn assemble(
+        dir: &Path,
+        clock: ManualClock,
+        store: Arc<SledStore>,
+        projections: Arc<Projections>,
+    ) -> Self {
         let engine = Arc::new(Engine::new(
             store.clone(),
-            policy.clone(),
+            projections.policy().clone(),
             Arc::new(clock.clone()),
         ));
-        let projections =
-            Arc::new(Projections::open(dir.join("projections"), policy).expect("projections"));
         let follower = tokio::spawn({
             let (projections, store) = (projections.clone(), store.clone());
             async move {
@@ -189,6 +215,13 @@ impl World {
             }
             other => panic!("expected a rule violation, got {other:?}"),
         }
+    }
+
+    /// Numbers the ids of later submissions from `next`: a world reopened on a log that
+    /// another one wrote must not reuse that one's ids.
+    pub fn ids_from(self, next: u64) -> Self {
+        self.next_id.store(next, Ordering::Relaxed);
+        self
     }
 
     fn fresh_id(&self) -> Uuid {

@@ -43,7 +43,15 @@ impl Backfill {
         let (log, seen, stop) = (self.log.clone(), self.seen.clone(), self.stop.clone());
         let spawned = std::thread::Builder::new()
             .name("complaintflow-ids".into())
-            .spawn(move || fill(&log, &seen, &stop));
+            .spawn(move || {
+                let filled = super::guard::guarded(
+                    || "the event-id index".to_owned(),
+                    || Ok(fill(&log, &seen, &stop)),
+                );
+                if let Err(err) = filled {
+                    warn!(error = %err, "event-id backfill stopped: lookups keep asking sled");
+                }
+            });
         match spawned {
             Ok(thread) => *self.lock() = Some(thread),
             // The filter stays incomplete: every lookup asks sled, which is correct.

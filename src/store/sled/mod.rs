@@ -5,8 +5,10 @@
 //! being flushed, so every read is cut at the durable head the writer publishes: nobody
 //! ever sees an event that could still be lost.
 
+mod acknowledged;
 mod backfill;
 mod durability;
+mod guard;
 mod keys;
 mod seen;
 mod writer;
@@ -18,13 +20,15 @@ use std::thread::JoinHandle;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
+use self::acknowledged::{Acknowledged, AcknowledgedFile};
+use self::guard::guarded;
 use self::keys::{StreamEntry, event_key, position_of_event_key, stream_key, stream_prefix};
 use self::writer::{AppendRequest, LogTail, Writer};
 use super::{
-    AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE,
-    NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
+    AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss,
+    MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
 };
 use super::{chunk, codec};
 use crate::clock::{SharedClock, SystemClock};
@@ -37,10 +41,24 @@ pub const STORE_FORMAT: u32 = 2;
 const META_TREE: &str = "meta";
 const LOG_TREE: &str = "log";
 const FORMAT_KEY: &str = "store_format";
+/// Set once the directory has its record of how far the log reached: from then on a
+/// missing record is a loss, not a directory written before records were kept.
+const ACKNOWLEDGED_KEY: &str = "acknowledged_record";
+/// Where an operator's acceptance of a lost log tail is recorded, one JSON line each.
+pub const OVERRIDES_FILE: &str = "overrides.log";
 
 impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
-        Self::Backend(err.to_string())
+        match err {
+            sled::Error::Corruption { at, .. } => Self::Corrupt {
+                location: match at {
+                    Some(at) => format!("the event log's file (sled's log) at {at:?}"),
+                    None => "the event log's file (sled's log)".into(),
+                },
+                reason: "the storage engine found damaged data".into(),
+            },
+            other => Self::Backend(other.to_string()),
+        }
     }
 }
 
@@ -55,6 +73,12 @@ pub struct SledOptions {
     pub queue_depth: usize,
     /// Events in one group commit at most.
     pub max_group_events: usize,
+    /// Create the directory when it does not exist; otherwise opening a path that holds
+    /// no log is refused (for commands that only read).
+    pub create: bool,
+    /// Open a log that lost acknowledged events and carry on from what it holds: the
+    /// operator's explicit override, recorded in [`OVERRIDES_FILE`].
+    pub accept_log_loss: bool,
 }
 
 impl Default for SledOptions {
@@ -65,6 +89,8 @@ impl Default for SledOptions {
             cache_capacity: 512 * 1024 * 1024,
             queue_depth: 8192,
             max_group_events: 8192,
+            create: true,
+            accept_log_loss: false,
         }
     }
 }
@@ -81,6 +107,10 @@ pub struct SledStore {
     seen_ids: Arc<seen::Seen>,
     /// Fills `seen_ids` with the ids stored before opening, once appends begin.
     backfill: backfill::Backfill,
+    /// What the log lost, by the acknowledged record; appends are refused while set.
+    loss: Option<LogLoss>,
+    /// Why the writer stopped taking appends, if it did.
+    failure: Arc<std::sync::OnceLock<String>>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -95,22 +125,29 @@ impl SledStore {
     /// Opens (or creates) the log in `path`.
     pub fn open(path: impl AsRef<Path>, options: SledOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        std::fs::create_dir_all(&path).map_err(|e| {
-            StoreError::Backend(format!(
-                "cannot create data directory {}: {e}",
-                path.display()
-            ))
+        if options.create {
+            std::fs::create_dir_all(&path).map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot create data directory {}: {e}",
+                    path.display()
+                ))
+            })?;
+        } else if !path.join("db").is_file() {
+            return Err(StoreError::NotADataDir { path });
+        }
+        let db_file = || format!("{}", path.join("db").display());
+        let db = guarded(db_file, || open_db(&path, options.cache_capacity))?;
+        let log = guarded(db_file, || {
+            check_format(&db, &path)?;
+            Ok(db.open_tree(LOG_TREE)?)
         })?;
-        let db = open_db(&path, options.cache_capacity)?;
-        check_format(&db, &path)?;
-        let log = db.open_tree(LOG_TREE)?;
 
-        let (tail, failure) = match read_tail(&log) {
+        let (tail, failure) = match guarded(db_file, || read_tail(&log)) {
             Ok(tail) => (tail, None),
             Err(err) => {
                 warn!(error = %err, "the end of the log is unreadable; appends are refused until it is repaired");
                 let tail = LogTail {
-                    next_position: position_after_last_key(&log)?.unwrap_or(0),
+                    next_position: guarded(db_file, || position_after_last_key(&log))?.unwrap_or(0),
                     last_hash: Hash::GENESIS,
                     last_recorded_at: Timestamp::UNIX_EPOCH,
                 };
@@ -120,6 +157,19 @@ impl SledStore {
                 )
             }
         };
+        let mut loss = guarded(db_file, || {
+            find_loss(&path, &db, &log, &tail, failure.is_none())
+        })?;
+        if let Some(found) = loss.take_if(|_| options.accept_log_loss) {
+            accept_loss(&path, &db, &found, &tail, options.clock.now())?;
+        }
+        let failure = failure.or_else(|| {
+            loss.as_ref()
+                .map(|loss| format!("the log lost acknowledged events: {loss}"))
+        });
+        if let Some(loss) = &loss {
+            error!(path = %path.display(), %loss, "the event log lost acknowledged events; appends are refused");
+        }
         info!(path = %path.display(), events = tail.next_position, "event log opened");
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
@@ -142,7 +192,9 @@ impl SledStore {
             durable: durable_tx,
             tail,
             max_group_events: options.max_group_events,
-            failure: failure_cell,
+            failure: failure_cell.clone(),
+            data_dir: path.clone(),
+            min_free_disk_bytes: options.limits.min_free_disk_bytes,
         };
         let handle = std::thread::Builder::new()
             .name("complaintflow-writer".into())
@@ -162,6 +214,8 @@ impl SledStore {
             limits: options.limits,
             seen_ids,
             backfill,
+            loss,
+            failure: failure_cell,
         })
     }
 
@@ -188,6 +242,12 @@ impl SledStore {
                 .map_err(|e| StoreError::Backend(e.to_string()))?
                 .map_err(|_| StoreError::Backend("the writer thread panicked".into()))?;
         }
+        if let Some(why) = self.failure.get() {
+            // After a failed commit nothing more was acknowledged, and everything that was
+            // is on disk already. sled's flush after a failed write never returns.
+            warn!(failure = %why, "the log is closed without a last flush after an earlier failure; everything acknowledged was already durable");
+            return Ok(());
+        }
         self.db.flush_async().await?;
         Ok(())
     }
@@ -207,7 +267,11 @@ impl SledStore {
         }
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || {
-            then(log_page(&log, from, durable, limit.min(MAX_PAGE))?).map(Some)
+            let page = guarded(
+                || format!("the log page from position {from}"),
+                || log_page(&log, from, durable, limit.min(MAX_PAGE)),
+            )?;
+            then(page).map(Some)
         })
         .await
         .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
@@ -222,20 +286,7 @@ impl SledStore {
     }
 
     fn event_at(&self, position: u64) -> Result<RecordedEvent, StoreError> {
-        let missing = || StoreError::Corrupt {
-            location: format!("position {position}"),
-            reason: "indexed event is missing".into(),
-        };
-        let (key, value) = chunk_holding(&self.log, position)?.ok_or_else(missing)?;
-        let first = position_of_event_key(&key)?;
-        let record = chunk::records(&value)
-            .nth((position - first) as usize)
-            .ok_or_else(missing)?;
-        let event = decode_record((position, record))?;
-        if event.position != position {
-            return Err(missing());
-        }
-        Ok(event)
+        event_in(&self.log, position)
     }
 
     /// The (version, position) index entries of a stream, cut at the durable head.
@@ -302,10 +353,15 @@ impl EventStore for SledStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.stream_entries(stream, from, direction)
-            .take(limit.min(MAX_PAGE))
-            .map(|entry| self.event_at(entry?.1))
-            .collect()
+        guarded(
+            || format!("stream {stream}"),
+            || {
+                self.stream_entries(stream, from, direction)
+                    .take(limit.min(MAX_PAGE))
+                    .map(|entry| self.event_at(entry?.1))
+                    .collect()
+            },
+        )
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
@@ -319,10 +375,15 @@ impl EventStore for SledStore {
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        self.stream_entries(stream, u64::MAX, Direction::Backwards)
-            .next()
-            .transpose()
-            .map(|entry| entry.map(|(version, _)| version))
+        guarded(
+            || format!("stream {stream}"),
+            || {
+                self.stream_entries(stream, u64::MAX, Direction::Backwards)
+                    .next()
+                    .transpose()
+                    .map(|entry| entry.map(|(version, _)| version))
+            },
+        )
     }
 
     async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
@@ -333,7 +394,11 @@ impl EventStore for SledStore {
         if !self.seen_ids.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
-        let Some(bytes) = self.log.get(keys::id_key(event_id))? else {
+        let stored = guarded(
+            || format!("the index entry of event id {event_id}"),
+            || Ok(self.log.get(keys::id_key(event_id))?),
+        )?;
+        let Some(bytes) = stored else {
             return Ok(None);
         };
         let entry = keys::IdEntry::decode(&bytes)?;
@@ -348,9 +413,31 @@ impl EventStore for SledStore {
         self.durable.clone()
     }
 
+    fn known_loss(&self) -> Option<LogLoss> {
+        self.loss.clone()
+    }
+
     fn limits(&self) -> StoreLimits {
         self.limits
     }
+}
+
+/// The event at `position`.
+fn event_in(log: &sled::Tree, position: u64) -> Result<RecordedEvent, StoreError> {
+    let missing = || StoreError::Corrupt {
+        location: format!("position {position}"),
+        reason: "indexed event is missing".into(),
+    };
+    let (key, value) = chunk_holding(log, position)?.ok_or_else(missing)?;
+    let first = position_of_event_key(&key)?;
+    let record = chunk::records(&value)
+        .nth((position - first) as usize)
+        .ok_or_else(missing)?;
+    let event = decode_record((position, record))?;
+    if event.position != position {
+        return Err(missing());
+    }
+    Ok(event)
 }
 
 /// The stored value that holds `position`: the last event key at or before it.
@@ -448,6 +535,11 @@ fn open_error(path: &Path, err: sled::Error) -> StoreError {
         StoreError::DataDirLocked {
             path: path.to_path_buf(),
         }
+    } else if let sled::Error::Corruption { .. } = err {
+        StoreError::Corrupt {
+            location: path.join("db").display().to_string(),
+            reason: "the storage engine found damaged data while recovering its log".into(),
+        }
     } else {
         StoreError::Backend(format!("cannot open {}: {text}", path.display()))
     }
@@ -485,6 +577,121 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Compares the log with the record of how far it reached. A directory without a record
+/// is given one now, unless it had one before (then the record was removed: a loss that
+/// cannot be ruled out). `tail_readable` is false when the log's last record could not be
+/// decoded: its hash is then unknown, and that failure is reported on its own.
+fn find_loss(
+    path: &Path,
+    db: &sled::Db,
+    log: &sled::Tree,
+    tail: &LogTail,
+    tail_readable: bool,
+) -> Result<Option<LogLoss>, StoreError> {
+    let unreadable = |reason: String| LogLoss::RecordUnreadable {
+        location: AcknowledgedFile::path_in(path).display().to_string(),
+        reason,
+    };
+    let meta = db.open_tree(META_TREE)?;
+    let recorded = match AcknowledgedFile::read(path) {
+        Ok(Some(recorded)) => recorded,
+        Ok(None) if meta.get(ACKNOWLEDGED_KEY)?.is_some() => {
+            return Ok(Some(unreadable("the file is missing".into())));
+        }
+        Ok(None) => {
+            AcknowledgedFile::open(path, reached(tail)).map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot create {}: {e}",
+                    AcknowledgedFile::path_in(path).display()
+                ))
+            })?;
+            meta.insert(ACKNOWLEDGED_KEY, &[1])?;
+            db.flush()?;
+            return Ok(None);
+        }
+        Err(err) => return Ok(Some(unreadable(err.to_string()))),
+    };
+    if recorded.next_position > tail.next_position {
+        return Ok(Some(LogLoss::Truncated {
+            found: tail.next_position,
+            acknowledged: recorded.next_position,
+        }));
+    }
+    let Some(last) = recorded.next_position.checked_sub(1) else {
+        return Ok(None);
+    };
+    let found = if last + 1 == tail.next_position {
+        if !tail_readable {
+            return Ok(None);
+        }
+        tail.last_hash
+    } else {
+        event_in(log, last)?.hash
+    };
+    Ok(
+        (!found.ct_eq(&recorded.last_hash)).then_some(LogLoss::Diverged {
+            position: last,
+            acknowledged: recorded.last_hash,
+            found,
+        }),
+    )
+}
+
+/// How far the log reaches with `tail` as its end.
+fn reached(tail: &LogTail) -> Acknowledged {
+    Acknowledged {
+        next_position: tail.next_position,
+        last_hash: tail.last_hash,
+    }
+}
+
+/// The operator's override: the loss is recorded in [`OVERRIDES_FILE`] and the log goes
+/// on from what it holds.
+fn accept_loss(
+    path: &Path,
+    db: &sled::Db,
+    loss: &LogLoss,
+    tail: &LogTail,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    use std::io::Write;
+    let line = serde_json::json!({
+        "accepted_at": now.to_string(),
+        "loss": loss.to_string(),
+        "log_end": tail.next_position,
+        "log_hash": tail.last_hash.to_string(),
+    });
+    let overrides = path.join(OVERRIDES_FILE);
+    let recorded = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&overrides)
+        .and_then(|mut file| {
+            writeln!(file, "{line}")?;
+            file.sync_all()
+        })
+        .and_then(|()| AcknowledgedFile::open(path, reached(tail))?.write(reached(tail)));
+    recorded.map_err(|e| {
+        StoreError::Backend(format!(
+            "cannot record the override in {}: {e}",
+            overrides.display()
+        ))
+    })?;
+    db.open_tree(META_TREE)?.insert(ACKNOWLEDGED_KEY, &[1])?;
+    db.flush()?;
+    warn!(path = %path.display(), %loss, "the operator accepted the loss of acknowledged events; recorded in {OVERRIDES_FILE}");
+    Ok(())
+}
+
+/// The overrides recorded in the directory at `path`, one JSON line each.
+pub fn recorded_overrides(path: &Path) -> std::io::Result<Vec<String>> {
+    match std::fs::read_to_string(path.join(OVERRIDES_FILE)) {
+        Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(err),
+    }
 }
 
 /// One past the last position under the last event key, counting its records without

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
+use super::acknowledged::{Acknowledged, AcknowledgedFile};
 use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use super::seen::Seen;
@@ -86,13 +87,17 @@ pub struct Writer {
     /// Set once a commit failed or the log's end could not be read: from then on, every
     /// append is refused, because the writer no longer knows what is on disk.
     pub failure: Arc<OnceLock<String>>,
+    /// The data directory, whose free space is checked before each group.
+    pub data_dir: PathBuf,
+    /// Groups are refused while less than this is free (see `StoreLimits`).
+    pub min_free_disk_bytes: u64,
 }
 
 /// A group applied in memory, on its way to the disk.
 struct AppliedGroup {
     replies: Vec<(AppendRequest, Result<AppendOutcome, StoreError>)>,
-    /// The durable head once this group is on disk; `None` when it staged nothing.
-    next_position: Option<u64>,
+    /// How far the log reaches once this group is on disk; `None` when it staged nothing.
+    reached: Option<Acknowledged>,
     events: u64,
     applied_in: Duration,
 }
@@ -143,12 +148,39 @@ impl Writer {
         let flusher = Flusher {
             db: self.db.clone(),
             disk: DiskSync::open(data_dir)?,
+            acknowledged: AcknowledgedFile::open(
+                data_dir,
+                Acknowledged {
+                    next_position: self.tail.next_position,
+                    last_hash: self.tail.last_hash,
+                },
+            )?,
             durable: self.durable.clone(),
             failure: self.failure.clone(),
         };
         std::thread::Builder::new()
             .name("complaintflow-flusher".into())
             .spawn(move || flusher.run(applied))
+    }
+
+    /// sled 0.34 cannot write again after a write failed for want of space (its error
+    /// sticks until the database is reopened), so a group is refused before it could
+    /// run the disk full: the appends resume by themselves once space is freed.
+    fn check_free_space(&self) -> Result<(), String> {
+        match super::durability::free_bytes(&self.data_dir) {
+            Ok(free) if free < self.min_free_disk_bytes => {
+                metrics::counter!("complaintflow_store_appends_refused_disk_full_total")
+                    .increment(1);
+                Err(format!(
+                    "the disk holding {} has {free} bytes free, less than the {} kept in \
+                     reserve; appends resume once space is freed",
+                    self.data_dir.display(),
+                    self.min_free_disk_bytes
+                ))
+            }
+            // A failed look is no reason to refuse: the write itself will tell.
+            Ok(_) | Err(_) => Ok(()),
+        }
     }
 
     fn refuse(&self, requests: Vec<AppendRequest>) {
@@ -168,6 +200,14 @@ impl Writer {
             self.refuse(requests);
             return None;
         }
+        if let Err(why) = self.check_free_space() {
+            for request in requests {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Unavailable(why.clone())));
+            }
+            return None;
+        }
         let span = debug_span!(
             "group_apply",
             appends = requests.len(),
@@ -179,11 +219,16 @@ impl Writer {
         let mut group = Group::new(self.tail, recorded_at);
         let outcomes: Vec<_> = requests
             .iter()
-            .map(|request| group.stage(&self.log, &self.known(), request))
+            .map(|request| {
+                super::guard::guarded(
+                    || format!("the head of stream {}", request.stream),
+                    || group.stage(&self.log, &self.known(), request),
+                )
+            })
             .collect();
         let mut applied = AppliedGroup {
             replies: Vec::new(),
-            next_position: None,
+            reached: None,
             events: group.staged_events,
             applied_in: Duration::ZERO,
         };
@@ -204,7 +249,10 @@ impl Writer {
                 self.heads.clear();
             }
             self.heads.extend(group.heads);
-            applied.next_position = Some(self.tail.next_position);
+            applied.reached = Some(Acknowledged {
+                next_position: self.tail.next_position,
+                last_hash: self.tail.last_hash,
+            });
         }
         applied.applied_in = started.elapsed();
         applied.replies = requests.into_iter().zip(outcomes).collect();
@@ -216,6 +264,8 @@ impl Writer {
 struct Flusher {
     db: sled::Db,
     disk: DiskSync,
+    /// Written after each flush and before its callers are answered (see `acknowledged`).
+    acknowledged: AcknowledgedFile,
     durable: watch::Sender<u64>,
     failure: Arc<OnceLock<String>>,
 }
@@ -237,16 +287,21 @@ impl Flusher {
         if self.failure.get().is_some() {
             return None;
         }
-        if groups.iter().all(|g| g.next_position.is_none()) {
+        let Some(reached) = groups.iter().rev().find_map(|g| g.reached) else {
             return Some(Duration::ZERO);
-        }
+        };
         let started = Instant::now();
         let synced = self
             .db
             .flush()
             .map(drop)
             .map_err(|e| e.to_string())
-            .and_then(|()| self.disk.sync().map_err(|e| e.to_string()));
+            .and_then(|()| self.disk.sync().map_err(|e| e.to_string()))
+            .and_then(|()| {
+                self.acknowledged
+                    .write(reached)
+                    .map_err(|e| format!("cannot record the acknowledged head: {e}"))
+            });
         if let Err(err) = synced {
             error!(error = %err, "flushing failed; refusing further appends");
             let _ = self.failure.set(format!("commit failed: {err}"));
@@ -259,13 +314,13 @@ impl Flusher {
 
     fn answer(&self, groups: Vec<AppliedGroup>, flushed_in: Duration) {
         for group in groups {
-            if let Some(next_position) = group.next_position {
+            if let Some(reached) = group.reached {
                 metrics::histogram!("complaintflow_store_commit_seconds")
                     .record((group.applied_in + flushed_in).as_secs_f64());
                 metrics::histogram!("complaintflow_store_group_events").record(group.events as f64);
                 metrics::counter!("complaintflow_store_events_appended_total")
                     .increment(group.events);
-                self.durable.send_replace(next_position);
+                self.durable.send_replace(reached.next_position);
             }
             for (request, outcome) in group.replies {
                 record_outcome_metrics(&outcome);
