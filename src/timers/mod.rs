@@ -30,6 +30,8 @@ const MAX_SLEEP: Duration = Duration::from_millis(250);
 const BATCH: usize = 1024;
 /// Complaints whose timers fire at the same time.
 const CONCURRENT_COMPLAINTS: usize = 256;
+/// A firing this long after its moment is a catch-up (the engine was down or behind).
+const LATE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 /// The namespace of the event ids the scheduler derives.
 const FIRING_NAMESPACE: Uuid = Uuid::from_u128(0x6a0c_3f2e_5b7d_4c1a_9e8f_0d2b_4a6c_8e10);
 
@@ -150,12 +152,11 @@ impl Scheduler {
             debug!(%complaint, deadline = %timer.moment.deadline.key, "stale timer skipped");
             return Ok(0);
         }
+        let at = firing_time(timer.moment.at, now);
         let submissions: Vec<Submission> = events
             .into_iter()
             .enumerate()
-            .map(|(i, event)| {
-                Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at)
-            })
+            .map(|(i, event)| Submission::new(firing_event_id(complaint, timer, i), event).at(at))
             .collect();
         let expected = ExpectedVersion::Exact(state.version);
         match self
@@ -182,6 +183,12 @@ impl Scheduler {
             // The complaint moved on between reading and appending: the next pass
             // sees the newer state (and the projections' newer timers).
             Err(EngineError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(0),
+            // These ids belong to this very firing: it was stored already, by a pass
+            // that counted the missed periods at another moment. It took effect once.
+            Err(EngineError::Store(StoreError::IdempotencyConflict { .. })) => {
+                debug!(%complaint, deadline = %timer.moment.deadline.key, "deadline already fired");
+                Ok(0)
+            }
             Err(EngineError::Rule { violation, .. }) => {
                 warn!(%complaint, deadline = %timer.moment.deadline.key, rule = violation.code(), "timer event refused by the rules");
                 Ok(0)
@@ -211,6 +218,17 @@ impl Scheduler {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+/// When a firing happened. On time, at its moment exactly (so a repeated firing has the
+/// same content). Late, when the engine appends it: an escalation made on catching up
+/// hands the case over now, and the new owner's clock starts now, not in the downtime
+/// (the events still name the moment that was missed).
+pub fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
+    match now.duration_since(moment) > LATE_AFTER {
+        true => now,
+        false => moment,
     }
 }
 
