@@ -17,8 +17,9 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use crate::domain::policy::CALENDAR_WARNING_DAYS;
 use crate::domain::values::ComplaintId;
-use crate::domain::{Actor, DueStage, on_deadline_due};
+use crate::domain::{Actor, DueStage, Policy, beyond_calendar, on_deadline_due};
 use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
 use crate::projections::{Projections, ScheduledTimer};
 use crate::store::{ExpectedVersion, StoreError};
@@ -152,6 +153,14 @@ impl Scheduler {
             debug!(%complaint, deadline = %timer.moment.deadline.key, "stale timer skipped");
             return Ok(0);
         }
+        if beyond_calendar(&state, &timer.moment.deadline, policy) {
+            warn!(
+                %complaint,
+                deadline = %timer.moment.deadline.key,
+                due_at = %timer.moment.deadline.due_at,
+                "deadline counted past the calendar's last year of public holidays, on the working week alone: add the next year to the policy"
+            );
+        }
         let at = firing_time(timer.moment.at, now);
         let submissions: Vec<Submission> = events
             .into_iter()
@@ -201,7 +210,13 @@ impl Scheduler {
     /// due moment, or at least every `MAX_SLEEP`, or when new timers appear.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut checkpoint = self.projections.watch_checkpoint();
+        let mut calendar_reported = None;
         while !*shutdown.borrow() {
+            let today = self.engine.clock().now().as_second() / SECONDS_A_DAY;
+            if calendar_reported != Some(today) {
+                report_calendar(self.engine.policy(), self.engine.clock().now());
+                calendar_reported = Some(today);
+            }
             if let Err(err) = self.fire_due().await {
                 warn!(error = %err, "firing due deadlines failed; will retry");
             }
@@ -218,6 +233,20 @@ impl Scheduler {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+const SECONDS_A_DAY: i64 = 24 * 60 * 60;
+
+/// Tells operators, at start and then once a day, what they must hear about the policy's
+/// calendars (one that ends within 90 days, provisional years), and sets the
+/// `complaintflow_calendar_days_left` gauge.
+pub fn report_calendar(policy: &Policy, now: Timestamp) {
+    if let Some(days) = policy.calendar_days_left(now) {
+        metrics::gauge!("complaintflow_calendar_days_left").set(days as f64);
+    }
+    for notice in policy.calendar_notices(now, CALENDAR_WARNING_DAYS) {
+        warn!("{notice}");
     }
 }
 

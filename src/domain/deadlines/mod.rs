@@ -391,6 +391,19 @@ pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> 
         .collect()
 }
 
+/// Whether `deadline` counts business time into days its calendar has no public
+/// holidays for (past its last covered year): it was worked out on the working week
+/// alone, and the caller should say so.
+pub fn beyond_calendar(state: &ComplaintState, deadline: &Deadline, policy: &Policy) -> bool {
+    if policy.calendar(&state.region).covers(deadline.due_at) {
+        return false;
+    }
+    clocks(state, policy).any(|clock| {
+        clock.key == deadline.key
+            && matches!(clock.end, End::AfterBusiness(_) | End::SameBusinessDay)
+    })
+}
+
 /// How an obligation with a deadline ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeadlineOutcome {

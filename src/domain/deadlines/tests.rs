@@ -676,3 +676,30 @@ fn a_policy_that_escalates_missed_progress_reports_escalates_once() {
     assert_eq!(h.state().level, Level::ManufacturerCac);
     assert_eq!(find(&h, DeadlineKind::ProgressReport), None);
 }
+
+#[test]
+fn a_deadline_past_the_calendars_last_year_is_flagged_and_counted_on_weekends_only() {
+    let policy = Policy::builtin();
+    // Filed Thursday 2027-12-30 10:00: 3 business days run into 2028, whose holidays
+    // are not listed, so they are counted on the working week alone: the result is due
+    // Tuesday 2028-01-04 10:00.
+    let mut h = Harness::with_policy(policy.clone());
+    h.try_at(
+        seed_004_filing().into(),
+        DealerStaff,
+        at("2027-12-30T10:00:00+08:00"),
+    )
+    .expect("filed");
+    let result = get(&h, DeadlineKind::Result);
+    assert_eq!(result.due_at, at("2028-01-04T10:00:00+08:00"));
+    assert!(beyond_calendar(h.state(), &result, &policy));
+    let report = get(&h, DeadlineKind::ReportToCac);
+    assert!(
+        !beyond_calendar(h.state(), &report, &policy),
+        "due inside the calendar"
+    );
+    // In a covered year, nothing to say.
+    let h = filed_monday();
+    let result = get(&h, DeadlineKind::Result);
+    assert!(!beyond_calendar(h.state(), &result, &h.policy));
+}
