@@ -5,7 +5,7 @@ mod support;
 
 use complaintflow::domain::events::{ContactAttempted, Escalated};
 use complaintflow::domain::vocabulary::*;
-use complaintflow::domain::{ComplaintEvent, DeadlineKind, Role, Status};
+use complaintflow::domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
 use complaintflow::engine::DomainEvent;
 use complaintflow::engine::codec::decode;
 use complaintflow::store::EventStore;
@@ -543,6 +543,35 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
     world.advance(hours(24)).await;
     assert_eq!(world.count(c, "complaint.progress_report_due").await, 2);
     drop(temp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_found_after_its_deadline_passed_fires_the_deadline_instead() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-STALE-WARNING";
+    file_seed_004(&world, c).await;
+    // Tuesday morning: the same-day report warned at 16:00 and fell due at 17:30.
+    world.clock.set(at("2026-11-24T09:00:00+08:00"));
+    world.record(c).await; // the projections have seen the filing
+    let due = world.projections.due_timers(world.now(), 100).unwrap();
+    let warning = due
+        .iter()
+        .find(|t| t.moment.stage == DueStage::Warning)
+        .expect("the warning timer comes first");
+    let now = world.now();
+    // Fired alone (as when a batch holds nothing else), it appends the miss.
+    assert_eq!(world.scheduler.fire(warning, now).await.unwrap(), 2);
+    assert_eq!(
+        world.types(c).await[1..],
+        ["complaint.deadline_missed", "complaint.escalated"]
+    );
+    // The due timer is then stale, and a repeat of the warning writes nothing.
+    let head = world.store.head();
+    for timer in &due {
+        assert_eq!(world.scheduler.fire(timer, now).await.unwrap(), 0);
+    }
+    assert_eq!(world.store.head(), head);
+    assert_eq!(world.fire().await.fired, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

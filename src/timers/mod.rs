@@ -21,7 +21,7 @@ use crate::domain::policy::CALENDAR_WARNING_DAYS;
 use crate::domain::values::ComplaintId;
 use crate::domain::{Actor, DueStage, Policy, beyond_calendar, on_deadline_due};
 use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
-use crate::projections::{Projections, ScheduledTimer};
+use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use crate::store::{ExpectedVersion, StoreError};
 
 /// Longest the scheduler sleeps between looks at the clock: the bound on how late a
@@ -136,6 +136,24 @@ impl Scheduler {
     /// many events that took (0 for a stale timer).
     pub async fn fire(&self, timer: &ScheduledTimer, now: Timestamp) -> Result<usize, EngineError> {
         let complaint = &timer.complaint;
+        // A warning whose deadline has passed too warns of nothing; it stands for the due
+        // firing instead (with that firing's ids), so that a catch-up whose first batch
+        // is all such warnings still moves on.
+        let due_instead;
+        let timer = match timer.moment.stage {
+            DueStage::Warning if timer.moment.deadline.due_at <= now => {
+                due_instead = ScheduledTimer {
+                    complaint: complaint.clone(),
+                    moment: TimerMoment {
+                        at: timer.moment.deadline.due_at,
+                        stage: DueStage::Due,
+                        ..timer.moment
+                    },
+                };
+                &due_instead
+            }
+            _ => timer,
+        };
         let state = match self.engine.load(complaint, AsOf::Now).await {
             Ok(state) => state,
             Err(EngineError::NotFound(_)) => return Ok(0),
