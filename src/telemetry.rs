@@ -76,6 +76,10 @@ fn describe_metrics() {
         "complaintflow_deadlines_pending",
         "Deadlines waiting to fire"
     );
+    describe_gauge!(
+        "complaintflow_calendar_days_left",
+        "Days until the policy's business calendar runs out of public holidays"
+    );
     describe_counter!(
         "complaintflow_deadlines_fired_total",
         "Deadline firings by stage: warning, due"

@@ -3,8 +3,11 @@
 
 mod support;
 
+use complaintflow::domain::events::{ContactAttempted, Escalated};
 use complaintflow::domain::vocabulary::*;
-use complaintflow::domain::{DeadlineKind, Role, Status};
+use complaintflow::domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
+use complaintflow::engine::DomainEvent;
+use complaintflow::engine::codec::decode;
 use complaintflow::store::EventStore;
 use jiff::SignedDuration;
 use support::events::*;
@@ -381,36 +384,251 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
         .submit_dated(Role::DealerStaff, c, filing(c, |_| {}), monday)
         .await);
     let report = world.fire().await;
-    assert!(report.fired >= 2, "{report:?}");
-    let engine_events: Vec<_> = world
+    assert!(report.fired >= 1, "{report:?}");
+    let engine_events: Vec<DomainEvent> = world
         .timeline(c)
         .await
-        .into_iter()
+        .iter()
         .filter(|e| e.actor == "engine:engine")
+        .map(|e| decode(e).expect("decodes"))
         .collect();
-    let times: Vec<_> = engine_events.iter().map(|e| e.occurred_at).collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "fired in due order: {times:?}"
-    );
     let missed: Vec<_> = engine_events
         .iter()
-        .filter(|e| e.event_type == "complaint.deadline_missed")
-        .map(|e| e.occurred_at)
+        .filter_map(|e| match &e.event {
+            ComplaintEvent::DeadlineMissed(missed) => Some((missed.deadline.kind, missed.due_at)),
+            _ => None,
+        })
         .collect();
     assert_eq!(
-        missed.first(),
-        Some(&at("2026-11-23T17:30:00+08:00")),
-        "the same-day report was due Monday evening"
+        missed,
+        [(DeadlineKind::ReportToCac, at("2026-11-23T17:30:00+08:00"))],
+        "the same-day report was due Monday evening; the result's clock went to the CAC with the case"
     );
+    // Found late, so recorded when the engine found it: no warning for what is already
+    // missed, and the escalation hands the case to the CAC now, with a fresh result clock.
     assert!(
-        missed.len() >= 2,
-        "the result deadline was missed too: {:?}",
-        world.types(c).await
+        engine_events
+            .iter()
+            .all(|e| e.meta.occurred_at == world.now()),
+        "{engine_events:?}"
     );
-    assert!(world.record(c).await.state.level > Level::DealerDesk);
+    assert_eq!(world.count(c, "complaint.deadline_warning").await, 0);
+    let record = world.record(c).await;
+    assert_eq!(record.state.level, Level::ManufacturerCac);
+    let result = record
+        .deadlines
+        .iter()
+        .find(|d| d.deadline.kind == DeadlineKind::Result)
+        .expect("result clock");
+    assert_eq!(result.deadline.due_at, at("2026-12-02T10:00:00+08:00"));
     // Nothing more is due now: firing again does nothing.
     assert_eq!(world.fire().await.fired, 0);
+}
+
+/// Files the vehicle fire of `c` at the clock's now and handles the emergency flow up to
+/// the engineer's appraisal, in time; the case stays open.
+async fn fire_appraised(world: &World, c: &str) {
+    let fire = filing(c, |f| {
+        f.categories = vec![Category::ProductQuality];
+        f.severity = Severity::Major;
+        f.emergency = Some(EmergencyKind::VehicleFire);
+        f.channel = Channel::ManufacturerHotline;
+    });
+    world.ok(world.submit(Role::DealerStaff, c, fire).await);
+    world.advance(minutes(20)).await;
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::CacAgent, c, engineer(world.now() + minutes(70)))
+        .await);
+    world.advance(minutes(60)).await;
+    world.ok(world.submit(Role::RegionalEngineer, c, appraisal()).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch_up() {
+    let world = World::start("2026-03-02T10:00:00+08:00").await; // a Monday in March
+    let fires: Vec<String> = (1..=3).map(|i| format!("CMP-DOWN-FIRE-{i}")).collect();
+    for c in &fires {
+        fire_appraised(&world, c).await;
+    }
+    let normal = "CMP-DOWN-NORMAL";
+    file_seed_004(&world, normal).await;
+    let filed_at = world.now();
+    let (temp, dir, clock) = world.stop().await;
+
+    // Nine months later the engine starts again.
+    clock.set(at("2026-12-02T10:00:00+08:00"));
+    let world = World::open(&dir, clock);
+    let due_before = world.projections.due_timers(world.now(), 1000).unwrap();
+    let head = world.store.head();
+    let report = world.fire().await;
+    let appended = world.store.head() - head;
+    assert_eq!(report.events as u64, appended);
+
+    // Each fire is filed 80 minutes after the one before; its first progress report was
+    // due a day after filing. From 03-03 10:00 Beijing to 12-02 10:00 are 274 whole days
+    // after the first due moment, so 275 periods went by without a report; from 11:20 and
+    // 12:40, 273 whole days and a part, so 274.
+    let expected = [
+        ("2026-03-03T10:00:00+08:00", 275),
+        ("2026-03-03T11:20:00+08:00", 274),
+        ("2026-03-03T12:40:00+08:00", 274),
+    ];
+    for (c, (since, periods)) in fires.iter().zip(expected) {
+        let engine_events: Vec<DomainEvent> = world
+            .timeline(c)
+            .await
+            .iter()
+            .filter(|e| e.actor == "engine:engine" && e.recorded_at >= at("2026-12-02T00:00:00Z"))
+            .map(|e| decode(e).expect("decodes"))
+            .collect();
+        let types: Vec<&str> = engine_events.iter().map(|e| e.event.event_type()).collect();
+        let progress: Vec<_> = engine_events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ComplaintEvent::ProgressReportDue(due) => Some(due),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(progress.len(), 1, "{c}: {types:?}");
+        assert_eq!(progress[0].missed_periods, periods, "{c}");
+        assert_eq!(progress[0].overdue_since, Some(at(since)), "{c}");
+        // In due order: the progress report (due the next day), once; the result (due
+        // in 3 business days), missed and escalated once. Nothing else was running for
+        // an appraised emergency.
+        assert_eq!(
+            types,
+            [
+                "complaint.progress_report_due",
+                "complaint.deadline_missed",
+                "complaint.escalated",
+            ],
+            "{c}"
+        );
+        let record = world.record(c).await;
+        assert!(record.is_overdue(), "{c}");
+        assert_eq!(record.state.level, Level::ManufacturerCac, "{c}");
+    }
+    // The normal case: its same-day report missed and escalated, once.
+    assert_eq!(world.count(normal, "complaint.deadline_missed").await, 1);
+    assert_eq!(world.count(normal, "complaint.escalated").await, 1);
+    assert!(filed_at < at("2026-03-03T00:00:00Z"));
+    assert_eq!(report.events, 3 * 3 + 2, "{report:?}");
+
+    // Exactly once: another pass fires nothing, and firings repeated after a crash
+    // (appended, not yet projected) write nothing.
+    assert_eq!(world.fire().await.fired, 0, "nothing fires twice");
+    let head = world.store.head();
+    for timer in due_before {
+        let now = world.now();
+        world.scheduler.fire(&timer, now).await.unwrap();
+    }
+    assert_eq!(world.store.head(), head, "repeated firings wrote nothing");
+
+    // A progress report ends the overdue obligation and starts the next period.
+    let c = &fires[0];
+    // The reopened world numbers its submissions from 1 again: take an id of its own.
+    let report = complaintflow::engine::Submission::new(uuid::Uuid::new_v4(), progress());
+    world.ok(world
+        .engine
+        .submit(
+            &support::actor(Role::DealerStaff),
+            &support::id(c),
+            complaintflow::store::ExpectedVersion::Any,
+            &[report],
+            &complaintflow::engine::allow_all,
+        )
+        .await);
+    assert!(!world.record(c).await.is_overdue());
+    world.advance(hours(24)).await;
+    assert_eq!(world.count(c, "complaint.progress_report_due").await, 2);
+    drop(temp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warning_found_after_its_deadline_passed_fires_the_deadline_instead() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-STALE-WARNING";
+    file_seed_004(&world, c).await;
+    // Tuesday morning: the same-day report warned at 16:00 and fell due at 17:30.
+    world.clock.set(at("2026-11-24T09:00:00+08:00"));
+    world.record(c).await; // the projections have seen the filing
+    let due = world.projections.due_timers(world.now(), 100).unwrap();
+    let warning = due
+        .iter()
+        .find(|t| t.moment.stage == DueStage::Warning)
+        .expect("the warning timer comes first");
+    let now = world.now();
+    // Fired alone (as when a batch holds nothing else), it appends the miss.
+    assert_eq!(world.scheduler.fire(warning, now).await.unwrap(), 2);
+    assert_eq!(
+        world.types(c).await[1..],
+        ["complaint.deadline_missed", "complaint.escalated"]
+    );
+    // The due timer is then stale, and a repeat of the warning writes nothing.
+    let head = world.store.head();
+    for timer in &due {
+        assert_eq!(world.scheduler.fire(timer, now).await.unwrap(), 0);
+    }
+    assert_eq!(world.store.head(), head);
+    assert_eq!(world.fire().await.fired, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emergency_flow_calls_at_night_and_the_satisfaction_call_back_waits_for_handling() {
+    let world = World::start("2026-11-23T23:00:00+08:00").await; // at night
+    let c = "CMP-NIGHT-FIRE";
+    let fire = filing(c, |f| {
+        f.severity = Severity::Urgent;
+        f.emergency = Some(EmergencyKind::VehicleFire);
+    });
+    world.ok(world.submit(Role::DealerStaff, c, fire).await);
+    world.advance(minutes(20)).await;
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::CacAgent, c, engineer(at("2026-11-24T00:30:00+08:00")))
+        .await);
+    // 23:40: the owner is told when the engineer arrives.
+    world.advance(minutes(20)).await;
+    let tell_arrival = ContactAttempted {
+        purpose: ContactPurpose::ProgressUpdate,
+        ..call(true)
+    };
+    world.ok(world.submit(Role::DealerStaff, c, tell_arrival).await);
+    // A call that is not answered before handling is no call-back attempt.
+    world.at("2026-11-24T09:30:00+08:00").await;
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, call(false)).await,
+        "callback_requires_resolution"
+    );
+    let asking = ContactAttempted {
+        purpose: ContactPurpose::GatherInformation,
+        ..call(false)
+    };
+    world.ok(world.submit(Role::DealerStaff, c, asking).await);
+    let record = world.record(c).await;
+    assert_eq!(record.state.contacts.attempts, 2);
+    assert!(record.state.contacts.failed_streak.is_empty());
+
+    // Only the engine records that a deadline was missed; a person gives another reason,
+    // and escalation statistics count only real misses.
+    let claimed = Escalated {
+        from: Level::DealerDesk,
+        to: Level::ManufacturerCac,
+        reason: EscalationReason::DeadlineMissed,
+        note: None,
+    };
+    for role in [Role::DealerStaff, Role::CacAgent] {
+        assert_eq!(
+            world.refused(role, c, claimed.clone()).await,
+            "deadline_missed_is_the_engines"
+        );
+    }
+    let stats = world
+        .projections
+        .statistics(&Default::default(), &|_, _| true)
+        .unwrap();
+    assert_eq!(stats.escalation_rate, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DataDirArg;
+use crate::domain::policy::CALENDAR_WARNING_DAYS;
 use crate::projections::Projections;
 use crate::server::{load_policy, projections_dir};
 
@@ -72,8 +73,13 @@ pub fn policy(command: PolicyCommand) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Check { file } => match load_policy(Some(&file)) {
-            Ok(_) => {
+            Ok(policy) => {
                 println!("{}: valid", file.display());
+                // Valid, but an operator must still hear when the calendar runs out.
+                let now = jiff::Timestamp::now();
+                for notice in policy.calendar_notices(now, CALENDAR_WARNING_DAYS) {
+                    println!("warning: {notice}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(err) => {

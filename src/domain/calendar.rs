@@ -44,6 +44,9 @@ pub struct BusinessCalendar {
     working_weekdays: BTreeSet<i8>,
     holidays: BTreeSet<Date>,
     extra_working_days: BTreeSet<Date>,
+    /// The years whose holidays are listed, and those of them that are provisional.
+    years: BTreeSet<i16>,
+    provisional_years: BTreeSet<i16>,
 }
 
 /// One working day's window, as instants.
@@ -79,7 +82,46 @@ impl BusinessCalendar {
             working_weekdays,
             holidays: holidays.into_iter().collect(),
             extra_working_days: extra_working_days.into_iter().collect(),
+            years: BTreeSet::new(),
+            provisional_years: BTreeSet::new(),
         })
+    }
+
+    /// The years whose holidays and make-up days the calendar holds (`provisional`: of
+    /// those, the ones not yet confirmed).
+    pub fn covering(
+        mut self,
+        years: impl IntoIterator<Item = i16>,
+        provisional: impl IntoIterator<Item = i16>,
+    ) -> Self {
+        self.years = years.into_iter().collect();
+        self.provisional_years = provisional.into_iter().collect();
+        self
+    }
+
+    /// The last day whose holidays are known: 31 December of the last covered year.
+    pub fn last_covered_day(&self) -> Option<Date> {
+        let year = *self.years.last()?;
+        Date::new(year, 12, 31).ok()
+    }
+
+    pub fn provisional_years(&self) -> impl Iterator<Item = i16> + '_ {
+        self.provisional_years.iter().copied()
+    }
+
+    /// Whether the local day of `at` lies in a year the calendar covers. A calendar
+    /// that lists no year covers nothing it could be wrong about, so every day.
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.years.is_empty() || self.years.contains(&self.local_date(at).year())
+    }
+
+    /// Whole days from the local day of `now` to the last covered day (negative once
+    /// past it); `None` when no year is listed.
+    pub fn days_left(&self, now: Timestamp) -> Option<i64> {
+        let last = self.last_covered_day()?;
+        let today = self.local_date(now);
+        let days = today.until((jiff::Unit::Day, last)).ok()?.get_days();
+        Some(i64::from(days))
     }
 
     pub fn time_zone(&self) -> &TimeZone {
@@ -102,7 +144,7 @@ impl BusinessCalendar {
                 .contains(&date.weekday().to_monday_zero_offset())
     }
 
-    fn local_date(&self, at: Timestamp) -> Date {
+    pub fn local_date(&self, at: Timestamp) -> Date {
         self.time_zone.to_datetime(at).date()
     }
 

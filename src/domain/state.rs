@@ -18,8 +18,8 @@ use super::values::{
     SatisfactionScore, Text,
 };
 use super::vocabulary::{
-    Category, Channel, CompensationKind, Department, EmergencyKind, Level, Origin, Severity,
-    WaitingFor,
+    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind, Level, Origin,
+    Severity, WaitingFor,
 };
 
 /// Where the case stands in the four-step process.
@@ -370,9 +370,14 @@ impl ComplaintState {
         self.contacts = ContactLog::default();
     }
 
-    fn record_contact(&mut self, answered: bool, meta: &EventMeta) {
+    /// Every call is counted; only satisfaction call-backs make or break the run of
+    /// unanswered tries that ends in "unreachable".
+    fn record_contact(&mut self, call: &events::ContactAttempted, meta: &EventMeta) {
         self.contacts.attempts += 1;
-        if answered {
+        if call.purpose != ContactPurpose::SatisfactionCallback {
+            return;
+        }
+        if call.answered {
             self.contacts.failed_streak.clear();
         } else {
             self.contacts.failed_streak.push(Milestone::of(meta));
@@ -388,7 +393,7 @@ impl ComplaintState {
             E::Acknowledged(_) => self.acknowledged = Some(now),
             E::Apologized(_) => self.apologized = Some(now),
             E::ReportedToCac(_) => self.reported_to_cac = Some(now),
-            E::ContactAttempted(p) => self.record_contact(p.answered, meta),
+            E::ContactAttempted(p) => self.record_contact(p, meta),
             E::CustomerUnreachable(_) => {
                 self.contacts.unreachable = Some(now);
                 if self.resolved.is_some() && self.satisfaction.is_none() {

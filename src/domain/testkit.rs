@@ -121,9 +121,14 @@ pub fn satisfaction(score: u8) -> ComplaintEvent {
     .into()
 }
 
+/// A satisfaction call-back.
 pub fn call(answered: bool) -> ComplaintEvent {
+    call_for(ContactPurpose::SatisfactionCallback, answered)
+}
+
+pub fn call_for(purpose: ContactPurpose, answered: bool) -> ComplaintEvent {
     events::ContactAttempted {
-        purpose: ContactPurpose::SatisfactionCallback,
+        purpose,
         answered,
         recording: None,
         note: None,

@@ -17,10 +17,11 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use crate::domain::policy::CALENDAR_WARNING_DAYS;
 use crate::domain::values::ComplaintId;
-use crate::domain::{Actor, DueStage, on_deadline_due};
+use crate::domain::{Actor, DueStage, Policy, beyond_calendar, on_deadline_due};
 use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
-use crate::projections::{Projections, ScheduledTimer};
+use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use crate::store::{ExpectedVersion, StoreError};
 
 /// Longest the scheduler sleeps between looks at the clock: the bound on how late a
@@ -30,6 +31,8 @@ const MAX_SLEEP: Duration = Duration::from_millis(250);
 const BATCH: usize = 1024;
 /// Complaints whose timers fire at the same time.
 const CONCURRENT_COMPLAINTS: usize = 256;
+/// A firing this long after its moment is a catch-up (the engine was down or behind).
+const LATE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(1);
 /// The namespace of the event ids the scheduler derives.
 const FIRING_NAMESPACE: Uuid = Uuid::from_u128(0x6a0c_3f2e_5b7d_4c1a_9e8f_0d2b_4a6c_8e10);
 
@@ -133,6 +136,24 @@ impl Scheduler {
     /// many events that took (0 for a stale timer).
     pub async fn fire(&self, timer: &ScheduledTimer, now: Timestamp) -> Result<usize, EngineError> {
         let complaint = &timer.complaint;
+        // A warning whose deadline has passed too warns of nothing; it stands for the due
+        // firing instead (with that firing's ids), so that a catch-up whose first batch
+        // is all such warnings still moves on.
+        let due_instead;
+        let timer = match timer.moment.stage {
+            DueStage::Warning if timer.moment.deadline.due_at <= now => {
+                due_instead = ScheduledTimer {
+                    complaint: complaint.clone(),
+                    moment: TimerMoment {
+                        at: timer.moment.deadline.due_at,
+                        stage: DueStage::Due,
+                        ..timer.moment
+                    },
+                };
+                &due_instead
+            }
+            _ => timer,
+        };
         let state = match self.engine.load(complaint, AsOf::Now).await {
             Ok(state) => state,
             Err(EngineError::NotFound(_)) => return Ok(0),
@@ -150,12 +171,19 @@ impl Scheduler {
             debug!(%complaint, deadline = %timer.moment.deadline.key, "stale timer skipped");
             return Ok(0);
         }
+        if beyond_calendar(&state, &timer.moment.deadline, policy) {
+            warn!(
+                %complaint,
+                deadline = %timer.moment.deadline.key,
+                due_at = %timer.moment.deadline.due_at,
+                "deadline counted past the calendar's last year of public holidays, on the working week alone: add the next year to the policy"
+            );
+        }
+        let at = firing_time(timer.moment.at, now);
         let submissions: Vec<Submission> = events
             .into_iter()
             .enumerate()
-            .map(|(i, event)| {
-                Submission::new(firing_event_id(complaint, timer, i), event).at(timer.moment.at)
-            })
+            .map(|(i, event)| Submission::new(firing_event_id(complaint, timer, i), event).at(at))
             .collect();
         let expected = ExpectedVersion::Exact(state.version);
         match self
@@ -182,6 +210,12 @@ impl Scheduler {
             // The complaint moved on between reading and appending: the next pass
             // sees the newer state (and the projections' newer timers).
             Err(EngineError::Store(StoreError::WrongExpectedVersion { .. })) => Ok(0),
+            // These ids belong to this very firing: it was stored already, by a pass
+            // that counted the missed periods at another moment. It took effect once.
+            Err(EngineError::Store(StoreError::IdempotencyConflict { .. })) => {
+                debug!(%complaint, deadline = %timer.moment.deadline.key, "deadline already fired");
+                Ok(0)
+            }
             Err(EngineError::Rule { violation, .. }) => {
                 warn!(%complaint, deadline = %timer.moment.deadline.key, rule = violation.code(), "timer event refused by the rules");
                 Ok(0)
@@ -194,7 +228,13 @@ impl Scheduler {
     /// due moment, or at least every `MAX_SLEEP`, or when new timers appear.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut checkpoint = self.projections.watch_checkpoint();
+        let mut calendar_reported = None;
         while !*shutdown.borrow() {
+            let today = self.engine.clock().now().as_second() / SECONDS_A_DAY;
+            if calendar_reported != Some(today) {
+                report_calendar(self.engine.policy(), self.engine.clock().now());
+                calendar_reported = Some(today);
+            }
             if let Err(err) = self.fire_due().await {
                 warn!(error = %err, "firing due deadlines failed; will retry");
             }
@@ -211,6 +251,31 @@ impl Scheduler {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+const SECONDS_A_DAY: i64 = 24 * 60 * 60;
+
+/// Tells operators, at start and then once a day, what they must hear about the policy's
+/// calendars (one that ends within 90 days, provisional years), and sets the
+/// `complaintflow_calendar_days_left` gauge.
+pub fn report_calendar(policy: &Policy, now: Timestamp) {
+    if let Some(days) = policy.calendar_days_left(now) {
+        metrics::gauge!("complaintflow_calendar_days_left").set(days as f64);
+    }
+    for notice in policy.calendar_notices(now, CALENDAR_WARNING_DAYS) {
+        warn!("{notice}");
+    }
+}
+
+/// When a firing happened. On time, at its moment exactly (so a repeated firing has the
+/// same content). Late, when the engine appends it: an escalation made on catching up
+/// hands the case over now, and the new owner's clock starts now, not in the downtime
+/// (the events still name the moment that was missed).
+pub fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
+    match now.duration_since(moment) > LATE_AFTER {
+        true => now,
+        false => moment,
     }
 }
 

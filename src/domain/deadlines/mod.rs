@@ -254,35 +254,43 @@ fn callback_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
     ))
 }
 
-/// Major cases report progress every N hours until resolved; each report
-/// restarts the clock, each unanswered due time starts the next interval.
+/// Major cases report progress every N hours until resolved; each report restarts the
+/// clock. A period that ends without a report makes the obligation overdue, and it stays
+/// one overdue obligation until the next report: the periods that go by meanwhile are
+/// counted when it fires, not fired one by one.
 fn progress_report_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
     if state.resolved.is_some() || !policy.needs_progress_reports(state.severity) {
         return None;
     }
     let spec = &policy.document().deadlines.progress_report;
     let started_by = latest(state.round_started, state.last_progress_report);
-    let generation = state
-        .fired
-        .iter()
-        .filter(|key| {
-            key.kind == DeadlineKind::ProgressReport && key.started_by == started_by.version
-        })
-        .count();
-    let generation = u32::try_from(generation).unwrap_or(u32::MAX);
-    let every = SignedDuration::from_hours(i64::from(spec.every_hours));
-    // Report g is due `every` after report g-1 was due: each period starts where the
-    // previous one ended, so its warning never comes before the previous due moment.
-    let mut clock = Clock::new(
-        DeadlineKind::ProgressReport,
-        started_by,
-        generation,
-        End::AfterWall(every),
+    // Logs written before this rule hold later generations fired after the first one;
+    // the first is the obligation they all belong to.
+    Some(
+        Clock::new(
+            DeadlineKind::ProgressReport,
+            started_by,
+            0,
+            End::AfterWall(progress_period(policy)),
+        )
+        .warn_at(spec.warn_at_percent),
     )
-    .warn_at(spec.warn_at_percent);
-    let elapsed = every * i32::try_from(generation).unwrap_or(i32::MAX);
-    clock.start = clock.start.checked_add(elapsed).ok()?;
-    Some(clock)
+}
+
+fn progress_period(policy: &Policy) -> SignedDuration {
+    SignedDuration::from_hours(i64::from(
+        policy.document().deadlines.progress_report.every_hours,
+    ))
+}
+
+/// How many whole progress-report periods had gone by without a report at `now`, for a
+/// report first due at `due_at` (at least 1 once it is due).
+pub fn progress_periods_missed(policy: &Policy, due_at: Timestamp, now: Timestamp) -> u32 {
+    let period = progress_period(policy).as_secs().max(1);
+    let late = now.duration_since(due_at).as_secs().max(0);
+    u32::try_from(late / period)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1)
 }
 
 fn engineer_clocks(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
@@ -320,7 +328,9 @@ pub struct TrackedDeadline {
 impl TrackedDeadline {
     /// Missed and still unmet: what makes a complaint overdue.
     pub fn is_overdue(&self) -> bool {
-        self.fired && records_misses(self.deadline.kind)
+        self.fired
+            && (records_misses(self.deadline.kind)
+                || self.deadline.kind == DeadlineKind::ProgressReport)
     }
 
     /// Warned, not yet due: what makes a complaint at risk.
@@ -329,7 +339,9 @@ impl TrackedDeadline {
     }
 }
 
-/// Kinds whose due moment means "missed" (the others prompt an action instead).
+/// Kinds whose due moment means "missed" and whose meeting statistics judge in time or
+/// late (the others prompt an action instead; a progress report that falls due is
+/// overdue, but is counted by its own event).
 fn records_misses(kind: DeadlineKind) -> bool {
     !matches!(
         kind,
@@ -377,6 +389,19 @@ pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> 
         .filter(|tracked| !tracked.fired)
         .map(|tracked| tracked.deadline)
         .collect()
+}
+
+/// Whether `deadline` counts business time into days its calendar has no public
+/// holidays for (past its last covered year): it was worked out on the working week
+/// alone, and the caller should say so.
+pub fn beyond_calendar(state: &ComplaintState, deadline: &Deadline, policy: &Policy) -> bool {
+    if policy.calendar(&state.region).covers(deadline.due_at) {
+        return false;
+    }
+    clocks(state, policy).any(|clock| {
+        clock.key == deadline.key
+            && matches!(clock.end, End::AfterBusiness(_) | End::SameBusinessDay)
+    })
 }
 
 /// How an obligation with a deadline ended.
@@ -461,8 +486,10 @@ pub fn on_deadline_due(
     };
     let key = current.key;
     match stage {
+        // A warning whose deadline has passed too (the engine was down) warns of
+        // nothing: the due firing says it all.
         DueStage::Warning => match current.warn_at {
-            Some(warn_at) if warn_at <= now => vec![
+            Some(warn_at) if warn_at <= now && now < current.due_at => vec![
                 events::DeadlineWarning {
                     deadline: key,
                     due_at: current.due_at,
@@ -472,11 +499,16 @@ pub fn on_deadline_due(
             _ => Vec::new(),
         },
         DueStage::Due if current.due_at > now => Vec::new(),
-        DueStage::Due => due_events(state, &current, policy),
+        DueStage::Due => due_events(state, &current, policy, now),
     }
 }
 
-fn due_events(state: &ComplaintState, deadline: &Deadline, policy: &Policy) -> Vec<ComplaintEvent> {
+fn due_events(
+    state: &ComplaintState,
+    deadline: &Deadline,
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<ComplaintEvent> {
     let key = deadline.key;
     let failed_attempts = u8::try_from(state.contacts.failed_streak.len()).unwrap_or(u8::MAX);
     match key.kind {
@@ -490,32 +522,49 @@ fn due_events(state: &ComplaintState, deadline: &Deadline, policy: &Policy) -> V
         DeadlineKind::MarkUnreachable => {
             vec![events::CustomerUnreachable { failed_attempts }.into()]
         }
-        DeadlineKind::ProgressReport => vec![events::ProgressReportDue { deadline: key }.into()],
-        kind => {
-            let mut out: Vec<ComplaintEvent> = vec![
-                events::DeadlineMissed {
-                    deadline: key,
-                    due_at: deadline.due_at,
-                }
-                .into(),
-            ];
-            let next = policy
-                .next_level(state.level)
-                .filter(|_| policy.escalates_when_missed(kind));
-            if let Some(to) = next {
-                out.push(
-                    events::Escalated {
-                        from: state.level,
-                        to,
-                        reason: EscalationReason::DeadlineMissed,
-                        note: None,
-                    }
-                    .into(),
-                );
+        DeadlineKind::ProgressReport => {
+            let due: ComplaintEvent = events::ProgressReportDue {
+                deadline: key,
+                missed_periods: progress_periods_missed(policy, deadline.due_at, now),
+                overdue_since: Some(deadline.due_at),
             }
-            out
+            .into();
+            std::iter::once(due)
+                .chain(escalation_for_miss(state, key.kind, policy))
+                .collect()
+        }
+        kind => {
+            let missed: ComplaintEvent = events::DeadlineMissed {
+                deadline: key,
+                due_at: deadline.due_at,
+            }
+            .into();
+            std::iter::once(missed)
+                .chain(escalation_for_miss(state, kind, policy))
+                .collect()
         }
     }
+}
+
+/// One rung up the ladder, when the policy escalates misses of `kind` and there is a
+/// rung above.
+fn escalation_for_miss(
+    state: &ComplaintState,
+    kind: DeadlineKind,
+    policy: &Policy,
+) -> Option<ComplaintEvent> {
+    let to = policy
+        .next_level(state.level)
+        .filter(|_| policy.escalates_when_missed(kind))?;
+    Some(
+        events::Escalated {
+            from: state.level,
+            to,
+            reason: EscalationReason::DeadlineMissed,
+            note: None,
+        }
+        .into(),
+    )
 }
 
 #[cfg(test)]

@@ -209,7 +209,9 @@ fn resolution_starts_the_satisfaction_call_back_clock() {
 
 #[test]
 fn unanswered_calls_are_retried_at_other_times_of_day_then_the_customer_is_unreachable() {
-    let mut h = filed_monday();
+    let mut h = agreed_monday("11:30");
+    h.try_at(resolved(), DealerStaff, t(1, "15:00"))
+        .expect("resolve");
     h.try_at(call(false), DealerStaff, t(2, "09:30"))
         .expect("call 1");
     let retry = get(&h, DeadlineKind::CallbackRetry);
@@ -374,26 +376,161 @@ fn emergencies_need_an_engineer_on_site() {
 }
 
 #[test]
-fn progress_reports_repeat_until_one_is_sent() {
+fn a_missed_progress_report_is_one_overdue_obligation_until_one_is_sent() {
     let mut h = filed_with(|f| f.severity = Severity::Special, t(1, "10:00"));
     let first = get(&h, DeadlineKind::ProgressReport);
     assert_eq!(
         fire(&mut h, &first, DueStage::Due, first.due_at),
         vec!["complaint.progress_report_due"]
     );
-    let second = get(&h, DeadlineKind::ProgressReport);
-    assert_eq!((second.due_at, second.key.generation), (t(3, "10:00"), 1));
+    assert_eq!(
+        find(&h, DeadlineKind::ProgressReport),
+        None,
+        "no new reminder every period while nobody reports"
+    );
+    let overdue = tracked_deadlines(h.state(), &h.policy)
+        .into_iter()
+        .find(|t| t.deadline.key == first.key)
+        .expect("still tracked");
+    assert!(overdue.is_overdue());
     h.try_at(
         ProgressReported {
             summary: text("parts ordered"),
         }
         .into(),
         DealerStaff,
-        t(2, "15:00"),
+        t(4, "15:00"),
     )
     .expect("report");
-    let third = get(&h, DeadlineKind::ProgressReport);
-    assert_eq!((third.due_at, third.key.generation), (t(3, "15:00"), 0));
+    let next = get(&h, DeadlineKind::ProgressReport);
+    assert_eq!((next.due_at, next.key.generation), (t(5, "15:00"), 0));
+    assert!(
+        tracked_deadlines(h.state(), &h.policy)
+            .iter()
+            .all(|t| !t.is_overdue())
+    );
+}
+
+#[test]
+fn progress_reports_fired_one_by_one_in_older_logs_are_one_overdue_obligation() {
+    let mut h = filed_with(|f| f.severity = Severity::Major, t(1, "10:00"));
+    let first = get(&h, DeadlineKind::ProgressReport);
+    // Schema 1 logs fired generation after generation of the same clock.
+    for generation in 0..3 {
+        let key = DeadlineKey {
+            generation,
+            ..first.key
+        };
+        h.append(
+            ProgressReportDue {
+                deadline: key,
+                missed_periods: 1,
+                overdue_since: None,
+            }
+            .into(),
+            Engine,
+            first.due_at + SignedDuration::from_hours(24 * i64::from(generation)),
+        );
+    }
+    assert_eq!(find(&h, DeadlineKind::ProgressReport), None);
+    assert!(
+        tracked_deadlines(h.state(), &h.policy)
+            .iter()
+            .any(|t| t.deadline.key == first.key && t.is_overdue())
+    );
+}
+
+/// Fires every warning and due moment reached by `now`, earliest first, as the
+/// scheduler does after downtime, until nothing more is due. Returns what was appended.
+fn catch_up(h: &mut Harness, now: Timestamp) -> Vec<ComplaintEvent> {
+    let mut appended = Vec::new();
+    let mut attempted = std::collections::BTreeSet::new();
+    loop {
+        let next = open(h)
+            .into_iter()
+            .flat_map(|d| {
+                let warning = d.warn_at.map(|at| (at, d, DueStage::Warning));
+                [warning, Some((d.due_at, d, DueStage::Due))]
+            })
+            .flatten()
+            .filter(|(at, d, stage)| {
+                *at <= now && !attempted.contains(&(d.key, *stage == DueStage::Due))
+            })
+            .min_by_key(|(at, d, _)| (*at, d.key));
+        let Some((_, deadline, stage)) = next else {
+            return appended;
+        };
+        attempted.insert((deadline.key, stage == DueStage::Due));
+        for event in on_deadline_due(h.state(), &deadline, stage, &h.policy, now) {
+            // A late firing is stamped when it is appended, as the scheduler does.
+            h.try_at(event.clone(), Engine, now)
+                .expect("timer event passes check");
+            appended.push(event);
+        }
+    }
+}
+
+#[test]
+fn months_of_downtime_append_a_bounded_catch_up_with_one_progress_report_due() {
+    // A vehicle fire left open; the engine comes back 275 days later.
+    let filed_at = t(1, "10:00");
+    let mut h = filed_with(
+        |f| {
+            f.severity = Severity::Major;
+            f.emergency = Some(EmergencyKind::VehicleFire);
+        },
+        filed_at,
+    );
+    let now = filed_at + SignedDuration::from_hours(24 * 275);
+    let events = catch_up(&mut h, now);
+    let types: Vec<&str> = events.iter().map(ComplaintEvent::event_type).collect();
+    let progress: Vec<&ProgressReportDue> = events
+        .iter()
+        .filter_map(|e| match e {
+            ComplaintEvent::ProgressReportDue(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress.len(), 1, "{types:?}");
+    assert_eq!(progress[0].missed_periods, 275);
+    assert_eq!(
+        progress[0].overdue_since,
+        Some(filed_at + SignedDuration::from_hours(24))
+    );
+    assert!(
+        !types.contains(&"complaint.deadline_warning"),
+        "no warning for a deadline already missed: {types:?}"
+    );
+    // The report to the CAC missed and escalated once (the new owner's result clock
+    // starts when the case reaches it), the engineer's dispatch missed, one progress
+    // report due.
+    assert_eq!(h.state().level, Level::ManufacturerCac);
+    assert_eq!(
+        types,
+        [
+            "complaint.deadline_missed",
+            "complaint.escalated",
+            "complaint.deadline_missed",
+            "complaint.progress_report_due",
+        ]
+    );
+    // Another pass finds nothing: the catch-up is complete and bounded.
+    assert!(catch_up(&mut h, now).is_empty());
+}
+
+#[test]
+fn a_warning_fires_while_its_deadline_is_ahead_and_not_once_it_passed() {
+    let h = filed_monday();
+    let report = get(&h, DeadlineKind::ReportToCac);
+    let warn_at = report.warn_at.expect("warns");
+    let state = h.state();
+    assert_eq!(
+        on_deadline_due(state, &report, DueStage::Warning, &h.policy, warn_at).len(),
+        1
+    );
+    assert!(
+        on_deadline_due(state, &report, DueStage::Warning, &h.policy, report.due_at).is_empty()
+    );
 }
 
 #[test]
@@ -492,26 +629,77 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
 }
 
 #[test]
-fn each_progress_report_period_starts_where_the_previous_ended_and_warns_inside_it() {
-    let mut h = filed_with(
-        |f| {
-            f.severity = Severity::Major;
-        },
-        t(1, "10:00"),
+fn a_progress_report_counts_the_periods_missed_by_the_time_it_fires() {
+    let mut h = filed_with(|f| f.severity = Severity::Major, t(1, "10:00"));
+    let report = get(&h, DeadlineKind::ProgressReport);
+    assert_eq!(report.due_at, t(2, "10:00"));
+    assert_eq!(report.warn_at, Some(t(2, "04:00")));
+    // Noticed at Friday 09:59: Tuesday's, Wednesday's and Thursday's reports were missed.
+    let events = on_deadline_due(h.state(), &report, DueStage::Due, &h.policy, t(5, "09:59"));
+    assert_eq!(
+        events,
+        vec![
+            ProgressReportDue {
+                deadline: report.key,
+                missed_periods: 3,
+                overdue_since: Some(t(2, "10:00")),
+            }
+            .into()
+        ]
     );
-    let mut previous_due = None;
-    for _ in 0..6 {
-        let report = get(&h, DeadlineKind::ProgressReport);
-        let warn_at = report.warn_at.expect("progress reports warn");
-        if let Some(previous) = previous_due {
-            assert_eq!(report.due_at, previous + SignedDuration::from_hours(24));
-            assert!(
-                warn_at > previous,
-                "the warning of one period comes after the last due moment"
-            );
-        }
-        let due = report.due_at;
-        fire(&mut h, &report, DueStage::Due, due);
-        previous_due = Some(due);
+    for event in events {
+        h.try_at(event, Engine, t(5, "09:59"))
+            .expect("passes check");
     }
+}
+
+#[test]
+fn a_policy_that_escalates_missed_progress_reports_escalates_once() {
+    let mut doc = Policy::builtin().document().clone();
+    doc.deadlines
+        .escalate_when_missed
+        .push(DeadlineKind::ProgressReport);
+    let policy = Policy::from_document(doc).expect("valid policy");
+    let mut h = Harness::with_policy(policy);
+    let mut filing = seed_004_filing();
+    filing.severity = Severity::Major;
+    h.try_at(filing.into(), DealerStaff, t(1, "10:00"))
+        .expect("filed");
+    h.try_at(reported_to_cac(), DealerStaff, t(1, "10:30"))
+        .expect("reported");
+    let report = get(&h, DeadlineKind::ProgressReport);
+    let types = fire(&mut h, &report, DueStage::Due, t(9, "10:00"));
+    assert_eq!(
+        types,
+        vec!["complaint.progress_report_due", "complaint.escalated"]
+    );
+    assert_eq!(h.state().level, Level::ManufacturerCac);
+    assert_eq!(find(&h, DeadlineKind::ProgressReport), None);
+}
+
+#[test]
+fn a_deadline_past_the_calendars_last_year_is_flagged_and_counted_on_weekends_only() {
+    let policy = Policy::builtin();
+    // Filed Thursday 2027-12-30 10:00: 3 business days run into 2028, whose holidays
+    // are not listed, so they are counted on the working week alone: the result is due
+    // Tuesday 2028-01-04 10:00.
+    let mut h = Harness::with_policy(policy.clone());
+    h.try_at(
+        seed_004_filing().into(),
+        DealerStaff,
+        at("2027-12-30T10:00:00+08:00"),
+    )
+    .expect("filed");
+    let result = get(&h, DeadlineKind::Result);
+    assert_eq!(result.due_at, at("2028-01-04T10:00:00+08:00"));
+    assert!(beyond_calendar(h.state(), &result, &policy));
+    let report = get(&h, DeadlineKind::ReportToCac);
+    assert!(
+        !beyond_calendar(h.state(), &report, &policy),
+        "due inside the calendar"
+    );
+    // In a covered year, nothing to say.
+    let h = filed_monday();
+    let result = get(&h, DeadlineKind::Result);
+    assert!(!beyond_calendar(h.state(), &result, &h.policy));
 }

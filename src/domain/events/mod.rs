@@ -64,6 +64,25 @@ fn encode_payload<T: serde::Serialize>(payload: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(payload, codec_config()).unwrap_or_default()
 }
 
+/// Payload layouts replaced by a newer schema version: stored logs keep them forever,
+/// so they are read into the current payload. `None` for a version never written.
+fn decode_superseded(
+    event_type: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Option<Result<ComplaintEvent, DecodeError>> {
+    match (event_type, schema_version) {
+        ("complaint.progress_report_due", 1) => Some(
+            decode_payload::<payloads::ProgressReportDueV1>(
+                "complaint.progress_report_due",
+                payload,
+            )
+            .map(|v1| ProgressReportDue::from(v1).into()),
+        ),
+        _ => None,
+    }
+}
+
 /// Declares `ComplaintEvent` from one table: variant, payload, type name,
 /// schema version. Keeping the table in one place is what guarantees that
 /// `event_type`, `encode_payload` and `decode` agree.
@@ -127,6 +146,9 @@ macro_rules! complaint_events {
                 match event_type {
                     $($type_name => {
                         if schema_version != $version {
+                            if let Some(decoded) = decode_superseded(event_type, schema_version, payload) {
+                                return decoded;
+                            }
                             return Err(DecodeError::UnsupportedSchemaVersion {
                                 event_type: $type_name,
                                 version: schema_version,
@@ -184,7 +206,7 @@ complaint_events! {
     DeadlineWarning(DeadlineWarning) = "complaint.deadline_warning" v 1,
     DeadlineMissed(DeadlineMissed) = "complaint.deadline_missed" v 1,
     CallbackDue(CallbackDue) = "complaint.callback_due" v 1,
-    ProgressReportDue(ProgressReportDue) = "complaint.progress_report_due" v 1,
+    ProgressReportDue(ProgressReportDue) = "complaint.progress_report_due" v 2,
 }
 
 impl ComplaintEvent {

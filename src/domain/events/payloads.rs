@@ -278,8 +278,37 @@ pub struct CallbackDue {
     pub attempt: u8,
 }
 
-/// Engine: a major case owes the CAC a progress report.
+/// Engine: a major case owes the CAC a progress report. However many periods went by
+/// without one (the engine down, or nobody acting), this is one overdue obligation:
+/// it is appended once and stands until a report is made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressReportDue {
     pub deadline: DeadlineKey,
+    /// Periods without a report when the engine appended this (1 when on time).
+    /// Schema 2; records of schema 1 read as 1.
+    #[serde(default = "one_period")]
+    pub missed_periods: u32,
+    /// When the first of those periods fell due. Schema 2; `None` in schema 1 records.
+    #[serde(default)]
+    pub overdue_since: Option<Timestamp>,
+}
+
+fn one_period() -> u32 {
+    1
+}
+
+/// Schema 1 of `complaint.progress_report_due`, still read from stored logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct ProgressReportDueV1 {
+    pub deadline: DeadlineKey,
+}
+
+impl From<ProgressReportDueV1> for ProgressReportDue {
+    fn from(v1: ProgressReportDueV1) -> Self {
+        ProgressReportDue {
+            deadline: v1.deadline,
+            missed_periods: one_period(),
+            overdue_since: None,
+        }
+    }
 }

@@ -151,7 +151,12 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             attempt: 2,
         }
         .into(),
-        ProgressReportDue { deadline: key() }.into(),
+        ProgressReportDue {
+            deadline: key(),
+            missed_periods: 275,
+            overdue_since: Some(when),
+        }
+        .into(),
     ]
 }
 
@@ -204,6 +209,33 @@ fn payload_layout_is_stable() {
     assert_eq!(note.encode_payload(), vec![2, b'h', b'i']);
     assert_eq!(closed().encode_payload(), vec![0]);
     assert_eq!(satisfaction(4).encode_payload(), vec![4, 1, 2, b'O', b'K']);
+}
+
+#[test]
+fn progress_reports_due_of_schema_1_still_decode_as_one_missed_period() {
+    // Schema 1 held the deadline key alone: kind (as its index), started_by, generation.
+    let v1 = ProgressReportDueV1 { deadline: key() };
+    let bytes = encode_payload(&v1);
+    assert_eq!(bytes.len(), 3, "{bytes:?}");
+    let decoded = ComplaintEvent::decode("complaint.progress_report_due", 1, &bytes);
+    assert_eq!(
+        decoded,
+        Ok(ProgressReportDue {
+            deadline: key(),
+            missed_periods: 1,
+            overdue_since: None,
+        }
+        .into())
+    );
+    let json = serde_json::json!({ "deadline": serde_json::to_value(key()).unwrap() });
+    assert_eq!(
+        ComplaintEvent::from_json("complaint.progress_report_due", json),
+        decoded
+    );
+    assert!(matches!(
+        ComplaintEvent::decode("complaint.progress_report_due", 3, &bytes),
+        Err(DecodeError::UnsupportedSchemaVersion { version: 3, .. })
+    ));
 }
 
 #[test]

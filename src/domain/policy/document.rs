@@ -131,6 +131,20 @@ pub struct CalendarSpec {
     /// Days off the normal week that are worked (make-up days).
     #[serde(default)]
     pub extra_working_days: Vec<Date>,
+    /// The years whose holidays and make-up days are listed. Beyond them deadlines are
+    /// counted on the working week alone. Left out: the years the listed dates fall in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub years: Vec<CalendarYear>,
+}
+
+/// A year the calendar's holidays cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarYear {
+    pub year: i16,
+    /// Its dates are expected ones, not yet the official notice's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
 }
 
 /// A region's calendar: any field left out comes from the default calendar.
@@ -143,6 +157,7 @@ pub struct CalendarOverride {
     pub working_days: Option<Vec<WeekdayName>>,
     pub holidays: Option<Vec<Date>>,
     pub extra_working_days: Option<Vec<Date>>,
+    pub years: Option<Vec<CalendarYear>>,
 }
 
 impl CalendarOverride {
@@ -166,6 +181,7 @@ impl CalendarOverride {
                 .extra_working_days
                 .clone()
                 .unwrap_or_else(|| base.extra_working_days.clone()),
+            years: self.years.clone().unwrap_or_else(|| base.years.clone()),
         }
     }
 }

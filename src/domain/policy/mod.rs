@@ -10,9 +10,10 @@ use std::sync::LazyLock;
 use jiff::{SignedDuration, Timestamp};
 
 pub use document::{
-    Authority, AuthorityTable, BusinessDaysSpec, CalendarOverride, CalendarSpec, CallbacksSpec,
-    DeadlinesSpec, EngineerDispatchSpec, EscalationSpec, FollowUpSpec, PausesSpec, PolicyDocument,
-    ProgressReportSpec, ReopenSpec, ReportToCacSpec, SeveritySpec, WarnOnlySpec, WeekdayName,
+    Authority, AuthorityTable, BusinessDaysSpec, CalendarOverride, CalendarSpec, CalendarYear,
+    CallbacksSpec, DeadlinesSpec, EngineerDispatchSpec, EscalationSpec, FollowUpSpec, PausesSpec,
+    PolicyDocument, ProgressReportSpec, ReopenSpec, ReportToCacSpec, SeveritySpec, WarnOnlySpec,
+    WeekdayName,
 };
 pub use validate::PAUSABLE_CLOCKS;
 
@@ -194,6 +195,101 @@ impl Policy {
 
     pub fn min_score_to_close(&self) -> u8 {
         self.document.follow_up.min_score_to_close
+    }
+
+    /// Every calendar of the policy with its name (`calendar`, `regions.HK`, …).
+    pub fn calendars(&self) -> impl Iterator<Item = (String, &BusinessCalendar)> {
+        std::iter::once(("calendar".to_owned(), &self.default_calendar)).chain(
+            self.region_calendars
+                .iter()
+                .map(|(region, calendar)| (format!("regions.{region}"), calendar)),
+        )
+    }
+
+    /// What an operator must hear about the calendars at `now`: those that end within
+    /// `within_days` (or have ended), and provisional years that have begun or lie within
+    /// that window. Pure: the caller logs or prints them.
+    pub fn calendar_notices(&self, now: Timestamp, within_days: i64) -> Vec<CalendarNotice> {
+        let mut notices = Vec::new();
+        for (name, calendar) in self.calendars() {
+            let Some(last_day) = calendar.last_covered_day() else {
+                continue;
+            };
+            let days_left = calendar.days_left(now).unwrap_or(i64::MIN);
+            if days_left <= within_days {
+                notices.push(CalendarNotice::EndsSoon {
+                    calendar: name.clone(),
+                    last_day,
+                    days_left,
+                });
+            }
+            let horizon = calendar
+                .local_date(now)
+                .checked_add(jiff::Span::new().days(within_days))
+                .map_or(i16::MAX, |date| date.year());
+            for year in calendar.provisional_years() {
+                if year <= horizon {
+                    notices.push(CalendarNotice::Provisional {
+                        calendar: name.clone(),
+                        year,
+                    });
+                }
+            }
+        }
+        notices
+    }
+
+    /// The fewest days any calendar of the policy has left at `now` (negative once one
+    /// has run out); `None` when no calendar lists a year.
+    pub fn calendar_days_left(&self, now: Timestamp) -> Option<i64> {
+        self.calendars()
+            .filter_map(|(_, calendar)| calendar.days_left(now))
+            .min()
+    }
+}
+
+/// Days before the end of a calendar from which operators are warned.
+pub const CALENDAR_WARNING_DAYS: i64 = 90;
+
+/// Something about the policy's calendars an operator must be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalendarNotice {
+    /// The calendar's last covered day is near or past; deadlines beyond it count the
+    /// working week alone, without public holidays or make-up days.
+    EndsSoon {
+        calendar: String,
+        last_day: jiff::civil::Date,
+        days_left: i64,
+    },
+    /// A year in use (or soon) whose dates are expected ones, not the official notice's.
+    Provisional { calendar: String, year: i16 },
+}
+
+impl std::fmt::Display for CalendarNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CalendarNotice::EndsSoon {
+                calendar,
+                last_day,
+                days_left,
+            } if *days_left < 0 => write!(
+                f,
+                "{calendar}: public holidays end on {last_day}, {} days ago; deadlines are counted on weekends only: add the next year",
+                -days_left
+            ),
+            CalendarNotice::EndsSoon {
+                calendar,
+                last_day,
+                days_left,
+            } => write!(
+                f,
+                "{calendar}: public holidays end on {last_day}, in {days_left} days; deadlines beyond it are counted on weekends only: add the next year"
+            ),
+            CalendarNotice::Provisional { calendar, year } => write!(
+                f,
+                "{calendar}: the holidays of {year} are provisional; confirm them against the official notice"
+            ),
+        }
     }
 }
 

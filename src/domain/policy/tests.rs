@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::policy::{CALENDAR_WARNING_DAYS, CalendarNotice};
 
 /// The built-in policy text with one snippet replaced.
 fn builtin_with(from: &str, to: &str) -> Result<Policy, PolicyError> {
@@ -255,4 +256,91 @@ fn severity_rules() {
     assert!(!policy.reports_immediately(Severity::Normal, None));
     assert!(policy.needs_progress_reports(Severity::Urgent));
     assert!(!policy.needs_progress_reports(Severity::Normal));
+}
+
+#[test]
+fn the_builtin_calendar_says_which_years_it_covers_and_that_2027_is_provisional() {
+    let policy = Policy::builtin();
+    let calendar = policy.default_calendar();
+    assert_eq!(
+        calendar.last_covered_day(),
+        Some(jiff::civil::date(2027, 12, 31))
+    );
+    assert_eq!(calendar.provisional_years().collect::<Vec<_>>(), [2027]);
+    assert!(!calendar.is_working_day(jiff::civil::date(2027, 10, 4)));
+    assert!(calendar.covers(at("2027-06-01T00:00:00Z")));
+    assert!(!calendar.covers(at("2028-01-03T02:00:00Z")));
+    // Today the calendar has 394 days left: only the provisional year is worth a word.
+    let today = at("2026-12-02T02:00:00Z");
+    assert_eq!(policy.calendar_days_left(today), Some(394));
+    assert_eq!(
+        policy.calendar_notices(today, CALENDAR_WARNING_DAYS),
+        [CalendarNotice::Provisional {
+            calendar: "calendar".into(),
+            year: 2027
+        }]
+    );
+}
+
+#[test]
+fn a_calendar_that_ends_within_ninety_days_is_reported_with_the_days_left() {
+    let policy = builtin_with("    { year = 2027, provisional = true },\n", "");
+    let policy = match policy {
+        // The 2027 dates are then outside the listed years.
+        Err(err) => {
+            let (field, reason) = invalid_field(Err(err));
+            assert!(field.starts_with("calendar.holidays["), "{field}");
+            assert!(reason.contains("does not list"), "{reason}");
+            let text = BUILTIN_TOML
+                .replacen("    { year = 2027, provisional = true },\n", "", 1)
+                .lines()
+                .filter(|line| !line.contains("\"2027-"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Policy::from_toml_str(&text).expect("2025 and 2026 only")
+        }
+        Ok(policy) => panic!("2027 dates accepted without 2027 listed: {policy:?}"),
+    };
+    let notices = policy.calendar_notices(at("2026-12-02T02:00:00Z"), CALENDAR_WARNING_DAYS);
+    assert_eq!(
+        notices,
+        [CalendarNotice::EndsSoon {
+            calendar: "calendar".into(),
+            last_day: jiff::civil::date(2026, 12, 31),
+            days_left: 29,
+        }]
+    );
+    assert!(
+        notices[0].to_string().contains("in 29 days"),
+        "{}",
+        notices[0]
+    );
+    let ended = policy.calendar_notices(at("2027-01-05T02:00:00Z"), CALENDAR_WARNING_DAYS);
+    assert!(ended[0].to_string().contains("5 days ago"), "{}", ended[0]);
+    assert!(
+        policy
+            .calendar_notices(at("2026-09-01T02:00:00Z"), CALENDAR_WARNING_DAYS)
+            .is_empty()
+    );
+}
+
+#[test]
+fn calendar_years_are_listed_once_and_default_to_the_years_of_the_dates() {
+    let (field, reason) = invalid_field(builtin_with(
+        "    { year = 2026 },\n",
+        "    { year = 2026 },\n    { year = 2026 },\n",
+    ));
+    assert_eq!(field, "calendar.years[2].year");
+    assert!(reason.contains("twice"), "{reason}");
+    // A policy file written before `years` existed covers the years of its dates.
+    let start = BUILTIN_TOML.find("years = [").expect("years");
+    let end = start + BUILTIN_TOML[start..].find("]\n").expect("end") + 2;
+    let mut text = BUILTIN_TOML.to_owned();
+    text.replace_range(start..end, "");
+    let policy = Policy::from_toml_str(&text).expect("valid without years");
+    assert_eq!(
+        policy.default_calendar().last_covered_day(),
+        Some(jiff::civil::date(2027, 12, 31))
+    );
+    assert_eq!(policy.default_calendar().provisional_years().count(), 0);
 }

@@ -1,7 +1,7 @@
 //! Checks a parsed policy document and builds its calendars. Every error
 //! names the dotted path of the offending field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::tz::TimeZone;
 
@@ -198,7 +198,7 @@ fn build_calendar(spec: &CalendarSpec, field: &str) -> Result<BusinessCalendar, 
             &format!("unknown time zone {:?}", spec.time_zone),
         )
     })?;
-    BusinessCalendar::new(
+    let calendar = BusinessCalendar::new(
         time_zone,
         spec.opens,
         spec.closes,
@@ -206,7 +206,52 @@ fn build_calendar(spec: &CalendarSpec, field: &str) -> Result<BusinessCalendar, 
         spec.holidays.iter().copied(),
         spec.extra_working_days.iter().copied(),
     )
-    .map_err(|err| PolicyError::invalid(field, &err.to_string()))
+    .map_err(|err| PolicyError::invalid(field, &err.to_string()))?;
+    let (years, provisional) = calendar_years(spec, field)?;
+    Ok(calendar.covering(years, provisional))
+}
+
+/// The years a calendar covers: those it lists, each once and every listed date in one
+/// of them; or, when it lists none, the years its dates fall in.
+fn calendar_years(
+    spec: &CalendarSpec,
+    field: &str,
+) -> Result<(BTreeSet<i16>, BTreeSet<i16>), PolicyError> {
+    let dated = [
+        ("holidays", &spec.holidays),
+        ("extra_working_days", &spec.extra_working_days),
+    ];
+    if spec.years.is_empty() {
+        let years = dated
+            .iter()
+            .flat_map(|(_, dates)| dates.iter().map(|date| date.year()))
+            .collect();
+        return Ok((years, BTreeSet::new()));
+    }
+    let mut years = BTreeSet::new();
+    for (i, listed) in spec.years.iter().enumerate() {
+        require(
+            years.insert(listed.year),
+            format!("{field}.years[{i}].year"),
+            "is listed twice",
+        )?;
+    }
+    for (name, dates) in dated {
+        for (i, date) in dates.iter().enumerate() {
+            require(
+                years.contains(&date.year()),
+                format!("{field}.{name}[{i}]"),
+                "falls in a year the calendar does not list in years",
+            )?;
+        }
+    }
+    let provisional = spec
+        .years
+        .iter()
+        .filter(|listed| listed.provisional)
+        .map(|listed| listed.year)
+        .collect();
+    Ok((years, provisional))
 }
 
 fn build_calendars(doc: &PolicyDocument) -> Result<Calendars, PolicyError> {

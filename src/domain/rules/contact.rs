@@ -4,6 +4,7 @@ use super::{CheckContext, RuleViolation};
 use crate::domain::events::{ContactAttempted, CustomerUnreachable};
 use crate::domain::policy::Policy;
 use crate::domain::state::ComplaintState;
+use crate::domain::vocabulary::ContactPurpose;
 
 pub(super) fn check_report_to_cac(
     state: &ComplaintState,
@@ -15,8 +16,11 @@ pub(super) fn check_report_to_cac(
     Ok(())
 }
 
-/// Unanswered calls must be spread out: a minimum gap, and (by policy) a
-/// different time of day each, so that "unreachable" means something.
+/// Calls keep to calling hours, except those of the emergency flow, which runs day or
+/// night (seed 002 六). The satisfaction call-back comes after handling (三 "处理后三天内
+/// 电访"); its unanswered tries must be spread out: a minimum gap, and (by policy) a
+/// different time of day each, so that "unreachable" means something. Calls before
+/// handling gather information or report progress and count toward none of that.
 pub(super) fn check_attempt(
     state: &ComplaintState,
     attempt: &ContactAttempted,
@@ -26,14 +30,23 @@ pub(super) fn check_attempt(
     if state.contacts.unreachable.is_some() {
         return Err(RuleViolation::CustomerUnreachable);
     }
-    let Some(slot) = policy.day_slot(&state.region, ctx.occurred_at) else {
+    let satisfaction_callback = attempt.purpose == ContactPurpose::SatisfactionCallback;
+    let slot = policy.day_slot(&state.region, ctx.occurred_at);
+    let emergency_call = state.emergency.is_some() && !satisfaction_callback;
+    if slot.is_none() && !emergency_call {
         return Err(RuleViolation::OutsideCallingHours {
             at: ctx.occurred_at,
         });
-    };
-    if attempt.answered {
+    }
+    if !satisfaction_callback {
         return Ok(());
     }
+    if state.resolved.is_none() {
+        return Err(RuleViolation::CallbackRequiresResolution);
+    }
+    let Some(slot) = slot.filter(|_| !attempt.answered) else {
+        return Ok(());
+    };
     let streak = &state.contacts.failed_streak;
     if let Some(last) = streak.last()
         && ctx.occurred_at

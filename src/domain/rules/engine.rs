@@ -1,16 +1,27 @@
 //! Escalation, the emergency flow, and the events the timers append.
 
 use super::{CheckContext, RuleViolation};
-use crate::domain::deadlines::{DeadlineKey, DeadlineKind, open_deadlines};
-use crate::domain::events::{EngineerDispatched, Escalated};
+use crate::domain::actor::Role;
+use crate::domain::deadlines::{
+    Deadline, DeadlineKey, DeadlineKind, open_deadlines, progress_periods_missed,
+};
+use crate::domain::events::{EngineerDispatched, Escalated, ProgressReportDue};
 use crate::domain::policy::Policy;
 use crate::domain::state::ComplaintState;
+use crate::domain::vocabulary::EscalationReason;
 
+/// Escalations go up the ladder from where the case is. "Deadline missed" is a fact
+/// the engine's timers establish: a person escalating gives another reason, so that
+/// the escalation rate for missed deadlines counts only real misses.
 pub(super) fn check_escalation(
     state: &ComplaintState,
     escalation: &Escalated,
+    ctx: &CheckContext,
     policy: &Policy,
 ) -> Result<(), RuleViolation> {
+    if escalation.reason == EscalationReason::DeadlineMissed && ctx.actor.role != Role::Engine {
+        return Err(RuleViolation::DeadlineMissedIsTheEngines);
+    }
     if escalation.from != state.level {
         return Err(RuleViolation::EscalationFromMismatch {
             current: state.level,
@@ -79,6 +90,35 @@ impl TimerEvent {
     }
 }
 
+/// A progress report falls due once for all the periods missed since its due time; it
+/// cannot claim more of them than have gone by.
+pub(super) fn check_progress_report_due(
+    state: &ComplaintState,
+    due: &ProgressReportDue,
+    ctx: &CheckContext,
+    policy: &Policy,
+) -> Result<(), RuleViolation> {
+    let deadline = check_deadline_event(
+        state,
+        &due.deadline,
+        TimerEvent::ProgressReportDue,
+        ctx,
+        policy,
+    )?;
+    let at_most = progress_periods_missed(policy, deadline.due_at, ctx.now);
+    let since_fits = due
+        .overdue_since
+        .is_none_or(|since| since == deadline.due_at);
+    if due.missed_periods == 0 || due.missed_periods > at_most || !since_fits {
+        return Err(RuleViolation::ProgressReportDueMisstated {
+            key: due.deadline,
+            claimed: due.missed_periods,
+            at_most,
+        });
+    }
+    Ok(())
+}
+
 /// A timer event is valid only for a deadline that is open now and whose
 /// warning (or due time) has been reached by the engine's clock.
 pub(super) fn check_deadline_event(
@@ -87,7 +127,7 @@ pub(super) fn check_deadline_event(
     timer: TimerEvent,
     ctx: &CheckContext,
     policy: &Policy,
-) -> Result<(), RuleViolation> {
+) -> Result<Deadline, RuleViolation> {
     let Some(deadline) = open_deadlines(state, policy)
         .into_iter()
         .find(|deadline| deadline.key == *key && timer.fits(key.kind))
@@ -99,7 +139,7 @@ pub(super) fn check_deadline_event(
         _ => Some(deadline.due_at),
     };
     match fires_at {
-        Some(at) if at <= ctx.now => Ok(()),
+        Some(at) if at <= ctx.now => Ok(deadline),
         _ => Err(RuleViolation::DeadlineNotDue {
             key: *key,
             at: ctx.now,

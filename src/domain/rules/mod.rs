@@ -177,7 +177,7 @@ fn check_event(
         E::CompensationRequested(p) => compensation::check_request(state, p),
         E::CompensationApproved(p) => compensation::check_approval(state, p, ctx, policy),
         E::CompensationRejected(p) => compensation::check_rejection(state, p, ctx),
-        E::Escalated(p) => engine::check_escalation(state, p, policy),
+        E::Escalated(p) => engine::check_escalation(state, p, ctx, policy),
         E::EngineerDispatched(p) => engine::check_dispatch(p, ctx),
         E::OnSiteAppraisalRecorded(_) => engine::check_appraisal(state),
         E::CorrectiveActionAssigned(p) => plan::check_action_assigned(state, &p.action_id),
@@ -189,20 +189,17 @@ fn check_event(
         },
         E::DeadlineWarning(p) => {
             engine::check_deadline_event(state, &p.deadline, TimerEvent::Warning, ctx, policy)
+                .map(drop)
         }
         E::DeadlineMissed(p) => {
             engine::check_deadline_event(state, &p.deadline, TimerEvent::Missed, ctx, policy)
+                .map(drop)
         }
         E::CallbackDue(p) => {
             engine::check_deadline_event(state, &p.deadline, TimerEvent::CallbackDue, ctx, policy)
+                .map(drop)
         }
-        E::ProgressReportDue(p) => engine::check_deadline_event(
-            state,
-            &p.deadline,
-            TimerEvent::ProgressReportDue,
-            ctx,
-            policy,
-        ),
+        E::ProgressReportDue(p) => engine::check_progress_report_due(state, p, ctx, policy),
         E::Acknowledged(_)
         | E::Apologized(_)
         | E::InformationGathered(_)

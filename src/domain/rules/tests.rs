@@ -325,50 +325,132 @@ fn customer_unreachable() {
 #[test]
 fn outside_calling_hours() {
     assert_eq!(
-        filed().refused(call(true), DealerStaff, &t(1, "22:00")),
+        filed().refused(
+            call_for(ContactPurpose::GatherInformation, true),
+            DealerStaff,
+            &t(1, "22:00")
+        ),
+        "outside_calling_hours"
+    );
+    assert_eq!(
+        resolved_case().refused(call(true), DealerStaff, &t(2, "22:00")),
+        "outside_calling_hours"
+    );
+}
+
+fn fire_case() -> Harness {
+    let mut h = Harness::new();
+    h.ok(
+        filing_with(|f| {
+            f.emergency = Some(EmergencyKind::VehicleFire);
+            f.severity = Severity::Major;
+        }),
+        DealerStaff,
+        &t(1, "22:30"),
+    );
+    h
+}
+
+#[test]
+fn the_emergency_flow_calls_the_owner_day_or_night() {
+    let mut h = fire_case();
+    // Telling the owner when the engineer arrives, at 23:40.
+    h.ok(
+        call_for(ContactPurpose::ProgressUpdate, true),
+        DealerStaff,
+        &t(1, "23:40"),
+    );
+    h.ok(
+        call_for(ContactPurpose::GatherInformation, false),
+        DealerStaff,
+        &t(2, "02:10"),
+    );
+    assert_eq!(h.state().contacts.attempts, 2);
+    // Calling hours still govern the satisfaction call-back, emergency or not.
+    h.ok(
+        proposal(&[("O1", at(&t(3, "17:00")))]),
+        DealerStaff,
+        &t(2, "09:00"),
+    );
+    h.ok(accept("O1"), DealerStaff, &t(2, "09:10"));
+    h.ok(resolved(), DealerStaff, &t(2, "10:00"));
+    assert_eq!(
+        h.refused(call(true), DealerStaff, &t(2, "23:40")),
         "outside_calling_hours"
     );
 }
 
 #[test]
-fn callback_too_soon() {
+fn callback_requires_resolution() {
     let mut h = filed();
-    h.ok(call(false), DealerStaff, &t(1, "11:00"));
     assert_eq!(
-        h.refused(call(false), DealerStaff, &t(1, "12:30")),
+        h.refused(call(false), DealerStaff, &t(1, "11:00")),
+        "callback_requires_resolution"
+    );
+    assert_eq!(
+        h.refused(call(true), DealerStaff, &t(1, "11:00")),
+        "callback_requires_resolution"
+    );
+    // Calls before handling gather information or report progress; unanswered ones
+    // are not call-back attempts and never make the customer unreachable.
+    for (when, purpose) in [
+        ("09:30", ContactPurpose::GatherInformation),
+        ("14:00", ContactPurpose::ProgressUpdate),
+        ("19:00", ContactPurpose::GatherInformation),
+    ] {
+        h.ok(call_for(purpose, false), DealerStaff, &t(2, when));
+    }
+    assert_eq!(h.state().contacts.attempts, 3);
+    assert!(h.state().contacts.failed_streak.is_empty());
+    assert_eq!(
+        h.refused(
+            CustomerUnreachable { failed_attempts: 3 },
+            Engine,
+            &t(2, "19:30")
+        ),
+        "unreachable_needs_failed_attempts"
+    );
+}
+
+#[test]
+fn callback_too_soon() {
+    let mut h = resolved_case();
+    h.ok(call(false), DealerStaff, &t(2, "11:00"));
+    assert_eq!(
+        h.refused(call(false), DealerStaff, &t(2, "12:30")),
         "callback_too_soon"
     );
     // An answered call is never too soon.
-    h.ok(call(true), DealerStaff, &t(1, "12:30"));
+    h.ok(call(true), DealerStaff, &t(2, "12:30"));
 }
 
 #[test]
 fn callback_needs_other_time_of_day() {
-    let mut h = filed();
-    h.ok(call(false), DealerStaff, &t(2, "09:00"));
+    let mut h = resolved_case();
+    h.ok(call(false), DealerStaff, &t(3, "09:00"));
     assert_eq!(
-        h.refused(call(false), DealerStaff, &t(2, "11:30")),
+        h.refused(call(false), DealerStaff, &t(3, "11:30")),
         "callback_needs_other_time_of_day"
     );
     assert_eq!(
-        h.refused(call(false), DealerStaff, &t(3, "09:00")),
+        h.refused(call(false), DealerStaff, &t(4, "09:00")),
         "callback_needs_other_time_of_day"
     );
-    h.ok(call(false), DealerStaff, &t(2, "13:00"));
+    h.ok(call(false), DealerStaff, &t(3, "13:00"));
 }
 
 #[test]
 fn unreachable_needs_failed_attempts() {
-    let mut h = filed();
-    h.ok(call(false), DealerStaff, &t(2, "09:30"));
-    h.ok(call(false), DealerStaff, &t(2, "14:00"));
+    let mut h = resolved_case();
+    h.ok(call(false), DealerStaff, &t(3, "09:30"));
+    h.ok(call(false), DealerStaff, &t(3, "14:00"));
     let event = CustomerUnreachable { failed_attempts: 2 };
     assert_eq!(
-        h.refused(event.clone(), Engine, &t(2, "16:00")),
+        h.refused(event.clone(), Engine, &t(3, "16:00")),
         "unreachable_needs_failed_attempts"
     );
     // An answered call resets the run.
-    h.ok(call(true), DealerStaff, &t(2, "19:00"));
+    h.ok(call(true), DealerStaff, &t(3, "19:00"));
     assert!(h.state().contacts.failed_streak.is_empty());
 }
 
@@ -675,6 +757,63 @@ fn escalation_must_go_up() {
         ),
         "escalation_must_go_up"
     );
+}
+
+#[test]
+fn deadline_missed_is_the_engines() {
+    let mut h = filed();
+    let claimed_miss = Escalated {
+        from: Level::DealerDesk,
+        to: Level::ManufacturerCac,
+        reason: EscalationReason::DeadlineMissed,
+        note: None,
+    };
+    for role in [DealerStaff, ServiceManager, CacAgent, RegionalManager] {
+        assert_eq!(
+            h.refused(claimed_miss.clone(), role, &t(1, "11:00")),
+            "deadline_missed_is_the_engines",
+            "{role:?}"
+        );
+    }
+    h.ok(
+        Escalated {
+            reason: EscalationReason::CustomerRequest,
+            ..claimed_miss
+        },
+        DealerStaff,
+        &t(1, "11:00"),
+    );
+}
+
+#[test]
+fn progress_report_due_misstated() {
+    let mut h = Harness::new();
+    h.ok(
+        filing_with(|f| f.severity = Severity::Major),
+        DealerStaff,
+        &t(1, "10:00"),
+    );
+    let report = open_deadlines(h.state(), &h.policy)
+        .into_iter()
+        .find(|d| d.kind == DeadlineKind::ProgressReport)
+        .expect("progress report deadline");
+    // Due Tuesday 10:00; by Thursday 09:00 two periods have gone by, not three.
+    let due = |missed_periods, overdue_since| ProgressReportDue {
+        deadline: report.key,
+        missed_periods,
+        overdue_since,
+    };
+    for claim in [due(3, Some(report.due_at)), due(0, Some(report.due_at))] {
+        assert_eq!(
+            h.refused(claim, Engine, &t(4, "09:00")),
+            "progress_report_due_misstated"
+        );
+    }
+    assert_eq!(
+        h.refused(due(2, Some(at(&t(1, "10:00")))), Engine, &t(4, "09:00")),
+        "progress_report_due_misstated"
+    );
+    h.ok(due(2, Some(report.due_at)), Engine, &t(4, "09:00"));
 }
 
 #[test]

@@ -54,6 +54,10 @@ pub enum RuleViolation {
     CustomerUnreachable,
     #[error("calls are made only during calling hours; {at} is outside them")]
     OutsideCallingHours { at: Timestamp },
+    #[error(
+        "the satisfaction call-back comes after the complaint is handled; calls before that gather information or report progress"
+    )]
+    CallbackRequiresResolution,
     #[error("the previous unanswered call was less than {min_gap_minutes} minutes ago")]
     CallbackTooSoon { min_gap_minutes: u32 },
     #[error("an unanswered call was already made in the {slot}; retry at another time of day")]
@@ -134,6 +138,14 @@ pub enum RuleViolation {
     CorrectiveActionOutOfOrder(ActionId),
     #[error("a complaint cannot be merged into itself")]
     MergeIntoSelf,
+    #[error("only the engine records that a deadline was missed; escalate with another reason")]
+    DeadlineMissedIsTheEngines,
+    #[error("progress report {key} can have missed at most {at_most} periods, not {claimed}")]
+    ProgressReportDueMisstated {
+        key: DeadlineKey,
+        claimed: u32,
+        at_most: u32,
+    },
     #[error("deadline {0} is not open")]
     DeadlineNotOpen(DeadlineKey),
     #[error("deadline {key} does not warn or fall due before {at}")]
@@ -161,6 +173,7 @@ impl RuleViolation {
             V::AlreadyReportedToCac => "already_reported_to_cac",
             V::CustomerUnreachable => "customer_unreachable",
             V::OutsideCallingHours { .. } => "outside_calling_hours",
+            V::CallbackRequiresResolution => "callback_requires_resolution",
             V::CallbackTooSoon { .. } => "callback_too_soon",
             V::CallbackNeedsOtherTimeOfDay { .. } => "callback_needs_other_time_of_day",
             V::UnreachableNeedsFailedAttempts { .. } => "unreachable_needs_failed_attempts",
@@ -197,6 +210,8 @@ impl RuleViolation {
             V::CorrectiveActionUnknown(_) => "corrective_action_unknown",
             V::CorrectiveActionOutOfOrder(_) => "corrective_action_out_of_order",
             V::MergeIntoSelf => "merge_into_self",
+            V::DeadlineMissedIsTheEngines => "deadline_missed_is_the_engines",
+            V::ProgressReportDueMisstated { .. } => "progress_report_due_misstated",
             V::DeadlineNotOpen(_) => "deadline_not_open",
             V::DeadlineNotDue { .. } => "deadline_not_due",
         }

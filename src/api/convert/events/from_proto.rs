@@ -265,10 +265,16 @@ pub fn event_from_proto(
             }
             .into()
         }
-        Kind::ProgressReportDue(p) => ev::ProgressReportDue {
-            deadline: deadline_ref(&at("progress_report_due"), p.deadline)?,
+        Kind::ProgressReportDue(p) => {
+            let f = at("progress_report_due");
+            ev::ProgressReportDue {
+                deadline: deadline_ref(&f, p.deadline)?,
+                // Unset (0) is how a client that predates the field says "one period".
+                missed_periods: p.missed_periods.max(1),
+                overdue_since: f.optional_timestamp("overdue_since_time", p.overdue_since_time)?,
+            }
+            .into()
         }
-        .into(),
     })
 }
 

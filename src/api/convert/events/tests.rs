@@ -196,6 +196,8 @@ fn samples() -> Vec<ComplaintEvent> {
         .into(),
         ev::ProgressReportDue {
             deadline: key(DeadlineKind::ProgressReport, u64::MAX, u32::MAX),
+            missed_periods: 275,
+            overdue_since: Some(at("2026-03-02T10:00:00Z")),
         }
         .into(),
     ]

@@ -158,6 +158,8 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         }),
         E::ProgressReportDue(p) => Kind::ProgressReportDue(proto::ProgressReportDue {
             deadline: Some(deadline_ref_to_proto(p.deadline)),
+            missed_periods: p.missed_periods,
+            overdue_since_time: optional_timestamp_to_proto(p.overdue_since),
         }),
     };
     proto::WorkflowEvent { kind: Some(kind) }
