@@ -171,7 +171,21 @@ impl Engine {
         // One submission per complaint at a time: a copy of a request that races its
         // original waits for it, then finds it stored and is answered as a replay, instead
         // of being checked and stamped (with its own server time) as a second append.
-        let _turn = self.turns.take(&stream).await;
+        // The complaints the events name take turns too, so that a merge target cannot
+        // be merged away between its check and the append; always in name order, so that
+        // two merges into each other cannot wait on each other.
+        let mut streams = vec![stream.clone()];
+        for submission in submissions {
+            if let Some(target) = crate::domain::referenced_complaint(&submission.event) {
+                streams.push(stream_of(target).map_err(crate::store::StoreError::from)?);
+            }
+        }
+        streams.sort_unstable();
+        streams.dedup();
+        let mut _turns = Vec::with_capacity(streams.len());
+        for stream in &streams {
+            _turns.push(self.turns.take(stream).await);
+        }
         if let Some(outcome) = self
             .replay_if_stored(&stream, &actor_text, submissions)
             .await?
@@ -181,6 +195,7 @@ impl Engine {
         for _ in 0..MAX_ATTEMPTS {
             let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
             guard(state.as_ref(), submissions)?;
+            self.check_references(complaint, submissions, guard).await?;
             if !expected.admits(version) {
                 return Err(crate::store::StoreError::WrongExpectedVersion {
                     stream: stream.clone(),
@@ -199,6 +214,37 @@ impl Engine {
             }
         }
         Err(EngineError::Contention(complaint.clone()))
+    }
+
+    /// The complaints the submissions name (a merge's target) must exist for the caller,
+    /// as the guard judges, and carry on. One the caller may not see gets the answer of
+    /// one that does not exist.
+    async fn check_references(
+        &self,
+        complaint: &ComplaintId,
+        submissions: &[Submission],
+        guard: Guard<'_>,
+    ) -> Result<(), EngineError> {
+        for (index, submission) in submissions.iter().enumerate() {
+            let Some(target) = crate::domain::referenced_complaint(&submission.event) else {
+                continue;
+            };
+            if target == complaint {
+                // The rules name that case themselves (merge_into_self).
+                continue;
+            }
+            let stream = stream_of(target).map_err(crate::store::StoreError::from)?;
+            let (state, _) = self.load_stream(&stream, AsOf::Now).await?;
+            let seen = state.filter(|state| guard(Some(state), &[]).is_ok());
+            crate::domain::check_reference(target, seen.as_ref()).map_err(|violation| {
+                EngineError::Rule {
+                    index,
+                    event_type: submission.event.event_type(),
+                    violation,
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Runs every rule over the submissions, each against the state the previous ones

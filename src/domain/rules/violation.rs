@@ -134,6 +134,12 @@ pub enum RuleViolation {
     CorrectiveActionOutOfOrder(ActionId),
     #[error("a complaint cannot be merged into itself")]
     MergeIntoSelf,
+    #[error("there is no complaint {target} to merge into")]
+    MergeTargetUnknown { target: ComplaintId },
+    #[error(
+        "complaint {target} is closed or merged itself; merge into the complaint that carries on"
+    )]
+    MergeTargetNotLive { target: ComplaintId },
     #[error("deadline {0} is not open")]
     DeadlineNotOpen(DeadlineKey),
     #[error("deadline {key} does not warn or fall due before {at}")]
@@ -197,6 +203,8 @@ impl RuleViolation {
             V::CorrectiveActionUnknown(_) => "corrective_action_unknown",
             V::CorrectiveActionOutOfOrder(_) => "corrective_action_out_of_order",
             V::MergeIntoSelf => "merge_into_self",
+            V::MergeTargetUnknown { .. } => "merge_target_unknown",
+            V::MergeTargetNotLive { .. } => "merge_target_not_live",
             V::DeadlineNotOpen(_) => "deadline_not_open",
             V::DeadlineNotDue { .. } => "deadline_not_due",
         }
