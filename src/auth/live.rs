@@ -12,9 +12,15 @@ pub struct LiveTokens {
     file: Option<PathBuf>,
     dealers: BTreeMap<String, String>,
     current: RwLock<Arc<TokenRegistry>>,
-    /// The hash of the file's bytes last read, good or bad: a bad file is reported once,
+    /// What the last look found, good or bad: a bad or missing file is reported once,
     /// not at every look.
-    last_read: Mutex<Option<blake3::Hash>>,
+    last_read: Mutex<Option<Seen>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Bytes(blake3::Hash),
+    Unreadable,
 }
 
 impl LiveTokens {
@@ -63,18 +69,22 @@ impl LiveTokens {
         let Some(path) = &self.file else {
             return Ok(false);
         };
-        let bytes = std::fs::read(path).map_err(|source| TokenError::Read {
+        let read = std::fs::read(path);
+        let seen = match &read {
+            Ok(bytes) => Seen::Bytes(blake3::hash(bytes)),
+            Err(_) => Seen::Unreadable,
+        };
+        {
+            let mut last = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
+            if !always && *last == Some(seen) {
+                return Ok(false);
+            }
+            *last = Some(seen);
+        }
+        let bytes = read.map_err(|source| TokenError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        let hash = blake3::hash(&bytes);
-        {
-            let mut last = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
-            if !always && *last == Some(hash) {
-                return Ok(false);
-            }
-            *last = Some(hash);
-        }
         let text = String::from_utf8_lossy(&bytes);
         let display = path.display().to_string();
         let file = toml::from_str(&text).map_err(|e| TokenError::Invalid {
@@ -125,7 +135,12 @@ mod tests {
         assert!(!live.reload_if_changed().unwrap(), "reported once");
         assert!(live.current().authenticate(&token_a, NOW).is_some(), "kept");
         std::fs::remove_file(&path).unwrap();
-        assert!(live.reload().is_err());
+        assert!(live.reload_if_changed().is_err());
+        assert!(
+            !live.reload_if_changed().unwrap(),
+            "a missing file reported once"
+        );
+        assert!(live.reload().is_err(), "but on every SIGHUP");
         assert!(live.current().authenticate(&token_a, NOW).is_some(), "kept");
     }
 }
