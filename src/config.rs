@@ -1,6 +1,7 @@
 //! Server configuration: built-in defaults, overridden by a TOML file, overridden by
 //! environment variables and flags (which clap reads together).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,9 @@ pub struct Config {
     /// override, recorded in the log's directory); a flag only, never a file setting.
     #[serde(skip)]
     pub accept_log_loss: bool,
+    /// The dealer registry, `[dealers]`: dealer code → the region it belongs to. Filings
+    /// go to the dealer's own region only; dealer tokens may name their region instead.
+    pub dealers: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -44,6 +48,7 @@ impl Default for Config {
             limits: ServerLimits::default(),
             store: StoreLimits::default(),
             accept_log_loss: false,
+            dealers: BTreeMap::new(),
         }
     }
 }
@@ -161,5 +166,13 @@ mod tests {
             config.validate().unwrap_err(),
             "store.max_payload_bytes: must be greater than 0"
         );
+    }
+
+    #[test]
+    fn the_dealer_registry_maps_dealers_to_regions() {
+        let config: Config =
+            toml::from_str("[dealers]\n\"SH-0042\" = \"EAST\"\n\"BJ-0007\" = \"NORTH\"\n").unwrap();
+        assert_eq!(config.dealers["SH-0042"], "EAST");
+        assert_eq!(config.dealers.len(), 2);
     }
 }

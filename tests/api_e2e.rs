@@ -87,6 +87,9 @@ impl Server {
             listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: None,
             tokens: Some(token_path),
+            dealers: [("SH-0042", "EAST"), ("BJ-0007", "NORTH")]
+                .map(|(dealer, region)| (dealer.to_owned(), region.to_owned()))
+                .into(),
             ..Config::default()
         };
         let clock = Arc::new(ManualClock::new(at("2026-11-23T10:00:00+08:00")));

@@ -7,16 +7,19 @@ use std::sync::Arc;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
-use crate::auth::{Principal, TokenRegistry};
+use crate::auth::{LiveTokens, Principal};
+use crate::clock::SharedClock;
 
 #[derive(Clone)]
 pub struct Authenticate {
-    tokens: Arc<TokenRegistry>,
+    tokens: Arc<LiveTokens>,
+    /// Token expiry is judged on the server's clock.
+    clock: SharedClock,
 }
 
 impl Authenticate {
-    pub fn new(tokens: Arc<TokenRegistry>) -> Self {
-        Self { tokens }
+    pub fn new(tokens: Arc<LiveTokens>, clock: SharedClock) -> Self {
+        Self { tokens, clock }
     }
 }
 
@@ -35,7 +38,9 @@ impl Interceptor for Authenticate {
             })?;
         let principal = self
             .tokens
-            .authenticate(token.trim())
+            .current()
+            .authenticate(token.trim(), self.clock.now())
+            // Unknown, revoked and expired tokens get the same answer.
             .ok_or_else(|| Status::unauthenticated("unknown token"))?
             .clone();
         request.extensions_mut().insert(principal);

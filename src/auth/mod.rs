@@ -3,8 +3,10 @@
 //! Bearer tokens come from a TOML file in which only their BLAKE3 hashes are stored; a
 //! presented token is hashed and looked up, and the match is confirmed in constant time.
 
+mod live;
 mod principal;
 mod tokens;
 
-pub use principal::{Principal, Role, Scope};
+pub use live::LiveTokens;
+pub use principal::{DealerDirectory, Principal, Role, Scope};
 pub use tokens::{TokenEntry, TokenError, TokenFile, TokenRegistry, generate_token, hash_token};

@@ -1,7 +1,8 @@
 //! An authenticated identity and the checks that follow from its role and scope.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,9 @@ pub enum Scope {
     Regions(BTreeSet<String>),
 }
 
+/// Which region each known dealer belongs to (dealer code → region code).
+pub type DealerDirectory = Arc<BTreeMap<String, String>>;
+
 /// The caller of a request, as authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -47,6 +51,8 @@ pub struct Principal {
     pub scope: Scope,
     /// Who its events are recorded as, and in which workflow role.
     pub actor: Actor,
+    /// The server's dealer registry when the token was loaded.
+    pub directory: DealerDirectory,
 }
 
 impl Principal {
@@ -56,6 +62,37 @@ impl Principal {
             Scope::Everything => true,
             Scope::Dealers(dealers) => dealers.contains(dealer),
             Scope::Regions(regions) => regions.contains(region),
+        }
+    }
+
+    /// Whether this principal may file a complaint for `dealer` in `region`: the region
+    /// must be the dealer's own, as the server knows it (a client never decides it), and
+    /// both must be in the caller's scope. Only an admin files for a dealer the server
+    /// has no region for (an unconfigured server, as in the demo walkthrough).
+    pub fn may_file(&self, dealer: &str, region: &str) -> Result<(), String> {
+        if !self.can_write() {
+            return Err(format!("{} may not write", self.role));
+        }
+        match self.directory.get(dealer) {
+            Some(home) if home != region => {
+                return Err(format!(
+                    "dealer {dealer} is not a dealer of region {region}"
+                ));
+            }
+            None if self.role != Role::Admin => {
+                return Err(format!(
+                    "dealer {dealer} has no region in the server's dealer registry"
+                ));
+            }
+            _ => {}
+        }
+        if self.can_see(dealer, region) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} may not file complaints for dealer {dealer} in region {region}",
+                self.identity()
+            ))
         }
     }
 
@@ -84,6 +121,7 @@ mod tests {
             role,
             scope,
             actor: Actor::new(ActorId::parse("x").unwrap(), WorkflowRole::CacAgent),
+            directory: Arc::new([("SH-01".to_owned(), "EAST".to_owned())].into()),
         }
     }
 
@@ -105,5 +143,30 @@ mod tests {
         assert!(auditor.can_see("BJ-01", "NORTH"));
         assert!(!auditor.can_write());
         assert!(auditor.can_audit_log());
+    }
+
+    #[test]
+    fn filings_go_to_the_dealers_own_region_only() {
+        let dealer = principal(Role::Dealer, Scope::Dealers(["SH-01".to_owned()].into()));
+        assert!(dealer.may_file("SH-01", "EAST").is_ok());
+        assert!(dealer.may_file("SH-01", "NORTH").is_err());
+        assert!(dealer.may_file("SH-02", "EAST").is_err());
+        let cac = principal(Role::Cac, Scope::Regions(["NORTH".to_owned()].into()));
+        assert!(
+            cac.may_file("SH-01", "NORTH").is_err(),
+            "SH-01 is an EAST dealer"
+        );
+        assert!(
+            cac.may_file("BJ-01", "NORTH").is_err(),
+            "BJ-01 has no region"
+        );
+        let admin = principal(Role::Admin, Scope::Everything);
+        assert!(
+            admin.may_file("BJ-01", "NORTH").is_ok(),
+            "unknown to the registry"
+        );
+        assert!(admin.may_file("SH-01", "NORTH").is_err());
+        let auditor = principal(Role::Auditor, Scope::Everything);
+        assert!(auditor.may_file("SH-01", "EAST").is_err());
     }
 }

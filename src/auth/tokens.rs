@@ -1,11 +1,14 @@
 //! The token file and the registry built from it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Timestamp;
 
 use serde::{Deserialize, Serialize};
 
-use super::principal::{Principal, Role, Scope};
+use super::principal::{DealerDirectory, Principal, Role, Scope};
 use crate::domain::values::ActorId;
 use crate::domain::{Actor, Role as WorkflowRole};
 use crate::store::Hash;
@@ -32,7 +35,8 @@ pub struct TokenEntry {
     /// For `dealer`: the dealer codes it acts for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dealers: Vec<String>,
-    /// For `cac`: the regions it serves.
+    /// For `cac`: the regions it serves. For `dealer`: the one region its dealers belong
+    /// to, unless the server's `[dealers]` registry already says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
     /// The workflow role its events are recorded under, which decides what it may
@@ -43,6 +47,9 @@ pub struct TokenEntry {
     pub acts_as: Option<WorkflowRole>,
     /// `blake3:` and 64 hex digits: the hash of the bearer token.
     pub token_hash: String,
+    /// After this moment the token is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
 }
 
 /// The whole token file: `[[tokens]]` tables.
@@ -70,7 +77,7 @@ pub fn generate_token() -> String {
 }
 
 impl TokenEntry {
-    fn principal(&self) -> Result<Principal, String> {
+    fn principal(&self, directory: &DealerDirectory) -> Result<Principal, String> {
         let id = ActorId::parse(self.identity.as_str())
             .map_err(|e| format!("identity {:?}: {e}", self.identity))?;
         let acts_as = match (self.role, self.acts_as) {
@@ -99,6 +106,7 @@ impl TokenEntry {
             role: self.role,
             scope,
             actor: Actor::new(id, acts_as),
+            directory: directory.clone(),
         })
     }
 
@@ -124,6 +132,7 @@ impl TokenEntry {
             regions: Vec::new(),
             acts_as: None,
             token_hash: format_hash(&hash_token(&token)),
+            expires_at: None,
         };
         (entry, token)
     }
@@ -132,24 +141,67 @@ impl TokenEntry {
 /// Looks up principals by presented token.
 #[derive(Debug, Clone, Default)]
 pub struct TokenRegistry {
-    by_hash: HashMap<Hash, Principal>,
+    by_hash: HashMap<Hash, (Principal, Option<Timestamp>)>,
+}
+
+/// Which region each dealer belongs to: the server's `[dealers]` registry, completed by
+/// the region named on dealer tokens. The two must agree.
+fn directory(
+    file: &TokenFile,
+    configured: &BTreeMap<String, String>,
+) -> Result<DealerDirectory, String> {
+    let mut dealers = configured.clone();
+    for (i, entry) in file.tokens.iter().enumerate() {
+        if entry.role != Role::Dealer || entry.regions.is_empty() {
+            continue;
+        }
+        let [region] = entry.regions.as_slice() else {
+            return Err(format!(
+                "tokens[{i}]: {}: a dealer token names at most one region",
+                entry.identity
+            ));
+        };
+        for dealer in &entry.dealers {
+            match dealers.get(dealer) {
+                Some(known) if known != region => {
+                    return Err(format!(
+                        "tokens[{i}]: {}: dealer {dealer} belongs to region {known}, not {region}",
+                        entry.identity
+                    ));
+                }
+                _ => {
+                    dealers.insert(dealer.clone(), region.clone());
+                }
+            }
+        }
+    }
+    Ok(Arc::new(dealers))
 }
 
 impl TokenRegistry {
-    pub fn from_file(file: &TokenFile, path: &str) -> Result<Self, TokenError> {
+    /// The registry of a token file; `dealers` is the server's dealer → region registry.
+    pub fn from_file(
+        file: &TokenFile,
+        path: &str,
+        dealers: &BTreeMap<String, String>,
+    ) -> Result<Self, TokenError> {
         let invalid = |message: String| TokenError::Invalid {
             path: path.to_owned(),
             message,
         };
+        let directory = directory(file, dealers).map_err(invalid)?;
         let mut by_hash = HashMap::new();
         for (i, entry) in file.tokens.iter().enumerate() {
             let hash = entry
                 .parsed_hash()
                 .map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
             let principal = entry
-                .principal()
+                .principal(&directory)
                 .map_err(|m| invalid(format!("tokens[{i}]: {m}")))?;
-            if by_hash.insert(hash, principal).is_some() {
+            if by_hash
+                .insert(hash, (principal, entry.expires_at))
+                .is_some()
+            {
                 return Err(invalid(format!(
                     "tokens[{i}]: the same token appears twice"
                 )));
@@ -158,38 +210,47 @@ impl TokenRegistry {
         Ok(Self { by_hash })
     }
 
-    pub fn load(path: &Path) -> Result<Self, TokenError> {
+    /// Reads and parses a token file.
+    pub fn read_file(path: &Path) -> Result<TokenFile, TokenError> {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
             path: display.clone(),
             source,
         })?;
-        let file: TokenFile = toml::from_str(&text).map_err(|e| TokenError::Invalid {
-            path: display.clone(),
+        toml::from_str(&text).map_err(|e| TokenError::Invalid {
+            path: display,
             message: e.to_string(),
-        })?;
-        Self::from_file(&file, &display)
+        })
+    }
+
+    pub fn load(path: &Path, dealers: &BTreeMap<String, String>) -> Result<Self, TokenError> {
+        Self::from_file(
+            &Self::read_file(path)?,
+            &path.display().to_string(),
+            dealers,
+        )
     }
 
     /// A registry with one admin token.
-    pub fn single_admin(token: &str) -> Self {
+    pub fn single_admin(token: &str, dealers: &BTreeMap<String, String>) -> Self {
         let (mut entry, _) = TokenEntry::issue("admin", Role::Admin);
         entry.token_hash = format_hash(&hash_token(token));
         let file = TokenFile {
             tokens: vec![entry],
         };
-        Self::from_file(&file, "built-in admin token").unwrap_or_default()
+        Self::from_file(&file, "built-in admin token", dealers).unwrap_or_default()
     }
 
-    /// The principal a presented token belongs to.
-    pub fn authenticate(&self, token: &str) -> Option<&Principal> {
+    /// The principal a presented token belongs to, if it has not expired by `now`.
+    pub fn authenticate(&self, token: &str, now: Timestamp) -> Option<&Principal> {
         let presented = hash_token(token);
         // The map lookup compares hashes of the secret, never the secret itself; the
         // final comparison is constant-time.
         self.by_hash
             .get_key_value(&presented)
             .filter(|(stored, _)| stored.ct_eq(&presented))
-            .map(|(_, principal)| principal)
+            .filter(|(_, (_, expires_at))| expires_at.is_none_or(|at| now < at))
+            .map(|(_, (principal, _))| principal)
     }
 
     pub fn len(&self) -> usize {
@@ -205,6 +266,8 @@ impl TokenRegistry {
 mod tests {
     use super::*;
 
+    const NOW: Timestamp = Timestamp::UNIX_EPOCH;
+
     fn file(entries: Vec<TokenEntry>) -> TokenFile {
         TokenFile { tokens: entries }
     }
@@ -215,19 +278,22 @@ mod tests {
         entry.dealers = vec!["SH-01".into()];
         let text = toml::to_string(&file(vec![entry])).unwrap();
         assert!(!text.contains(&token), "the token itself is never stored");
-        let registry = TokenRegistry::from_file(&toml::from_str(&text).unwrap(), "t").unwrap();
-        let principal = registry.authenticate(&token).unwrap();
+        let registry =
+            TokenRegistry::from_file(&toml::from_str(&text).unwrap(), "t", &BTreeMap::new())
+                .unwrap();
+        let principal = registry.authenticate(&token, NOW).unwrap();
         assert_eq!(principal.actor.id.as_str(), "dms-sh-01");
         assert_eq!(principal.actor.role, WorkflowRole::DealerStaff);
         assert!(principal.can_see("SH-01", "ANY"));
-        assert!(registry.authenticate("cft_wrong").is_none());
-        assert!(registry.authenticate("").is_none());
+        assert!(registry.authenticate("cft_wrong", NOW).is_none());
+        assert!(registry.authenticate("", NOW).is_none());
     }
 
     #[test]
     fn refuses_incomplete_entries_naming_them() {
         let (entry, _) = TokenEntry::issue("dms", Role::Dealer);
-        let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml").unwrap_err();
+        let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml", &BTreeMap::new())
+            .unwrap_err();
         assert!(
             err.to_string()
                 .contains("tokens[0]: dms: a dealer token needs `dealers`"),
@@ -236,7 +302,8 @@ mod tests {
         let (mut entry, _) = TokenEntry::issue("cac", Role::Cac);
         entry.regions = vec!["EAST".into()];
         entry.token_hash = "sha1:00".into();
-        let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml").unwrap_err();
+        let err = TokenRegistry::from_file(&file(vec![entry]), "tokens.toml", &BTreeMap::new())
+            .unwrap_err();
         assert!(err.to_string().contains("token_hash"), "{err}");
         let err =
             toml::from_str::<TokenFile>("[[tokens]]\nidentity='x'\nrole='root'\ntoken_hash=''")
@@ -249,20 +316,54 @@ mod tests {
         let (mut entry, token) = TokenEntry::issue("sm-sh-01", Role::Dealer);
         entry.dealers = vec!["SH-01".into()];
         entry.acts_as = Some(WorkflowRole::ServiceManager);
-        let registry = TokenRegistry::from_file(&file(vec![entry.clone()]), "t").unwrap();
+        let registry =
+            TokenRegistry::from_file(&file(vec![entry.clone()]), "t", &BTreeMap::new()).unwrap();
         assert_eq!(
-            registry.authenticate(&token).unwrap().actor.role,
+            registry.authenticate(&token, NOW).unwrap().actor.role,
             WorkflowRole::ServiceManager
         );
         entry.acts_as = Some(WorkflowRole::Engine);
-        assert!(TokenRegistry::from_file(&file(vec![entry]), "t").is_err());
-        let admin = TokenRegistry::single_admin("cft_secret");
-        assert_eq!(admin.authenticate("cft_secret").unwrap().role, Role::Admin);
+        assert!(TokenRegistry::from_file(&file(vec![entry]), "t", &BTreeMap::new()).is_err());
+        let admin = TokenRegistry::single_admin("cft_secret", &BTreeMap::new());
+        assert_eq!(
+            admin.authenticate("cft_secret", NOW).unwrap().role,
+            Role::Admin
+        );
     }
 
     #[test]
     fn generated_tokens_differ() {
         assert_ne!(generate_token(), generate_token());
         assert!(generate_token().starts_with(TOKEN_PREFIX));
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let (mut entry, token) = TokenEntry::issue("audit", Role::Auditor);
+        let expiry: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        entry.expires_at = Some(expiry);
+        let text = toml::to_string(&file(vec![entry])).unwrap();
+        let registry =
+            TokenRegistry::from_file(&toml::from_str(&text).unwrap(), "t", &BTreeMap::new())
+                .unwrap();
+        let before = expiry - jiff::SignedDuration::from_secs(1);
+        assert!(registry.authenticate(&token, before).is_some());
+        assert!(registry.authenticate(&token, expiry).is_none());
+    }
+
+    #[test]
+    fn dealers_belong_to_one_region_and_the_registry_has_the_last_word() {
+        let (mut entry, _) = TokenEntry::issue("dms", Role::Dealer);
+        entry.dealers = vec!["SH-01".into()];
+        entry.regions = vec!["EAST".into()];
+        let registry: BTreeMap<_, _> = [("SH-01".to_owned(), "NORTH".to_owned())].into();
+        let err = TokenRegistry::from_file(&file(vec![entry.clone()]), "t", &registry).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("dealer SH-01 belongs to region NORTH, not EAST"),
+            "{err}"
+        );
+        entry.regions = vec!["EAST".into(), "WEST".into()];
+        assert!(TokenRegistry::from_file(&file(vec![entry]), "t", &BTreeMap::new()).is_err());
     }
 }

@@ -263,13 +263,25 @@ impl<'a> Planner<'a> {
         times
     }
 
+    /// The complaint a duplicate of `number` is merged into: `number`, or, if that is a
+    /// duplicate itself, the one it was merged into (a merge target must carry on).
+    fn survivor(&self, mut number: usize) -> usize {
+        loop {
+            let mut rng = rng_for(self.config.seed, number, Stream::Story);
+            if Path::pick(&mut rng) != Path::Duplicate || number == 0 {
+                return number;
+            }
+            number = number - 1 - rng.random_range(0..number.min(40));
+        }
+    }
+
     /// The whole history of complaint `number`, filed at `filed_at`.
     pub fn plan(&self, number: usize, filed_at: Timestamp) -> Result<Plan, DemoError> {
         let mut rng = rng_for(self.config.seed, number, Stream::Story);
         let path = Path::pick(&mut rng);
         // A duplicate repeats a recent complaint of the same customer and car.
         let original = (path == Path::Duplicate && number > 0)
-            .then(|| number - 1 - rng.random_range(0..number.min(40)));
+            .then(|| self.survivor(number - 1 - rng.random_range(0..number.min(40))));
         let identity_of = original.unwrap_or(number);
         let identity = catalog::identity(
             &mut rng_for(self.config.seed, identity_of, Stream::Identity),
@@ -335,7 +347,15 @@ pub async fn generate(
         if clock.now() < wave.latest {
             clock.set(wave.latest);
         }
-        let appends = join_all(wave.batches.iter().map(|batch| submit(engine, batch))).await;
+        // A merge goes after the rest of its wave, which may file its target.
+        let (merges, others): (Vec<&Batch>, Vec<&Batch>) = wave.batches.iter().partition(|batch| {
+            batch
+                .events
+                .iter()
+                .any(|e| crate::domain::referenced_complaint(&e.submission.event).is_some())
+        });
+        let mut appends = join_all(others.into_iter().map(|batch| submit(engine, batch))).await;
+        appends.extend(join_all(merges.into_iter().map(|batch| submit(engine, batch))).await);
         for batch in &wave.batches {
             summary.events += batch.events.len();
             summary.engine_events += batch

@@ -24,6 +24,6 @@ pub use deadlines::{
 };
 pub use events::{ComplaintEvent, DecodeError};
 pub use policy::{Policy, PolicyError};
-pub use rules::{CheckContext, RuleViolation, check};
+pub use rules::{CheckContext, RuleViolation, check, check_reference, referenced_complaint};
 pub use state::{ComplaintState, Status, apply, replay};
 pub use values::InvalidValue;

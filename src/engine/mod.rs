@@ -7,6 +7,7 @@
 
 pub mod codec;
 mod error;
+mod turns;
 
 use std::sync::Arc;
 
@@ -21,7 +22,8 @@ use crate::clock::SharedClock;
 use crate::domain::values::ComplaintId;
 use crate::domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy};
 use crate::store::{
-    AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId,
+    AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, RecordedEvent,
+    StreamId,
 };
 
 /// Decides whether the caller may touch the complaint in the state it is in (`None`:
@@ -64,6 +66,20 @@ impl Submission {
     pub fn at(mut self, occurred_at: Timestamp) -> Self {
         self.occurred_at = Some(occurred_at);
         self
+    }
+
+    /// Whether `recorded` holds what this submission asks for: everything the client
+    /// sent, at the precision the log keeps; a time left to the server matches any.
+    fn requested(&self, actor: &str, recorded: &RecordedEvent) -> bool {
+        recorded.event_type == self.event.event_type()
+            && recorded.schema_version == self.event.schema_version()
+            && recorded.actor == actor
+            && recorded.correlation_id == self.correlation_id
+            && recorded.causation_id == self.causation_id
+            && self
+                .occurred_at
+                .is_none_or(|at| at.as_microsecond() == recorded.occurred_at.as_microsecond())
+            && recorded.payload == self.event.encode_payload()
     }
 
     fn to_new_event(&self, actor: &str, occurred_at: Timestamp) -> NewEvent {
@@ -112,6 +128,7 @@ pub struct Engine {
     policy: Arc<Policy>,
     clock: SharedClock,
     latest: std::sync::Mutex<std::collections::HashMap<StreamId, Snapshot>>,
+    turns: turns::Turns,
 }
 
 impl Engine {
@@ -121,6 +138,7 @@ impl Engine {
             policy,
             clock,
             latest: std::sync::Mutex::new(std::collections::HashMap::new()),
+            turns: turns::Turns::default(),
         }
     }
 
@@ -150,50 +168,83 @@ impl Engine {
     ) -> Result<AppendOutcome, EngineError> {
         let stream = stream_of(complaint).map_err(crate::store::StoreError::from)?;
         let actor_text = actor_to_string(actor);
-        for _ in 0..MAX_ATTEMPTS {
-            // First, and again after every lost race: a retry of an append that is
-            // already stored (perhaps by the very request it raced) gets its answer.
-            if let Some(outcome) = self
-                .replay_if_stored(&stream, &actor_text, submissions)
-                .await?
-            {
-                return Ok(outcome);
+        // One submission per complaint at a time: a copy of a request that races its
+        // original waits for it, then finds it stored and is answered as a replay, instead
+        // of being checked and stamped (with its own server time) as a second append.
+        // The complaints the events name take turns too, so that a merge target cannot
+        // be merged away between its check and the append; always in name order, so that
+        // two merges into each other cannot wait on each other.
+        let mut streams = vec![stream.clone()];
+        for submission in submissions {
+            if let Some(target) = crate::domain::referenced_complaint(&submission.event) {
+                streams.push(stream_of(target).map_err(crate::store::StoreError::from)?);
             }
+        }
+        streams.sort_unstable();
+        streams.dedup();
+        let mut _turns = Vec::with_capacity(streams.len());
+        for stream in &streams {
+            _turns.push(self.turns.take(stream).await);
+        }
+        if let Some(outcome) = self
+            .replay_if_stored(&stream, &actor_text, submissions)
+            .await?
+        {
+            return Ok(outcome);
+        }
+        for _ in 0..MAX_ATTEMPTS {
             let (state, version) = self.load_stream(&stream, AsOf::Now).await?;
-            let checked = guard(state.as_ref(), submissions).and_then(|()| {
-                if !expected.admits(version) {
-                    return Err(crate::store::StoreError::WrongExpectedVersion {
-                        stream: stream.clone(),
-                        expected,
-                        actual: version,
-                    }
-                    .into());
+            guard(state.as_ref(), submissions)?;
+            self.check_references(complaint, submissions, guard).await?;
+            if !expected.admits(version) {
+                return Err(crate::store::StoreError::WrongExpectedVersion {
+                    stream: stream.clone(),
+                    expected,
+                    actual: version,
                 }
-                self.check_all(actor, &actor_text, complaint, state, version, submissions)
-            });
-            let events = match checked {
-                Ok(events) => events,
-                // The state read may already hold this very append, stored by a retry
-                // that raced this one since the look above: that is an answer, not a
-                // refusal.
-                Err(refusal) => {
-                    return match self
-                        .replay_if_stored(&stream, &actor_text, submissions)
-                        .await?
-                    {
-                        Some(outcome) => Ok(outcome),
-                        None => Err(refusal),
-                    };
-                }
-            };
+                .into());
+            }
+            let events =
+                self.check_all(actor, &actor_text, complaint, state, version, submissions)?;
             let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, pinned, events).await {
-                // Someone appended first: look again (their state, or our own retry).
+                // Written by something outside this engine's turns: look again.
                 Err(crate::store::StoreError::WrongExpectedVersion { .. }) => continue,
                 result => return Ok(result?),
             }
         }
         Err(EngineError::Contention(complaint.clone()))
+    }
+
+    /// The complaints the submissions name (a merge's target) must exist for the caller,
+    /// as the guard judges, and carry on. One the caller may not see gets the answer of
+    /// one that does not exist.
+    async fn check_references(
+        &self,
+        complaint: &ComplaintId,
+        submissions: &[Submission],
+        guard: Guard<'_>,
+    ) -> Result<(), EngineError> {
+        for (index, submission) in submissions.iter().enumerate() {
+            let Some(target) = crate::domain::referenced_complaint(&submission.event) else {
+                continue;
+            };
+            if target == complaint {
+                // The rules name that case themselves (merge_into_self).
+                continue;
+            }
+            let stream = stream_of(target).map_err(crate::store::StoreError::from)?;
+            let (state, _) = self.load_stream(&stream, AsOf::Now).await?;
+            let seen = state.filter(|state| guard(Some(state), &[]).is_ok());
+            crate::domain::check_reference(target, seen.as_ref()).map_err(|violation| {
+                EngineError::Rule {
+                    index,
+                    event_type: submission.event.event_type(),
+                    violation,
+                }
+            })?;
+        }
+        Ok(())
     }
 
     /// Runs every rule over the submissions, each against the state the previous ones
@@ -236,9 +287,12 @@ impl Engine {
         Ok(events)
     }
 
-    /// A retry of an append that is already stored is answered by the store (the same
-    /// slots, or a conflict if the content differs), without running the rules again:
-    /// the state has moved on since, and the rules would judge the retry as new.
+    /// A retry of an append that is already stored is answered here, from the stored
+    /// events, without running the rules again (the state has moved on since, and the
+    /// rules would judge the retry as new). It is a retry when every event is stored, as
+    /// one append, in this complaint, with what the client sent: the same type, payload,
+    /// actor, correlation and causation, and the same time if the client gave one. A time
+    /// the server filled in is not part of the request, so it never makes a retry differ.
     async fn replay_if_stored(
         &self,
         stream: &StreamId,
@@ -251,32 +305,38 @@ impl Engine {
         let Some(slot) = self.store.find_event(&first.event_id).await? else {
             return Ok(None);
         };
-        // A submission without its own time took the server's time when it was first
-        // stored: take that again, so that an honest retry has the same content.
+        // An append's events sit side by side in the log.
         let stored = self
             .store
-            .read_stream(stream, slot.version, Direction::Forwards, submissions.len())
+            .read_all(slot.position, submissions.len())
             .await?;
-        let events = submissions
-            .iter()
-            .enumerate()
-            .map(|(i, submission)| {
-                let stored_time = stored
-                    .get(i)
-                    .filter(|e| e.event_id == submission.event_id)
-                    .map(|e| e.occurred_at);
-                let occurred_at = submission
-                    .occurred_at
-                    .or(stored_time)
-                    .unwrap_or_else(|| self.clock.now());
-                submission.to_new_event(actor_text, occurred_at)
-            })
-            .collect();
-        Ok(Some(
-            self.store
-                .append(stream, ExpectedVersion::Any, events)
-                .await?,
-        ))
+        let mut slots = Vec::with_capacity(submissions.len());
+        for (offset, submission) in (0u64..).zip(submissions) {
+            let conflict = |reason: &str| crate::store::StoreError::IdempotencyConflict {
+                event_id: submission.event_id,
+                reason: reason.to_owned(),
+            };
+            let recorded = stored
+                .get(offset as usize)
+                .filter(|recorded| {
+                    recorded.event_id == submission.event_id
+                        && recorded.version == slot.version + offset
+                })
+                .ok_or_else(|| conflict("this append's event ids were stored by other appends"))?;
+            if &recorded.stream != stream || !submission.requested(actor_text, recorded) {
+                return Err(conflict("stored content differs").into());
+            }
+            slots.push(crate::store::EventSlot {
+                event_id: recorded.event_id,
+                version: recorded.version,
+                position: recorded.position,
+            });
+        }
+        metrics::counter!("complaintflow_store_appends_total", "result" => "replayed").increment(1);
+        Ok(Some(AppendOutcome {
+            slots,
+            replayed: true,
+        }))
     }
 
     /// The complaint's state, now or in the past.

@@ -73,10 +73,9 @@ pub fn index_key(index: Index, value: &str, filed_at: Timestamp, id: &ComplaintI
     key
 }
 
-/// The complaint id at the end of an index key.
-pub fn id_of_index_key<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
-    key.get(prefix.len() + 8..)
-        .and_then(|id| std::str::from_utf8(id).ok())
+/// The complaint id of what follows an index key's prefix (its filing time and id).
+pub fn id_of_cursor(cursor: &[u8]) -> Option<&str> {
+    cursor.get(8..).and_then(|id| std::str::from_utf8(id).ok())
 }
 
 pub fn timer_key(
@@ -141,7 +140,7 @@ mod tests {
         );
         assert!(new < old);
         let prefix = index_prefix(Index::Dealer, "D1");
-        assert_eq!(id_of_index_key(&prefix, &new), Some("B"));
+        assert_eq!(id_of_cursor(&new[prefix.len()..]), Some("B"));
         assert!(
             !index_key(Index::Dealer, "D10", Timestamp::UNIX_EPOCH, &id("C")).starts_with(&prefix)
         );

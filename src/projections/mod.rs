@@ -28,7 +28,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{info, instrument, warn};
 
-pub use query::{ListQuery, Page};
+pub use query::{ListQuery, Page, Within};
 pub use record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
 

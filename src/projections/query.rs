@@ -1,6 +1,7 @@
 //! Questions the read models answer: one complaint, a filtered page of complaints,
 //! statistics, and the timers that are due.
 
+use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use jiff::Timestamp;
@@ -30,9 +31,42 @@ pub struct ListQuery {
     pub at_risk_only: bool,
     pub filed_after: Option<Timestamp>,
     pub filed_before: Option<Timestamp>,
+    /// The caller's scope: only these complaints are ever read, so that neither a page
+    /// nor where it stopped depends on complaints the caller may not see.
+    pub within: Within,
+}
+
+/// The complaints a listing may read at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Within {
+    #[default]
+    Everything,
+    Dealers(BTreeSet<String>),
+    Regions(BTreeSet<String>),
 }
 
 impl ListQuery {
+    /// The index ranges to read, merged newest first: the most selective index the
+    /// filters allow, or the caller's own dealers or regions when its scope is narrower.
+    fn lanes(&self) -> Vec<Vec<u8>> {
+        let lanes = |index, values: &mut dyn Iterator<Item = &String>| {
+            values.map(|v| keys::index_prefix(index, v)).collect()
+        };
+        let (index, value) = self.index();
+        match &self.within {
+            Within::Everything => vec![keys::index_prefix(index, &value)],
+            Within::Dealers(dealers) => match &self.dealer {
+                Some(dealer) => lanes(Index::Dealer, &mut dealers.get(dealer).into_iter()),
+                None => lanes(Index::Dealer, &mut dealers.iter()),
+            },
+            Within::Regions(regions) => match (&self.dealer, &self.region) {
+                (Some(dealer), _) => vec![keys::index_prefix(Index::Dealer, dealer)],
+                (None, Some(region)) => lanes(Index::Region, &mut regions.get(region).into_iter()),
+                (None, None) => lanes(Index::Region, &mut regions.iter()),
+            },
+        }
+    }
+
     /// The most selective index the filters allow.
     fn index(&self) -> (Index, String) {
         let named = |index, value: &str| (index, value.to_owned());
@@ -99,7 +133,8 @@ impl Projections {
     }
 
     /// Complaints matching `query` that `visible` admits, newest filing first. `after`
-    /// is the `next` of the previous page.
+    /// is the `next` of the previous page: the filing time and id an index entry ends
+    /// with, the same in every index, never a key of another caller's scope.
     pub fn list(
         &self,
         query: &ListQuery,
@@ -107,31 +142,51 @@ impl Projections {
         page_size: usize,
         after: Option<&[u8]>,
     ) -> Result<Page, ProjectionError> {
-        let (index, value) = query.index();
-        let prefix = keys::index_prefix(index, &value);
-        let start = match after {
-            // Continue strictly after the last key of the previous page.
-            Some(last) if last.starts_with(&prefix) => Bound::Excluded(last.to_vec()),
-            _ => Bound::Included(prefix.clone()),
-        };
         let model = self.read();
+        let mut lanes: Vec<_> = query
+            .lanes()
+            .into_iter()
+            .map(|prefix| {
+                let cut = prefix.len();
+                let start = match after {
+                    Some(cursor) => Bound::Excluded([&prefix[..], cursor].concat()),
+                    None => Bound::Included(prefix.clone()),
+                };
+                let entries = model
+                    .index
+                    .range((start, Bound::Unbounded))
+                    .take_while(move |key| key.starts_with(&prefix))
+                    .map(move |key| &key[key.len().min(cut)..]);
+                entries.peekable()
+            })
+            .collect();
         let mut records = Vec::new();
-        let mut last_key = None;
-        for (scanned, key) in model.index.range((start, Bound::Unbounded)).enumerate() {
-            if !key.starts_with(&prefix) {
+        let mut last_cursor: Option<&[u8]> = None;
+        let mut scanned = 0;
+        loop {
+            // The newest entry left in any lane.
+            let Some(lane) = (0..lanes.len())
+                .filter_map(|i| lanes[i].peek().map(|cursor| (*cursor, i)))
+                .min()
+                .map(|(_, i)| i)
+            else {
                 return Ok(Page {
                     records,
                     next: None,
                 });
-            }
+            };
             if scanned >= MAX_SCAN || records.len() >= page_size {
                 return Ok(Page {
                     records,
-                    next: last_key,
+                    next: last_cursor.map(<[u8]>::to_vec),
                 });
             }
-            last_key = Some(key.clone());
-            let Some(record) = keys::id_of_index_key(&prefix, key)
+            let Some(cursor) = lanes[lane].next() else {
+                continue;
+            };
+            scanned += 1;
+            last_cursor = Some(cursor);
+            let Some(record) = keys::id_of_cursor(cursor)
                 .and_then(|id| ComplaintId::parse(id).ok())
                 .and_then(|id| model.records.get(&id))
             else {
@@ -150,10 +205,6 @@ impl Projections {
                 records.push(record.as_ref().clone());
             }
         }
-        Ok(Page {
-            records,
-            next: None,
-        })
     }
 
     /// Adds up the statistics buckets that `filter` and `visible(region, dealer)` admit.

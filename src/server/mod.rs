@@ -19,8 +19,8 @@ use crate::api::auth::Authenticate;
 use crate::api::proto::audit_service_server::AuditServiceServer;
 use crate::api::proto::complaint_service_server::ComplaintServiceServer;
 use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
-use crate::api::services::{AppState, AuditApi, ComplaintApi, SubscriptionApi};
-use crate::auth::TokenRegistry;
+use crate::api::services::{AppState, AuditApi, ComplaintApi, PageTokens, SubscriptionApi};
+use crate::auth::{LiveTokens, TokenRegistry};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::domain::Policy;
@@ -63,9 +63,10 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServeError> {
 
 /// The tokens: the configured file, or a generated admin token kept in
 /// `<data-dir>/admin.token` (mode 0600), created on first start.
-fn load_tokens(config: &Config) -> Result<TokenRegistry, ServeError> {
+fn load_tokens(config: &Config) -> Result<LiveTokens, ServeError> {
     if let Some(path) = &config.tokens {
-        return TokenRegistry::load(path).map_err(|e| setup(e.to_string()));
+        return LiveTokens::from_file(path.clone(), config.dealers.clone())
+            .map_err(|e| setup(e.to_string()));
     }
     let path = config.data_dir.join("admin.token");
     let token = match std::fs::read_to_string(&path) {
@@ -79,7 +80,10 @@ fn load_tokens(config: &Config) -> Result<TokenRegistry, ServeError> {
         Err(err) => return Err(setup(format!("cannot read {}: {err}", path.display()))),
     };
     info!(path = %path.display(), "admin token in use (configure `tokens` for dealer, cac and auditor tokens)");
-    Ok(TokenRegistry::single_admin(&token))
+    Ok(LiveTokens::fixed(TokenRegistry::single_admin(
+        &token,
+        &config.dealers,
+    )))
 }
 
 fn write_private(path: &Path, content: &str) -> Result<(), ServeError> {
@@ -92,6 +96,45 @@ fn write_private(path: &Path, content: &str) -> Result<(), ServeError> {
         .open(path)
         .map_err(|e| setup(format!("cannot create {}: {e}", path.display())))?;
     writeln!(file, "{content}").map_err(|e| setup(format!("cannot write {}: {e}", path.display())))
+}
+
+/// How often the token file is looked at for changes.
+const TOKEN_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the tokens in force in step with the token file: looks for a change every
+/// second, and reloads at once on SIGHUP (which would otherwise end the process). A file
+/// that cannot be used keeps the tokens in force and is reported.
+async fn watch_tokens(tokens: Arc<LiveTokens>, mut stop: watch::Receiver<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => Some(hangup),
+        Err(err) => {
+            warn!(error = %err, "cannot listen for SIGHUP; the token file is still polled");
+            None
+        }
+    };
+    let mut poll = tokio::time::interval(TOKEN_FILE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let outcome = tokio::select! {
+            _ = stop.changed() => return,
+            _ = poll.tick() => tokens.reload_if_changed(),
+            Some(()) = async {
+                match hangup.as_mut() {
+                    Some(hangup) => hangup.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                info!("SIGHUP: reloading the token file");
+                tokens.reload()
+            }
+        };
+        match outcome {
+            Ok(true) => info!(tokens = tokens.current().len(), "token file reloaded"),
+            Ok(false) => {}
+            Err(err) => error!(error = %err, "token file not reloaded; the tokens in force stay"),
+        }
+    }
 }
 
 /// Paths inside the data directory.
@@ -164,6 +207,7 @@ pub async fn serve_with_clock(
             }
         });
     }
+    let clock_for_auth = clock.clone();
     let engine = Arc::new(Engine::new(store.clone(), policy, clock));
 
     if let Some(listen) = config.metrics_listen {
@@ -183,13 +227,17 @@ pub async fn serve_with_clock(
     let scheduler =
         tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
 
+    let token_watch = tokio::spawn(watch_tokens(tokens.clone(), stop_rx.clone()));
     let state = AppState {
         engine,
         projections: projections.clone(),
+        page_tokens: Arc::new(
+            PageTokens::open(&config.data_dir).map_err(|e| setup(e.to_string()))?,
+        ),
         subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
         shutdown: stop_rx,
     };
-    let router = build_router(&config, state, tokens).await?;
+    let router = build_router(&config, state, tokens, clock_for_auth).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| setup(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -210,6 +258,7 @@ pub async fn serve_with_clock(
         .await;
 
     let _ = scheduler.await;
+    let _ = token_watch.await;
     store.close().await?;
     follower.abort();
     projections.flush().await?;
@@ -220,7 +269,8 @@ pub async fn serve_with_clock(
 async fn build_router(
     config: &Config,
     state: AppState,
-    tokens: Arc<TokenRegistry>,
+    tokens: Arc<LiveTokens>,
+    clock: SharedClock,
 ) -> Result<
     tonic::transport::server::Router<
         tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>,
@@ -228,7 +278,7 @@ async fn build_router(
     ServeError,
 > {
     let max = config.limits.max_message_bytes;
-    let auth = Authenticate::new(tokens);
+    let auth = Authenticate::new(tokens, clock);
     let complaints = ComplaintServiceServer::new(ComplaintApi::new(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);

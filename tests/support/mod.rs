@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod events;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use super::AppState;
-use super::paging::{decode_token, encode_token, page_size};
+use super::paging::{binding, page_size};
 use crate::api::auth::principal;
 use crate::api::convert::{
     FieldViolation, complaint_id_from_name, complaint_name, complaint_to_proto, event_from_proto,
@@ -15,11 +15,11 @@ use crate::api::convert::{
 use crate::api::proto::complaint_service_server::ComplaintService;
 use crate::api::proto::{self, get_complaint_request::AsOf as ProtoAsOf};
 use crate::api::status::ApiError;
-use crate::auth::Principal;
+use crate::auth::{Principal, Scope};
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintEvent, ComplaintState, tracked_deadlines};
 use crate::engine::{AsOf, EngineError, Submission, stream_of};
-use crate::projections::{ListQuery, StatsFilter};
+use crate::projections::{ListQuery, StatsFilter, Within};
 use crate::store::{AppendOutcome, Direction, ExpectedVersion, StoreError};
 
 /// The namespace of event ids derived from request ids.
@@ -73,17 +73,9 @@ fn scope_guard<'a>(
     move |state, submissions| match (state, submissions.first().map(|s| &s.event)) {
         (Some(state), _) if caller.can_see(state.dealer.as_str(), state.region.as_str()) => Ok(()),
         (Some(state), _) => Err(EngineError::NotFound(state.id.clone())),
-        (None, Some(ComplaintEvent::Filed(filed)))
-            if !caller.can_see(filed.dealer.as_str(), filed.region.as_str()) =>
-        {
-            Err(EngineError::Forbidden(format!(
-                "{} may not file complaints for dealer {} in region {}",
-                caller.identity(),
-                filed.dealer,
-                filed.region
-            )))
-        }
-        (None, Some(ComplaintEvent::Filed(_))) => Ok(()),
+        (None, Some(ComplaintEvent::Filed(filed))) => caller
+            .may_file(filed.dealer.as_str(), filed.region.as_str())
+            .map_err(EngineError::Forbidden),
         // Appending to a complaint that was never filed: the same answer as for one the
         // caller may not see, so that answers never tell which complaints exist.
         (None, _) => Err(EngineError::NotFound(complaint.clone())),
@@ -146,7 +138,10 @@ impl ComplaintApi {
             )
             .await
             .map_err(|err| match err {
-                EngineError::Store(StoreError::WrongExpectedVersion { .. }) => {
+                // Taken, whoever's it is: a complaint out of the caller's scope gets the
+                // answer of one in it, not NOT_FOUND (which would tell them apart).
+                EngineError::Store(StoreError::WrongExpectedVersion { .. })
+                | EngineError::NotFound(_) => {
                     ApiError::AlreadyExists(format!("complaint {id} already exists"))
                 }
                 other => other.into(),
@@ -281,7 +276,6 @@ impl ComplaintApi {
         req: proto::ListComplaintsRequest,
     ) -> Result<proto::ListComplaintsResponse, ApiError> {
         let size = page_size(req.page_size, 50, 500)?;
-        let after = decode_token(&req.page_token)?;
         let query = ListQuery {
             dealer: non_empty(req.dealer_code),
             region: non_empty(req.region_code),
@@ -292,7 +286,14 @@ impl ComplaintApi {
             at_risk_only: req.at_risk_only,
             filed_after: optional_timestamp_from_proto(req.filed_after, "filed_after")?,
             filed_before: optional_timestamp_from_proto(req.filed_before, "filed_before")?,
+            within: match &caller.scope {
+                Scope::Everything => Within::Everything,
+                Scope::Dealers(dealers) => Within::Dealers(dealers.clone()),
+                Scope::Regions(regions) => Within::Regions(regions.clone()),
+            },
         };
+        let bound = binding("ListComplaints", &caller, &query);
+        let after = self.state.page_tokens.open_token(&bound, &req.page_token)?;
         let visible = |record: &crate::projections::ComplaintRecord| {
             caller.can_see(record.state.dealer.as_str(), record.state.region.as_str())
         };
@@ -306,7 +307,10 @@ impl ComplaintApi {
                 .iter()
                 .map(|record| complaint_to_proto(&record.state, &record.deadlines))
                 .collect(),
-            next_page_token: page.next.as_deref().map(encode_token).unwrap_or_default(),
+            next_page_token: page
+                .next
+                .map(|cursor| self.state.page_tokens.seal(&bound, &cursor))
+                .unwrap_or_default(),
         })
     }
 
@@ -323,9 +327,10 @@ impl ComplaintApi {
         } else {
             Direction::Forwards
         };
-        let from = match decode_token(&req.page_token)? {
+        let bound = binding("ListComplaintEvents", &caller, &(&id, req.descending));
+        let from = match self.state.page_tokens.open_token(&bound, &req.page_token)? {
             Some(bytes) => u64::from_be_bytes(bytes.try_into().map_err(|_| {
-                FieldViolation::new("page_token", "not a token this server issued")
+                FieldViolation::new("page_token", "not a token issued for this query")
             })?),
             None if req.descending => u64::MAX,
             None => 0,
@@ -345,7 +350,7 @@ impl ComplaintApi {
             })
         });
         let next_page_token = match next.flatten() {
-            Some(version) => encode_token(&version.to_be_bytes()),
+            Some(version) => self.state.page_tokens.seal(&bound, &version.to_be_bytes()),
             None => String::new(),
         };
         let events = events

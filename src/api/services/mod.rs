@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 pub use audit::AuditApi;
 pub use complaints::ComplaintApi;
+pub use paging::{PageKeyError, PageTokens};
 pub use subscriptions::SubscriptionApi;
 
 use crate::engine::Engine;
@@ -21,6 +22,8 @@ use crate::projections::Projections;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub projections: Arc<Projections>,
+    /// Seals the page tokens of every paginated call.
+    pub page_tokens: Arc<PageTokens>,
     /// Permits for live subscriptions.
     pub subscriptions: Arc<Semaphore>,
     /// Ends open subscriptions when the server shuts down.

@@ -123,6 +123,33 @@ fn check_filing(
     Ok(())
 }
 
+/// The complaint an event names besides its own (the target of a merge), if any.
+pub fn referenced_complaint(event: &ComplaintEvent) -> Option<&ComplaintId> {
+    match event {
+        ComplaintEvent::MergedInto(merged) => Some(&merged.target),
+        _ => None,
+    }
+}
+
+/// Rules about the complaint an event names, as the caller may see it (`None`: it does
+/// not exist, or not for this caller: the same answer, so that it tells nothing). A
+/// merge needs a target that carries on, not one merged away itself; a closed target
+/// still carries the case (it can be reopened).
+pub fn check_reference(
+    target_id: &ComplaintId,
+    target: Option<&ComplaintState>,
+) -> Result<(), RuleViolation> {
+    match target {
+        None => Err(RuleViolation::MergeTargetUnknown {
+            target: target_id.clone(),
+        }),
+        Some(target) if target.merged_into.is_some() => Err(RuleViolation::MergeTargetNotLive {
+            target: target_id.clone(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Rules about where the case is in its life, common to all events.
 fn check_lifecycle(
     state: &ComplaintState,

@@ -223,6 +223,36 @@ fn complaint_merged() {
 }
 
 #[test]
+fn merge_target_unknown() {
+    let target = ComplaintId::parse("CMP-1").expect("id");
+    let err = check_reference(&target, None).unwrap_err();
+    assert_eq!(err.code(), "merge_target_unknown");
+}
+
+#[test]
+fn merge_target_not_live() {
+    let target = ComplaintId::parse("CMP-1").expect("id");
+    let mut h = filed();
+    assert!(check_reference(&target, h.state.as_ref()).is_ok());
+    h.ok(
+        MergedInto {
+            target: ComplaintId::parse("CMP-2").expect("id"),
+        },
+        CacAgent,
+        &t(1, "11:00"),
+    );
+    let err = check_reference(&target, h.state.as_ref()).unwrap_err();
+    assert_eq!(err.code(), "merge_target_not_live");
+    let mut closed_case = resolved_case();
+    closed_case.ok(satisfaction(5), DealerStaff, &t(3, "10:00"));
+    closed_case.ok(closed(), DealerStaff, &t(3, "10:05"));
+    assert!(
+        check_reference(&target, closed_case.state.as_ref()).is_ok(),
+        "a closed case carries on: it can be reopened"
+    );
+}
+
+#[test]
 fn complaint_closed() {
     let mut h = resolved_case();
     h.ok(satisfaction(5), DealerStaff, &t(3, "10:00"));

@@ -146,6 +146,12 @@ pub enum RuleViolation {
         claimed: u32,
         at_most: u32,
     },
+    #[error("there is no complaint {target} to merge into")]
+    MergeTargetUnknown { target: ComplaintId },
+    #[error(
+        "complaint {target} is closed or merged itself; merge into the complaint that carries on"
+    )]
+    MergeTargetNotLive { target: ComplaintId },
     #[error("deadline {0} is not open")]
     DeadlineNotOpen(DeadlineKey),
     #[error("deadline {key} does not warn or fall due before {at}")]
@@ -212,6 +218,8 @@ impl RuleViolation {
             V::MergeIntoSelf => "merge_into_self",
             V::DeadlineMissedIsTheEngines => "deadline_missed_is_the_engines",
             V::ProgressReportDueMisstated { .. } => "progress_report_due_misstated",
+            V::MergeTargetUnknown { .. } => "merge_target_unknown",
+            V::MergeTargetNotLive { .. } => "merge_target_not_live",
             V::DeadlineNotOpen(_) => "deadline_not_open",
             V::DeadlineNotDue { .. } => "deadline_not_due",
         }

@@ -1,0 +1,116 @@
+//! Idempotency when retries race the original: a dealer system that leaves the event time
+//! to the server sends copies of one request at once; every copy is answered as the one
+//! append it is.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use complaintflow::clock::Clock;
+use complaintflow::domain::{Policy, Role};
+use complaintflow::engine::{Engine, Submission, allow_all};
+use complaintflow::store::ExpectedVersion;
+use complaintflow::store::sled::{SledOptions, SledStore};
+use jiff::Timestamp;
+use support::events::*;
+use support::{actor, at, id};
+use uuid::Uuid;
+
+/// A clock that moves one millisecond every time it is read, so that no two readings
+/// agree, as on a real server, yet deterministically.
+#[derive(Debug)]
+struct TickingClock(AtomicI64);
+
+impl Clock for TickingClock {
+    fn now(&self) -> Timestamp {
+        let micros = self.0.fetch_add(1_000, Ordering::SeqCst);
+        Timestamp::from_microsecond(micros).expect("test time")
+    }
+}
+
+fn engine(dir: &std::path::Path) -> Arc<Engine> {
+    let clock = Arc::new(TickingClock(AtomicI64::new(
+        at("2026-11-23T10:00:00+08:00").as_microsecond(),
+    )));
+    let options = SledOptions {
+        clock: clock.clone(),
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(dir.join("events"), options).expect("store"));
+    Arc::new(Engine::new(store, Arc::new(Policy::builtin()), clock))
+}
+
+/// Sends `copies` copies of one submission at once; returns every answer.
+async fn race(
+    engine: &Arc<Engine>,
+    complaint: &str,
+    expected: ExpectedVersion,
+    submissions: Vec<Submission>,
+    copies: usize,
+) -> Vec<complaintflow::store::AppendOutcome> {
+    let tasks: Vec<_> = (0..copies)
+        .map(|_| {
+            let (engine, submissions) = (engine.clone(), submissions.clone());
+            let complaint = id(complaint);
+            tokio::spawn(async move {
+                engine
+                    .submit(
+                        &actor(Role::DealerStaff),
+                        &complaint,
+                        expected,
+                        &submissions,
+                        &allow_all,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(
+            task.await
+                .expect("task")
+                .expect("every copy is answered OK"),
+        );
+    }
+    outcomes
+}
+
+fn assert_one_append(outcomes: &[complaintflow::store::AppendOutcome]) {
+    let originals = outcomes.iter().filter(|o| !o.replayed).count();
+    assert_eq!(originals, 1, "exactly one copy appends: {outcomes:?}");
+    for outcome in outcomes {
+        assert_eq!(
+            outcome.slots, outcomes[0].slots,
+            "every copy has the same slots"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_racing_the_original_without_a_time_are_all_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    for round in 0..10 {
+        let complaint = format!("CMP-RACE-{round}");
+        let filing = Submission::new(Uuid::new_v4(), filing(&complaint, |_| {}));
+        let filed = race(
+            &engine,
+            &complaint,
+            ExpectedVersion::NoStream,
+            vec![filing],
+            12,
+        )
+        .await;
+        assert_one_append(&filed);
+
+        let appends = vec![
+            Submission::new(Uuid::new_v4(), apologized()),
+            Submission::new(Uuid::new_v4(), reported()),
+        ];
+        let appended = race(&engine, &complaint, ExpectedVersion::Any, appends, 12).await;
+        assert_one_append(&appended);
+        assert_eq!(appended[0].last_version(), 2);
+    }
+}
