@@ -1,6 +1,7 @@
 //! The gRPC API.
 
 pub mod auth;
+pub mod budget;
 pub mod convert;
 pub mod proto;
 pub mod services;

@@ -16,6 +16,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tracing::{error, info, warn};
 
 use crate::api::auth::Authenticate;
+use crate::api::budget::ResponseBudget;
 use crate::api::proto::audit_service_server::AuditServiceServer;
 use crate::api::proto::complaint_service_server::ComplaintServiceServer;
 use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
@@ -175,6 +176,8 @@ pub async fn serve_with_clock(
         engine,
         projections: projections.clone(),
         subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
+        responses: ResponseBudget::new(config.limits.max_response_bytes),
+        limits: config.limits,
         shutdown: stop_rx,
     };
     let router = build_router(&config, state, tokens).await?;

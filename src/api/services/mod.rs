@@ -13,6 +13,8 @@ pub use audit::AuditApi;
 pub use complaints::ComplaintApi;
 pub use subscriptions::SubscriptionApi;
 
+use crate::api::budget::ResponseBudget;
+use crate::config::ServerLimits;
 use crate::engine::Engine;
 use crate::projections::Projections;
 
@@ -23,6 +25,9 @@ pub struct AppState {
     pub projections: Arc<Projections>,
     /// Permits for live subscriptions.
     pub subscriptions: Arc<Semaphore>,
+    /// Bytes of responses not yet sent, all requests together.
+    pub responses: ResponseBudget,
+    pub limits: ServerLimits,
     /// Ends open subscriptions when the server shuts down.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
