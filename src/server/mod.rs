@@ -1,6 +1,7 @@
 //! `complaintflow serve`: the engine, its background work and the gRPC API, from start-up
 //! to graceful shutdown.
 
+mod connection;
 mod gate;
 
 use std::future::Future;
@@ -32,6 +33,11 @@ use crate::store::sled::{SledOptions, SledStore};
 use crate::timers::Scheduler;
 
 pub use gate::GateLayer;
+
+use self::connection::CloseAll;
+
+/// How long closed connections get to wind down once the shutdown timeout has passed.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -188,6 +194,8 @@ pub async fn serve_with_clock(
     info!(address = %bound, tls = config.tls.is_some(), "complaintflow listening");
     on_listening(bound);
 
+    let limits = config.limits;
+    let mut stop_seen = stop_tx.subscribe();
     let stopping = async move {
         shutdown.await;
         info!("shutting down: finishing in-flight requests");
@@ -195,10 +203,37 @@ pub async fn serve_with_clock(
     };
     // Without TCP_NODELAY every small response waits for the client's delayed ACK
     // (~40 ms): latency that no amount of server speed can win back.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let served = router
-        .serve_with_incoming_shutdown(incoming, stopping)
-        .await;
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(limits.tcp_keepalive.unsigned_abs()));
+    let close = CloseAll::new();
+    let incoming = connection::guard(
+        incoming,
+        limits.handshake_timeout.unsigned_abs(),
+        close.clone(),
+    );
+    let served = router.serve_with_incoming_shutdown(incoming, stopping);
+    tokio::pin!(served);
+    // tonic's graceful shutdown waits for every connection to close, and a client that
+    // stopped reading never lets its stream end: past the shutdown timeout the server
+    // closes the connections still open itself.
+    let grace = limits.shutdown_timeout.unsigned_abs();
+    let served = tokio::select! {
+        served = &mut served => served,
+        () = async {
+            let _ = stop_seen.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            warn!(?grace, "calls still open after the shutdown timeout: closing their connections");
+            close.close_all();
+            tokio::time::timeout(CLOSE_WAIT, &mut served)
+                .await
+                .unwrap_or_else(|_| {
+                    warn!("connections did not close; stopping without them");
+                    Ok(())
+                })
+        }
+    };
 
     let _ = scheduler.await;
     store.close().await?;
@@ -249,7 +284,11 @@ async fn build_router(
         .build_v1alpha()
         .map_err(|e| setup(format!("reflection: {e}")))?;
 
-    let mut builder = Server::builder();
+    let limits = &config.limits;
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval.unsigned_abs()))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout.unsigned_abs()))
+        .max_concurrent_streams(limits.max_streams_per_connection);
     if let Some(tls) = &config.tls {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|e| setup(format!("cannot read {}: {e}", path.display())))
