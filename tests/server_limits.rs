@@ -503,3 +503,39 @@ async fn sigterm_finishes_even_with_subscribers_that_never_read() {
 fn data_dir(server: &Server) -> PathBuf {
     Path::new(server._dir.path()).join("data")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_protobuf_is_invalid_argument() {
+    let server = Server::start("");
+    let mut channel = server.channel().await;
+    // A field 1 of wire type 2 whose length runs past the end of the message.
+    let garbage = proto::ListComplaintEventsRequest {
+        parent: "x".repeat(10),
+        ..Default::default()
+    };
+    let mut bytes = garbage.encode_to_vec();
+    bytes.truncate(4);
+    let mut frame = BytesMut::new();
+    frame.put_u8(0);
+    frame.put_u32(bytes.len() as u32);
+    frame.put_slice(&bytes);
+    let body = http_body_util::Full::new(frame.freeze())
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}/complaintflow.v1.ComplaintService/ListComplaintEvents",
+            server.address
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {}", server.token))
+        .body(tonic::body::Body::new(body))
+        .expect("request");
+    futures::future::poll_fn(|cx| channel.poll_ready(cx))
+        .await
+        .expect("ready");
+    let response = channel.call(request).await.expect("a response");
+    assert_eq!(finish(response).await.0, Code::InvalidArgument);
+}

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod budget;
+pub mod codec;
 pub mod convert;
 pub mod proto;
 pub mod services;
