@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
 use crate::store::StoreLimits;
@@ -73,10 +74,36 @@ pub enum LogFormat {
 pub struct ServerLimits {
     /// Largest gRPC message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// Requests served at once; more are refused with RESOURCE_EXHAUSTED.
+    /// Requests served at once, counted until their response has been sent; more are
+    /// refused with RESOURCE_EXHAUSTED.
     pub max_concurrent_requests: usize,
+    /// Bytes of encoded responses waiting to be sent, all requests together; a response
+    /// that does not fit is refused with RESOURCE_EXHAUSTED instead of being built.
+    pub max_response_bytes: usize,
     /// Live subscriptions at once; more are refused with RESOURCE_EXHAUSTED.
     pub max_subscriptions: usize,
+    /// Bytes of messages buffered for one subscriber beyond what HTTP/2 flow control holds.
+    pub subscriber_buffer_bytes: usize,
+    /// A subscriber whose buffer stays full this long is cut off (RESOURCE_EXHAUSTED,
+    /// with the position to resume from).
+    pub subscriber_stall_timeout: SignedDuration,
+    /// A connection must send the HTTP/2 preface within this time or is dropped.
+    pub handshake_timeout: SignedDuration,
+    /// An HTTP/2 ping is sent after this much silence on a connection ...
+    pub http2_keepalive_interval: SignedDuration,
+    /// ... and the connection is dropped when the ping is not answered within this time.
+    pub http2_keepalive_timeout: SignedDuration,
+    /// Streams (calls) open at once on one connection.
+    pub max_streams_per_connection: u32,
+    /// TCP keep-alive probes on idle connections, for peers that vanished.
+    pub tcp_keepalive: SignedDuration,
+    /// After SIGTERM, open calls get this long to finish; then their connections are
+    /// closed and the server stops anyway.
+    pub shutdown_timeout: SignedDuration,
+    /// An event's `occur_time` may be at most this far in the past (a back-fill of
+    /// older history goes through `complaintflow import`). Written in hours, e.g.
+    /// `"8760h"`: a day is not a fixed length.
+    pub max_occurred_at_age: SignedDuration,
 }
 
 impl Default for ServerLimits {
@@ -84,7 +111,17 @@ impl Default for ServerLimits {
         Self {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrent_requests: 1024,
+            max_response_bytes: 256 * 1024 * 1024,
             max_subscriptions: 256,
+            subscriber_buffer_bytes: 1024 * 1024,
+            subscriber_stall_timeout: SignedDuration::from_secs(30),
+            handshake_timeout: SignedDuration::from_secs(10),
+            http2_keepalive_interval: SignedDuration::from_secs(30),
+            http2_keepalive_timeout: SignedDuration::from_secs(10),
+            max_streams_per_connection: 256,
+            tcp_keepalive: SignedDuration::from_secs(60),
+            shutdown_timeout: SignedDuration::from_secs(10),
+            max_occurred_at_age: SignedDuration::from_hours(365 * 24),
         }
     }
 }
@@ -125,15 +162,47 @@ impl Config {
                 "limits.max_concurrent_requests",
                 self.limits.max_concurrent_requests,
             ),
+            ("limits.max_response_bytes", self.limits.max_response_bytes),
             ("limits.max_subscriptions", self.limits.max_subscriptions),
+            (
+                "limits.subscriber_buffer_bytes",
+                self.limits.subscriber_buffer_bytes,
+            ),
             (
                 "store.max_events_per_append",
                 self.store.max_events_per_append,
             ),
             ("store.max_payload_bytes", self.store.max_payload_bytes),
         ];
-        match positive.iter().find(|(_, value)| *value == 0) {
-            Some((field, _)) => Err(format!("{field}: must be greater than 0")),
+        if let Some((field, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{field}: must be greater than 0"));
+        }
+        if self.limits.max_streams_per_connection == 0 {
+            return Err("limits.max_streams_per_connection: must be greater than 0".into());
+        }
+        let durations = [
+            (
+                "limits.subscriber_stall_timeout",
+                self.limits.subscriber_stall_timeout,
+            ),
+            ("limits.handshake_timeout", self.limits.handshake_timeout),
+            (
+                "limits.http2_keepalive_interval",
+                self.limits.http2_keepalive_interval,
+            ),
+            (
+                "limits.http2_keepalive_timeout",
+                self.limits.http2_keepalive_timeout,
+            ),
+            ("limits.tcp_keepalive", self.limits.tcp_keepalive),
+            ("limits.shutdown_timeout", self.limits.shutdown_timeout),
+            (
+                "limits.max_occurred_at_age",
+                self.limits.max_occurred_at_age,
+            ),
+        ];
+        match durations.iter().find(|(_, value)| !value.is_positive()) {
+            Some((field, _)) => Err(format!("{field}: must be a positive duration")),
             None => Ok(()),
         }
     }
@@ -154,6 +223,26 @@ mod tests {
             ServerLimits::default().max_message_bytes
         );
         assert_eq!(config.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn durations_are_written_as_friendly_text_and_must_be_positive() {
+        let config: Config =
+            toml::from_str("[limits]\nshutdown_timeout = '3s'\nmax_occurred_at_age = '2160h'\n")
+                .unwrap();
+        assert_eq!(config.limits.shutdown_timeout, SignedDuration::from_secs(3));
+        assert_eq!(
+            config.limits.max_occurred_at_age,
+            SignedDuration::from_hours(90 * 24)
+        );
+        let text = toml::to_string(&Config::default()).unwrap();
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), Config::default());
+        let mut config = Config::default();
+        config.limits.handshake_timeout = SignedDuration::ZERO;
+        assert_eq!(
+            config.validate().unwrap_err(),
+            "limits.handshake_timeout: must be a positive duration"
+        );
     }
 
     #[test]

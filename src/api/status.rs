@@ -1,6 +1,9 @@
 //! Every error the API can answer with, and its gRPC status: the one place where the
 //! engine's, the store's and the projections' errors get their codes and details.
 
+use std::borrow::Cow;
+use std::time::Duration;
+
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -10,6 +13,28 @@ use crate::projections::ProjectionError;
 use crate::store::{ExpectedVersion, StoreError};
 
 const DOMAIN: &str = "complaintflow";
+
+/// The most of a client's value an answer repeats, in bytes. A message or detail that
+/// echoed a 4 MB value whole would be refused by the client's own header limit.
+pub const MAX_ECHO_BYTES: usize = 256;
+
+/// `text` cut to at most [`MAX_ECHO_BYTES`] on a character boundary, with the size of what
+/// was left out. Every text an answer carries passes here: messages, field paths,
+/// descriptions and metadata values.
+pub fn clip(text: &str) -> Cow<'_, str> {
+    if text.len() <= MAX_ECHO_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = MAX_ECHO_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} more bytes)",
+        &text[..end],
+        text.len() - end
+    ))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -31,6 +56,15 @@ pub enum ApiError {
     FailedPrecondition(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    #[error(
+        "the subscriber read nothing for {waited:?} with its buffer full and was cut off; resume from position {resume_position}"
+    )]
+    SubscriberTooSlow {
+        resume_position: u64,
+        waited: Duration,
+    },
+    #[error("the server is shutting down; resume from position {resume_position}")]
+    ShuttingDown { resume_position: u64 },
 }
 
 impl From<StoreError> for ApiError {
@@ -45,9 +79,10 @@ fn with_info(code: Code, message: String, reason: &str, metadata: Vec<(String, S
         DOMAIN,
         metadata
             .into_iter()
+            .map(|(key, value)| (key, clip(&value).into_owned()))
             .collect::<std::collections::HashMap<_, _>>(),
     );
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, clip(&message), details)
 }
 
 fn expected_text(expected: ExpectedVersion) -> String {
@@ -97,7 +132,7 @@ fn store_status(err: StoreError) -> Status {
 
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
-        let message = err.to_string();
+        let message = clip(&err.to_string()).into_owned();
         match err {
             ApiError::Field(violation) => violation.into_status(),
             ApiError::Engine(EngineError::Store(err)) => store_status(err),
@@ -109,7 +144,7 @@ impl From<ApiError> for Status {
                 let mut details = ErrorDetails::with_precondition_failure_violation(
                     "WORKFLOW_RULE",
                     format!("events[{index}]"),
-                    violation.to_string(),
+                    clip(&violation.to_string()),
                 );
                 details.set_error_info(
                     violation.code().to_uppercase(),
@@ -138,6 +173,20 @@ impl From<ApiError> for Status {
             ApiError::AlreadyExists(_) => Status::already_exists(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
             ApiError::ResourceExhausted(_) => Status::resource_exhausted(message),
+            ApiError::SubscriberTooSlow {
+                resume_position, ..
+            } => with_info(
+                Code::ResourceExhausted,
+                message,
+                "SUBSCRIBER_TOO_SLOW",
+                vec![("resume_position".into(), resume_position.to_string())],
+            ),
+            ApiError::ShuttingDown { resume_position } => with_info(
+                Code::Unavailable,
+                message,
+                "SHUTTING_DOWN",
+                vec![("resume_position".into(), resume_position.to_string())],
+            ),
         }
     }
 }
@@ -166,6 +215,24 @@ mod tests {
             info.metadata.get("actual_version").map(String::as_str),
             Some("5")
         );
+    }
+
+    #[test]
+    fn echoed_values_are_clipped_on_a_character_boundary() {
+        assert_eq!(clip("SH-0042"), "SH-0042");
+        let long = "经".repeat(2_000_000);
+        let clipped = clip(&long);
+        assert!(clipped.len() < MAX_ECHO_BYTES + 40, "{}", clipped.len());
+        assert!(clipped.ends_with(&format!("({} more bytes)", long.len() - 255)));
+        let status: Status = ApiError::NotFound(format!("complaint {long} not found")).into();
+        assert!(status.message().len() < MAX_ECHO_BYTES + 40);
+        let status: Status = ApiError::from(StoreError::IdempotencyConflict {
+            event_id: uuid::Uuid::nil(),
+            reason: long.clone(),
+        })
+        .into();
+        assert_eq!(status.code(), Code::AlreadyExists);
+        assert!(status.message().len() < MAX_ECHO_BYTES + 40);
     }
 
     #[test]

@@ -1,15 +1,25 @@
 //! The door every gRPC request passes: admission (a bounded number of requests in
 //! flight; beyond it, RESOURCE_EXHAUSTED at once instead of an unbounded queue) and the
 //! per-method request metrics.
+//!
+//! A request is in flight until its response body has been sent, not until its handler
+//! returns: the admission permit and the response's [`Lease`] on the byte budget travel
+//! with the body and are dropped at its end (or when HTTP/2 drops the stream). Live
+//! subscriptions, marked [`OwnLimits`], are bounded by their own limits instead.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status};
 use tower::{Layer, Service};
+
+use crate::api::budget::{Lease, OwnLimits};
 
 #[derive(Debug, Clone)]
 pub struct GateLayer {
@@ -75,14 +85,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let started = Instant::now();
-            let Ok(_permit) = permit else {
+            let Ok(permit) = permit else {
                 record(&method, Code::ResourceExhausted, started);
                 return Ok(Status::resource_exhausted(
                     "the server is at its limit of requests in flight; retry with backoff",
                 )
                 .into_http());
             };
-            let response = inner.call(request).await?;
+            let mut response = inner.call(request).await?;
             let code = response
                 .headers()
                 .get("grpc-status")
@@ -90,7 +100,58 @@ where
                 .and_then(|value| value.parse::<i32>().ok())
                 .map_or(Code::Ok, Code::from);
             record(&method, code, started);
-            Ok(response)
+            let lease = response.extensions_mut().remove::<Lease>();
+            let own_limits = response.extensions_mut().remove::<OwnLimits>().is_some();
+            let held = Held {
+                _admission: (!own_limits).then_some(permit),
+                _lease: lease,
+            };
+            Ok(response.map(|body| {
+                tonic::body::Body::new(HeldBody {
+                    body,
+                    held: Some(held),
+                })
+            }))
         })
+    }
+}
+
+/// What a response keeps until its body has been sent.
+struct Held {
+    _admission: Option<OwnedSemaphorePermit>,
+    _lease: Option<Lease>,
+}
+
+struct HeldBody {
+    body: tonic::body::Body,
+    held: Option<Held>,
+}
+
+impl Body for HeldBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let ended = match &polled {
+            Poll::Ready(None | Some(Err(_))) => true,
+            Poll::Ready(Some(Ok(frame))) => frame.is_trailers(),
+            Poll::Pending => false,
+        };
+        if ended {
+            self.held = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

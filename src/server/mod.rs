@@ -1,6 +1,7 @@
 //! `complaintflow serve`: the engine, its background work and the gRPC API, from start-up
 //! to graceful shutdown.
 
+mod connection;
 mod gate;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tracing::{error, info, warn};
 
 use crate::api::auth::Authenticate;
+use crate::api::budget::ResponseBudget;
 use crate::api::proto::audit_service_server::AuditServiceServer;
 use crate::api::proto::complaint_service_server::ComplaintServiceServer;
 use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
@@ -31,6 +33,11 @@ use crate::store::sled::{SledOptions, SledStore};
 use crate::timers::Scheduler;
 
 pub use gate::GateLayer;
+
+use self::connection::CloseAll;
+
+/// How long closed connections get to wind down once the shutdown timeout has passed.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -235,6 +242,8 @@ pub async fn serve_with_clock(
             PageTokens::open(&config.data_dir).map_err(|e| setup(e.to_string()))?,
         ),
         subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
+        responses: ResponseBudget::new(config.limits.max_response_bytes),
+        limits: config.limits,
         shutdown: stop_rx,
     };
     let router = build_router(&config, state, tokens, clock_for_auth).await?;
@@ -245,6 +254,8 @@ pub async fn serve_with_clock(
     info!(address = %bound, tls = config.tls.is_some(), "complaintflow listening");
     on_listening(bound);
 
+    let limits = config.limits;
+    let mut stop_seen = stop_tx.subscribe();
     let stopping = async move {
         shutdown.await;
         info!("shutting down: finishing in-flight requests");
@@ -252,10 +263,37 @@ pub async fn serve_with_clock(
     };
     // Without TCP_NODELAY every small response waits for the client's delayed ACK
     // (~40 ms): latency that no amount of server speed can win back.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let served = router
-        .serve_with_incoming_shutdown(incoming, stopping)
-        .await;
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(limits.tcp_keepalive.unsigned_abs()));
+    let close = CloseAll::new();
+    let incoming = connection::guard(
+        incoming,
+        limits.handshake_timeout.unsigned_abs(),
+        close.clone(),
+    );
+    let served = router.serve_with_incoming_shutdown(incoming, stopping);
+    tokio::pin!(served);
+    // tonic's graceful shutdown waits for every connection to close, and a client that
+    // stopped reading never lets its stream end: past the shutdown timeout the server
+    // closes the connections still open itself.
+    let grace = limits.shutdown_timeout.unsigned_abs();
+    let served = tokio::select! {
+        served = &mut served => served,
+        () = async {
+            let _ = stop_seen.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            warn!(?grace, "calls still open after the shutdown timeout: closing their connections");
+            close.close_all();
+            tokio::time::timeout(CLOSE_WAIT, &mut served)
+                .await
+                .unwrap_or_else(|_| {
+                    warn!("connections did not close; stopping without them");
+                    Ok(())
+                })
+        }
+    };
 
     let _ = scheduler.await;
     let _ = token_watch.await;
@@ -308,7 +346,11 @@ async fn build_router(
         .build_v1alpha()
         .map_err(|e| setup(format!("reflection: {e}")))?;
 
-    let mut builder = Server::builder();
+    let limits = &config.limits;
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval.unsigned_abs()))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout.unsigned_abs()))
+        .max_concurrent_streams(limits.max_streams_per_connection);
     if let Some(tls) = &config.tls {
         let read = |path: &Path| {
             std::fs::read(path).map_err(|e| setup(format!("cannot read {}: {e}", path.display())))

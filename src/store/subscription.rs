@@ -3,11 +3,13 @@
 //! A subscription reads only from the store, in pages, and waits for the durable head to
 //! move when it has caught up. There is no in-memory fan-out buffer to fall behind, so the
 //! switch from history to live cannot skip or repeat an event, and a slow consumer costs
-//! one bounded channel, never growing memory.
+//! one bounded buffer, never growing memory.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use futures::{Stream, StreamExt};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{EventStore, RecordedEvent, StoreError};
@@ -19,44 +21,88 @@ const BUFFER: usize = 1024;
 
 pub type Subscription = ReceiverStream<Result<RecordedEvent, StoreError>>;
 
-/// Subscribes to the global log from position `from`. The stream ends when the consumer
-/// drops it, or after an error (which it yields). Resuming after a disconnect is
+/// Subscribes to the global log from position `from`, read ahead by a task of its own
+/// into a buffer of [`BUFFER`] events. The stream ends when the consumer drops it, or
+/// after an error (which it yields). Resuming after a disconnect is
 /// `subscribe(store, last_seen + 1)`.
 pub fn subscribe(store: Arc<dyn EventStore>, from: u64) -> Subscription {
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(async move {
-        if let Err(err) = feed(store.as_ref(), from, &tx).await {
-            let _ = tx.send(Err(err)).await;
+        let mut tail = std::pin::pin!(tail(store, from, PAGE));
+        loop {
+            let item = tokio::select! {
+                item = tail.next() => item,
+                () = tx.closed() => return,
+            };
+            let Some(item) = item else { return };
+            if tx.send(item).await.is_err() {
+                return; // the consumer went away
+            }
         }
     });
     ReceiverStream::new(rx)
 }
 
-async fn feed(
-    store: &dyn EventStore,
-    mut next: u64,
-    tx: &mpsc::Sender<Result<RecordedEvent, StoreError>>,
-) -> Result<(), StoreError> {
-    let mut head = store.watch_head();
-    loop {
-        let durable = *head.borrow_and_update();
-        while next < durable {
-            let page = store.read_all(next, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            next = last.position + 1;
-            for event in page {
-                if tx.send(Ok(event)).await.is_err() {
-                    return Ok(()); // the consumer went away
+/// The same events as [`subscribe`], read only as the consumer asks for them: nothing
+/// is held beyond one page of at most `page` events. The stream ends when the store
+/// closes, or after an error (which it yields).
+pub fn tail(
+    store: Arc<dyn EventStore>,
+    from: u64,
+    page: usize,
+) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send {
+    let head = store.watch_head();
+    let state = Tail {
+        store,
+        head,
+        next: from,
+        page: page.max(1),
+        read: VecDeque::new(),
+        failed: false,
+    };
+    futures::stream::unfold(state, |mut tail| async move {
+        let item = tail.next().await?;
+        Some((item, tail))
+    })
+}
+
+struct Tail {
+    store: Arc<dyn EventStore>,
+    head: watch::Receiver<u64>,
+    next: u64,
+    page: usize,
+    read: VecDeque<RecordedEvent>,
+    failed: bool,
+}
+
+impl Tail {
+    async fn next(&mut self) -> Option<Result<RecordedEvent, StoreError>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(event) = self.read.pop_front() {
+                return Some(Ok(event));
+            }
+            let durable = *self.head.borrow_and_update();
+            if self.next < durable {
+                match self.store.read_all(self.next, self.page).await {
+                    Ok(page) => {
+                        if let Some(last) = page.last() {
+                            self.next = last.position + 1;
+                            self.read.extend(page);
+                            continue;
+                        }
+                    }
+                    Err(err) => {
+                        self.failed = true;
+                        return Some(Err(err));
+                    }
                 }
             }
-        }
-        tokio::select! {
-            changed = head.changed() => {
-                if changed.is_err() {
-                    return Ok(()); // the store closed
-                }
+            if self.head.changed().await.is_err() {
+                return None; // the store closed
             }
-            () = tx.closed() => return Ok(()),
         }
     }
 }

@@ -45,6 +45,15 @@ impl Fields {
         value.ok_or_else(|| FieldViolation::required(self.field(name)))
     }
 
+    /// A repeated field the proto documents as required: at least one element.
+    pub(crate) fn non_empty<T>(&self, name: &str, values: &[T]) -> Result<(), FieldViolation> {
+        if values.is_empty() {
+            Err(FieldViolation::required(self.field(name)))
+        } else {
+            Ok(())
+        }
+    }
+
     /// A required string, checked by the domain type `T`.
     pub(crate) fn value<T>(&self, name: &str, value: String) -> Result<T, FieldViolation>
     where
@@ -158,6 +167,16 @@ mod tests {
             .expect_err("too long");
         assert_eq!(err.field, "m.name");
         assert_eq!(err.description, "must be at most 100 characters");
+    }
+
+    #[test]
+    fn a_required_repeated_field_needs_one_element() {
+        let f = Fields::at("filed");
+        assert_eq!(
+            f.non_empty::<i32>("categories", &[]),
+            Err(FieldViolation::required("filed.categories"))
+        );
+        assert_eq!(f.non_empty("categories", &[1]), Ok(()));
     }
 
     #[test]

@@ -30,15 +30,21 @@ pub fn timestamp_from_proto(
     if !(MIN_PROTO_SECONDS..=MAX_PROTO_SECONDS).contains(&ts.seconds) {
         return Err(FieldViolation::new(
             field,
-            format!(
-                "seconds must be within 0001-01-01..=9999-12-31, got {}",
-                ts.seconds
-            ),
+            format!("must be within {ACCEPTED_RANGE}, got {}s", ts.seconds),
         ));
     }
-    jiff::Timestamp::new(ts.seconds, ts.nanos)
-        .map_err(|err| FieldViolation::new(field, err.to_string()))
+    // The last day and a bit of year 9999 fit the proto but not jiff: refused with the
+    // range the API documents, not the library's own words.
+    jiff::Timestamp::new(ts.seconds, ts.nanos).map_err(|_| {
+        FieldViolation::new(
+            field,
+            format!("must be within {ACCEPTED_RANGE}, got {}s", ts.seconds),
+        )
+    })
 }
+
+/// The instants the API accepts, as its documentation states them.
+pub const ACCEPTED_RANGE: &str = "0001-01-01T00:00:00Z..=9999-12-30T22:00:00.999999999Z";
 
 /// A timestamp field that must be set.
 pub fn required_timestamp_from_proto(
@@ -145,6 +151,30 @@ mod tests {
             let err = timestamp_from_proto(&pb(seconds, 0), "occur_time").expect_err("range");
             assert_eq!(err.field, "occur_time");
         }
+    }
+
+    fn pb_min() -> jiff::Timestamp {
+        timestamp_from_proto(&pb(MIN_PROTO_SECONDS, 0), "t").expect("the first instant")
+    }
+
+    #[test]
+    fn the_last_day_of_9999_is_refused_with_the_documented_range() {
+        let last = pb(MAX_PROTO_SECONDS, 999_999_999);
+        let err = timestamp_from_proto(&last, "occur_time").expect_err("past jiff's range");
+        assert_eq!(err.field, "occur_time");
+        assert_eq!(
+            err.description,
+            format!("must be within {ACCEPTED_RANGE}, got {MAX_PROTO_SECONDS}s")
+        );
+        assert_eq!(
+            ACCEPTED_RANGE,
+            format!(
+                "{}..={}",
+                jiff::Timestamp::MIN.max(pb_min()),
+                jiff::Timestamp::MAX
+            ),
+            "ACCEPTED_RANGE names the real bounds"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::api::status::clip;
 use crate::domain::InvalidValue;
 
 /// A request field that failed conversion. `field` is the full path of the proto
@@ -35,8 +36,9 @@ impl FieldViolation {
 
     /// INVALID_ARGUMENT with a `BadRequest` detail naming this field.
     pub fn into_status(self) -> tonic::Status {
-        let message = self.to_string();
-        let details = ErrorDetails::with_bad_request_violation(self.field, self.description);
+        let message = clip(&self.to_string()).into_owned();
+        let details =
+            ErrorDetails::with_bad_request_violation(clip(&self.field), clip(&self.description));
         tonic::Status::with_error_details(tonic::Code::InvalidArgument, message, details)
     }
 }

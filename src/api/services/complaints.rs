@@ -437,9 +437,10 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::FileComplaintRequest>,
     ) -> Result<Response<proto::FileComplaintResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.file(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.file(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "AppendEvents")]
@@ -448,9 +449,10 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::AppendEventsRequest>,
     ) -> Result<Response<proto::AppendEventsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.append(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.append(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "GetComplaint")]
@@ -459,7 +461,10 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::GetComplaintRequest>,
     ) -> Result<Response<proto::GetComplaintResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.get(caller, request.into_inner()).await?))
+        Ok(self
+            .state
+            .responses
+            .respond(self.get(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "ListComplaints")]
@@ -468,9 +473,10 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::ListComplaintsRequest>,
     ) -> Result<Response<proto::ListComplaintsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.list(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.list(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "ListComplaintEvents")]
@@ -479,9 +485,10 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::ListComplaintEventsRequest>,
     ) -> Result<Response<proto::ListComplaintEventsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.events(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.events(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "GetStatistics")]
@@ -490,8 +497,9 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::GetStatisticsRequest>,
     ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.statistics(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.statistics(caller, request.into_inner()).await?)?)
     }
 }

@@ -14,6 +14,8 @@ pub use complaints::ComplaintApi;
 pub use paging::{PageKeyError, PageTokens};
 pub use subscriptions::SubscriptionApi;
 
+use crate::api::budget::ResponseBudget;
+use crate::config::ServerLimits;
 use crate::engine::Engine;
 use crate::projections::Projections;
 
@@ -26,6 +28,9 @@ pub struct AppState {
     pub page_tokens: Arc<PageTokens>,
     /// Permits for live subscriptions.
     pub subscriptions: Arc<Semaphore>,
+    /// Bytes of responses not yet sent, all requests together.
+    pub responses: ResponseBudget,
+    pub limits: ServerLimits,
     /// Ends open subscriptions when the server shuts down.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -78,6 +78,7 @@ pub fn event_from_proto(
         }
         Kind::SolutionProposed(p) => {
             let f = at("solution_proposed");
+            f.non_empty("options", &p.options)?;
             let options = p
                 .options
                 .into_iter()
@@ -286,6 +287,7 @@ pub fn filed_from_proto(
     path: &str,
 ) -> Result<ev::Filed, FieldViolation> {
     let f = Fields::at(path);
+    f.non_empty("categories", &pb.categories)?;
     let categories = pb
         .categories
         .iter()

@@ -2,15 +2,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 use tracing::{debug, instrument};
 
+use self::outbox::{Ending, Outbox, SendError};
 use super::AppState;
 use crate::api::auth::principal;
+use crate::api::budget::OwnLimits;
 use crate::api::convert::{FieldViolation, recorded_event_to_proto};
 use crate::api::proto::subscription_service_server::SubscriptionService;
 use crate::api::proto::{self, subscribe_response::Message};
@@ -19,10 +21,13 @@ use crate::auth::Principal;
 use crate::domain::ComplaintEvent;
 use crate::store::{Direction, EventStore, RecordedEvent, StreamId, subscription};
 
-/// Complaints whose dealer and region a subscription remembers before starting over.
-const DIRECTORY_CAPACITY: usize = 50_000;
-/// Messages buffered per subscriber: a slow one holds its own reader back, nothing else.
-const BUFFER: usize = 256;
+mod outbox;
+
+/// Complaints whose dealer and region a subscription remembers before starting over
+/// (about 100 bytes each: a bound on what a subscriber costs besides its buffer).
+const DIRECTORY_CAPACITY: usize = 10_000;
+/// Events read from the log at a time for one subscriber.
+const PAGE: usize = 128;
 
 type SubscribeStream = Pin<Box<dyn Stream<Item = Result<proto::SubscribeResponse, Status>> + Send>>;
 
@@ -118,32 +123,78 @@ impl Directory {
     }
 }
 
-async fn feed(
-    state: AppState,
-    filter: Filter,
+/// What ended a feed early.
+enum Stop {
+    ClientGone,
+    Ended,
+}
+
+/// Queues `message` for the subscriber, unless the server stops first; a subscriber
+/// whose buffer stays full for the stall timeout is cut off.
+async fn deliver(
+    outbox: &Outbox,
+    shutdown: &mut watch::Receiver<bool>,
+    stall: Duration,
+    message: Message,
+) -> Result<(), Stop> {
+    let message = proto::SubscribeResponse {
+        message: Some(message),
+    };
+    let sent = tokio::select! {
+        sent = outbox.send(message, stall) => sent,
+        _ = shutdown.wait_for(|stop| *stop) => {
+            outbox.end(Ending::ShuttingDown);
+            return Err(Stop::Ended);
+        }
+    };
+    match sent {
+        Ok(()) => Ok(()),
+        Err(SendError::Closed) => Err(Stop::ClientGone),
+        Err(SendError::Stalled) => {
+            debug!(?stall, "subscriber cut off: its buffer stayed full");
+            metrics::counter!("complaintflow_subscriptions_cut_off_total").increment(1);
+            outbox.end(Ending::Stalled(stall));
+            Err(Stop::Ended)
+        }
+    }
+}
+
+async fn feed(state: AppState, filter: Filter, start: u64, outbox: Outbox) {
+    metrics::gauge!("complaintflow_subscriptions_live").increment(1.0);
+    let _ = run_feed(&state, &filter, start, &outbox).await;
+    metrics::gauge!("complaintflow_subscriptions_live").decrement(1.0);
+    debug!("subscription ended");
+}
+
+async fn run_feed(
+    state: &AppState,
+    filter: &Filter,
     start: u64,
-    tx: mpsc::Sender<Result<proto::SubscribeResponse, Status>>,
-    _permit: OwnedSemaphorePermit,
-) {
+    outbox: &Outbox,
+) -> Result<(), Stop> {
     let store = state.engine.store().clone();
-    let mut tail = subscription::subscribe(store.clone(), start).ready_chunks(512);
+    let stall = state.limits.subscriber_stall_timeout.unsigned_abs();
+    let tail = subscription::tail(store.clone(), start, PAGE).ready_chunks(PAGE);
+    let mut tail = std::pin::pin!(tail);
     let mut directory = Directory::default();
     let mut shutdown = state.shutdown.clone();
-    metrics::gauge!("complaintflow_subscriptions_live").increment(1.0);
     loop {
         let chunk = tokio::select! {
             chunk = tail.next() => chunk,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            () = tx.closed() => break,
+            _ = shutdown.wait_for(|stop| *stop) => {
+                outbox.end(Ending::ShuttingDown);
+                return Err(Stop::Ended);
+            }
+            () = outbox.closed() => return Err(Stop::ClientGone),
         };
-        let Some(chunk) = chunk else { break };
+        let Some(chunk) = chunk else { return Ok(()) };
         let mut skipped_to = None;
         for item in chunk {
             let event = match item {
                 Ok(event) => event,
                 Err(err) => {
-                    let _ = tx.send(Err(Status::from(ApiError::from(err)))).await;
-                    return finish();
+                    outbox.end(Ending::Failed(Status::from(ApiError::from(err))));
+                    return Err(Stop::Ended);
                 }
             };
             let visible = match directory.lookup(store.as_ref(), &event).await {
@@ -155,42 +206,16 @@ async fn feed(
                 continue;
             }
             skipped_to = None;
-            let message = match recorded_event_to_proto(&event) {
-                Ok(event) => Message::Event(event),
-                Err(_) => {
-                    skipped_to = Some(event.position + 1);
-                    continue;
-                }
-            };
-            if tx
-                .send(Ok(proto::SubscribeResponse {
-                    message: Some(message),
-                }))
-                .await
-                .is_err()
-            {
-                return finish();
+            match recorded_event_to_proto(&event) {
+                Ok(event) => deliver(outbox, &mut shutdown, stall, Message::Event(event)).await?,
+                Err(_) => skipped_to = Some(event.position + 1),
             }
         }
         if let Some(next_position) = skipped_to {
             let checkpoint = Message::Checkpoint(proto::Checkpoint { next_position });
-            if tx
-                .send(Ok(proto::SubscribeResponse {
-                    message: Some(checkpoint),
-                }))
-                .await
-                .is_err()
-            {
-                break;
-            }
+            deliver(outbox, &mut shutdown, stall, checkpoint).await?;
         }
     }
-    finish()
-}
-
-fn finish() {
-    metrics::gauge!("complaintflow_subscriptions_live").decrement(1.0);
-    debug!("subscription ended");
 }
 
 #[tonic::async_trait]
@@ -215,14 +240,14 @@ impl SubscriptionService for SubscriptionApi {
                     "too many live subscriptions; try again later".into(),
                 ))
             })?;
-        let (tx, rx) = mpsc::channel(BUFFER);
-        tokio::spawn(feed(
-            self.state.clone(),
-            filter,
+        let (outbox, inbox) = outbox::channel(
+            self.state.limits.subscriber_buffer_bytes,
             req.start_position,
-            tx,
             permit,
-        ));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        );
+        tokio::spawn(feed(self.state.clone(), filter, req.start_position, outbox));
+        let mut response = Response::new(Box::pin(inbox) as SubscribeStream);
+        response.extensions_mut().insert(OwnLimits);
+        Ok(response)
     }
 }
