@@ -100,10 +100,6 @@ pub struct ServerLimits {
     /// After SIGTERM, open calls get this long to finish; then their connections are
     /// closed and the server stops anyway.
     pub shutdown_timeout: SignedDuration,
-    /// An event's `occur_time` may be at most this far in the past (a back-fill of
-    /// older history goes through `complaintflow import`). Written in hours, e.g.
-    /// `"8760h"`: a day is not a fixed length.
-    pub max_occurred_at_age: SignedDuration,
 }
 
 impl Default for ServerLimits {
@@ -121,7 +117,6 @@ impl Default for ServerLimits {
             max_streams_per_connection: 256,
             tcp_keepalive: SignedDuration::from_secs(60),
             shutdown_timeout: SignedDuration::from_secs(10),
-            max_occurred_at_age: SignedDuration::from_hours(365 * 24),
         }
     }
 }
@@ -196,10 +191,6 @@ impl Config {
             ),
             ("limits.tcp_keepalive", self.limits.tcp_keepalive),
             ("limits.shutdown_timeout", self.limits.shutdown_timeout),
-            (
-                "limits.max_occurred_at_age",
-                self.limits.max_occurred_at_age,
-            ),
         ];
         match durations.iter().find(|(_, value)| !value.is_positive()) {
             Some((field, _)) => Err(format!("{field}: must be a positive duration")),
@@ -228,12 +219,12 @@ mod tests {
     #[test]
     fn durations_are_written_as_friendly_text_and_must_be_positive() {
         let config: Config =
-            toml::from_str("[limits]\nshutdown_timeout = '3s'\nmax_occurred_at_age = '2160h'\n")
+            toml::from_str("[limits]\nshutdown_timeout = '3s'\nhandshake_timeout = '1m'\n")
                 .unwrap();
         assert_eq!(config.limits.shutdown_timeout, SignedDuration::from_secs(3));
         assert_eq!(
-            config.limits.max_occurred_at_age,
-            SignedDuration::from_hours(90 * 24)
+            config.limits.handshake_timeout,
+            SignedDuration::from_secs(60)
         );
         let text = toml::to_string(&Config::default()).unwrap();
         assert_eq!(toml::from_str::<Config>(&text).unwrap(), Config::default());
