@@ -114,7 +114,7 @@ impl Default for ServerLimits {
             handshake_timeout: SignedDuration::from_secs(10),
             http2_keepalive_interval: SignedDuration::from_secs(30),
             http2_keepalive_timeout: SignedDuration::from_secs(10),
-            max_streams_per_connection: 256,
+            max_streams_per_connection: 1024,
             tcp_keepalive: SignedDuration::from_secs(60),
             shutdown_timeout: SignedDuration::from_secs(10),
         }
