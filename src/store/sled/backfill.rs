@@ -46,7 +46,10 @@ impl Backfill {
             .spawn(move || {
                 let filled = super::guard::guarded(
                     || "the event-id index".to_owned(),
-                    || Ok(fill(&log, &seen, &stop)),
+                    || {
+                        fill(&log, &seen, &stop);
+                        Ok(())
+                    },
                 );
                 if let Err(err) = filled {
                     warn!(error = %err, "event-id backfill stopped: lookups keep asking sled");

@@ -75,5 +75,7 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
         }
         stats.assume_init()
     };
+    // The field types are 32 bits wide on some targets.
+    #[allow(clippy::useless_conversion)]
     Ok(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
 }
