@@ -112,6 +112,42 @@ async fn filled_world(dir: &Path, complaints: usize, first: usize) -> (World, u6
     (world, head)
 }
 
+/// A log written in two steps: `early` is a copy of it after the first, `late` the
+/// whole of it. Returns both and how many events each acknowledged.
+async fn early_and_late(temp: &Path, complaints: usize) -> (PathBuf, PathBuf, u64, u64) {
+    let (early, late) = (temp.join("early"), temp.join("late"));
+    let acknowledged_early = small_data_dir(&early, complaints, 0).await;
+    copy_dir(&early, &late);
+    let acknowledged_late = small_data_dir(&late, complaints, 100).await;
+    (early, late, acknowledged_early, acknowledged_late)
+}
+
+/// Puts the record of what `from` acknowledged into `to`, as if `to`'s log had come
+/// back other than it was.
+fn give_record(from: &Path, to: &Path) {
+    std::fs::copy(
+        from.join("events/acknowledged"),
+        to.join("events/acknowledged"),
+    )
+    .expect("copy the record");
+}
+
+/// `dir`'s log with `models`' read models, opened as the server starts: the read models
+/// catch up first. Returns the world and the complaints its read models list.
+async fn with_read_models_of(dir: &Path, models: &Path) -> (World, Vec<String>) {
+    std::fs::remove_dir_all(dir.join("projections")).expect("remove read models");
+    copy_dir(&models.join("projections"), &dir.join("projections"));
+    let world = World::open_caught_up(dir, ManualClock::new(support::at("2026-03-03T02:00:00Z")))
+        .await
+        .ids_from(100_000);
+    let ids = world
+        .projections
+        .complaint_ids()
+        .map(|id| id.expect("a complaint id").to_string())
+        .collect();
+    (world, ids)
+}
+
 /// What `verify` says of a directory: `Some(n)` when it calls the log intact with `n`
 /// events.
 fn verify_says(dir: &Path) -> (Option<u64>, Output) {
@@ -151,21 +187,14 @@ fn assert_located_failure(output: &Output, what: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_shorter_than_acknowledged_is_found_and_serve_refuses_it() {
     let temp = tempfile::tempdir().unwrap();
-    let (early, late) = (temp.path().join("early"), temp.path().join("late"));
-    let acknowledged_early = small_data_dir(&early, 5, 0).await;
-    copy_dir(&early, &late);
-    let acknowledged = small_data_dir(&late, 5, 100).await;
+    let (early, late, acknowledged_early, acknowledged) = early_and_late(temp.path(), 5).await;
     assert!(acknowledged > acknowledged_early);
 
     // The log comes back as it was earlier, as sled's recovery leaves it after damage,
     // while the record of what was acknowledged stays.
     let damaged = temp.path().join("damaged");
     copy_dir(&early, &damaged);
-    std::fs::copy(
-        late.join("events/acknowledged"),
-        damaged.join("events/acknowledged"),
-    )
-    .unwrap();
+    give_record(&late, &damaged);
 
     let (intact, output) = verify_says(&damaged);
     assert_eq!(intact, None, "a shortened log verified:\n{}", text(&output));
@@ -217,11 +246,7 @@ async fn another_log_of_the_same_length_is_found() {
     let (one, other) = (temp.path().join("one"), temp.path().join("other"));
     let events = small_data_dir(&one, 4, 0).await;
     assert_eq!(small_data_dir(&other, 4, 50).await, events);
-    std::fs::copy(
-        other.join("events/acknowledged"),
-        one.join("events/acknowledged"),
-    )
-    .unwrap();
+    give_record(&other, &one);
 
     let (intact, output) = verify_says(&one);
     assert_eq!(intact, None, "{}", text(&output));
@@ -235,15 +260,8 @@ async fn another_log_of_the_same_length_is_found() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_accepted_loss_is_recorded_and_the_log_goes_on() {
     let temp = tempfile::tempdir().unwrap();
-    let (early, late) = (temp.path().join("early"), temp.path().join("late"));
-    let acknowledged_early = small_data_dir(&early, 3, 0).await;
-    copy_dir(&early, &late);
-    small_data_dir(&late, 3, 100).await;
-    std::fs::copy(
-        late.join("events/acknowledged"),
-        early.join("events/acknowledged"),
-    )
-    .unwrap();
+    let (early, late, acknowledged_early, _) = early_and_late(temp.path(), 3).await;
+    give_record(&late, &early);
 
     // The operator's override, through the library as `serve --accept-log-loss` does it.
     let options = complaintflow::store::sled::SledOptions {
@@ -285,26 +303,10 @@ async fn an_accepted_loss_is_recorded_and_the_log_goes_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_snapshot_ahead_of_the_log_is_set_aside_and_rebuilt() {
     let temp = tempfile::tempdir().unwrap();
-    let (early, late) = (temp.path().join("early"), temp.path().join("late"));
-    let acknowledged_early = small_data_dir(&early, 3, 0).await;
-    copy_dir(&early, &late);
-    small_data_dir(&late, 3, 100).await;
+    let (early, late, acknowledged_early, _) = early_and_late(temp.path(), 3).await;
     // The log as it was early, with the read models of the later log.
-    std::fs::remove_dir_all(early.join("projections")).unwrap();
-    copy_dir(&late.join("projections"), &early.join("projections"));
-
-    let world = World::open_caught_up(
-        &early,
-        ManualClock::new(support::at("2026-03-03T02:00:00Z")),
-    )
-    .await
-    .ids_from(100_000);
+    let (world, ids) = with_read_models_of(&early, &late).await;
     assert_eq!(world.projections.checkpoint(), acknowledged_early);
-    let ids: Vec<String> = world
-        .projections
-        .complaint_ids()
-        .map(|id| id.unwrap().to_string())
-        .collect();
     assert_eq!(
         ids.len(),
         3,
@@ -329,16 +331,7 @@ async fn a_snapshot_of_another_log_is_set_aside_and_rebuilt() {
     let (one, other) = (temp.path().join("one"), temp.path().join("other"));
     small_data_dir(&one, 3, 0).await;
     small_data_dir(&other, 3, 50).await;
-    std::fs::remove_dir_all(one.join("projections")).unwrap();
-    copy_dir(&other.join("projections"), &one.join("projections"));
-
-    let world =
-        World::open_caught_up(&one, ManualClock::new(support::at("2026-03-03T02:00:00Z"))).await;
-    let ids: Vec<String> = world
-        .projections
-        .complaint_ids()
-        .map(|id| id.unwrap().to_string())
-        .collect();
+    let (world, ids) = with_read_models_of(&one, &other).await;
     assert_eq!(
         ids,
         ["CMP-DMG-0000", "CMP-DMG-0001", "CMP-DMG-0002"],
