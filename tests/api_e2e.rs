@@ -4,45 +4,28 @@
 mod support;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 use complaintflow::api::convert::event_to_proto;
 use complaintflow::api::proto::audit_service_client::AuditServiceClient;
 use complaintflow::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow::api::proto::subscription_service_client::SubscriptionServiceClient;
 use complaintflow::api::proto::{self, subscribe_response::Message};
-use complaintflow::auth::{Role as AuthRole, TokenEntry, TokenFile};
+use complaintflow::auth::{Role as AuthRole, TokenFile};
 use complaintflow::clock::ManualClock;
-use complaintflow::config::Config;
 use complaintflow::domain::{ComplaintEvent, Role};
 use futures::StreamExt;
 use support::at;
 use support::events::*;
-use tokio::sync::oneshot;
+use support::server::{TestServer, code, filing_request, issue, signed};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
 struct Server {
-    address: SocketAddr,
+    inner: TestServer,
     tokens: HashMap<&'static str, String>,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
-}
-
-fn issue(
-    file: &mut TokenFile,
-    identity: &str,
-    role: AuthRole,
-    customise: impl FnOnce(&mut TokenEntry),
-) -> String {
-    let (mut entry, token) = TokenEntry::issue(identity, role);
-    customise(&mut entry);
-    file.tokens.push(entry);
-    token
 }
 
 impl Server {
@@ -80,47 +63,20 @@ impl Server {
             "auditor",
             issue(&mut file, "audit-1", AuthRole::Auditor, |_| {}),
         );
-        let token_path = dir.path().join("tokens.toml");
-        std::fs::write(&token_path, toml::to_string(&file).unwrap()).unwrap();
-        let config = Config {
-            data_dir: dir.path().join("data"),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: None,
-            tokens: Some(token_path),
-            dealers: [("SH-0042", "EAST"), ("BJ-0007", "NORTH")]
-                .map(|(dealer, region)| (dealer.to_owned(), region.to_owned()))
-                .into(),
-            ..Config::default()
-        };
-        let clock = Arc::new(ManualClock::new(at("2026-11-23T10:00:00+08:00")));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (ready, listening) = oneshot::channel();
-        let done = tokio::spawn(async move {
-            complaintflow::server::serve_with_clock(
-                config,
-                clock,
-                async {
-                    let _ = stopped.await;
-                },
-                |address| {
-                    let _ = ready.send(address);
-                },
-            )
-            .await
-            .expect("server runs and stops cleanly");
-        });
-        let address = listening.await.expect("server listening");
+        let dealers = [("SH-0042", "EAST"), ("BJ-0007", "NORTH")]
+            .map(|(dealer, region)| (dealer.to_owned(), region.to_owned()))
+            .into();
+        let clock = ManualClock::new(at("2026-11-23T10:00:00+08:00"));
+        let inner = TestServer::start(dir.path(), &file, dealers, clock).await;
         Self {
-            address,
+            inner,
             tokens,
-            stop: Some(stop),
-            done,
             _dir: dir,
         }
     }
 
     async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.address))
+        Channel::from_shared(format!("http://{}", self.inner.address))
             .unwrap()
             .connect()
             .await
@@ -128,45 +84,15 @@ impl Server {
     }
 
     fn request<T>(&self, who: &str, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        let token = self.tokens.get(who).expect("known user");
-        request.metadata_mut().insert(
-            "authorization",
-            MetadataValue::try_from(format!("Bearer {token}")).unwrap(),
-        );
-        request
+        signed(self.tokens.get(who).expect("known user"), message)
     }
 
     async fn complaints(&self) -> ComplaintServiceClient<Channel> {
-        ComplaintServiceClient::new(self.channel().await)
+        self.inner.complaints().await
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.done.await.unwrap();
-    }
-}
-
-/// The status code of a call that must fail.
-fn code<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> Code {
-    result.expect_err("the call must be refused").code()
-}
-
-fn filing_request(complaint: &str, dealer: &str, region: &str) -> proto::FileComplaintRequest {
-    let filed = filing(complaint, |f| {
-        f.dealer = complaintflow::domain::values::DealerCode::parse(dealer).unwrap();
-        f.region = complaintflow::domain::values::RegionCode::parse(region).unwrap();
-    });
-    let Some(proto::workflow_event::Kind::Filed(filed)) =
-        event_to_proto(&ComplaintEvent::from(filed)).kind
-    else {
-        unreachable!("a filing converts to a filing")
-    };
-    proto::FileComplaintRequest {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        complaint_id: complaint.into(),
-        filed: Some(filed),
-        ..Default::default()
+    async fn stop(self) {
+        self.inner.stop().await;
     }
 }
 
