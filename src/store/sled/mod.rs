@@ -242,7 +242,9 @@ impl SledStore {
                 .map_err(|e| StoreError::Backend(e.to_string()))?
                 .map_err(|_| StoreError::Backend("the writer thread panicked".into()))?;
         }
-        if let Some(why) = self.failure.get() {
+        // A log that lost events refuses appends, but its storage engine is sound: only a
+        // failed write leaves sled unable to flush.
+        if let Some(why) = self.failure.get().filter(|_| self.loss.is_none()) {
             // After a failed commit nothing more was acknowledged, and everything that was
             // is on disk already. sled's flush after a failed write never returns.
             warn!(failure = %why, "the log is closed without a last flush after an earlier failure; everything acknowledged was already durable");
