@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use complaintflow::clock::{Clock, ManualClock};
+use complaintflow_log::clock::{Clock, ManualClock};
 use complaintflow::demo::{DemoConfig, Mix, Planner, generate};
-use complaintflow::domain::values::ComplaintId;
-use complaintflow::domain::{ComplaintState, Obligations, Policy};
-use complaintflow::engine::{Engine, codec};
-use complaintflow::projections::{ComplaintRecord, Projections};
-use complaintflow::store::sled::{SledOptions, SledStore};
-use complaintflow::store::{EventStore, MAX_PAGE, RecordedEvent};
-use complaintflow::timers::Scheduler;
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{ComplaintState, Obligations, Policy};
+use complaintflow_server::engine::{Engine, codec};
+use complaintflow_server::projections::{ComplaintRecord, Projections};
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::{EventStore, MAX_PAGE, RecordedEvent};
+use complaintflow_server::timers::Scheduler;
 use jiff::SignedDuration;
 
 /// The allocator the `complaintflow` binary runs with, so the figures are the server's.
@@ -206,7 +206,7 @@ async fn rebuild_breakdown(
                 .filter(|_| event.event.may_meet_deadlines())
                 .map(|before| Obligations::of(before, policy));
             deadline_work += timed.elapsed();
-            complaintflow::domain::apply(state, &event.event, &event.meta);
+            complaintflow_domain::apply(state, &event.event, &event.meta);
             if let (Some(owed), Some(after)) = (&owed, &*state) {
                 let timed = Instant::now();
                 owed.met_by(after, event.meta.occurred_at, policy);

@@ -1,23 +1,14 @@
-//! complaintflow: an event-sourced complaint workflow engine.
+//! complaintflow's tools: the command line (`serve`, `verify`, `digest`, `export`,
+//! `demo`, `loadtest`, ...), the demo data generator and the load generator. The engine
+//! itself lives in the workspace's other crates:
 //!
-//! - [`domain`]: the pure business: events, state machine, rules, policy, deadlines.
-//! - [`store`]: the append-only event log (trait + sled backend), hash chains, live tail.
-//! - [`auth`], [`api`], [`config`], [`telemetry`], [`cli`]: the server around them.
-//! - [`clock`]: injectable time.
+//! - `complaintflow-domain`: the pure business: events, state machine, rules, policy,
+//!   calendar, deadlines.
+//! - `complaintflow-log`: the event log's contract, hash chains, verification, live tail.
+//! - `complaintflow-store-sled`: the embedded backend.
+//! - `complaintflow-server`: engine, projections, timers, auth and the gRPC API.
 
-pub mod api;
-pub mod auth;
 pub mod cli;
-pub mod clock;
-pub mod config;
 pub mod demo;
-pub mod domain;
-pub mod engine;
 pub mod loadtest;
-pub mod parallel;
 pub mod process;
-pub mod projections;
-pub mod server;
-pub mod store;
-pub mod telemetry;
-pub mod timers;

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use complaintflow::clock::ManualClock;
-use complaintflow::domain::Role;
+use complaintflow_log::clock::ManualClock;
+use complaintflow_domain::Role;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use support::World;
@@ -108,7 +108,7 @@ async fn filled_world(dir: &Path, complaints: usize, first: usize) -> (World, u6
             .submit(Role::DealerStaff, &id, support::events::apologized())
             .await);
     }
-    let head = complaintflow::store::EventStore::head(world.store.as_ref());
+    let head = complaintflow_log::EventStore::head(world.store.as_ref());
     (world, head)
 }
 
@@ -264,12 +264,12 @@ async fn an_accepted_loss_is_recorded_and_the_log_goes_on() {
     give_record(&late, &early);
 
     // The operator's override, through the library as `serve --accept-log-loss` does it.
-    let options = complaintflow::store::sled::SledOptions {
+    let options = complaintflow_store_sled::SledOptions {
         accept_log_loss: true,
         ..Default::default()
     };
-    let store = complaintflow::store::sled::SledStore::open(early.join("events"), options).unwrap();
-    assert_eq!(complaintflow::store::EventStore::known_loss(&store), None);
+    let store = complaintflow_store_sled::SledStore::open(early.join("events"), options).unwrap();
+    assert_eq!(complaintflow_log::EventStore::known_loss(&store), None);
     store.close().await.unwrap();
     drop(store);
 

@@ -10,12 +10,12 @@ mod conformance;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use complaintflow::clock::ManualClock;
-use complaintflow::store::codec;
-use complaintflow::store::hash::{Link, chain_hash, content_hash};
-use complaintflow::store::sled::{SledOptions, SledStore, tamper};
-use complaintflow::store::verify::verify_log;
-use complaintflow::store::{
+use complaintflow_log::clock::ManualClock;
+use complaintflow_log::codec;
+use complaintflow_log::hash::{Link, chain_hash, content_hash};
+use complaintflow_store_sled::{SledOptions, SledStore, tamper};
+use complaintflow_log::verify::verify_log;
+use complaintflow_log::{
     Direction, EventStore, ExpectedVersion, Hash, NewEvent, RecordedEvent, StreamId,
 };
 use jiff::{SignedDuration, Timestamp};

@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use complaintflow::clock::ManualClock;
+use complaintflow_log::clock::ManualClock;
 use complaintflow::demo::{DemoConfig, DemoSummary, generate};
-use complaintflow::domain::Policy;
-use complaintflow::domain::state::Status;
-use complaintflow::engine::Engine;
-use complaintflow::projections::{ListQuery, Projections, ScheduledTimer, StatsFilter};
-use complaintflow::store::sled::{SledOptions, SledStore};
-use complaintflow::store::{
+use complaintflow_domain::Policy;
+use complaintflow_domain::state::Status;
+use complaintflow_server::engine::Engine;
+use complaintflow_server::projections::{ListQuery, Projections, ScheduledTimer, StatsFilter};
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::{
     AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, MAX_PAGE, NewEvent,
     RecordedEvent, StoreError, StoreLimits, StreamId,
 };

@@ -7,11 +7,11 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use complaintflow::clock::Clock;
-use complaintflow::domain::{Policy, Role};
-use complaintflow::engine::{Engine, Submission, allow_all};
-use complaintflow::store::ExpectedVersion;
-use complaintflow::store::sled::{SledOptions, SledStore};
+use complaintflow_log::clock::Clock;
+use complaintflow_domain::{Policy, Role};
+use complaintflow_server::engine::{Engine, Submission, allow_all};
+use complaintflow_log::ExpectedVersion;
+use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::Timestamp;
 use support::events::*;
 use support::{actor, at, id};
@@ -48,7 +48,7 @@ async fn race(
     expected: ExpectedVersion,
     submissions: Vec<Submission>,
     copies: usize,
-) -> Vec<complaintflow::store::AppendOutcome> {
+) -> Vec<complaintflow_log::AppendOutcome> {
     let tasks: Vec<_> = (0..copies)
         .map(|_| {
             let (engine, submissions) = (engine.clone(), submissions.clone());
@@ -77,7 +77,7 @@ async fn race(
     outcomes
 }
 
-fn assert_one_append(outcomes: &[complaintflow::store::AppendOutcome]) {
+fn assert_one_append(outcomes: &[complaintflow_log::AppendOutcome]) {
     let originals = outcomes.iter().filter(|o| !o.replayed).count();
     assert_eq!(originals, 1, "exactly one copy appends: {outcomes:?}");
     for outcome in outcomes {

@@ -24,13 +24,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use complaintflow::api::proto;
-use complaintflow::domain::ComplaintEvent;
+use complaintflow_server::api::proto;
+use complaintflow_domain::ComplaintEvent;
 use complaintflow::loadtest::client::{BearerAuth, ComplaintClient, connect};
 use complaintflow::loadtest::workload;
-use complaintflow::store::sled::{SledOptions, SledStore};
-use complaintflow::store::verify::{DigestCheck, check_digest, take_digest, verify_log};
-use complaintflow::store::{Digest, EventStore, MAX_PAGE, RecordedEvent};
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log};
+use complaintflow_log::{Digest, EventStore, MAX_PAGE, RecordedEvent};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tonic::Code;
@@ -408,7 +408,7 @@ async fn check_log(events_dir: &Path, ledger: &Ledger, previous: Option<Digest>)
                 event.event_type
             );
         }
-        let decoded = complaintflow::engine::codec::decode(event).expect("a readable event");
+        let decoded = complaintflow_server::engine::codec::decode(event).expect("a readable event");
         if let ComplaintEvent::NoteAdded(note) = decoded.event {
             *notes.entry(note.text.as_str().to_owned()).or_default() += 1;
         }

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use complaintflow::store::sled::{SledOptions, SledStore};
-use complaintflow::store::subscription::{Subscription, subscribe};
-use complaintflow::store::verify::verify_log;
-use complaintflow::store::{
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::subscription::{Subscription, subscribe};
+use complaintflow_log::verify::verify_log;
+use complaintflow_log::{
     AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent, StreamId,
 };
 use conformance::{event, stream};

@@ -6,12 +6,12 @@ mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
-use complaintflow::clock::ManualClock;
-use complaintflow::store::sled::{SledOptions, SledStore, tamper};
-use complaintflow::store::verify::{
+use complaintflow_log::clock::ManualClock;
+use complaintflow_store_sled::{SledOptions, SledStore, tamper};
+use complaintflow_log::verify::{
     BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream,
 };
-use complaintflow::store::{Direction, EventStore, ExpectedVersion, StoreError};
+use complaintflow_log::{Direction, EventStore, ExpectedVersion, StoreError};
 use conformance::{events, stream};
 use jiff::{SignedDuration, Timestamp};
 use tempfile::TempDir;
@@ -194,7 +194,7 @@ async fn a_directory_from_a_newer_format_is_refused() {
 /// Builds a small log, closes it, lets `tamper` edit the raw tree, and reopens it.
 async fn tampered(
     tamper_with: impl FnOnce(&sled::Tree),
-) -> (TempDir, SledStore, complaintflow::store::Digest) {
+) -> (TempDir, SledStore, complaintflow_log::Digest) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     fill(&store, 4, 3).await;
@@ -302,7 +302,7 @@ async fn a_truncated_log_fails_its_saved_digest() {
     let broken = verify_log(&store).await.unwrap().first_break.unwrap();
     assert_eq!(
         broken.kind,
-        BreakKind::Lost(complaintflow::store::LogLoss::Truncated {
+        BreakKind::Lost(complaintflow_log::LogLoss::Truncated {
             found: 23,
             acknowledged: 24
         })
@@ -331,8 +331,8 @@ async fn an_unreadable_record_is_reported_not_panicked_on() {
     ));
     // Read models are not built over it: a rebuild stops there, and says where.
     let dir = tempfile::tempdir().unwrap();
-    let policy = std::sync::Arc::new(complaintflow::domain::Policy::builtin());
-    let projections = complaintflow::projections::Projections::open(dir.path(), policy).unwrap();
+    let policy = std::sync::Arc::new(complaintflow_domain::Policy::builtin());
+    let projections = complaintflow_server::projections::Projections::open(dir.path(), policy).unwrap();
     let err = projections.catch_up(&store, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("position 4"), "{err}");
     assert_eq!(projections.checkpoint(), 0);

@@ -7,13 +7,13 @@ mod support;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use complaintflow::api::proto;
-use complaintflow::auth::{Role as AuthRole, TokenFile};
-use complaintflow::clock::ManualClock;
-use complaintflow::domain::events::MergedInto;
-use complaintflow::domain::{ComplaintEvent, Role};
-use complaintflow::engine::{Submission, allow_all};
-use complaintflow::store::ExpectedVersion;
+use complaintflow_server::api::proto;
+use complaintflow_server::auth::{Role as AuthRole, TokenFile};
+use complaintflow_log::clock::ManualClock;
+use complaintflow_domain::events::MergedInto;
+use complaintflow_domain::{ComplaintEvent, Role};
+use complaintflow_server::engine::{Submission, allow_all};
+use complaintflow_log::ExpectedVersion;
 use futures::future::join_all;
 use support::server::*;
 use support::{World, actor, at, id};
@@ -75,8 +75,8 @@ async fn fill(data_dir: &std::path::Path, dealer: &str, region: &str, count: usi
         let filings = chunk.iter().map(|n| {
             let complaint = format!("CMP-{dealer}-{n:06}");
             let filed = support::events::filing(&complaint, |f| {
-                f.dealer = complaintflow::domain::values::DealerCode::parse(dealer).unwrap();
-                f.region = complaintflow::domain::values::RegionCode::parse(region).unwrap();
+                f.dealer = complaintflow_domain::values::DealerCode::parse(dealer).unwrap();
+                f.region = complaintflow_domain::values::RegionCode::parse(region).unwrap();
             });
             let (engine, filer) = (world.engine.clone(), filer.clone());
             async move {
@@ -440,7 +440,7 @@ async fn sighup_reloads_the_tokens_and_the_server_carries_on() {
         .await
         .unwrap();
     let mut client =
-        complaintflow::api::proto::complaint_service_client::ComplaintServiceClient::new(channel);
+        complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient::new(channel);
     let listed = |token: &str| signed(token, list(String::new(), 1));
     client.list_complaints(listed(&t.dealer_b)).await.unwrap();
 

@@ -3,12 +3,12 @@
 
 mod support;
 
-use complaintflow::domain::events::{ContactAttempted, Escalated};
-use complaintflow::domain::vocabulary::*;
-use complaintflow::domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
-use complaintflow::engine::DomainEvent;
-use complaintflow::engine::codec::decode;
-use complaintflow::store::EventStore;
+use complaintflow_domain::events::{ContactAttempted, Escalated};
+use complaintflow_domain::vocabulary::*;
+use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
+use complaintflow_server::engine::DomainEvent;
+use complaintflow_server::engine::codec::decode;
+use complaintflow_log::EventStore;
 use jiff::SignedDuration;
 use support::events::*;
 use support::{World, at};
@@ -305,7 +305,7 @@ async fn a_dealer_that_does_not_report_is_escalated_to_the_cac_then_to_the_regio
     assert_eq!(record.state.level, Level::ManufacturerCac);
     assert!(record.is_overdue());
     let listed = world.projections.list(
-        &complaintflow::projections::ListQuery {
+        &complaintflow_server::projections::ListQuery {
             overdue_only: true,
             ..Default::default()
         },
@@ -528,15 +528,15 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
     // A progress report ends the overdue obligation and starts the next period.
     let c = &fires[0];
     // The reopened world numbers its submissions from 1 again: take an id of its own.
-    let report = complaintflow::engine::Submission::new(uuid::Uuid::new_v4(), progress());
+    let report = complaintflow_server::engine::Submission::new(uuid::Uuid::new_v4(), progress());
     world.ok(world
         .engine
         .submit(
             &support::actor(Role::DealerStaff),
             &support::id(c),
-            complaintflow::store::ExpectedVersion::Any,
+            complaintflow_log::ExpectedVersion::Any,
             &[report],
-            &complaintflow::engine::allow_all,
+            &complaintflow_server::engine::allow_all,
         )
         .await);
     assert!(!world.record(c).await.is_overdue());
@@ -672,34 +672,34 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
     file_seed_004(&world, c).await;
     let engine = &world.engine;
     let before = engine
-        .load(&support::id(c), complaintflow::engine::AsOf::Now)
+        .load(&support::id(c), complaintflow_server::engine::AsOf::Now)
         .await
         .unwrap();
     // Another engine instance on the same log (the CLI's import, say) appends.
-    let other = complaintflow::engine::Engine::new(
+    let other = complaintflow_server::engine::Engine::new(
         world.store.clone(),
         engine.policy().clone(),
         engine.clock().clone(),
     );
-    let submission = complaintflow::engine::Submission::new(uuid::Uuid::new_v4(), apologized());
+    let submission = complaintflow_server::engine::Submission::new(uuid::Uuid::new_v4(), apologized());
     other
         .submit(
             &support::actor(Role::DealerStaff),
             &support::id(c),
-            complaintflow::store::ExpectedVersion::Any,
+            complaintflow_log::ExpectedVersion::Any,
             &[submission],
-            &complaintflow::engine::allow_all,
+            &complaintflow_server::engine::allow_all,
         )
         .await
         .unwrap();
     let after = engine
-        .load(&support::id(c), complaintflow::engine::AsOf::Now)
+        .load(&support::id(c), complaintflow_server::engine::AsOf::Now)
         .await
         .unwrap();
     assert_eq!((before.version, after.version), (0, 1));
     assert!(after.apologized.is_some());
     let then = engine
-        .load(&support::id(c), complaintflow::engine::AsOf::Version(0))
+        .load(&support::id(c), complaintflow_server::engine::AsOf::Version(0))
         .await
         .unwrap();
     assert!(

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use crate::store::verify::{DigestCheck, check_digest, take_digest, verify_log, verify_stream};
-use crate::store::{Digest, StreamId};
+use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log, verify_stream};
+use complaintflow_log::{Digest, StreamId};
 
 use super::DataDirArg;
 
@@ -20,7 +20,7 @@ pub struct VerifyArgs {
 
 pub async fn verify(args: VerifyArgs) -> CliResult {
     let store = args.data.open_existing()?;
-    for line in crate::store::sled::recorded_overrides(store.path())? {
+    for line in complaintflow_store_sled::recorded_overrides(store.path())? {
         println!("note: an operator accepted a loss of acknowledged events: {line}");
     }
     let report = match &args.complaint {

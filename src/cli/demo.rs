@@ -7,12 +7,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 
 use super::DataDirArg;
-use crate::clock::ManualClock;
+use complaintflow_log::clock::ManualClock;
 use crate::demo::{DemoConfig, generate};
-use crate::domain::Policy;
-use crate::engine::Engine;
-use crate::store::EventStore;
-use crate::store::sled::{SledOptions, SledStore};
+use complaintflow_domain::Policy;
+use complaintflow_server::engine::Engine;
+use complaintflow_log::EventStore;
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -56,7 +56,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>>
         ..SledOptions::default()
     };
     let store = Arc::new(SledStore::open(
-        crate::server::events_dir(&args.data.data_dir),
+        complaintflow_server::node::events_dir(&args.data.data_dir),
         options,
     )?);
     if store.head() > 0 {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DataDirArg;
-use crate::domain::policy::CALENDAR_WARNING_DAYS;
-use crate::projections::Projections;
-use crate::server::{load_policy, projections_dir};
+use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
+use complaintflow_server::projections::Projections;
+use complaintflow_server::node::{load_policy, projections_dir};
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -27,7 +27,7 @@ pub async fn rebuild(args: RebuildArgs) -> CliResult {
     let store = args.data.open_intact()?;
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
     let projections = Projections::open_empty(projections_dir(&args.data.data_dir), policy)?;
-    let bar = ProgressBar::new(crate::store::EventStore::head(&store));
+    let bar = ProgressBar::new(complaintflow_log::EventStore::head(&store));
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} rebuilding [{bar:40}] {pos}/{len} events ({per_sec}, {eta})",

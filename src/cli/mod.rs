@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::store::sled::{SledOptions, SledStore};
-use crate::store::{EventStore, StoreError};
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::{EventStore, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,7 +66,7 @@ impl DataDirArg {
             create,
             ..SledOptions::default()
         };
-        SledStore::open(crate::server::events_dir(&self.data_dir), options).map_err(|err| {
+        SledStore::open(complaintflow_server::node::events_dir(&self.data_dir), options).map_err(|err| {
             match err {
                 // Name the directory the user gave, not the log inside it.
                 StoreError::NotADataDir { .. } => StoreError::NotADataDir {

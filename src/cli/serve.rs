@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{Config, LogFormat, TlsConfig};
+use complaintflow_server::config::{Config, LogFormat, TlsConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -85,8 +85,8 @@ impl ServeArgs {
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = args.resolve()?;
-    crate::telemetry::init_logging(config.log_format);
-    crate::server::serve(config, shutdown_signal(), |address| {
+    complaintflow_server::telemetry::init_logging(config.log_format);
+    complaintflow_server::node::serve(config, shutdown_signal(), |address| {
         // A stable line on stdout, for scripts and tests that start the server on port 0.
         println!("complaintflow listening on {address}");
         let _ = std::io::stdout().flush();

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::DataDirArg;
-use crate::domain::values::ComplaintId;
-use crate::domain::{ComplaintEvent, Policy};
-use crate::engine::{Engine, Submission, allow_all, codec};
-use crate::server::{load_policy, projections_dir};
-use crate::store::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{ComplaintEvent, Policy};
+use complaintflow_server::engine::{Engine, Submission, allow_all, codec};
+use complaintflow_server::node::{load_policy, projections_dir};
+use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -95,7 +95,7 @@ pub async fn export(args: ExportArgs) -> CliResult {
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
         let projections =
-            crate::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
+            complaintflow_server::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
         projections.catch_up(&store, |_, _| {}).await?;
         projections.complaint_ids().collect::<Result<_, _>>()?
     } else {
@@ -111,7 +111,7 @@ pub async fn export(args: ExportArgs) -> CliResult {
     let mut out = BufWriter::new(sink);
     let mut lines = 0u64;
     for id in &ids {
-        let stream = crate::engine::stream_of(id)?;
+        let stream = complaintflow_server::engine::stream_of(id)?;
         let mut from = 0;
         loop {
             let page = store
@@ -150,7 +150,7 @@ pub async fn import(args: ImportArgs) -> CliResult {
     let actor = codec::actor_from_str(&args.actor)?;
     let store = Arc::new(args.data.open_store()?);
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let engine = Engine::new(store.clone(), policy, Arc::new(crate::clock::SystemClock));
+    let engine = Engine::new(store.clone(), policy, Arc::new(complaintflow_log::clock::SystemClock));
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {

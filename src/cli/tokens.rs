@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::auth::{Role, TokenEntry, TokenFile, TokenRegistry};
-use crate::domain::Role as WorkflowRole;
+use complaintflow_server::auth::{Role, TokenEntry, TokenFile, TokenRegistry};
+use complaintflow_domain::Role as WorkflowRole;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
@@ -72,7 +72,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 fn parse_workflow_role(text: &str) -> Result<WorkflowRole, String> {
     text.parse()
-        .map_err(|e: crate::domain::vocabulary::UnknownName| e.to_string())
+        .map_err(|e: complaintflow_domain::vocabulary::UnknownName| e.to_string())
 }
 
 /// `30d`, `12h`, `90m`, `45s`, or anything jiff reads as a duration (`P30D`, `1h 30m`).

@@ -7,9 +7,9 @@ use rand::RngExt;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::InvalidValue;
-use crate::domain::events::{Customer, Vehicle};
-use crate::domain::values::{DealerCode, Label, Mileage, PhoneNumber, Plate, RegionCode, Vin};
+use complaintflow_domain::InvalidValue;
+use complaintflow_domain::events::{Customer, Vehicle};
+use complaintflow_domain::values::{DealerCode, Label, Mileage, PhoneNumber, Plate, RegionCode, Vin};
 
 /// Sales regions with, for each, three cities: (dealer code prefix, plate province).
 const REGIONS: &[(&str, [(&str, &str); 3])] = &[

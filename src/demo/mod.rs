@@ -38,12 +38,12 @@ pub use catalog::MAX_REGIONS;
 pub use paths::Path;
 pub use story::PlanError;
 
-use crate::clock::{Clock, ManualClock};
-use crate::domain::state::Status;
-use crate::domain::values::ComplaintId;
-use crate::domain::{ComplaintState, InvalidValue, Policy};
-use crate::engine::{Engine, EngineError, allow_all};
-use crate::store::ExpectedVersion;
+use complaintflow_log::clock::{Clock, ManualClock};
+use complaintflow_domain::state::Status;
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{ComplaintState, InvalidValue, Policy};
+use complaintflow_server::engine::{Engine, EngineError, allow_all};
+use complaintflow_log::ExpectedVersion;
 use schedule::{Batch, Schedule};
 use story::Story;
 
@@ -298,8 +298,8 @@ impl<'a> Planner<'a> {
         };
         let filed = paths::filing(&mut rng, path, &venue, &identity, filed_at)?;
         let receiver = match filed.origin {
-            crate::domain::vocabulary::Origin::ManufacturerCac => &cast.cac,
-            crate::domain::vocabulary::Origin::Dealer => &cast.advisor,
+            complaintflow_domain::vocabulary::Origin::ManufacturerCac => &cast.cac,
+            complaintflow_domain::vocabulary::Origin::Dealer => &cast.advisor,
         };
         let stall = match self.config.mix {
             Mix::Workflow => rng.random_bool(0.1).then(|| rng.random_range(2..25)),
@@ -352,7 +352,7 @@ pub async fn generate(
             batch
                 .events
                 .iter()
-                .any(|e| crate::domain::referenced_complaint(&e.submission.event).is_some())
+                .any(|e| complaintflow_domain::referenced_complaint(&e.submission.event).is_some())
         });
         let mut appends = join_all(others.into_iter().map(|batch| submit(engine, batch))).await;
         appends.extend(join_all(merges.into_iter().map(|batch| submit(engine, batch))).await);
@@ -361,7 +361,7 @@ pub async fn generate(
             summary.engine_events += batch
                 .events
                 .iter()
-                .filter(|e| e.actor.role == crate::domain::Role::Engine)
+                .filter(|e| e.actor.role == complaintflow_domain::Role::Engine)
                 .count();
             summary.complaints += usize::from(batch.events.first().is_some_and(|e| e.version == 0));
         }

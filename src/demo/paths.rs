@@ -12,11 +12,11 @@ use super::DemoError;
 use super::catalog::Identity;
 use super::steps::*;
 use super::story::Story;
-use crate::domain::events::{
+use complaintflow_domain::events::{
     EngineerDispatched, Filed, MergedInto, OnSiteAppraisalRecorded, ProgressReported,
 };
-use crate::domain::values::{ComplaintId, DealerCode, RegionCode};
-use crate::domain::vocabulary::{
+use complaintflow_domain::values::{ComplaintId, DealerCode, RegionCode};
+use complaintflow_domain::vocabulary::{
     Category, Channel, CompensationKind, Department, EmergencyKind, EscalationReason, Origin,
     ResponsibleParty, RootCause, Severity, WaitingFor,
 };
@@ -430,7 +430,7 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
     };
     story.act(
         &cast.engineer,
-        crate::domain::events::CauseFound {
+        complaintflow_domain::events::CauseFound {
             root_cause: cause,
             responsible,
             summary: text("Technical appraisal by the regional engineer")?,
@@ -594,7 +594,7 @@ fn reopened(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult 
     follow_up(story, cast, rng, score)?;
     story.business(minutes(rng, 30..300));
     let reason = text("Customer not satisfied with the repair")?;
-    story.act(&cast.manager, crate::domain::events::Reopened { reason })?;
+    story.act(&cast.manager, complaintflow_domain::events::Reopened { reason })?;
     report_to_cac(story, cast, rng)?;
     note(
         story,

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 
 use super::story::PlannedEvent;
 use super::{DemoError, Planner};
-use crate::domain::state::Status;
-use crate::domain::values::ComplaintId;
+use complaintflow_domain::state::Status;
+use complaintflow_domain::values::ComplaintId;
 
 /// Events of one complaint in one wave; far below the store's limit per append.
 const MAX_BATCH: usize = 32;

@@ -11,22 +11,22 @@ use rand_chacha::ChaCha8Rng;
 use super::DemoError;
 use super::catalog::Dealer;
 use super::story::Story;
-use crate::domain::events::{
+use complaintflow_domain::events::{
     Acknowledged, Apologized, CauseFound, Closed, CompensationApproved, CompensationRejected,
     CompensationRequested, ContactAttempted, CorrectiveActionAssigned, CorrectiveActionDone,
     CorrectiveActionVerified, Escalated, EvidenceAttached, InformationGathered, NoteAdded,
     OptionAccepted, OptionRejected, Paused, PromiseDateChanged, ReportedToCac, Resolved, Resumed,
     SatisfactionRecorded, SolutionOption, SolutionProposed, WorkCarriedOut,
 };
-use crate::domain::values::{
+use complaintflow_domain::values::{
     ActionId, ActorId, CompensationId, ContentHash, DocumentRef, Label, Money, OptionId,
     SatisfactionScore, Text,
 };
-use crate::domain::vocabulary::{
+use complaintflow_domain::vocabulary::{
     CompensationKind, ContactPurpose, DaySlot, Department, EscalationReason, Level,
     ResponsibleParty, RootCause, WaitingFor,
 };
-use crate::domain::{Actor, Role};
+use complaintflow_domain::{Actor, Role};
 
 pub type StepResult = Result<(), DemoError>;
 
@@ -407,7 +407,7 @@ pub fn unanswered_calls(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) ->
         .state()
         .is_none_or(|s| s.contacts.unreachable.is_some());
     if !marked {
-        let event = crate::domain::events::CustomerUnreachable {
+        let event = complaintflow_domain::events::CustomerUnreachable {
             failed_attempts: attempts,
         };
         story.act(&cast.advisor, event)?;

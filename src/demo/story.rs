@@ -11,15 +11,15 @@
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-use crate::domain::values::{ComplaintId, RegionCode};
-use crate::domain::vocabulary::DaySlot;
-use crate::domain::{
+use complaintflow_domain::values::{ComplaintId, RegionCode};
+use complaintflow_domain::vocabulary::DaySlot;
+use complaintflow_domain::{
     Actor, BusinessCalendar, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy,
     RuleViolation, on_deadline_due,
 };
-use crate::engine::Submission;
-use crate::projections::{ComplaintRecord, ScheduledTimer, TimerMoment};
-use crate::timers::firing_event_id;
+use complaintflow_server::engine::Submission;
+use complaintflow_server::projections::{ComplaintRecord, ScheduledTimer, TimerMoment};
+use complaintflow_server::timers::firing_event_id;
 
 /// Namespace of the demo's event ids (UUID v5 of seed, complaint and index).
 const DEMO_NAMESPACE: Uuid = Uuid::from_u128(0x2f6d_9a41_7c3e_4b85_a0d2_5e18_c7f3_9b64);
@@ -250,7 +250,7 @@ impl<'p> Story<'p> {
             now: at,
         };
         let index = self.events.len();
-        crate::domain::check(self.state.as_ref(), &event, &context, self.policy).map_err(
+        complaintflow_domain::check(self.state.as_ref(), &event, &context, self.policy).map_err(
             |violation| PlanError {
                 complaint: self.id.clone(),
                 index,
@@ -264,7 +264,7 @@ impl<'p> Story<'p> {
             recorded_at: at,
             actor: actor.clone(),
         };
-        crate::domain::apply(&mut self.state, &event, &meta);
+        complaintflow_domain::apply(&mut self.state, &event, &meta);
         self.events.push(PlannedEvent {
             version: meta.version,
             actor: actor.clone(),
@@ -288,7 +288,7 @@ impl<'p> Story<'p> {
                 (
                     moment.at,
                     moment.deadline.key.to_string(),
-                    moment.stage == crate::domain::DueStage::Warning,
+                    moment.stage == complaintflow_domain::DueStage::Warning,
                 )
             })
     }

@@ -2,9 +2,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::*;
-use crate::domain::ComplaintEvent;
-use crate::store::EventStore;
-use crate::store::sled::{SledOptions, SledStore};
+use complaintflow_domain::ComplaintEvent;
+use complaintflow_log::EventStore;
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 fn config(complaints: usize, seed: u64) -> DemoConfig {
     DemoConfig {
@@ -79,7 +79,7 @@ fn histories_keep_time_order_and_start_with_the_filing() {
         let human: Vec<_> = plan
             .events
             .iter()
-            .filter(|e| e.actor.role != crate::domain::Role::Engine)
+            .filter(|e| e.actor.role != complaintflow_domain::Role::Engine)
             .collect();
         for pair in human.windows(2) {
             assert!(
@@ -103,7 +103,7 @@ fn a_backlog_files_complaints_and_fires_no_timers() {
         assert!(
             plan.events
                 .iter()
-                .all(|e| e.actor.role != crate::domain::Role::Engine)
+                .all(|e| e.actor.role != complaintflow_domain::Role::Engine)
         );
     }
 }

@@ -9,7 +9,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
-use crate::api::proto::complaint_service_client::ComplaintServiceClient;
+use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 
 /// Adds `authorization: Bearer <token>` to every call.
 #[derive(Clone)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::client::ComplaintClient;
 use super::stats::{Method, Tally};
 use super::workload;
-use crate::api::proto;
+use complaintflow_server::api::proto;
 
 /// What every client shares.
 #[derive(Debug, Clone)]

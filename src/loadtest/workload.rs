@@ -11,7 +11,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 use uuid::Uuid;
 
-use crate::api::proto::{self, workflow_event::Kind};
+use complaintflow_server::api::proto::{self, workflow_event::Kind};
 
 /// Dealers of the generated complaints. All in one region, so a CAC token for `EAST`
 /// sees them as well as an admin token does.

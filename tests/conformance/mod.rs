@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use complaintflow::store::verify::{
+use complaintflow_log::verify::{
     DigestCheck, check_digest, take_digest, verify_log, verify_stream,
 };
-use complaintflow::store::{
+use complaintflow_log::{
     Direction, EventStore, ExpectedVersion, NewEvent, StoreError, StreamId, subscription,
 };
 use futures::StreamExt;
@@ -517,7 +517,7 @@ async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStor
     assert_eq!(
         digest
             .to_string()
-            .parse::<complaintflow::store::Digest>()
+            .parse::<complaintflow_log::Digest>()
             .unwrap(),
         digest
     );
@@ -578,7 +578,7 @@ async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
         let decoded: Vec<_> = page
             .records()
             .map(|(position, record)| {
-                let event = complaintflow::store::codec::decode(record.unwrap()).unwrap();
+                let event = complaintflow_log::codec::decode(record.unwrap()).unwrap();
                 assert_eq!(event.position, position, "a record's position");
                 event
             })

@@ -1,8 +1,8 @@
 //! Valid sample events, small enough to read in a scenario.
 
-use complaintflow::domain::events::*;
-use complaintflow::domain::values::*;
-use complaintflow::domain::vocabulary::*;
+use complaintflow_domain::events::*;
+use complaintflow_domain::values::*;
+use complaintflow_domain::vocabulary::*;
 use jiff::Timestamp;
 
 use super::id;

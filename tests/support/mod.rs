@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use complaintflow::clock::ManualClock;
-use complaintflow::domain::values::{ActorId, ComplaintId};
-use complaintflow::domain::{Actor, ComplaintEvent, Policy, Role};
-use complaintflow::engine::{Engine, EngineError, Submission, allow_all};
-use complaintflow::projections::{ComplaintRecord, Projections};
-use complaintflow::store::sled::{SledOptions, SledStore};
-use complaintflow::store::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
-use complaintflow::timers::{FireReport, Scheduler};
+use complaintflow_log::clock::ManualClock;
+use complaintflow_domain::values::{ActorId, ComplaintId};
+use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
+use complaintflow_server::engine::{Engine, EngineError, Submission, allow_all};
+use complaintflow_server::projections::{ComplaintRecord, Projections};
+use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
+use complaintflow_server::timers::{FireReport, Scheduler};
 use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -242,7 +242,7 @@ impl World {
     }
 
     pub async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
-        let stream = complaintflow::engine::stream_of(&id(complaint)).expect("stream");
+        let stream = complaintflow_server::engine::stream_of(&id(complaint)).expect("stream");
         self.store
             .read_stream(&stream, 0, Direction::Forwards, 10_000)
             .await
@@ -275,6 +275,6 @@ pub trait NowExt {
 
 impl NowExt for ManualClock {
     fn now_ts(&self) -> Timestamp {
-        complaintflow::clock::Clock::now(self)
+        complaintflow_log::clock::Clock::now(self)
     }
 }

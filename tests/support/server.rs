@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use complaintflow::api::convert::event_to_proto;
-use complaintflow::api::proto;
-use complaintflow::api::proto::complaint_service_client::ComplaintServiceClient;
-use complaintflow::auth::{Role, TokenEntry, TokenFile};
-use complaintflow::clock::ManualClock;
-use complaintflow::config::Config;
-use complaintflow::domain::ComplaintEvent;
-use complaintflow::domain::values::{DealerCode, RegionCode};
+use complaintflow_server::api::convert::event_to_proto;
+use complaintflow_server::api::proto;
+use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
+use complaintflow_server::auth::{Role, TokenEntry, TokenFile};
+use complaintflow_log::clock::ManualClock;
+use complaintflow_server::config::Config;
+use complaintflow_domain::ComplaintEvent;
+use complaintflow_domain::values::{DealerCode, RegionCode};
 use tokio::sync::oneshot;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -70,7 +70,7 @@ impl TestServer {
         let (ready, listening) = oneshot::channel();
         let server_clock = Arc::new(clock.clone());
         let done = tokio::spawn(async move {
-            complaintflow::server::serve_with_clock(
+            complaintflow_server::node::serve_with_clock(
                 config,
                 server_clock,
                 async {

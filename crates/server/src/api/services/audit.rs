@@ -1,0 +1,285 @@
+//! `AuditService`: hash-chain verification, digests and exports.
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use tracing::instrument;
+
+use super::AppState;
+use crate::api::auth::principal;
+use crate::api::convert::{FieldViolation, complaint_id_from_name, recorded_event_to_proto};
+use crate::api::proto::audit_service_server::AuditService;
+use crate::api::proto::{self, check_digest_response::Verdict};
+use crate::api::status::ApiError;
+use crate::auth::Principal;
+use complaintflow_domain::values::ComplaintId;
+use crate::engine::{AsOf, EngineError, stream_of};
+use complaintflow_log::verify::{self, BrokenLink, DigestCheck, VerifyReport};
+use complaintflow_log::{Digest, Direction, MAX_PAGE, StoreError};
+
+pub struct AuditApi {
+    state: AppState,
+}
+
+impl AuditApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+fn require_auditor(caller: &Principal) -> Result<(), ApiError> {
+    if caller.can_audit_log() {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
+            "{} may not audit the whole log (auditor or admin only)",
+            caller.role
+        )))
+    }
+}
+
+fn broken_link_to_proto(link: &BrokenLink) -> proto::BrokenLink {
+    proto::BrokenLink {
+        position: link.position,
+        complaint_id: link
+            .stream
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        version: link.version.unwrap_or_default(),
+        detail: link.to_string(),
+        expected_hash: link
+            .expected_hash
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
+        found_hash: link.found_hash.map(|h| h.to_string()).unwrap_or_default(),
+    }
+}
+
+fn result_to_proto(report: &VerifyReport) -> proto::VerifyResult {
+    proto::VerifyResult {
+        intact: report.is_intact(),
+        events_checked: report.events_checked,
+        first_break: report.first_break.as_ref().map(broken_link_to_proto),
+    }
+}
+
+impl AuditApi {
+    async fn verify_one(
+        &self,
+        caller: Principal,
+        req: proto::VerifyComplaintRequest,
+    ) -> Result<proto::VerifyComplaintResponse, ApiError> {
+        let id = complaint_id_from_name(&req.name, "name")?;
+        let state = self.state.engine.load(&id, AsOf::Now).await?;
+        if !caller.can_see(state.dealer.as_str(), state.region.as_str()) {
+            return Err(ApiError::NotFound(format!("complaint {id} not found")));
+        }
+        let stream = stream_of(&id).map_err(StoreError::from)?;
+        let report = verify::verify_stream(self.state.engine.store().as_ref(), &stream).await?;
+        Ok(proto::VerifyComplaintResponse {
+            result: Some(result_to_proto(&report)),
+        })
+    }
+
+    async fn verify_all(&self, caller: Principal) -> Result<proto::VerifyLogResponse, ApiError> {
+        require_auditor(&caller)?;
+        let report = verify::verify_log(self.state.engine.store().as_ref()).await?;
+        Ok(proto::VerifyLogResponse {
+            result: Some(result_to_proto(&report)),
+        })
+    }
+
+    async fn take(&self, caller: Principal) -> Result<proto::TakeDigestResponse, ApiError> {
+        require_auditor(&caller)?;
+        let digest = verify::take_digest(self.state.engine.store().as_ref())
+            .await?
+            .ok_or_else(|| {
+                ApiError::FailedPrecondition("the log is empty: there is nothing to digest".into())
+            })?;
+        Ok(proto::TakeDigestResponse {
+            digest: Some(proto::Digest {
+                position: digest.position,
+                head_hash: digest.head_hash.to_string(),
+            }),
+        })
+    }
+
+    async fn check(
+        &self,
+        caller: Principal,
+        req: proto::CheckDigestRequest,
+    ) -> Result<proto::CheckDigestResponse, ApiError> {
+        require_auditor(&caller)?;
+        let saved = req
+            .digest
+            .ok_or_else(|| FieldViolation::required("digest"))?;
+        let digest = Digest {
+            position: saved.position,
+            head_hash: saved
+                .head_hash
+                .parse()
+                .map_err(|_| FieldViolation::new("digest.head_hash", "expected 64 hex digits"))?,
+        };
+        let check = verify::check_digest(self.state.engine.store().as_ref(), &digest).await?;
+        let (verdict, detail, first_break) = match &check {
+            DigestCheck::Consistent => (
+                Verdict::Consistent,
+                format!("the log still extends {digest}"),
+                None,
+            ),
+            DigestCheck::Truncated { head } => (
+                Verdict::Truncated,
+                format!(
+                    "the log holds {head} events; the digest covers position {}",
+                    digest.position
+                ),
+                None,
+            ),
+            DigestCheck::HashMismatch { found } => (
+                Verdict::HashMismatch,
+                format!("position {} now hashes to {found}", digest.position),
+                None,
+            ),
+            DigestCheck::Broken(link) => (
+                Verdict::Broken,
+                link.to_string(),
+                Some(broken_link_to_proto(link)),
+            ),
+        };
+        Ok(proto::CheckDigestResponse {
+            verdict: verdict.into(),
+            detail,
+            first_break,
+        })
+    }
+
+    /// Streams every event of the chosen complaints through a bounded channel: a slow
+    /// reader holds the export back, never the server's memory.
+    async fn export(
+        &self,
+        caller: Principal,
+        req: proto::ExportTimelinesRequest,
+    ) -> Result<ExportStream, ApiError> {
+        require_auditor(&caller)?;
+        let ids: Vec<ComplaintId> = if req.complaint_ids.is_empty() {
+            self.state
+                .projections
+                .complaint_ids()
+                .collect::<Result<_, _>>()?
+        } else {
+            req.complaint_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    ComplaintId::parse(id.as_str())
+                        .map_err(|e| FieldViolation::invalid(format!("complaint_ids[{i}]"), e))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let (tx, rx) = mpsc::channel(256);
+        let store = self.state.engine.store().clone();
+        tokio::spawn(async move {
+            for id in ids {
+                if let Err(status) = export_one(store.as_ref(), &id, &tx).await {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+}
+
+type ExportStream =
+    Pin<Box<dyn Stream<Item = Result<proto::ExportTimelinesResponse, Status>> + Send>>;
+
+async fn export_one(
+    store: &dyn complaintflow_log::EventStore,
+    id: &ComplaintId,
+    tx: &mpsc::Sender<Result<proto::ExportTimelinesResponse, Status>>,
+) -> Result<(), Status> {
+    let stream = stream_of(id).map_err(|e| Status::from(ApiError::from(StoreError::from(e))))?;
+    let mut from = 0;
+    loop {
+        let page = store
+            .read_stream(&stream, from, Direction::Forwards, MAX_PAGE)
+            .await
+            .map_err(|e| Status::from(ApiError::from(e)))?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        from = last.version + 1;
+        for event in &page {
+            let event = recorded_event_to_proto(event).map_err(|err| {
+                Status::from(ApiError::from(EngineError::unreadable(event.position, err)))
+            })?;
+            if tx
+                .send(Ok(proto::ExportTimelinesResponse { event: Some(event) }))
+                .await
+                .is_err()
+            {
+                return Ok(()); // the client went away
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    #[instrument(skip_all, name = "VerifyComplaint")]
+    async fn verify_complaint(
+        &self,
+        request: Request<proto::VerifyComplaintRequest>,
+    ) -> Result<Response<proto::VerifyComplaintResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(
+            self.verify_one(caller, request.into_inner()).await?,
+        ))
+    }
+
+    #[instrument(skip_all, name = "VerifyLog")]
+    async fn verify_log(
+        &self,
+        request: Request<proto::VerifyLogRequest>,
+    ) -> Result<Response<proto::VerifyLogResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(self.verify_all(caller).await?))
+    }
+
+    #[instrument(skip_all, name = "TakeDigest")]
+    async fn take_digest(
+        &self,
+        request: Request<proto::TakeDigestRequest>,
+    ) -> Result<Response<proto::TakeDigestResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(self.take(caller).await?))
+    }
+
+    #[instrument(skip_all, name = "CheckDigest")]
+    async fn check_digest(
+        &self,
+        request: Request<proto::CheckDigestRequest>,
+    ) -> Result<Response<proto::CheckDigestResponse>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(
+            self.check(caller, request.into_inner()).await?,
+        ))
+    }
+
+    type ExportTimelinesStream = ExportStream;
+
+    #[instrument(skip_all, name = "ExportTimelines")]
+    async fn export_timelines(
+        &self,
+        request: Request<proto::ExportTimelinesRequest>,
+    ) -> Result<Response<Self::ExportTimelinesStream>, Status> {
+        let caller = principal(&request)?;
+        Ok(Response::new(
+            self.export(caller, request.into_inner()).await?,
+        ))
+    }
+}

@@ -1,0 +1,371 @@
+//! `complaintflow serve`: the engine, its background work and the gRPC API, from start-up
+//! to graceful shutdown.
+
+mod connection;
+mod gate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tracing::{error, info, warn};
+
+use crate::api::auth::Authenticate;
+use crate::api::budget::ResponseBudget;
+use crate::api::proto::audit_service_server::AuditServiceServer;
+use crate::api::proto::complaint_service_server::ComplaintServiceServer;
+use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
+use crate::api::services::{AppState, AuditApi, ComplaintApi, PageTokens, SubscriptionApi};
+use crate::auth::{LiveTokens, TokenRegistry};
+use complaintflow_log::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use complaintflow_domain::Policy;
+use crate::engine::Engine;
+use crate::projections::Projections;
+use complaintflow_log::EventStore;
+use complaintflow_store_sled::{SledOptions, SledStore};
+use crate::timers::Scheduler;
+
+pub use gate::GateLayer;
+
+use self::connection::CloseAll;
+
+/// How long closed connections get to wind down once the shutdown timeout has passed.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Store(#[from] complaintflow_log::StoreError),
+    #[error(transparent)]
+    Projection(#[from] crate::projections::ProjectionError),
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+fn setup(message: impl Into<String>) -> ServeError {
+    ServeError::Setup(message.into())
+}
+
+/// The policy in force: the configured file, or the built-in one.
+pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServeError> {
+    match path {
+        None => Ok(Policy::builtin()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| setup(format!("cannot read policy {}: {e}", path.display())))?;
+            Policy::from_toml_str(&text)
+                .map_err(|e| setup(format!("policy {}: {e}", path.display())))
+        }
+    }
+}
+
+/// The tokens: the configured file, or a generated admin token kept in
+/// `<data-dir>/admin.token` (mode 0600), created on first start.
+fn load_tokens(config: &Config) -> Result<LiveTokens, ServeError> {
+    if let Some(path) = &config.tokens {
+        return LiveTokens::from_file(path.clone(), config.dealers.clone())
+            .map_err(|e| setup(e.to_string()));
+    }
+    let path = config.data_dir.join("admin.token");
+    let token = match std::fs::read_to_string(&path) {
+        Ok(token) => token.trim().to_owned(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let token = crate::auth::generate_token();
+            write_private(&path, &token)?;
+            info!(path = %path.display(), "no token file configured: created an admin token");
+            token
+        }
+        Err(err) => return Err(setup(format!("cannot read {}: {err}", path.display()))),
+    };
+    info!(path = %path.display(), "admin token in use (configure `tokens` for dealer, cac and auditor tokens)");
+    Ok(LiveTokens::fixed(TokenRegistry::single_admin(
+        &token,
+        &config.dealers,
+    )))
+}
+
+fn write_private(path: &Path, content: &str) -> Result<(), ServeError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| setup(format!("cannot create {}: {e}", path.display())))?;
+    writeln!(file, "{content}").map_err(|e| setup(format!("cannot write {}: {e}", path.display())))
+}
+
+/// How often the token file is looked at for changes.
+const TOKEN_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the tokens in force in step with the token file: looks for a change every
+/// second, and reloads at once on SIGHUP (which would otherwise end the process). A file
+/// that cannot be used keeps the tokens in force and is reported.
+async fn watch_tokens(tokens: Arc<LiveTokens>, mut stop: watch::Receiver<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => Some(hangup),
+        Err(err) => {
+            warn!(error = %err, "cannot listen for SIGHUP; the token file is still polled");
+            None
+        }
+    };
+    let mut poll = tokio::time::interval(TOKEN_FILE_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let outcome = tokio::select! {
+            _ = stop.changed() => return,
+            _ = poll.tick() => tokens.reload_if_changed(),
+            Some(()) = async {
+                match hangup.as_mut() {
+                    Some(hangup) => hangup.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                info!("SIGHUP: reloading the token file");
+                tokens.reload()
+            }
+        };
+        match outcome {
+            Ok(true) => info!(tokens = tokens.current().len(), "token file reloaded"),
+            Ok(false) => {}
+            Err(err) => error!(error = %err, "token file not reloaded; the tokens in force stay"),
+        }
+    }
+}
+
+/// Paths inside the data directory.
+pub fn events_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("events")
+}
+
+pub fn projections_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("projections")
+}
+
+/// Runs the server until `shutdown` completes, then stops gracefully: no new requests,
+/// subscriptions end, in-flight appends finish and are durable, the log is closed.
+/// `on_listening` hears the bound address (useful with port 0).
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    serve_with_clock(config, Arc::new(SystemClock), shutdown, on_listening).await
+}
+
+pub async fn serve_with_clock(
+    config: Config,
+    clock: SharedClock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| setup(format!("cannot create {}: {e}", config.data_dir.display())))?;
+    let policy = Arc::new(load_policy(config.policy.as_deref())?);
+    let tokens = Arc::new(load_tokens(&config)?);
+    let store_options = SledOptions {
+        limits: config.store,
+        clock: clock.clone(),
+        accept_log_loss: config.accept_log_loss,
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(
+        events_dir(&config.data_dir),
+        store_options,
+    )?);
+    if let Some(loss) = store.known_loss() {
+        return Err(setup(format!(
+            "refusing to start: the event log in {} lost acknowledged events: {loss}. \
+             Restore the data directory from a backup, or start once with --accept-log-loss \
+             to carry on from what the log holds (the override is recorded in {}).",
+            events_dir(&config.data_dir).display(),
+            events_dir(&config.data_dir)
+                .join(complaintflow_store_sled::OVERRIDES_FILE)
+                .display(),
+        )));
+    }
+    let projections = Arc::new(Projections::open(
+        projections_dir(&config.data_dir),
+        policy.clone(),
+    )?);
+    let caught_up = projections
+        .catch_up(store.as_ref(), |done, total| {
+            info!(done, total, "projections catching up")
+        })
+        .await?;
+    info!(events = caught_up, "projections caught up");
+    if caught_up > 0 {
+        // Saved while the server already serves: the next start need not catch up again.
+        let projections = projections.clone();
+        tokio::spawn(async move {
+            if let Err(err) = projections.flush().await {
+                warn!(error = %err, "read-model snapshot not written");
+            }
+        });
+    }
+    let clock_for_auth = clock.clone();
+    let engine = Arc::new(Engine::new(store.clone(), policy, clock));
+
+    if let Some(listen) = config.metrics_listen {
+        crate::telemetry::init_metrics(listen).map_err(setup)?;
+        info!(%listen, "Prometheus metrics at /metrics");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let follower = tokio::spawn({
+        let (projections, store) = (projections.clone(), store.clone() as Arc<dyn EventStore>);
+        async move {
+            if let Err(err) = projections.follow(store).await {
+                error!(error = %err, "projections stopped following the log");
+            }
+        }
+    });
+    let scheduler =
+        tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
+
+    let token_watch = tokio::spawn(watch_tokens(tokens.clone(), stop_rx.clone()));
+    let state = AppState {
+        engine,
+        projections: projections.clone(),
+        page_tokens: Arc::new(
+            PageTokens::open(&config.data_dir).map_err(|e| setup(e.to_string()))?,
+        ),
+        subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
+        responses: ResponseBudget::new(config.limits.max_response_bytes),
+        limits: config.limits,
+        shutdown: stop_rx,
+    };
+    let router = build_router(&config, state, tokens, clock_for_auth).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| setup(format!("cannot listen on {}: {e}", config.listen)))?;
+    let bound = listener.local_addr().map_err(|e| setup(e.to_string()))?;
+    info!(address = %bound, tls = config.tls.is_some(), "complaintflow listening");
+    on_listening(bound);
+
+    let limits = config.limits;
+    let mut stop_seen = stop_tx.subscribe();
+    let stopping = async move {
+        shutdown.await;
+        info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    };
+    // Without TCP_NODELAY every small response waits for the client's delayed ACK
+    // (~40 ms): latency that no amount of server speed can win back.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(limits.tcp_keepalive.unsigned_abs()));
+    let close = CloseAll::new();
+    let incoming = connection::guard(
+        incoming,
+        limits.handshake_timeout.unsigned_abs(),
+        close.clone(),
+    );
+    let served = router.serve_with_incoming_shutdown(incoming, stopping);
+    tokio::pin!(served);
+    // tonic's graceful shutdown waits for every connection to close, and a client that
+    // stopped reading never lets its stream end: past the shutdown timeout the server
+    // closes the connections still open itself.
+    let grace = limits.shutdown_timeout.unsigned_abs();
+    let served = tokio::select! {
+        served = &mut served => served,
+        () = async {
+            let _ = stop_seen.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            warn!(?grace, "calls still open after the shutdown timeout: closing their connections");
+            close.close_all();
+            tokio::time::timeout(CLOSE_WAIT, &mut served)
+                .await
+                .unwrap_or_else(|_| {
+                    warn!("connections did not close; stopping without them");
+                    Ok(())
+                })
+        }
+    };
+
+    let _ = scheduler.await;
+    let _ = token_watch.await;
+    store.close().await?;
+    follower.abort();
+    projections.flush().await?;
+    info!("stopped; every acknowledged event is on disk");
+    served.map_err(ServeError::from)
+}
+
+async fn build_router(
+    config: &Config,
+    state: AppState,
+    tokens: Arc<LiveTokens>,
+    clock: SharedClock,
+) -> Result<
+    tonic::transport::server::Router<
+        tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>,
+    >,
+    ServeError,
+> {
+    let max = config.limits.max_message_bytes;
+    let auth = Authenticate::new(tokens, clock);
+    let complaints = ComplaintServiceServer::new(ComplaintApi::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let audit = AuditServiceServer::new(AuditApi::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(state))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<ComplaintServiceServer<ComplaintApi>>()
+        .await;
+    health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    health
+        .set_serving::<SubscriptionServiceServer<SubscriptionApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::api::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| setup(format!("reflection: {e}")))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::api::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| setup(format!("reflection: {e}")))?;
+
+    let limits = &config.limits;
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval.unsigned_abs()))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout.unsigned_abs()))
+        .max_concurrent_streams(limits.max_streams_per_connection);
+    if let Some(tls) = &config.tls {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| setup(format!("cannot read {}: {e}", path.display())))
+        };
+        let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+    } else if !config.listen.ip().is_loopback() {
+        warn!(listen = %config.listen, "serving without TLS on a non-loopback address: bearer tokens travel in clear");
+    }
+    Ok(builder
+        .layer(GateLayer::new(config.limits.max_concurrent_requests))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(InterceptedService::new(complaints, auth.clone()))
+        .add_service(InterceptedService::new(audit, auth.clone()))
+        .add_service(InterceptedService::new(subscriptions, auth)))
+}

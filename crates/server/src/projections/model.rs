@@ -1,0 +1,166 @@
+//! The read models in memory: every complaint's record, the secondary indexes and the
+//! deadline index derived from the records, and the statistics buckets.
+//!
+//! The indexes and timers are never stored on their own: they are a function of the
+//! records, so a snapshot keeps only records and statistics and the rest is derived
+//! when it is loaded, exactly as the live path derives it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
+use std::sync::Arc;
+
+use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
+use super::stats::{Buckets, merge_buckets};
+use super::working::Changes;
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_log::parallel;
+use complaintflow_log::Hash;
+
+#[derive(Debug, Default)]
+pub struct Model {
+    /// The next global position to apply.
+    pub checkpoint: u64,
+    /// The log's global chain hash at `checkpoint - 1`: which log the models were built
+    /// from, so that a snapshot is never trusted against another one.
+    pub log_hash: Hash,
+    pub records: HashMap<ComplaintId, Arc<ComplaintRecord>>,
+    /// Encoded index keys (see `keys::index_key`): ordered, so a listing is a range.
+    pub index: BTreeSet<Vec<u8>>,
+    /// Encoded timer keys (see `keys::timer_key`), earliest first.
+    pub timers: BTreeMap<Vec<u8>, ScheduledTimer>,
+    pub stats: Buckets,
+}
+
+/// A change to one complaint with every key it implies, worked out before the model is
+/// locked (on the folding threads), so that installing it is only set operations.
+#[derive(Debug)]
+pub struct Update {
+    pub id: ComplaintId,
+    /// The keys of the record being replaced.
+    pub old_index: Vec<Vec<u8>>,
+    pub old_timers: Vec<Vec<u8>>,
+    /// The new record (`None`: the complaint is gone).
+    pub record: Option<ComplaintRecord>,
+    pub index: Vec<Vec<u8>>,
+    pub timers: Vec<(Vec<u8>, TimerMoment)>,
+}
+
+impl Update {
+    pub fn new(
+        id: ComplaintId,
+        old: Option<&ComplaintRecord>,
+        record: Option<ComplaintRecord>,
+    ) -> Self {
+        let old_timers = old
+            .map(|old| old.timer_keys().into_iter().map(|(key, _)| key).collect())
+            .unwrap_or_default();
+        Self {
+            id,
+            old_index: old.map(ComplaintRecord::index_keys).unwrap_or_default(),
+            old_timers,
+            index: record
+                .as_ref()
+                .map(ComplaintRecord::index_keys)
+                .unwrap_or_default(),
+            timers: record
+                .as_ref()
+                .map(ComplaintRecord::timer_keys)
+                .unwrap_or_default(),
+            record,
+        }
+    }
+}
+
+impl Model {
+    /// A model from records in parts (a snapshot's, or a rebuild's shards): their
+    /// indexes and timers are derived and sorted on every core, then the records map,
+    /// the index and the timers are each built in bulk, side by side.
+    pub fn from_parts(
+        checkpoint: u64,
+        parts: Vec<Vec<Arc<ComplaintRecord>>>,
+        stats: Buckets,
+    ) -> Self {
+        let derived = parallel::each(&parts, |part| {
+            let mut index = Vec::new();
+            let mut timers = Vec::new();
+            for record in part {
+                index.extend(record.index_keys());
+                timers.extend(record.timer_keys().into_iter().map(|(key, moment)| {
+                    let complaint = record.state.id.clone();
+                    (key, ScheduledTimer { complaint, moment })
+                }));
+            }
+            index.sort_unstable();
+            timers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (index, timers)
+        });
+        let (index, timers): (Vec<_>, Vec<_>) = derived.into_iter().unzip();
+        fn merge<T, C: FromIterator<T>>(runs: Vec<Vec<T>>) -> C {
+            runs.into_iter().flatten().collect()
+        }
+        // The sorted runs only need merging.
+        let (sorted, records) = parallel::join(
+            || parallel::join(|| merge(index), || merge(timers)),
+            || {
+                parts
+                    .into_iter()
+                    .flatten()
+                    .map(|record| (record.state.id.clone(), record))
+                    .collect()
+            },
+        );
+        let (index, timers) = sorted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let index = index.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Self {
+            checkpoint,
+            log_hash: Hash::GENESIS,
+            records,
+            index,
+            timers,
+            stats,
+        }
+    }
+
+    /// Replaces (or removes) a complaint's record, with its index entries and timers.
+    pub fn put(&mut self, update: Update) {
+        let Update {
+            id,
+            old_index,
+            old_timers,
+            record,
+            index,
+            timers,
+        } = update;
+        for key in old_index {
+            if !index.contains(&key) {
+                self.index.remove(&key);
+            }
+        }
+        for key in old_timers {
+            if !timers.iter().any(|(new, _)| *new == key) {
+                self.timers.remove(&key);
+            }
+        }
+        self.index.extend(index);
+        for (key, moment) in timers {
+            let timer = ScheduledTimer {
+                complaint: id.clone(),
+                moment,
+            };
+            self.timers.insert(key, timer);
+        }
+        match record {
+            Some(record) => self.records.insert(id, Arc::new(record)),
+            None => self.records.remove(&id),
+        };
+    }
+    /// Takes over what a run changed.
+    pub fn install(&mut self, changes: Changes, checkpoint: u64) {
+        for update in changes.updates {
+            self.put(update);
+        }
+        merge_buckets(&mut self.stats, changes.stats);
+        self.checkpoint = checkpoint;
+    }
+}

@@ -1,0 +1,229 @@
+//! The key space of the single sled tree that holds the log.
+//!
+//! Everything lives in one tree so that one `apply_batch` (atomic, and atomic across a
+//! crash) commits a whole group of appends: events, stream index, stream heads and the
+//! idempotency index together. Integers are big-endian so that keys sort numerically.
+//!
+//! | key                                   | value                                        |
+//! |---------------------------------------|----------------------------------------------|
+//! | `e` position                          | the records from that position (`chunk`)     |
+//! | `s` stream `\0` version               | position, chain hash                         |
+//! | `i` event id                          | position, version, content hash              |
+//! | `h` stream                            | last version, last hash (format 1 only)      |
+//!
+//! Store format 1 wrote one record per `e` key, only the position under `s`, and kept
+//! each stream's head under `h`. Format 2 finds a stream's head as its last `s` entry,
+//! which saves one insert per append; format-1 entries are still read as they are.
+
+use uuid::Uuid;
+
+use complaintflow_log::{Hash, StoreError, StreamId};
+
+const EVENT: u8 = b'e';
+const STREAM: u8 = b's';
+const HEAD: u8 = b'h';
+const ID: u8 = b'i';
+/// Stream ids never contain NUL (see `StreamId::new`), so it ends a stream prefix.
+const STREAM_END: u8 = 0;
+
+pub const EVENT_PREFIX: [u8; 1] = [EVENT];
+pub const ID_PREFIX: [u8; 1] = [ID];
+
+pub fn event_key(position: u64) -> [u8; 9] {
+    let mut key = [EVENT; 9];
+    key[1..].copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+pub fn position_of_event_key(key: &[u8]) -> Result<u64, StoreError> {
+    key.get(1..9)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| corrupt(key, "event key of the wrong length"))
+}
+
+pub fn stream_prefix(stream: &StreamId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(stream.as_str().len() + 10);
+    key.push(STREAM);
+    key.extend_from_slice(stream.as_str().as_bytes());
+    key.push(STREAM_END);
+    key
+}
+
+pub fn stream_key(stream: &StreamId, version: u64) -> Vec<u8> {
+    let mut key = stream_prefix(stream);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+pub fn head_key(stream: &StreamId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(stream.as_str().len() + 1);
+    key.push(HEAD);
+    key.extend_from_slice(stream.as_str().as_bytes());
+    key
+}
+
+pub fn id_key(event_id: &Uuid) -> [u8; 17] {
+    let mut key = [ID; 17];
+    key[1..].copy_from_slice(event_id.as_bytes());
+    key
+}
+
+/// The last event of a stream, as the writer needs it to chain the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamHead {
+    pub version: u64,
+    pub hash: Hash,
+}
+
+impl StreamHead {
+    /// Format 1 wrote heads; only the tests still encode one.
+    #[cfg(test)]
+    pub fn encode(&self) -> [u8; 40] {
+        let mut out = [0; 40];
+        out[..8].copy_from_slice(&self.version.to_be_bytes());
+        out[8..].copy_from_slice(self.hash.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let bytes: &[u8; 40] = bytes
+            .try_into()
+            .map_err(|_| corrupt(bytes, "stream head of the wrong length"))?;
+        Ok(Self {
+            version: u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
+            hash: Hash(bytes[8..].try_into().expect("32 bytes")),
+        })
+    }
+}
+
+/// A stream index entry: where the event is and, from format 2 on, its chain hash, so
+/// that the last entry of a stream is also its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamEntry {
+    pub position: u64,
+    pub hash: Option<Hash>,
+}
+
+impl StreamEntry {
+    pub fn encode(position: u64, hash: &Hash) -> [u8; 40] {
+        let mut out = [0; 40];
+        out[..8].copy_from_slice(&position.to_be_bytes());
+        out[8..].copy_from_slice(hash.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        match bytes.len() {
+            8 => Ok(Self {
+                position: decode_position(bytes)?,
+                hash: None,
+            }),
+            40 => Ok(Self {
+                position: decode_position(&bytes[..8])?,
+                hash: Some(Hash(bytes[8..].try_into().expect("32 bytes"))),
+            }),
+            _ => Err(corrupt(bytes, "stream entry of the wrong length")),
+        }
+    }
+}
+
+/// The version in a stream index key.
+pub fn version_of_stream_key(key: &[u8]) -> Result<u64, StoreError> {
+    key.len()
+        .checked_sub(8)
+        .map_or(Err(corrupt(key, "stream key too short")), |at| {
+            decode_position(&key[at..])
+        })
+}
+
+/// Where an already stored event id landed, and what it contained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdEntry {
+    pub position: u64,
+    pub version: u64,
+    pub content_hash: Hash,
+}
+
+impl IdEntry {
+    pub fn encode(&self) -> [u8; 48] {
+        let mut out = [0; 48];
+        out[..8].copy_from_slice(&self.position.to_be_bytes());
+        out[8..16].copy_from_slice(&self.version.to_be_bytes());
+        out[16..].copy_from_slice(self.content_hash.as_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let bytes: &[u8; 48] = bytes
+            .try_into()
+            .map_err(|_| corrupt(bytes, "id entry of the wrong length"))?;
+        Ok(Self {
+            position: u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
+            version: u64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes")),
+            content_hash: Hash(bytes[16..].try_into().expect("32 bytes")),
+        })
+    }
+}
+
+pub fn decode_position(bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt(bytes, "position of the wrong length"))
+}
+
+fn corrupt(bytes: &[u8], reason: &str) -> StoreError {
+    StoreError::Corrupt {
+        location: format!(
+            "key or value {}",
+            hex::encode(&bytes[..bytes.len().min(24)])
+        ),
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_sort_by_position() {
+        assert!(event_key(255) < event_key(256));
+        assert_eq!(position_of_event_key(&event_key(1 << 40)).unwrap(), 1 << 40);
+    }
+
+    #[test]
+    fn stream_prefixes_do_not_overlap() {
+        let a = StreamId::new("C-1").unwrap();
+        let b = StreamId::new("C-10").unwrap();
+        assert!(!stream_key(&b, 0).starts_with(&stream_prefix(&a)));
+        assert!(stream_key(&a, 9) < stream_key(&a, 10));
+    }
+
+    #[test]
+    fn values_round_trip_and_reject_wrong_lengths() {
+        let head = StreamHead {
+            version: 7,
+            hash: Hash([3; 32]),
+        };
+        assert_eq!(StreamHead::decode(&head.encode()).unwrap(), head);
+        let id = IdEntry {
+            position: 9,
+            version: 2,
+            content_hash: Hash([4; 32]),
+        };
+        assert_eq!(IdEntry::decode(&id.encode()).unwrap(), id);
+        assert!(StreamHead::decode(&[1, 2]).is_err());
+        let entry = StreamEntry::decode(&StreamEntry::encode(5, &Hash([8; 32]))).unwrap();
+        assert_eq!((entry.position, entry.hash), (5, Some(Hash([8; 32]))));
+        assert_eq!(StreamEntry::decode(&5u64.to_be_bytes()).unwrap().hash, None);
+        assert!(StreamEntry::decode(&[0; 9]).is_err());
+        assert_eq!(
+            version_of_stream_key(&stream_key(&StreamId::new("C-1").unwrap(), 4)).unwrap(),
+            4
+        );
+        assert!(IdEntry::decode(&[]).is_err());
+        assert!(decode_position(&[0; 7]).is_err());
+    }
+}
