@@ -23,8 +23,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use complaintflow_store_sled::{SledOptions, SledStore};
 use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, StreamId};
+use complaintflow_store_sled::{SledOptions, SledStore};
 use hdrhistogram::Histogram;
 use jiff::Timestamp;
 use rand::rngs::StdRng;

@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use complaintflow_log::clock::{Clock, ManualClock};
 use complaintflow::demo::{DemoConfig, Mix, Planner, generate};
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintState, Obligations, Policy};
+use complaintflow_log::clock::{Clock, ManualClock};
+use complaintflow_log::{EventStore, MAX_PAGE, RecordedEvent};
 use complaintflow_server::engine::{Engine, codec};
 use complaintflow_server::projections::{ComplaintRecord, Projections};
-use complaintflow_store_sled::{SledOptions, SledStore};
-use complaintflow_log::{EventStore, MAX_PAGE, RecordedEvent};
 use complaintflow_server::timers::Scheduler;
+use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::SignedDuration;
 
 /// The allocator the `complaintflow` binary runs with, so the figures are the server's.

@@ -5,14 +5,14 @@ mod support;
 
 use std::collections::HashMap;
 
+use complaintflow_domain::{ComplaintEvent, Role};
+use complaintflow_log::clock::ManualClock;
 use complaintflow_server::api::convert::event_to_proto;
 use complaintflow_server::api::proto::audit_service_client::AuditServiceClient;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::api::proto::subscription_service_client::SubscriptionServiceClient;
 use complaintflow_server::api::proto::{self, subscribe_response::Message};
 use complaintflow_server::auth::{Role as AuthRole, TokenFile};
-use complaintflow_log::clock::ManualClock;
-use complaintflow_domain::{ComplaintEvent, Role};
 use futures::StreamExt;
 use support::at;
 use support::events::*;

@@ -19,12 +19,12 @@ use std::sync::{Arc, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use complaintflow_store_sled::{SledOptions, SledStore};
 use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log};
 use complaintflow_log::{
     Digest, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, RecordedEvent, StoreError,
     StreamId,
 };
+use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use complaintflow_log::clock::ManualClock;
 use complaintflow_domain::Role;
+use complaintflow_log::clock::ManualClock;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use support::World;

@@ -11,8 +11,8 @@ mod conformance;
 use std::path::Path;
 use std::process::Command;
 
-use complaintflow_store_sled::{SledOptions, SledStore};
 use complaintflow_log::{EventStore, ExpectedVersion, StoreError, StoreLimits, StreamId};
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 const FS_BYTES: u64 = 96 * 1024 * 1024;
 const RESERVE: u64 = 24 * 1024 * 1024;

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::codec;
 use complaintflow_log::hash::{Link, chain_hash, content_hash};
-use complaintflow_store_sled::{SledOptions, SledStore, tamper};
 use complaintflow_log::verify::verify_log;
 use complaintflow_log::{
     Direction, EventStore, ExpectedVersion, Hash, NewEvent, RecordedEvent, StreamId,
 };
+use complaintflow_store_sled::{SledOptions, SledStore, tamper};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 

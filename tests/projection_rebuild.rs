@@ -6,17 +6,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use complaintflow_log::clock::ManualClock;
 use complaintflow::demo::{DemoConfig, DemoSummary, generate};
 use complaintflow_domain::Policy;
 use complaintflow_domain::state::Status;
-use complaintflow_server::engine::Engine;
-use complaintflow_server::projections::{ListQuery, Projections, ScheduledTimer, StatsFilter};
-use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::clock::ManualClock;
 use complaintflow_log::{
     AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, MAX_PAGE, NewEvent,
     RecordedEvent, StoreError, StoreLimits, StreamId,
 };
+use complaintflow_server::engine::Engine;
+use complaintflow_server::projections::{ListQuery, Projections, ScheduledTimer, StatsFilter};
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 const COMPLAINTS: usize = 10_000;
 

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use complaintflow_log::clock::Clock;
 use complaintflow_domain::{Policy, Role};
-use complaintflow_server::engine::{Engine, Submission, allow_all};
 use complaintflow_log::ExpectedVersion;
+use complaintflow_log::clock::Clock;
+use complaintflow_server::engine::{Engine, Submission, allow_all};
 use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::Timestamp;
 use support::events::*;

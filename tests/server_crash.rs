@@ -24,13 +24,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use complaintflow_server::api::proto;
-use complaintflow_domain::ComplaintEvent;
 use complaintflow::loadtest::client::{BearerAuth, ComplaintClient, connect};
 use complaintflow::loadtest::workload;
-use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_domain::ComplaintEvent;
 use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log};
 use complaintflow_log::{Digest, EventStore, MAX_PAGE, RecordedEvent};
+use complaintflow_server::api::proto;
+use complaintflow_store_sled::{SledOptions, SledStore};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tonic::Code;

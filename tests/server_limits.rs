@@ -14,11 +14,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
+use complaintflow_domain::ComplaintEvent;
 use complaintflow_server::api::convert::event_to_proto;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::api::proto::subscription_service_client::SubscriptionServiceClient;
 use complaintflow_server::api::proto::{self, workflow_event::Kind};
-use complaintflow_domain::ComplaintEvent;
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use prost::Message;

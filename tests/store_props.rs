@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use complaintflow_store_sled::{SledOptions, SledStore};
 use complaintflow_log::subscription::{Subscription, subscribe};
 use complaintflow_log::verify::verify_log;
 use complaintflow_log::{
     AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent, StreamId,
 };
+use complaintflow_store_sled::{SledOptions, SledStore};
 use conformance::{event, stream};
 use futures::StreamExt;
 use proptest::prelude::*;

@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use complaintflow_log::clock::ManualClock;
-use complaintflow_store_sled::{SledOptions, SledStore, tamper};
 use complaintflow_log::verify::{
     BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream,
 };
 use complaintflow_log::{Direction, EventStore, ExpectedVersion, StoreError};
+use complaintflow_store_sled::{SledOptions, SledStore, tamper};
 use conformance::{events, stream};
 use jiff::{SignedDuration, Timestamp};
 use tempfile::TempDir;
@@ -332,7 +332,8 @@ async fn an_unreadable_record_is_reported_not_panicked_on() {
     // Read models are not built over it: a rebuild stops there, and says where.
     let dir = tempfile::tempdir().unwrap();
     let policy = std::sync::Arc::new(complaintflow_domain::Policy::builtin());
-    let projections = complaintflow_server::projections::Projections::open(dir.path(), policy).unwrap();
+    let projections =
+        complaintflow_server::projections::Projections::open(dir.path(), policy).unwrap();
     let err = projections.catch_up(&store, |_, _| {}).await.unwrap_err();
     assert!(err.to_string().contains("position 4"), "{err}");
     assert_eq!(projections.checkpoint(), 0);

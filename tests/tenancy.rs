@@ -7,13 +7,13 @@ mod support;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use complaintflow_server::api::proto;
-use complaintflow_server::auth::{Role as AuthRole, TokenFile};
-use complaintflow_log::clock::ManualClock;
 use complaintflow_domain::events::MergedInto;
 use complaintflow_domain::{ComplaintEvent, Role};
-use complaintflow_server::engine::{Submission, allow_all};
 use complaintflow_log::ExpectedVersion;
+use complaintflow_log::clock::ManualClock;
+use complaintflow_server::api::proto;
+use complaintflow_server::auth::{Role as AuthRole, TokenFile};
+use complaintflow_server::engine::{Submission, allow_all};
 use futures::future::join_all;
 use support::server::*;
 use support::{World, actor, at, id};
@@ -440,7 +440,9 @@ async fn sighup_reloads_the_tokens_and_the_server_carries_on() {
         .await
         .unwrap();
     let mut client =
-        complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient::new(channel);
+        complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient::new(
+            channel,
+        );
     let listed = |token: &str| signed(token, list(String::new(), 1));
     client.list_complaints(listed(&t.dealer_b)).await.unwrap();
 

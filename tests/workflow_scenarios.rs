@@ -6,9 +6,9 @@ mod support;
 use complaintflow_domain::events::{ContactAttempted, Escalated};
 use complaintflow_domain::vocabulary::*;
 use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
+use complaintflow_log::EventStore;
 use complaintflow_server::engine::DomainEvent;
 use complaintflow_server::engine::codec::decode;
-use complaintflow_log::EventStore;
 use jiff::SignedDuration;
 use support::events::*;
 use support::{World, at};
@@ -681,7 +681,8 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
         engine.policy().clone(),
         engine.clock().clone(),
     );
-    let submission = complaintflow_server::engine::Submission::new(uuid::Uuid::new_v4(), apologized());
+    let submission =
+        complaintflow_server::engine::Submission::new(uuid::Uuid::new_v4(), apologized());
     other
         .submit(
             &support::actor(Role::DealerStaff),
@@ -699,7 +700,10 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
     assert_eq!((before.version, after.version), (0, 1));
     assert!(after.apologized.is_some());
     let then = engine
-        .load(&support::id(c), complaintflow_server::engine::AsOf::Version(0))
+        .load(
+            &support::id(c),
+            complaintflow_server::engine::AsOf::Version(0),
+        )
         .await
         .unwrap();
     assert!(

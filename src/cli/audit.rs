@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log, verify_stream};
+use complaintflow_log::verify::{
+    DigestCheck, check_digest, take_digest, verify_log, verify_stream,
+};
 use complaintflow_log::{Digest, StreamId};
 
 use super::DataDirArg;

@@ -7,11 +7,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 
 use super::DataDirArg;
-use complaintflow_log::clock::ManualClock;
 use crate::demo::{DemoConfig, generate};
 use complaintflow_domain::Policy;
-use complaintflow_server::engine::Engine;
 use complaintflow_log::EventStore;
+use complaintflow_log::clock::ManualClock;
+use complaintflow_server::engine::Engine;
 use complaintflow_store_sled::{SledOptions, SledStore};
 
 #[derive(Debug, clap::Args)]

@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DataDirArg;
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
-use complaintflow_server::projections::Projections;
 use complaintflow_server::node::{load_policy, projections_dir};
+use complaintflow_server::projections::Projections;
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 

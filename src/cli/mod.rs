@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use complaintflow_store_sled::{SledOptions, SledStore};
 use complaintflow_log::{EventStore, StoreError};
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,7 +66,11 @@ impl DataDirArg {
             create,
             ..SledOptions::default()
         };
-        SledStore::open(complaintflow_server::node::events_dir(&self.data_dir), options).map_err(|err| {
+        SledStore::open(
+            complaintflow_server::node::events_dir(&self.data_dir),
+            options,
+        )
+        .map_err(|err| {
             match err {
                 // Name the directory the user gave, not the log inside it.
                 StoreError::NotADataDir { .. } => StoreError::NotADataDir {

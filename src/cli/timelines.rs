@@ -18,9 +18,9 @@ use uuid::Uuid;
 use super::DataDirArg;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, Policy};
+use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
 use complaintflow_server::engine::{Engine, Submission, allow_all, codec};
 use complaintflow_server::node::{load_policy, projections_dir};
-use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -94,8 +94,10 @@ pub async fn export(args: ExportArgs) -> CliResult {
     let store = args.data.open_intact()?;
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
-        let projections =
-            complaintflow_server::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
+        let projections = complaintflow_server::projections::Projections::open(
+            projections_dir(&args.data.data_dir),
+            policy,
+        )?;
         projections.catch_up(&store, |_, _| {}).await?;
         projections.complaint_ids().collect::<Result<_, _>>()?
     } else {
@@ -150,7 +152,11 @@ pub async fn import(args: ImportArgs) -> CliResult {
     let actor = codec::actor_from_str(&args.actor)?;
     let store = Arc::new(args.data.open_store()?);
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let engine = Engine::new(store.clone(), policy, Arc::new(complaintflow_log::clock::SystemClock));
+    let engine = Engine::new(
+        store.clone(),
+        policy,
+        Arc::new(complaintflow_log::clock::SystemClock),
+    );
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use jiff::{SignedDuration, Timestamp};
 
-use complaintflow_server::auth::{Role, TokenEntry, TokenFile, TokenRegistry};
 use complaintflow_domain::Role as WorkflowRole;
+use complaintflow_server::auth::{Role, TokenEntry, TokenFile, TokenRegistry};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {

@@ -9,7 +9,9 @@ use rand_chacha::ChaCha8Rng;
 
 use complaintflow_domain::InvalidValue;
 use complaintflow_domain::events::{Customer, Vehicle};
-use complaintflow_domain::values::{DealerCode, Label, Mileage, PhoneNumber, Plate, RegionCode, Vin};
+use complaintflow_domain::values::{
+    DealerCode, Label, Mileage, PhoneNumber, Plate, RegionCode, Vin,
+};
 
 /// Sales regions with, for each, three cities: (dealer code prefix, plate province).
 const REGIONS: &[(&str, [(&str, &str); 3])] = &[

@@ -38,12 +38,12 @@ pub use catalog::MAX_REGIONS;
 pub use paths::Path;
 pub use story::PlanError;
 
-use complaintflow_log::clock::{Clock, ManualClock};
 use complaintflow_domain::state::Status;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintState, InvalidValue, Policy};
-use complaintflow_server::engine::{Engine, EngineError, allow_all};
 use complaintflow_log::ExpectedVersion;
+use complaintflow_log::clock::{Clock, ManualClock};
+use complaintflow_server::engine::{Engine, EngineError, allow_all};
 use schedule::{Batch, Schedule};
 use story::Story;
 

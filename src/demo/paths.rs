@@ -594,7 +594,10 @@ fn reopened(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult 
     follow_up(story, cast, rng, score)?;
     story.business(minutes(rng, 30..300));
     let reason = text("Customer not satisfied with the repair")?;
-    story.act(&cast.manager, complaintflow_domain::events::Reopened { reason })?;
+    story.act(
+        &cast.manager,
+        complaintflow_domain::events::Reopened { reason },
+    )?;
     report_to_cac(story, cast, rng)?;
     note(
         story,

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use complaintflow_log::clock::ManualClock;
 use complaintflow_domain::values::{ActorId, ComplaintId};
 use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
+use complaintflow_log::clock::ManualClock;
+use complaintflow_log::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
 use complaintflow_server::engine::{Engine, EngineError, Submission, allow_all};
 use complaintflow_server::projections::{ComplaintRecord, Projections};
-use complaintflow_store_sled::{SledOptions, SledStore};
-use complaintflow_log::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
 use complaintflow_server::timers::{FireReport, Scheduler};
+use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 use uuid::Uuid;

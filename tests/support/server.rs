@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use complaintflow_domain::ComplaintEvent;
+use complaintflow_domain::values::{DealerCode, RegionCode};
+use complaintflow_log::clock::ManualClock;
 use complaintflow_server::api::convert::event_to_proto;
 use complaintflow_server::api::proto;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::auth::{Role, TokenEntry, TokenFile};
-use complaintflow_log::clock::ManualClock;
 use complaintflow_server::config::Config;
-use complaintflow_domain::ComplaintEvent;
-use complaintflow_domain::values::{DealerCode, RegionCode};
 use tokio::sync::oneshot;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;

@@ -6,13 +6,13 @@
 //! the trait, so every backend gets them.
 
 pub mod chunk;
+pub mod clock;
 pub mod codec;
 mod error;
 pub mod hash;
 mod limits;
 mod loss;
 mod page;
-pub mod clock;
 pub mod parallel;
 pub mod subscription;
 mod types;

@@ -26,13 +26,13 @@ use self::acknowledged::{Acknowledged, AcknowledgedFile};
 use self::guard::guarded;
 use self::keys::{StreamEntry, event_key, position_of_event_key, stream_key, stream_prefix};
 use self::writer::{AppendRequest, LogTail, Writer};
+use complaintflow_log::clock::{SharedClock, SystemClock};
+use complaintflow_log::parallel;
 use complaintflow_log::{
     AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss,
     MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
 };
 use complaintflow_log::{chunk, codec};
-use complaintflow_log::clock::{SharedClock, SystemClock};
-use complaintflow_log::parallel;
 
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
@@ -50,16 +50,16 @@ pub const OVERRIDES_FILE: &str = "overrides.log";
 /// What a sled error means to the log's callers: damage is located, the rest is the
 /// backend's failure.
 pub(crate) fn sled_error(err: sled::Error) -> StoreError {
-        match err {
-            sled::Error::Corruption { at, .. } => StoreError::Corrupt {
-                location: match at {
-                    Some(at) => format!("the event log's file (sled's log) at {at:?}"),
-                    None => "the event log's file (sled's log)".into(),
-                },
-                reason: "the storage engine found damaged data".into(),
+    match err {
+        sled::Error::Corruption { at, .. } => StoreError::Corrupt {
+            location: match at {
+                Some(at) => format!("the event log's file (sled's log) at {at:?}"),
+                None => "the event log's file (sled's log)".into(),
             },
-            other => StoreError::Backend(other.to_string()),
-        }
+            reason: "the storage engine found damaged data".into(),
+        },
+        other => StoreError::Backend(other.to_string()),
+    }
 }
 
 /// How to open a [`SledStore`].
@@ -448,7 +448,11 @@ fn chunk_holding(
     position: u64,
 ) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
     let bounds = keys::EVENT_PREFIX.to_vec()..=event_key(position).to_vec();
-    Ok(log.range(bounds).next_back().transpose().map_err(sled_error)?)
+    Ok(log
+        .range(bounds)
+        .next_back()
+        .transpose()
+        .map_err(sled_error)?)
 }
 
 /// Decodes one record; a failure names its position.
@@ -568,13 +572,15 @@ fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
             }
             if found < STORE_FORMAT {
                 // From now on this directory holds chunks, which older builds cannot read.
-                meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes()).map_err(sled_error)?;
+                meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
+                    .map_err(sled_error)?;
                 db.flush().map_err(sled_error)?;
                 info!(path = %path.display(), from = found, to = STORE_FORMAT, "data directory format upgraded");
             }
         }
         None => {
-            meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes()).map_err(sled_error)?;
+            meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
+                .map_err(sled_error)?;
             db.flush().map_err(sled_error)?;
         }
     }
@@ -681,7 +687,10 @@ fn accept_loss(
             overrides.display()
         ))
     })?;
-    db.open_tree(META_TREE).map_err(sled_error)?.insert(ACKNOWLEDGED_KEY, &[1]).map_err(sled_error)?;
+    db.open_tree(META_TREE)
+        .map_err(sled_error)?
+        .insert(ACKNOWLEDGED_KEY, &[1])
+        .map_err(sled_error)?;
     db.flush().map_err(sled_error)?;
     warn!(path = %path.display(), %loss, "the operator accepted the loss of acknowledged events; recorded in {OVERRIDES_FILE}");
     Ok(())

@@ -105,7 +105,7 @@ pub(super) mod tests {
     use super::*;
 
     /// How many of 10,000 ids never inserted the filter does not rule out.
-    pub(in crate) fn false_positives(seen: &Seen) -> usize {
+    pub(crate) fn false_positives(seen: &Seen) -> usize {
         (10_000..20_000u128)
             .filter(|n| seen.may_contain(&n.to_be_bytes()))
             .count()

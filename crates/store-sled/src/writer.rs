@@ -29,13 +29,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
-use crate::sled_error;
 use super::acknowledged::{Acknowledged, AcknowledgedFile};
 use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use super::seen::Seen;
-use complaintflow_log::clock::SharedClock;
+use crate::sled_error;
 use complaintflow_log::chunk::ChunkBuilder;
+use complaintflow_log::clock::SharedClock;
 use complaintflow_log::codec::{self, Envelope};
 use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::{
@@ -564,7 +564,8 @@ impl Group {
             })),
             // Written by format 1, which kept the head under its own key.
             None => log
-                .get(keys::head_key(stream)).map_err(sled_error)?
+                .get(keys::head_key(stream))
+                .map_err(sled_error)?
                 .map(|bytes| StreamHead::decode(&bytes))
                 .transpose(),
         }
@@ -582,7 +583,8 @@ impl Group {
         if !known.ids.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
-        log.get(keys::id_key(event_id)).map_err(sled_error)?
+        log.get(keys::id_key(event_id))
+            .map_err(sled_error)?
             .map(|bytes| IdEntry::decode(&bytes))
             .transpose()
     }

@@ -2,9 +2,7 @@
 
 use super::*;
 use crate::actor::Role::*;
-use crate::deadlines::{
-    DeadlineKey, DeadlineKind, DueStage, on_deadline_due, open_deadlines,
-};
+use crate::deadlines::{DeadlineKey, DeadlineKind, DueStage, on_deadline_due, open_deadlines};
 use crate::events::*;
 use crate::testkit::*;
 use crate::values::*;

@@ -18,9 +18,11 @@ use uuid::Uuid;
 pub use codec::{DomainEvent, actor_to_string, stream_of};
 pub use error::EngineError;
 
-use complaintflow_log::clock::SharedClock;
 use complaintflow_domain::values::ComplaintId;
-use complaintflow_domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy};
+use complaintflow_domain::{
+    Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta, Policy,
+};
+use complaintflow_log::clock::SharedClock;
 use complaintflow_log::{
     AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, NewEvent, RecordedEvent,
     StreamId,

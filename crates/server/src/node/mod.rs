@@ -23,14 +23,14 @@ use crate::api::proto::complaint_service_server::ComplaintServiceServer;
 use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
 use crate::api::services::{AppState, AuditApi, ComplaintApi, PageTokens, SubscriptionApi};
 use crate::auth::{LiveTokens, TokenRegistry};
-use complaintflow_log::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use complaintflow_domain::Policy;
 use crate::engine::Engine;
 use crate::projections::Projections;
-use complaintflow_log::EventStore;
-use complaintflow_store_sled::{SledOptions, SledStore};
 use crate::timers::Scheduler;
+use complaintflow_domain::Policy;
+use complaintflow_log::EventStore;
+use complaintflow_log::clock::{SharedClock, SystemClock};
+use complaintflow_store_sled::{SledOptions, SledStore};
 
 pub use gate::GateLayer;
 

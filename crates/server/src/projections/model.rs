@@ -14,8 +14,8 @@ use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 use super::stats::{Buckets, merge_buckets};
 use super::working::Changes;
 use complaintflow_domain::values::ComplaintId;
-use complaintflow_log::parallel;
 use complaintflow_log::Hash;
+use complaintflow_log::parallel;
 
 #[derive(Debug, Default)]
 pub struct Model {

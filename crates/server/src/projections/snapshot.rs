@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::record::ComplaintRecord;
 use super::stats::Buckets;
-use complaintflow_log::parallel;
 use complaintflow_log::Hash;
+use complaintflow_log::parallel;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.

@@ -20,11 +20,11 @@ use super::record::ComplaintRecord;
 use super::stats::{
     BucketKey, Buckets, StatsDelta, add_event, add_to, count_deadlines_met, merge_buckets,
 };
+use crate::engine::codec;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintState, Obligations, Policy};
-use crate::engine::codec;
-use complaintflow_log::parallel;
 use complaintflow_log::codec::{Envelope, decode_envelope, stream_of};
+use complaintflow_log::parallel;
 use complaintflow_log::{EncodedPage, RecordedEvent, StoreError};
 
 /// What one run changed: an update of each touched complaint, and the statistics

@@ -17,11 +17,11 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
+use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
+use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{Actor, DueStage, Policy, beyond_calendar, on_deadline_due};
-use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
-use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use complaintflow_log::{ExpectedVersion, StoreError};
 
 /// Longest the scheduler sleeps between looks at the clock: the bound on how late a

@@ -15,8 +15,8 @@ use crate::api::proto::audit_service_server::AuditService;
 use crate::api::proto::{self, check_digest_response::Verdict};
 use crate::api::status::ApiError;
 use crate::auth::Principal;
-use complaintflow_domain::values::ComplaintId;
 use crate::engine::{AsOf, EngineError, stream_of};
+use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::verify::{self, BrokenLink, DigestCheck, VerifyReport};
 use complaintflow_log::{Digest, Direction, MAX_PAGE, StoreError};
 

@@ -16,10 +16,10 @@ use crate::api::proto::complaint_service_server::ComplaintService;
 use crate::api::proto::{self, get_complaint_request::AsOf as ProtoAsOf};
 use crate::api::status::ApiError;
 use crate::auth::{Principal, Scope};
-use complaintflow_domain::values::ComplaintId;
-use complaintflow_domain::{ComplaintEvent, ComplaintState, tracked_deadlines};
 use crate::engine::{AsOf, EngineError, Submission, stream_of};
 use crate::projections::{ListQuery, StatsFilter, Within};
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{ComplaintEvent, ComplaintState, tracked_deadlines};
 use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion, StoreError};
 
 /// The namespace of event ids derived from request ids.
