@@ -1,13 +1,22 @@
 //! What the clients measure: latencies per method, events made durable, errors by code.
 //!
 //! Every client keeps its own [`Tally`] (no lock on the hot path) and the tallies are
-//! merged once at the end. Latencies are kept as raw microsecond samples and sorted
-//! for the percentiles: a 20 s run at 30k requests/s is 600k `u32`s, a few MiB, which
-//! is cheaper than being approximately right.
+//! merged once at the end. Latencies go into an HDR histogram per method, in
+//! microseconds with three significant digits: constant memory whatever the run's
+//! length, and percentiles within 0.1 %.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+/// Three significant digits: a 12.3 ms latency is told from 12.4 ms.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
+}
 
 /// The RPCs the load generator sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,7 +62,7 @@ impl fmt::Display for Method {
 pub struct Tally {
     measure_from: Instant,
     /// Microseconds per successful call, by method.
-    latencies: BTreeMap<Method, Vec<u32>>,
+    latencies: BTreeMap<Method, Histogram<u64>>,
     /// Failed calls by method and gRPC code name.
     errors: BTreeMap<(Method, String), u64>,
     /// Events the server acknowledged as newly durable (replays excluded).
@@ -87,8 +96,13 @@ impl Tally {
         if !self.measured(started) {
             return;
         }
-        let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        self.latencies.entry(method).or_default().push(micros);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // An auto-resizing histogram takes any value: `record` cannot fail.
+        let _ = self
+            .latencies
+            .entry(method)
+            .or_insert_with(histogram)
+            .record(micros.max(1));
         self.events += events;
     }
 
@@ -104,7 +118,8 @@ impl Tally {
 
     pub fn merge(&mut self, other: Tally) {
         for (method, samples) in other.latencies {
-            self.latencies.entry(method).or_default().extend(samples);
+            // Both histograms auto-resize, so adding cannot fail.
+            let _ = self.latencies.entry(method).or_insert_with(histogram).add(samples);
         }
         for (key, count) in other.errors {
             *self.errors.entry(key).or_default() += count;
@@ -133,18 +148,16 @@ impl Tally {
 
     /// The latency summary of one method, if it was called.
     pub fn summary(&self, method: Method) -> Option<Summary> {
-        Summary::of(self.latencies.get(&method)?.clone())
+        Summary::of(self.latencies.get(&method)?)
     }
 
     /// The latency summary of every call of the methods `which` selects together.
     pub fn summary_where(&self, which: impl Fn(Method) -> bool) -> Option<Summary> {
-        let samples = self
-            .latencies
-            .iter()
-            .filter(|(method, _)| which(**method))
-            .flat_map(|(_, samples)| samples.iter().copied())
-            .collect();
-        Summary::of(samples)
+        let mut together = histogram();
+        for (_, samples) in self.latencies.iter().filter(|(method, _)| which(**method)) {
+            let _ = together.add(samples);
+        }
+        Summary::of(&together)
     }
 }
 
@@ -158,27 +171,18 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(mut micros: Vec<u32>) -> Option<Self> {
+    fn of(micros: &Histogram<u64>) -> Option<Self> {
         if micros.is_empty() {
             return None;
         }
-        micros.sort_unstable();
-        let at =
-            |q: f64| Duration::from_micros(u64::from(micros[percentile_index(micros.len(), q)]));
+        let at = |q: f64| Duration::from_micros(micros.value_at_quantile(q));
         Some(Self {
-            count: micros.len() as u64,
+            count: micros.len(),
             p50: at(0.50),
             p99: at(0.99),
-            max: at(1.0),
+            max: Duration::from_micros(micros.max()),
         })
     }
-}
-
-/// The nearest-rank percentile: the smallest sample with at least `q` of all samples at
-/// or below it.
-fn percentile_index(len: usize, q: f64) -> usize {
-    let rank = (q * len as f64).ceil() as usize;
-    rank.clamp(1, len) - 1
 }
 
 #[cfg(test)]
@@ -186,12 +190,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
-        assert_eq!(percentile_index(100, 0.50), 49);
-        assert_eq!(percentile_index(100, 0.99), 98);
-        assert_eq!(percentile_index(100, 1.0), 99);
-        assert_eq!(percentile_index(1, 0.99), 0);
-        let summary = Summary::of((1..=1000).rev().collect()).unwrap();
+    fn percentiles_within_the_histograms_precision() {
+        let mut micros = histogram();
+        for value in (1..=1000).rev() {
+            micros.record(value).unwrap();
+        }
+        let summary = Summary::of(&micros).unwrap();
         assert_eq!(summary.count, 1000);
         assert_eq!(summary.p50, Duration::from_micros(500));
         assert_eq!(summary.p99, Duration::from_micros(990));
