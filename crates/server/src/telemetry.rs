@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -27,13 +27,26 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// Durations, in seconds: from a fast read to a slow snapshot.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+/// Events per group commit: one lone append up to the writer's largest groups.
+const GROUP_EVENTS_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
+];
+
 /// Starts the Prometheus endpoint (`GET /metrics`) and describes the engine's metrics.
 pub fn init_metrics(listen: SocketAddr) -> Result<(), String> {
     PrometheusBuilder::new()
         .with_http_listener(listen)
-        .set_buckets(&[
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-        ])
+        .set_buckets(SECONDS_BUCKETS)
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full("complaintflow_store_group_events".into()),
+                GROUP_EVENTS_BUCKETS,
+            )
+        })
         .map_err(|e| e.to_string())?
         .install()
         .map_err(|e| format!("cannot start the metrics endpoint on {listen}: {e}"))?;
