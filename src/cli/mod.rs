@@ -1,6 +1,7 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod duration;
 mod demo;
 mod loadtest;
 mod maintenance;

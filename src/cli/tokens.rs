@@ -57,7 +57,7 @@ pub struct IssueArgs {
     #[arg(long, value_parser = parse_workflow_role)]
     acts_as: Option<WorkflowRole>,
     /// The token stops working after this long: e.g. 30d, 12h, 90m.
-    #[arg(long, value_parser = parse_duration, conflicts_with = "expires_at")]
+    #[arg(long, value_parser = super::duration::positive, conflicts_with = "expires_at")]
     expires_in: Option<SignedDuration>,
     /// The token stops working at this moment (RFC 3339, e.g. 2027-01-01T00:00:00Z).
     #[arg(long)]
@@ -73,31 +73,6 @@ fn parse_role(text: &str) -> Result<Role, String> {
 fn parse_workflow_role(text: &str) -> Result<WorkflowRole, String> {
     text.parse()
         .map_err(|e: complaintflow_domain::vocabulary::UnknownName| e.to_string())
-}
-
-/// `30d`, `12h`, `90m`, `45s`, or anything jiff reads as a duration (`P30D`, `1h 30m`).
-fn parse_duration(text: &str) -> Result<SignedDuration, String> {
-    let bad = || format!("{text:?}: expected a duration such as 30d, 12h or 90m");
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(0));
-    let seconds_per = match unit {
-        "d" => Some(86_400),
-        "h" => Some(3_600),
-        "m" => Some(60),
-        "s" => Some(1),
-        _ => None,
-    };
-    let duration = match (number.parse::<i64>(), seconds_per) {
-        (Ok(n), Some(per)) => n
-            .checked_mul(per)
-            .map(SignedDuration::from_secs)
-            .ok_or_else(bad)?,
-        _ => text.parse::<SignedDuration>().map_err(|_| bad())?,
-    };
-    if duration.is_positive() {
-        Ok(duration)
-    } else {
-        Err(format!("{text:?}: must be longer than zero"))
-    }
 }
 
 fn read(path: &Path) -> Result<TokenFile, Box<dyn std::error::Error>> {
@@ -192,24 +167,6 @@ fn revoke(path: &Path, identity: &str) -> Result<ExitCode, Box<dyn std::error::E
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("30d").unwrap(),
-            SignedDuration::from_hours(720)
-        );
-        assert_eq!(
-            parse_duration("90m").unwrap(),
-            SignedDuration::from_mins(90)
-        );
-        assert_eq!(
-            parse_duration("PT2H").unwrap(),
-            SignedDuration::from_hours(2)
-        );
-        assert!(parse_duration("0d").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
 
     #[test]
     fn issue_list_and_revoke_edit_the_file() {
