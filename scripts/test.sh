@@ -10,8 +10,11 @@ if [ ! -x .tools/node_modules/.bin/buf ]; then
 fi
 .tools/node_modules/.bin/buf lint
 
-echo "== Rust: unit, integration, crash, property and end-to-end tests"
-cargo test --locked
+echo "== Rust: formatting"
+cargo fmt --all --check
+
+echo "== Rust: unit, integration, crash, property and end-to-end tests of every crate"
+cargo test --workspace --locked
 
 # ---- Python end-to-end suite (tests/e2e_python) -------------------------------------
 # Drives the real binary through Python's grpcio: a client this project did not write.
