@@ -17,6 +17,12 @@
 //! The writer's own metrics (group size, time in `apply_batch` + flush) are captured with
 //! a small in-process recorder and shown next to each append scenario.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 use std::env;
 use std::hint::black_box;
 use std::str::FromStr;

@@ -8,6 +8,12 @@
 //! on top of this. `COMPLAINTFLOW_BENCH_SECONDS`, `COMPLAINTFLOW_BENCH_TASKS` and
 //! `COMPLAINTFLOW_BENCH_CONNECTIONS` change the run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;

@@ -9,6 +9,12 @@
 //! reruns skip generation. `COMPLAINTFLOW_BENCH_QUICK=1` runs tiny sizes.
 //! Run: `cargo bench --bench workflow`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

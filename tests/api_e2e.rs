@@ -1,6 +1,12 @@
 //! The real server on an ephemeral port, driven by the generated tonic clients: what a
 //! dealer system, an auditor and a regional CAC service each do.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::collections::HashMap;

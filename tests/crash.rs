@@ -8,6 +8,12 @@
 //! round.
 //!
 //! `COMPLAINTFLOW_CRASH_SEED=<u64>` replays the kill schedule of a failed run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
 #![cfg(unix)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -11,6 +11,12 @@
 //! may call the log intact with fewer events than were acknowledged.
 //!
 //! `COMPLAINTFLOW_DAMAGE_SEED=<u64>` replays the corpus of a failed run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
 #![cfg(unix)]
 
 mod support;

@@ -4,6 +4,12 @@
 //!
 //! The data directory lives on a small tmpfs of its own, which needs root (as CI runs);
 //! elsewhere the test says why it cannot run and passes nothing off as checked.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
 #![cfg(target_os = "linux")]
 
 mod conformance;

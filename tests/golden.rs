@@ -5,6 +5,12 @@
 //! Write the fixtures of a new format (only then, and never to "fix" this test; existing
 //! fixtures are never overwritten): `COMPLAINTFLOW_WRITE_GOLDEN=1 cargo test --test golden`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,12 @@
 //! while the demo generator fills the log through the engine; a second one is built
 //! from scratch afterwards. Every key and value must match.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

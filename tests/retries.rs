@@ -2,6 +2,12 @@
 //! to the server sends copies of one request at once; every copy is answered as the one
 //! append it is.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::sync::Arc;

@@ -13,6 +13,12 @@
 //! retries, so that every request ends with an answer.
 //!
 //! `COMPLAINTFLOW_SERVER_CRASH_SEED=<u64>` replays the kill schedule and request mix.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
 #![cfg(unix)]
 
 use std::collections::HashMap;

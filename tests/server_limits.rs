@@ -4,6 +4,12 @@
 //! are generous (several times what the server needs) but well under what it took
 //! without its limits. Peak memory is the server's VmHWM from /proc.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};

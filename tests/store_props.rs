@@ -3,6 +3,12 @@
 //! before the appends sees every event exactly once, in position order, as `read_all`
 //! returns them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 
 use std::collections::HashMap;

@@ -1,6 +1,12 @@
 //! The sled backend: the shared conformance suite, plus what only an embedded store has
 //! (reopening, locking, format versions, tampering with records on disk).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 
 use std::path::Path;

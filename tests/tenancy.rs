@@ -2,6 +2,12 @@
 //! complaints through the API (page tokens, filings, references such as merges), and the
 //! tokens themselves (expiry, revocation without a restart, SIGHUP).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,12 @@
 //! The complaint process end to end on a manual clock: the engine checks every rule,
 //! the projections follow the log, and the scheduler fires deadlines as the clock moves.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use complaintflow_domain::events::{ContactAttempted, Escalated};

@@ -1,8 +1,8 @@
 //! The `complaintflow` command line.
 
 mod audit;
-mod duration;
 mod demo;
+mod duration;
 mod loadtest;
 mod maintenance;
 mod serve;

@@ -119,7 +119,11 @@ impl Tally {
     pub fn merge(&mut self, other: Tally) {
         for (method, samples) in other.latencies {
             // Both histograms auto-resize, so adding cannot fail.
-            let _ = self.latencies.entry(method).or_insert_with(histogram).add(samples);
+            let _ = self
+                .latencies
+                .entry(method)
+                .or_insert_with(histogram)
+                .add(samples);
         }
         for (key, count) in other.errors {
             *self.errors.entry(key).or_default() += count;
