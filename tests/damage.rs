@@ -22,50 +22,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
 use complaintflow_domain::Role;
 use complaintflow_log::clock::ManualClock;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use support::World;
+use support::cli::{run, text};
 use support::events::filing;
-
-const BIN: &str = env!("CARGO_BIN_EXE_complaintflow");
-/// A command that runs longer than this on a small directory is hung.
-const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-
-/// Runs the binary, killing it if it hangs.
-fn run(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .env("COMPLAINTFLOW_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start complaintflow");
-    let pid = child.id();
-    let (done, output) = std::sync::mpsc::channel();
-    std::thread::spawn(move || done.send(child.wait_with_output()));
-    match output.recv_timeout(COMMAND_LIMIT) {
-        Ok(output) => output.expect("output"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("complaintflow {args:?} hung for {COMMAND_LIMIT:?}");
-        }
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create copy");

@@ -1,6 +1,7 @@
 //! The `complaintflow` command line.
 
 mod audit;
+mod backup;
 mod demo;
 mod duration;
 mod loadtest;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use complaintflow_log::clock::SharedClock;
 use complaintflow_log::{EventStore, StoreError};
 use complaintflow_store_sled::{SledOptions, SledStore};
 
@@ -62,11 +64,24 @@ impl DataDirArg {
         }
     }
 
+    /// The event log in `<data-dir>/events`, created if missing, stamping its commits
+    /// with `clock`: for `restore`, which sets the time of each archived commit.
+    pub fn open_with_clock(&self, clock: SharedClock) -> Result<SledStore, StoreError> {
+        self.open_configured(SledOptions {
+            create: true,
+            clock,
+            ..SledOptions::default()
+        })
+    }
+
     fn open(&self, create: bool) -> Result<SledStore, StoreError> {
-        let options = SledOptions {
+        self.open_configured(SledOptions {
             create,
             ..SledOptions::default()
-        };
+        })
+    }
+
+    fn open_configured(&self, options: SledOptions) -> Result<SledStore, StoreError> {
         SledStore::open(
             complaintflow_server::node::events_dir(&self.data_dir),
             options,
@@ -105,6 +120,12 @@ enum Command {
     Verify(audit::VerifyArgs),
     /// Take a digest of the log, or check a saved one against today's log.
     Digest(audit::DigestArgs),
+    /// Write the whole log, verbatim, to a portable archive (positions, times, hashes).
+    Backup(backup::BackupArgs),
+    /// Load an archive verbatim into a new data directory; every hash is checked.
+    Restore(backup::RestoreArgs),
+    /// Copy the log of one data directory into a new one, verbatim and checked.
+    Copy(backup::CopyArgs),
     /// Drive a server on this machine with concurrent clients and measure it.
     Loadtest(loadtest::LoadtestArgs),
 }
@@ -134,6 +155,9 @@ pub fn main() -> ExitCode {
             Command::Policy(command) => maintenance::policy(command),
             Command::Verify(args) => audit::verify(args).await,
             Command::Digest(args) => audit::digest(args).await,
+            Command::Backup(args) => backup::backup(args).await,
+            Command::Restore(args) => backup::restore(args).await,
+            Command::Copy(args) => backup::copy(args).await,
             Command::Loadtest(args) => loadtest::run(args).await,
         }
     });

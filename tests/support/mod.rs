@@ -2,6 +2,7 @@
 //! following the live tail, and the timer scheduler.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod cli;
 pub mod events;
 pub mod server;
 

@@ -5,6 +5,7 @@
 //! Verification ([`verify`]) and subscriptions ([`subscription`]) are written once against
 //! the trait, so every backend gets them.
 
+pub mod archive;
 pub mod chunk;
 pub mod clock;
 pub mod codec;
