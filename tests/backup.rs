@@ -145,3 +145,33 @@ fn a_damaged_or_cut_archive_is_refused_and_located() {
     let wrong = restore("wrong", b"not an archive at all");
     assert!(wrong.contains("not a complaintflow log archive"), "{wrong}");
 }
+
+/// `export` writes timelines for people and other systems; `import` takes a dealer
+/// system's back-fill through every rule, so the engine's own events in an export are
+/// refused. A failed import says exactly which lines went in.
+#[test]
+fn an_import_that_fails_says_what_went_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    demo(&source);
+    let lines = tmp.path().join("timelines.jsonl");
+    std::fs::write(
+        &lines,
+        ok(&["export", "--data-dir", source.to_str().unwrap()]),
+    )
+    .unwrap();
+    let target = tmp.path().join("target");
+    let import = || {
+        fails(&[
+            "import",
+            "--data-dir",
+            target.to_str().unwrap(),
+            lines.to_str().unwrap(),
+        ])
+    };
+    let first = import();
+    assert!(first.contains("went in and stay"), "{first}");
+    assert!(first.contains("nothing from line"), "{first}");
+    // Running it again stops at the same line, with the same events in.
+    assert_eq!(import(), first);
+}

@@ -6,6 +6,7 @@
 //! submits it through the engine, so every rule applies; the importing identity is the
 //! actor. Re-running an import is idempotent: the event ids are the idempotency keys.
 
+use std::cell::Cell;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -163,23 +164,29 @@ pub async fn import(args: ImportArgs) -> CliResult {
         Box::new(std::io::BufReader::new(std::fs::File::open(&args.input)?))
     };
     let limit = store.limits().max_events_per_append;
-    let (mut appended, mut replayed) = (0usize, 0usize);
+    // Read by the error messages while the flush counts them.
+    let (appended, replayed) = (Cell::new(0usize), Cell::new(0usize));
+    let went_in = || appended.get() + replayed.get();
     let mut batch: Vec<Submission> = Vec::new();
     let mut batch_complaint: Option<ComplaintId> = None;
     let mut first_line = 0usize;
-    let mut flush = async |complaint: &ComplaintId,
-                           batch: &mut Vec<Submission>,
-                           first_line: usize|
+    let flush = async |complaint: &ComplaintId,
+                       batch: &mut Vec<Submission>,
+                       first_line: usize|
            -> Result<(), Box<dyn std::error::Error>> {
         let outcome = engine
             .submit(&actor, complaint, ExpectedVersion::Any, batch, &allow_all)
             .await
-            .map_err(|e| format!("lines {first_line}..{}: {e}", first_line + batch.len() - 1))?;
-        if outcome.replayed {
-            replayed += batch.len();
+            .map_err(|e| {
+                let lines = format!("lines {first_line}..{}", first_line + batch.len() - 1);
+                format!("{lines}: {e}. {}", what_went_in(first_line, went_in()))
+            })?;
+        let counted = if outcome.replayed {
+            &replayed
         } else {
-            appended += batch.len();
-        }
+            &appended
+        };
+        counted.set(counted.get() + batch.len());
         batch.clear();
         Ok(())
     };
@@ -189,12 +196,24 @@ pub async fn import(args: ImportArgs) -> CliResult {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: EventLine =
-            serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
-        let complaint = ComplaintId::parse(parsed.complaint_id.as_str())
-            .map_err(|e| format!("line {number}: {e}"))?;
-        let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload)
-            .map_err(|e| format!("line {number}: {e}"))?;
+        let parsed: EventLine = serde_json::from_str(&line).map_err(|e| {
+            format!(
+                "line {number}: {e}. {}",
+                what_went_in(first_line, went_in())
+            )
+        })?;
+        let complaint = ComplaintId::parse(parsed.complaint_id.as_str()).map_err(|e| {
+            format!(
+                "line {number}: {e}. {}",
+                what_went_in(first_line, went_in())
+            )
+        })?;
+        let event = ComplaintEvent::from_json(&parsed.event_type, parsed.payload).map_err(|e| {
+            format!(
+                "line {number}: {e}. {}",
+                what_went_in(first_line, went_in())
+            )
+        })?;
         if batch_complaint.as_ref() != Some(&complaint) || batch.len() >= limit {
             if let Some(previous) = &batch_complaint
                 && !batch.is_empty()
@@ -218,6 +237,19 @@ pub async fn import(args: ImportArgs) -> CliResult {
         flush(complaint, &mut batch, first_line).await?;
     }
     store.close().await?;
-    println!("imported {appended} events ({replayed} already present)");
+    println!(
+        "imported {} events ({} already present)",
+        appended.get(),
+        replayed.get()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a failed import leaves behind: the lines before the failing batch went in, none
+/// after. Import is idempotent, so running the corrected file again finishes the job.
+fn what_went_in(first_line: usize, events: usize) -> String {
+    format!(
+        "The {events} events of the lines before line {first_line} went in and stay; nothing \
+         from line {first_line} on did. Import is idempotent: correct the file and run it again."
+    )
 }
