@@ -21,6 +21,7 @@
 //! interleave; streams, payloads and times do not.
 
 mod catalog;
+mod guide;
 mod paths;
 mod schedule;
 mod steps;
@@ -35,6 +36,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use catalog::MAX_REGIONS;
+pub use guide::guide;
 pub use paths::Path;
 pub use story::PlanError;
 
