@@ -299,3 +299,211 @@ async fn a_retried_follow_up_event_is_stored_once() {
     world.projections.wait_for(world.store.head()).await;
     assert!(world.projections.complaint_ids().next().is_none());
 }
+
+mod api {
+    use complaintflow::api::convert::event_to_proto;
+    use complaintflow::api::proto::complaint_service_client::ComplaintServiceClient;
+    use complaintflow::api::proto::follow_up_service_client::FollowUpServiceClient;
+    use complaintflow::api::proto::{self, record_follow_up_event_request::Event};
+    use complaintflow::auth::{Role as AuthRole, TokenFile};
+    use complaintflow::clock::ManualClock;
+    use complaintflow::domain::ComplaintEvent;
+    use tonic::Code;
+    use tonic::transport::Channel;
+
+    use super::support::at;
+    use super::support::server::{TestServer, code, filing_request, issue, rule, signed};
+    use super::{Occasion, opened};
+
+    fn open_request(id: &str, dealer: &str, region: &str) -> proto::OpenFollowUpRequest {
+        let mut opened = opened(id, Occasion::Repair, dealer);
+        opened.region = complaintflow::domain::values::RegionCode::parse(region).expect("region");
+        let filed = super::filing("CMP-TEMPLATE", |_| {});
+        let Some(proto::workflow_event::Kind::Filed(filed)) =
+            event_to_proto(&ComplaintEvent::from(filed)).kind
+        else {
+            unreachable!("a filing converts to a filing")
+        };
+        proto::OpenFollowUpRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            follow_up_id: id.into(),
+            occasion: proto::FollowUpOccasion::Repair.into(),
+            dealer_code: dealer.into(),
+            region_code: region.into(),
+            customer: filed.customer,
+            vehicle: filed.vehicle,
+            deliver_time: Some(complaintflow::api::convert::timestamp_to_proto(
+                opened.delivered_at,
+            )),
+            reference: "RO-1".into(),
+        }
+    }
+
+    fn record(id: &str, event: Event) -> proto::RecordFollowUpEventRequest {
+        proto::RecordFollowUpEventRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            name: format!("followUps/{id}"),
+            occur_time: None,
+            event: Some(event),
+        }
+    }
+
+    fn get(id: &str) -> proto::GetFollowUpRequest {
+        proto::GetFollowUpRequest {
+            name: format!("followUps/{id}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follow_ups_over_grpc_keep_to_the_callers_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = TokenFile::default();
+        let dealer_a = issue(&mut file, "dms-sh-0042", AuthRole::Dealer, |e| {
+            e.dealers = vec!["SH-0042".into()]
+        });
+        let dealer_b = issue(&mut file, "dms-bj-0007", AuthRole::Dealer, |e| {
+            e.dealers = vec!["BJ-0007".into()]
+        });
+        let cac_east = issue(&mut file, "cac-east", AuthRole::Cac, |e| {
+            e.regions = vec!["EAST".into()]
+        });
+        let auditor = issue(&mut file, "audit-1", AuthRole::Auditor, |_| {});
+        let dealers = [("SH-0042", "EAST"), ("BJ-0007", "NORTH")]
+            .map(|(dealer, region)| (dealer.to_owned(), region.to_owned()))
+            .into();
+        let clock = ManualClock::new(at("2026-11-24T10:00:00+08:00"));
+        let server = TestServer::start(dir.path(), &file, dealers, clock).await;
+        let channel = Channel::from_shared(format!("http://{}", server.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut follow_ups = FollowUpServiceClient::new(channel.clone());
+        let mut complaints = ComplaintServiceClient::new(channel);
+
+        let request = open_request("FU-A", "SH-0042", "EAST");
+        let first = follow_ups
+            .open_follow_up(signed(&dealer_a, request.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.name, "followUps/FU-A");
+        let again = follow_ups
+            .open_follow_up(signed(&dealer_a, request))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(again.replayed);
+        assert_eq!(again.position, first.position);
+        // Another dealer's delivery, another dealer's follow-up: out of scope.
+        let foreign = open_request("FU-B", "BJ-0007", "NORTH");
+        assert_eq!(
+            code(follow_ups.open_follow_up(signed(&dealer_a, foreign)).await),
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            code(
+                follow_ups
+                    .get_follow_up(signed(&dealer_b, get("FU-A")))
+                    .await
+            ),
+            Code::NotFound
+        );
+        let answer = Event::Answered(proto::FollowUpAnswered {
+            score: 2,
+            concern: "A rattle from the door since the repair".into(),
+        });
+        assert_eq!(
+            code(
+                follow_ups
+                    .record_follow_up_event(signed(&dealer_b, record("FU-A", answer.clone())))
+                    .await
+            ),
+            Code::NotFound
+        );
+        assert_eq!(
+            code(
+                follow_ups
+                    .record_follow_up_event(signed(&auditor, record("FU-A", answer.clone())))
+                    .await
+            ),
+            Code::PermissionDenied
+        );
+        follow_ups
+            .record_follow_up_event(signed(&dealer_a, record("FU-A", answer)))
+            .await
+            .unwrap();
+
+        // The unhappy answer becomes a complaint about the same car at the same dealer.
+        let became = Event::BecameComplaint(proto::FollowUpBecameComplaint {
+            complaint_id: "CMP-FU-A".into(),
+        });
+        assert_eq!(
+            rule(
+                follow_ups
+                    .record_follow_up_event(signed(&dealer_a, record("FU-A", became.clone())))
+                    .await
+            ),
+            "follow_up_complaint_unknown"
+        );
+        complaints
+            .file_complaint(signed(
+                &dealer_a,
+                filing_request("CMP-FU-A", "SH-0042", "EAST"),
+            ))
+            .await
+            .unwrap();
+        follow_ups
+            .record_follow_up_event(signed(&dealer_a, record("FU-A", became.clone())))
+            .await
+            .unwrap();
+        assert_eq!(
+            rule(
+                follow_ups
+                    .record_follow_up_event(signed(&dealer_a, record("FU-A", became)))
+                    .await
+            ),
+            "follow_up_finished"
+        );
+        let state = follow_ups
+            .get_follow_up(signed(&auditor, get("FU-A")))
+            .await
+            .unwrap()
+            .into_inner()
+            .follow_up
+            .expect("follow-up");
+        assert_eq!(
+            state.status,
+            i32::from(proto::FollowUpStatus::BecameComplaint)
+        );
+        assert_eq!(state.complaint_id, "CMP-FU-A");
+        assert_eq!(state.score, 2);
+
+        let listed = |token: &str| {
+            let mut client = follow_ups.clone();
+            let request = signed(token, proto::ListFollowUpsRequest::default());
+            async move { client.list_follow_ups(request).await.unwrap().into_inner() }
+        };
+        assert_eq!(listed(&cac_east).await.follow_ups.len(), 1);
+        assert!(listed(&dealer_b).await.follow_ups.is_empty());
+        let stats = |token: &str| {
+            let mut client = follow_ups.clone();
+            let request = signed(token, proto::GetFollowUpStatisticsRequest::default());
+            async move {
+                client
+                    .get_follow_up_statistics(request)
+                    .await
+                    .unwrap()
+                    .into_inner()
+            }
+        };
+        let mine = stats(&dealer_a).await;
+        assert_eq!(
+            (mine.follow_ups, mine.became_complaints, mine.unhappy),
+            (1, 1, 1)
+        );
+        assert_eq!(mine.deadline_met, 1);
+        assert_eq!(stats(&dealer_b).await.follow_ups, 0);
+        server.stop().await;
+    }
+}

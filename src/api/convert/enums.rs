@@ -9,6 +9,7 @@
 use crate::api::proto;
 use crate::domain::Status;
 use crate::domain::deadlines::DeadlineKind;
+use crate::domain::follow_up::{FollowUpStatus, Occasion};
 use crate::domain::vocabulary::{
     Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind,
     EscalationReason, Level, Origin, RootCause, Severity, WaitingFor,
@@ -118,6 +119,12 @@ wire_enums! {
     ContactPurpose => proto::ContactPurpose,
     DeadlineKind => proto::DeadlineKind,
     Status => proto::Status,
+}
+
+// The quality follow-ups.
+wire_enums! {
+    Occasion => proto::FollowUpOccasion,
+    FollowUpStatus => proto::FollowUpStatus,
 }
 
 #[cfg(test)]
