@@ -176,4 +176,14 @@ async fn a_demo_meets_and_misses_every_deadline_it_exercises() {
         "{:?}",
         stats.deadlines
     );
+    // The follow-up calls: made in time and missed, turned into complaints and not.
+    let follow_ups = projections.follow_up_statistics(&Default::default(), &|_, _| true);
+    assert!(follow_ups.deadline_met > 0, "{follow_ups:?}");
+    assert!(follow_ups.deadline_missed > 0, "{follow_ups:?}");
+    assert!(follow_ups.became_complaints > 0, "{follow_ups:?}");
+    assert!(follow_ups.closed_without_complaint > 0, "{follow_ups:?}");
+    assert!(
+        follow_ups.unhappy > follow_ups.became_complaints,
+        "{follow_ups:?}"
+    );
 }
