@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "../../proto/complaintflow/v1/complaints.proto",
     "../../proto/complaintflow/v1/audit.proto",
     "../../proto/complaintflow/v1/subscriptions.proto",
+    "../../proto/complaintflow/v1/follow_ups.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -89,5 +89,6 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>>
         args.data.data_dir.display(),
         args.data.data_dir.display()
     );
+    println!("{}", crate::demo::guide(&config, &args.data.data_dir)?);
     Ok(ExitCode::SUCCESS)
 }

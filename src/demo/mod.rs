@@ -21,6 +21,8 @@
 //! interleave; streams, payloads and times do not.
 
 mod catalog;
+mod follow_ups;
+mod guide;
 mod paths;
 mod schedule;
 mod steps;
@@ -35,6 +37,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use catalog::MAX_REGIONS;
+pub use follow_ups::FollowUpSummary;
+pub use guide::guide;
 pub use paths::Path;
 pub use story::PlanError;
 
@@ -121,6 +125,8 @@ pub struct DemoSummary {
     pub by_path: BTreeMap<&'static str, usize>,
     /// Where each complaint stands at the end.
     pub by_status: BTreeMap<Status, usize>,
+    /// The quality follow-up calls (their events are counted in `events` too).
+    pub follow_ups: FollowUpSummary,
     pub end: Option<Timestamp>,
     pub elapsed: Duration,
 }
@@ -169,11 +175,17 @@ impl std::fmt::Display for DemoSummary {
             .iter()
             .map(|(s, n)| format!("{} {n}", s.as_str()))
             .collect();
-        write!(
+        writeln!(
             f,
             "status at the end: {} ({} open)",
             statuses.join(", "),
             self.open()
+        )?;
+        let follow_ups = &self.follow_ups;
+        write!(
+            f,
+            "quality follow-up calls: {} ({} recorded missed by the timers, {} became complaints)",
+            follow_ups.follow_ups, follow_ups.missed, follow_ups.became_complaints
         )
     }
 }
@@ -191,6 +203,7 @@ pub struct Plan {
 enum Stream {
     Identity = 1,
     Story = 2,
+    FollowUp = 3,
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -372,6 +385,12 @@ pub async fn generate(
     }
     if clock.now() < config.end() {
         clock.set(config.end());
+    }
+    if config.mix == Mix::Workflow {
+        summary.follow_ups =
+            follow_ups::generate(engine, config, &planner, &planner.filing_times()).await?;
+        summary.events += summary.follow_ups.events;
+        summary.engine_events += summary.follow_ups.missed;
     }
     summary.by_path = schedule.paths;
     summary.by_status = schedule.statuses;

@@ -390,7 +390,13 @@ fn progress_wait(
 
 fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     report_to_cac(story, cast, rng)?;
-    story.wall(minutes(rng, 10..60));
+    // Most engineers are found within the policy's two hours; some regions are short
+    // of one, and the dispatch comes late.
+    let dispatch_late = rng.random_bool(0.25);
+    story.wall(match dispatch_late {
+        false => minutes(rng, 10..60),
+        true => minutes(rng, 130..240),
+    });
     let expected_arrival = story
         .now()
         .checked_add(hours(rng, 1..4))
@@ -410,7 +416,12 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
         "Emergency: regional support",
     )?;
     receive(story, cast, rng)?;
-    story.to(expected_arrival).wall(minutes(rng, 0..30));
+    // Most engineers arrive by the time the owner was told; traffic makes some late.
+    let arrival = match rng.random_bool(0.7) {
+        true => expected_arrival.checked_sub(minutes(rng, 0..40)),
+        false => expected_arrival.checked_add(minutes(rng, 15..90)),
+    };
+    story.to(arrival.unwrap_or(expected_arrival));
     let findings = text("Inspected on site; photos and fault codes taken")?;
     story.act(&cast.engineer, OnSiteAppraisalRecorded { findings })?;
     evidence(story, &cast.engineer, "On-site photos and diagnostic log")?;

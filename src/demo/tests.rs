@@ -134,3 +134,57 @@ async fn the_engine_accepts_every_generated_event() {
     assert!(summary.engine_events > 0);
     assert_eq!(clock.now(), config.end());
 }
+
+/// A demo is where a new user learns what the statistics mean: every deadline rule it
+/// exercises must show up both met and missed, or the sample hides half the story.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_meets_and_misses_every_deadline_it_exercises() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(400, 42);
+    let clock = ManualClock::new(config.start);
+    let options = SledOptions {
+        clock: Arc::new(clock.clone()),
+        ..SledOptions::default()
+    };
+    let store = Arc::new(SledStore::open(dir.path().join("events"), options).expect("store"));
+    let policy = Arc::new(Policy::builtin());
+    let engine = Engine::new(store.clone(), policy.clone(), Arc::new(clock.clone()));
+    generate(&engine, &clock, &config, |_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let projections =
+        complaintflow_server::projections::Projections::open(dir.path().join("read"), policy)
+            .expect("open");
+    projections
+        .catch_up(store.as_ref(), |_, _| {})
+        .await
+        .expect("catch up");
+    let stats = projections
+        .statistics(&Default::default(), &|_, _| true)
+        .expect("statistics");
+    let one_sided: Vec<_> = stats
+        .deadlines
+        .iter()
+        .filter(|(_, (met, missed))| *met == 0 || *missed == 0)
+        .collect();
+    assert!(
+        one_sided.is_empty(),
+        "deadlines only met or only missed: {one_sided:?} (all: {:?})",
+        stats.deadlines
+    );
+    assert!(
+        stats.deadlines.contains_key("engineer_arrival"),
+        "{:?}",
+        stats.deadlines
+    );
+    // The follow-up calls: made in time and missed, turned into complaints and not.
+    let follow_ups = projections.follow_up_statistics(&Default::default(), &|_, _| true);
+    assert!(follow_ups.deadline_met > 0, "{follow_ups:?}");
+    assert!(follow_ups.deadline_missed > 0, "{follow_ups:?}");
+    assert!(follow_ups.became_complaints > 0, "{follow_ups:?}");
+    assert!(follow_ups.closed_without_complaint > 0, "{follow_ups:?}");
+    assert!(
+        follow_ups.unhappy > follow_ups.became_complaints,
+        "{follow_ups:?}"
+    );
+}

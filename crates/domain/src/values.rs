@@ -132,8 +132,19 @@ fn text(max: usize) -> impl Fn(&'static str, String) -> Result<String, InvalidVa
 }
 
 validated_string!(
-    /// The stream id of a complaint: 1..=64 characters of `[A-Za-z0-9._:-]`.
-    ComplaintId, "complaint_id", |f, s| identifier(64)(f, s)
+    /// The stream id of a complaint: 1..=64 characters of `[A-Za-z0-9._:-]`, not
+    /// starting with `follow-up:`, where the follow-ups' streams are named.
+    ComplaintId, "complaint_id", |f, s| {
+        let s = identifier(64)(f, s)?;
+        match s.starts_with(crate::follow_up::STREAM_PREFIX) {
+            true => Err(InvalidValue::new(f, "must not start with \"follow-up:\", the follow-ups' streams")),
+            false => Ok(s),
+        }
+    }
+);
+validated_string!(
+    /// A quality follow-up call's id: 1..=64 characters of `[A-Za-z0-9._:-]`.
+    FollowUpId, "follow_up_id", |f, s| identifier(64)(f, s)
 );
 validated_string!(
     /// A dealer ("4S" store) code, e.g. `D-31001`.

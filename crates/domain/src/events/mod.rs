@@ -41,7 +41,7 @@ pub enum DecodeError {
     },
 }
 
-fn decode_payload<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned>(
     event_type: &'static str,
     payload: &[u8],
 ) -> Result<T, DecodeError> {
@@ -58,7 +58,7 @@ fn decode_payload<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn encode_payload<T: serde::Serialize>(payload: &T) -> Vec<u8> {
+pub(crate) fn encode_payload<T: serde::Serialize>(payload: &T) -> Vec<u8> {
     // Encoding plain data into a Vec cannot fail; an empty payload would be
     // refused on decode, so a bug here cannot go unnoticed.
     bincode::serde::encode_to_vec(payload, codec_config()).unwrap_or_default()

@@ -24,6 +24,23 @@ pub struct PolicyDocument {
     pub severity: SeveritySpec,
     pub reopen: ReopenSpec,
     pub follow_up: FollowUpSpec,
+    /// The quality follow-up call after a sale or a repair (a stream of its own).
+    #[serde(default)]
+    pub quality_follow_up: QualityFollowUpSpec,
+}
+
+/// Seed 002: after a sale or a repair, the customer gets a quality follow-up call
+/// within this many business days of the delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityFollowUpSpec {
+    pub business_days: u32,
+}
+
+impl Default for QualityFollowUpSpec {
+    fn default() -> Self {
+        Self { business_days: 3 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

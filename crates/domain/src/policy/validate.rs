@@ -60,6 +60,10 @@ pub(super) fn validate(doc: &PolicyDocument) -> Result<Calendars, PolicyError> {
         "follow_up.min_score_to_close",
         "must be between 1 and 5",
     )?;
+    positive(
+        doc.quality_follow_up.business_days,
+        "quality_follow_up.business_days",
+    )?;
     build_calendars(doc)
 }
 

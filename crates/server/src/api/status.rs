@@ -130,6 +130,30 @@ fn store_status(err: StoreError) -> Status {
     }
 }
 
+/// A refused event names the workflow rule it breaks, for complaints and follow-ups alike.
+fn rule_status(
+    message: String,
+    index: usize,
+    event_type: &str,
+    code: &str,
+    violation: &dyn std::fmt::Display,
+) -> Status {
+    let mut details = ErrorDetails::with_precondition_failure_violation(
+        "WORKFLOW_RULE",
+        format!("events[{index}]"),
+        clip(&violation.to_string()),
+    );
+    details.set_error_info(
+        code.to_uppercase(),
+        DOMAIN,
+        [
+            ("rule".to_owned(), code.to_owned()),
+            ("event_type".to_owned(), event_type.to_owned()),
+        ],
+    );
+    Status::with_error_details(Code::FailedPrecondition, message, details)
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         let message = clip(&err.to_string()).into_owned();
@@ -140,31 +164,27 @@ impl From<ApiError> for Status {
                 index,
                 event_type,
                 violation,
-            }) => {
-                let mut details = ErrorDetails::with_precondition_failure_violation(
-                    "WORKFLOW_RULE",
-                    format!("events[{index}]"),
-                    clip(&violation.to_string()),
-                );
-                details.set_error_info(
-                    violation.code().to_uppercase(),
-                    DOMAIN,
-                    [
-                        ("rule".to_owned(), violation.code().to_owned()),
-                        ("event_type".to_owned(), event_type.to_owned()),
-                    ],
-                );
-                Status::with_error_details(Code::FailedPrecondition, message, details)
-            }
-            ApiError::Engine(EngineError::NotFound(_)) | ApiError::NotFound(_) => {
-                Status::not_found(message)
-            }
+            }) => rule_status(message, index, event_type, violation.code(), &violation),
+            ApiError::Engine(EngineError::FollowUpRule {
+                index,
+                event_type,
+                violation,
+            }) => rule_status(message, index, event_type, violation.code(), &violation),
+            ApiError::Engine(EngineError::NotFound(_))
+            | ApiError::Engine(EngineError::FollowUpNotFound(_))
+            | ApiError::NotFound(_) => Status::not_found(message),
             ApiError::Engine(EngineError::Unreadable { .. }) => Status::data_loss(message),
             ApiError::Engine(EngineError::Contention(id)) => with_info(
                 Code::Aborted,
                 message,
                 "CONTENTION",
                 vec![("complaint_id".into(), id.to_string())],
+            ),
+            ApiError::Engine(EngineError::FollowUpContention(id)) => with_info(
+                Code::Aborted,
+                message,
+                "CONTENTION",
+                vec![("follow_up_id".into(), id.to_string())],
             ),
             ApiError::Engine(EngineError::Forbidden(_)) => Status::permission_denied(message),
             ApiError::Projection(_) => Status::internal(message),

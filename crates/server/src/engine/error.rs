@@ -1,6 +1,7 @@
 //! What the engine can refuse, as one enum the API maps to status codes in one place.
 
-use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::follow_up::FollowUpViolation;
+use complaintflow_domain::values::{ComplaintId, FollowUpId};
 use complaintflow_domain::{DecodeError, RuleViolation};
 use complaintflow_log::StoreError;
 
@@ -19,6 +20,16 @@ pub enum EngineError {
     #[error("complaint {0} not found")]
     NotFound(ComplaintId),
 
+    #[error("events[{index}] ({event_type}) breaks rule {}: {violation}", violation.code())]
+    FollowUpRule {
+        index: usize,
+        event_type: &'static str,
+        violation: FollowUpViolation,
+    },
+
+    #[error("follow-up {0} not found")]
+    FollowUpNotFound(FollowUpId),
+
     #[error("permission denied: {0}")]
     Forbidden(String),
 
@@ -27,6 +38,9 @@ pub enum EngineError {
 
     #[error("complaint {0} kept changing while its events were checked; try again")]
     Contention(ComplaintId),
+
+    #[error("follow-up {0} kept changing while its events were checked; try again")]
+    FollowUpContention(FollowUpId),
 }
 
 impl EngineError {

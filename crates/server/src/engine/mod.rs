@@ -7,6 +7,7 @@
 
 pub mod codec;
 mod error;
+mod follow_ups;
 mod turns;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use codec::{DomainEvent, actor_to_string, stream_of};
 pub use error::EngineError;
+pub use follow_ups::{AllowAll as AllowAllFollowUps, FollowUpGuard, follow_up_stream};
 
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{
@@ -42,12 +44,43 @@ pub fn allow_all(_: Option<&ComplaintState>, _: &[Submission]) -> Result<(), Eng
 /// How often an append that lost a race is re-checked against the newer state.
 const MAX_ATTEMPTS: usize = 8;
 
-/// One event a caller wants appended.
+/// What the engine needs of a typed event to store it and to recognise a retry of it.
+pub trait Recordable {
+    fn event_type(&self) -> &'static str;
+    fn schema_version(&self) -> u16;
+    fn encode_payload(&self) -> Vec<u8>;
+}
+
+impl Recordable for ComplaintEvent {
+    fn event_type(&self) -> &'static str {
+        ComplaintEvent::event_type(self)
+    }
+    fn schema_version(&self) -> u16 {
+        ComplaintEvent::schema_version(self)
+    }
+    fn encode_payload(&self) -> Vec<u8> {
+        ComplaintEvent::encode_payload(self)
+    }
+}
+
+impl Recordable for complaintflow_domain::follow_up::FollowUpEvent {
+    fn event_type(&self) -> &'static str {
+        Self::event_type(self)
+    }
+    fn schema_version(&self) -> u16 {
+        Self::schema_version(self)
+    }
+    fn encode_payload(&self) -> Vec<u8> {
+        Self::encode_payload(self)
+    }
+}
+
+/// One event a caller wants appended (a complaint's, unless said otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submission {
+pub struct Submission<E = ComplaintEvent> {
     /// The idempotency key.
     pub event_id: Uuid,
-    pub event: ComplaintEvent,
+    pub event: E,
     /// When it happened; `None` means now.
     pub occurred_at: Option<Timestamp>,
     pub correlation_id: Option<Uuid>,
@@ -64,7 +97,9 @@ impl Submission {
             causation_id: None,
         }
     }
+}
 
+impl<E: Recordable> Submission<E> {
     pub fn at(mut self, occurred_at: Timestamp) -> Self {
         self.occurred_at = Some(occurred_at);
         self
@@ -110,10 +145,14 @@ pub enum AsOf {
 
 impl AsOf {
     fn includes(self, event: &DomainEvent) -> bool {
+        self.includes_meta(&event.meta)
+    }
+
+    fn includes_meta(self, meta: &EventMeta) -> bool {
         match self {
             Self::Now => true,
-            Self::Version(version) => event.meta.version <= version,
-            Self::Time(at) => event.meta.recorded_at <= at,
+            Self::Version(version) => meta.version <= version,
+            Self::Time(at) => meta.recorded_at <= at,
         }
     }
 }
@@ -295,11 +334,11 @@ impl Engine {
     /// one append, in this complaint, with what the client sent: the same type, payload,
     /// actor, correlation and causation, and the same time if the client gave one. A time
     /// the server filled in is not part of the request, so it never makes a retry differ.
-    async fn replay_if_stored(
+    async fn replay_if_stored<E: Recordable>(
         &self,
         stream: &StreamId,
         actor_text: &str,
-        submissions: &[Submission],
+        submissions: &[Submission<E>],
     ) -> Result<Option<AppendOutcome>, EngineError> {
         let Some(first) = submissions.first() else {
             return Ok(None);

@@ -20,8 +20,11 @@ use crate::api::auth::Authenticate;
 use crate::api::budget::ResponseBudget;
 use crate::api::proto::audit_service_server::AuditServiceServer;
 use crate::api::proto::complaint_service_server::ComplaintServiceServer;
+use crate::api::proto::follow_up_service_server::FollowUpServiceServer;
 use crate::api::proto::subscription_service_server::SubscriptionServiceServer;
-use crate::api::services::{AppState, AuditApi, ComplaintApi, PageTokens, SubscriptionApi};
+use crate::api::services::{
+    AppState, AuditApi, ComplaintApi, FollowUpApi, PageTokens, SubscriptionApi,
+};
 use crate::auth::{LiveTokens, TokenRegistry};
 use crate::config::Config;
 use crate::engine::Engine;
@@ -323,6 +326,9 @@ async fn build_router(
     let audit = AuditServiceServer::new(AuditApi::new(state.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let follow_ups = FollowUpServiceServer::new(FollowUpApi::new(state.clone()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(state))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -332,6 +338,9 @@ async fn build_router(
         .set_serving::<ComplaintServiceServer<ComplaintApi>>()
         .await;
     health.set_serving::<AuditServiceServer<AuditApi>>().await;
+    health
+        .set_serving::<FollowUpServiceServer<FollowUpApi>>()
+        .await;
     health
         .set_serving::<SubscriptionServiceServer<SubscriptionApi>>()
         .await;
@@ -367,5 +376,6 @@ async fn build_router(
         .add_service(reflection_alpha)
         .add_service(InterceptedService::new(complaints, auth.clone()))
         .add_service(InterceptedService::new(audit, auth.clone()))
+        .add_service(InterceptedService::new(follow_ups, auth.clone()))
         .add_service(InterceptedService::new(subscriptions, auth)))
 }

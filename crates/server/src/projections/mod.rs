@@ -43,7 +43,7 @@ use working::Fold;
 
 /// Bump when what the read models hold changes meaning: snapshots taken before are
 /// then set aside and the read models rebuilt.
-const PROJECTION_SCHEMA: u32 = 2;
+const PROJECTION_SCHEMA: u32 = 3;
 /// How often the follower writes a snapshot (if anything changed).
 const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -107,6 +107,7 @@ impl Projections {
                 let mut model =
                     Model::from_parts(contents.checkpoint, contents.records, contents.stats);
                 model.log_hash = contents.log_hash;
+                model.load_follow_ups(contents.follow_ups);
                 info!(
                     complaints = model.records.len(),
                     checkpoint = model.checkpoint,
@@ -196,7 +197,7 @@ impl Projections {
         let changes = working::fold(&|id| self.stored(id), &self.policy, events);
         let skipped = changes.skipped;
         let mut model = self.write();
-        model.install(changes, next);
+        model.install(changes, next, &self.policy);
         model.log_hash = last.hash;
         self.publish(model, skipped);
         Ok(())
@@ -259,20 +260,21 @@ impl Projections {
         }
         let starts_empty = {
             let model = self.read();
-            model.records.is_empty() && model.stats.is_empty()
+            model.records.is_empty() && model.stats.is_empty() && model.follow_ups.is_empty()
         };
         let log_hash = hash_at(runtime, store, next - 1)?;
         let (mut model, skipped) = if starts_empty {
-            let (parts, stats, skipped) = fold.into_records();
-            let built = Model::from_parts(next, parts, stats);
+            let records = fold.into_records();
+            let mut built = Model::from_parts(next, records.parts, records.stats);
+            built.apply_follow_ups(records.follow_ups, &self.policy);
             let mut model = self.write();
             *model = built;
-            (model, skipped)
+            (model, records.skipped)
         } else {
             let changes = fold.into_changes();
             let skipped = changes.skipped;
             let mut model = self.write();
-            model.install(changes, next);
+            model.install(changes, next, &self.policy);
             (model, skipped)
         };
         model.log_hash = log_hash;
@@ -347,7 +349,7 @@ impl Projections {
     fn write_snapshot(&self) -> Result<(), ProjectionError> {
         let mut mark = self.snapshots.lock().map_err(|_| poisoned())?;
         // Records are shared, not copied: the lock is held only to collect them.
-        let (checkpoint, log_hash, mut records, stats) = {
+        let (checkpoint, log_hash, mut records, stats, follow_ups) = {
             let model = self.read();
             if model.checkpoint == mark.checkpoint {
                 return Ok(());
@@ -358,12 +360,14 @@ impl Projections {
                 model.log_hash,
                 records,
                 model.stats.clone(),
+                model.follow_ups.values().cloned().collect::<Vec<_>>(),
             )
         };
         let started = Instant::now();
         records.sort_unstable_by(|a, b| a.state.id.cmp(&b.state.id));
         let position = (checkpoint, log_hash);
-        let bytes = snapshot::write(&self.dir, &self.fingerprint, position, &records, &stats)
+        let tail = (&stats, follow_ups.as_slice());
+        let bytes = snapshot::write(&self.dir, &self.fingerprint, position, &records, tail)
             .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
         *mark = SnapshotMark {
             checkpoint,
@@ -550,7 +554,7 @@ mod tests {
             &fingerprint,
             (checkpoint, Hash::GENESIS),
             &[],
-            &Default::default(),
+            (&Default::default(), &[]),
         )
         .unwrap();
         policy

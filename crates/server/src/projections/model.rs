@@ -7,13 +7,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
+
 use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 use super::stats::{Buckets, merge_buckets};
-use super::working::Changes;
-use complaintflow_domain::values::ComplaintId;
+use super::working::{Changes, FollowUpChange};
+use complaintflow_domain::Policy;
+use complaintflow_domain::follow_up::{self, FollowUpState};
+use complaintflow_domain::values::{ComplaintId, FollowUpId};
 use complaintflow_log::Hash;
 use complaintflow_log::parallel;
 
@@ -30,6 +34,11 @@ pub struct Model {
     /// Encoded timer keys (see `keys::timer_key`), earliest first.
     pub timers: BTreeMap<Vec<u8>, ScheduledTimer>,
     pub stats: Buckets,
+    /// The quality follow-ups, each as it stands: few and small, so the listing, the
+    /// statistics and the due calls are worked out from them when asked.
+    pub follow_ups: BTreeMap<FollowUpId, FollowUpState>,
+    /// The calls still owed, by due moment: what the scheduler looks at.
+    pub follow_ups_due: BTreeSet<(Timestamp, FollowUpId)>,
 }
 
 /// A change to one complaint with every key it implies, worked out before the model is
@@ -119,6 +128,36 @@ impl Model {
             index,
             timers,
             stats,
+            follow_ups: BTreeMap::new(),
+            follow_ups_due: BTreeSet::new(),
+        }
+    }
+
+    /// Takes the follow-ups of a snapshot.
+    pub fn load_follow_ups(&mut self, states: Vec<FollowUpState>) {
+        for state in states {
+            self.put_follow_up(state);
+        }
+    }
+
+    fn put_follow_up(&mut self, state: FollowUpState) {
+        if let Some(due) = state.pending_deadline() {
+            self.follow_ups_due.insert((due, state.id().clone()));
+        }
+        self.follow_ups.insert(state.id().clone(), state);
+    }
+
+    /// Applies follow-up events, in the order each follow-up's came in the log.
+    pub fn apply_follow_ups(&mut self, changes: Vec<FollowUpChange>, policy: &Policy) {
+        for FollowUpChange { id, event, meta } in changes {
+            let mut state = self.follow_ups.remove(&id);
+            if let Some(due) = state.as_ref().and_then(FollowUpState::pending_deadline) {
+                self.follow_ups_due.remove(&(due, id));
+            }
+            follow_up::apply(&mut state, &event, &meta, policy);
+            if let Some(state) = state {
+                self.put_follow_up(state);
+            }
         }
     }
 
@@ -156,10 +195,11 @@ impl Model {
         };
     }
     /// Takes over what a run changed.
-    pub fn install(&mut self, changes: Changes, checkpoint: u64) {
+    pub fn install(&mut self, changes: Changes, checkpoint: u64, policy: &Policy) {
         for update in changes.updates {
             self.put(update);
         }
+        self.apply_follow_ups(changes.follow_ups, policy);
         merge_buckets(&mut self.stats, changes.stats);
         self.checkpoint = checkpoint;
     }

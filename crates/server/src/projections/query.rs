@@ -8,10 +8,12 @@ use jiff::Timestamp;
 
 use super::keys::{self, Index};
 use super::record::{ComplaintRecord, ScheduledTimer};
-use super::stats::{Statistics, StatsFilter};
+use super::stats::{BucketKey, Statistics, StatsFilter};
 use super::{ProjectionError, Projections};
+use complaintflow_domain::Policy;
+use complaintflow_domain::follow_up::{FollowUpState, FollowUpStatistics};
 use complaintflow_domain::state::Status;
-use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::values::{ComplaintId, FollowUpId};
 use complaintflow_domain::vocabulary::{Category, Severity};
 
 /// At most this many index entries are read for one page, so that a filter that
@@ -242,5 +244,86 @@ impl Projections {
             .values()
             .next()
             .map(|timer| timer.moment.at))
+    }
+}
+
+/// Questions about the quality follow-ups.
+impl Projections {
+    pub fn follow_up(&self, id: &FollowUpId) -> Option<FollowUpState> {
+        self.read().follow_ups.get(id).cloned()
+    }
+
+    /// The follow-ups `visible(region, dealer)` admits, by id, after `after`, at most
+    /// `limit`; only those still owing the call if `open_only`.
+    pub fn list_follow_ups(
+        &self,
+        visible: &dyn Fn(&str, &str) -> bool,
+        open_only: bool,
+        after: Option<&FollowUpId>,
+        limit: usize,
+    ) -> Vec<FollowUpState> {
+        let model = self.read();
+        let from = match after {
+            Some(id) => Bound::Excluded(id),
+            None => Bound::Unbounded,
+        };
+        model
+            .follow_ups
+            .range::<FollowUpId, _>((from, Bound::Unbounded))
+            .map(|(_, state)| state)
+            .filter(|state| visible(state.opened.region.as_str(), state.opened.dealer.as_str()))
+            .filter(|state| !open_only || !state.is_finished())
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// The follow-ups' statistics over those `filter` and `visible` admit (the month is
+    /// the month of the delivery).
+    pub fn follow_up_statistics(
+        &self,
+        filter: &StatsFilter,
+        visible: &dyn Fn(&str, &str) -> bool,
+    ) -> FollowUpStatistics {
+        let model = self.read();
+        let mut stats = FollowUpStatistics::default();
+        for state in model.follow_ups.values() {
+            let key = follow_up_bucket(state, &self.policy);
+            if filter.admits(&key) && visible(&key.region, &key.dealer) {
+                stats.add(state, &self.policy);
+            }
+        }
+        stats
+    }
+
+    /// Follow-up calls due at or before `now` and not yet recorded missed, earliest
+    /// first, at most `limit`.
+    pub fn due_follow_ups(&self, now: Timestamp, limit: usize) -> Vec<(FollowUpId, Timestamp)> {
+        self.read()
+            .follow_ups_due
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .take(limit)
+            .map(|(due, id)| (id.clone(), *due))
+            .collect()
+    }
+
+    /// When the earliest follow-up call still owed is due.
+    pub fn next_follow_up_due(&self) -> Option<Timestamp> {
+        self.read().follow_ups_due.first().map(|(due, _)| *due)
+    }
+}
+
+/// A follow-up counts where its delivery was: its region, dealer and month.
+fn follow_up_bucket(state: &FollowUpState, policy: &Policy) -> BucketKey {
+    let opened = &state.opened;
+    let zone = policy.calendar(&opened.region).time_zone();
+    BucketKey {
+        region: opened.region.as_str().to_owned(),
+        dealer: opened.dealer.as_str().to_owned(),
+        month: zone
+            .to_datetime(opened.delivered_at)
+            .strftime("%Y-%m")
+            .to_string(),
     }
 }

@@ -6,8 +6,8 @@
 //! models are rebuilt from the log, so nothing here has to be migrated.
 //!
 //! Layout: `MAGIC`, then bincode values: `Header`, the records (`ComplaintRecord`s) in
-//! the parts the header lists, `buckets` × (`BucketKey`, `StatsBucket`), and last the
-//! BLAKE3 hash of all the bytes before it.
+//! the parts the header lists, `buckets` × (`BucketKey`, `StatsBucket`), `follow_ups` ×
+//! `FollowUpState`, and last the BLAKE3 hash of all the bytes before it.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -19,12 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use super::record::ComplaintRecord;
 use super::stats::Buckets;
+use complaintflow_domain::follow_up::FollowUpState;
 use complaintflow_log::Hash;
 use complaintflow_log::parallel;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 /// More parts than this cannot have been written (one per core).
 const MAX_PARTS: usize = 1024;
 const FILE: &str = "read-models.snapshot";
@@ -40,6 +41,7 @@ struct Header {
     /// The records come in parts, decoded on every core: (records, bytes) of each.
     parts: Vec<(u64, u64)>,
     buckets: u64,
+    follow_ups: u64,
 }
 
 /// What a snapshot holds.
@@ -50,6 +52,7 @@ pub struct Contents {
     /// The records, in parts.
     pub records: Vec<Vec<Arc<ComplaintRecord>>>,
     pub stats: Buckets,
+    pub follow_ups: Vec<FollowUpState>,
 }
 
 /// Why a snapshot was not used.
@@ -76,7 +79,7 @@ pub fn write(
     fingerprint: &[u8],
     (checkpoint, log_hash): (u64, Hash),
     records: &[Arc<ComplaintRecord>],
-    stats: &Buckets,
+    (stats, follow_ups): (&Buckets, &[FollowUpState]),
 ) -> io::Result<u64> {
     let chunk = records.len().div_ceil(parallel::cores()).max(1);
     let parts = parallel::each(records.chunks(chunk), |part| {
@@ -98,12 +101,16 @@ pub fn write(
             .map(|(count, bytes)| (*count, bytes.len() as u64))
             .collect(),
         buckets: stats.len() as u64,
+        follow_ups: follow_ups.len() as u64,
     };
     let mut head = MAGIC.to_vec();
     encode(&header, &mut head)?;
     let mut tail = Vec::new();
     for bucket in stats {
         encode(&bucket, &mut tail)?;
+    }
+    for follow_up in follow_ups {
+        encode(follow_up, &mut tail)?;
     }
     let mut hasher = blake3::Hasher::new();
     let sections = std::iter::once(&head)
@@ -171,14 +178,20 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     let stats = (0..header.buckets)
         .map(|_| decode(&mut input))
         .collect::<Result<Buckets, _>>()?;
+    // Pushed one by one: a count is not trusted to size an allocation.
+    let mut follow_ups = Vec::new();
+    for _ in 0..header.follow_ups {
+        follow_ups.push(decode::<FollowUpState>(&mut input)?);
+    }
     if !input.is_empty() {
-        return Err(damaged("bytes after the last bucket"));
+        return Err(damaged("bytes after the last follow-up"));
     }
     Ok(Contents {
         checkpoint: header.checkpoint,
         log_hash: Hash(header.log_hash),
         records,
         stats,
+        follow_ups,
     })
 }
 
@@ -227,7 +240,7 @@ mod tests {
     fn a_snapshot_reads_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
-        write(dir.path(), b"p", (42, Hash::GENESIS), &[], &stats()).unwrap();
+        write(dir.path(), b"p", (42, Hash::GENESIS), &[], (&stats(), &[])).unwrap();
         let contents = read(dir.path(), b"p").unwrap();
         assert_eq!(contents.checkpoint, 42);
         assert_eq!(contents.stats, stats());
@@ -238,14 +251,14 @@ mod tests {
     #[test]
     fn another_policy_makes_it_outdated() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), b"p", (1, Hash::GENESIS), &[], &stats()).unwrap();
+        write(dir.path(), b"p", (1, Hash::GENESIS), &[], (&stats(), &[])).unwrap();
         assert!(matches!(read(dir.path(), b"q"), Err(Unusable::Outdated)));
     }
 
     #[test]
     fn any_damage_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), b"p", (7, Hash::GENESIS), &[], &stats()).unwrap();
+        write(dir.path(), b"p", (7, Hash::GENESIS), &[], (&stats(), &[])).unwrap();
         let whole = fs::read(path_in(dir.path())).unwrap();
         for at in [0, MAGIC.len() + 3, whole.len() / 2, whole.len() - 1] {
             let mut bytes = whole.clone();
@@ -269,7 +282,7 @@ mod tests {
     fn removing_a_missing_snapshot_is_fine() {
         let dir = tempfile::tempdir().unwrap();
         remove(dir.path()).unwrap();
-        write(dir.path(), b"p", (1, Hash::GENESIS), &[], &stats()).unwrap();
+        write(dir.path(), b"p", (1, Hash::GENESIS), &[], (&stats(), &[])).unwrap();
         remove(dir.path()).unwrap();
         assert!(matches!(read(dir.path(), b"p"), Err(Unusable::Missing)));
     }

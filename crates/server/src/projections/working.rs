@@ -21,8 +21,9 @@ use super::stats::{
     BucketKey, Buckets, StatsDelta, add_event, add_to, count_deadlines_met, merge_buckets,
 };
 use crate::engine::codec;
-use complaintflow_domain::values::ComplaintId;
-use complaintflow_domain::{ComplaintState, Obligations, Policy};
+use complaintflow_domain::follow_up::{self, FollowUpEvent};
+use complaintflow_domain::values::{ComplaintId, FollowUpId};
+use complaintflow_domain::{ComplaintState, EventMeta, Obligations, Policy};
 use complaintflow_log::codec::{Envelope, decode_envelope, stream_of};
 use complaintflow_log::parallel;
 use complaintflow_log::{EncodedPage, RecordedEvent, StoreError};
@@ -34,6 +35,17 @@ pub struct Changes {
     pub updates: Vec<Update>,
     pub stats: Buckets,
     pub skipped: u64,
+    /// Follow-up events, in log order per follow-up: a handful per delivery, applied
+    /// to the follow-ups' read model where it is installed.
+    pub follow_ups: Vec<FollowUpChange>,
+}
+
+/// One follow-up event as the read model applies it.
+#[derive(Debug)]
+pub struct FollowUpChange {
+    pub id: FollowUpId,
+    pub event: FollowUpEvent,
+    pub meta: EventMeta,
 }
 
 impl Changes {
@@ -41,6 +53,7 @@ impl Changes {
         self.updates.extend(other.updates);
         merge_buckets(&mut self.stats, other.stats);
         self.skipped += other.skipped;
+        self.follow_ups.extend(other.follow_ups);
     }
 }
 
@@ -146,18 +159,31 @@ impl<'a> Fold<'a> {
 
     /// The complaints' records, one part per shard, for a fold that started from no
     /// records at all; with the statistics and the events skipped.
-    pub fn into_records(self) -> (Vec<Vec<Arc<ComplaintRecord>>>, Buckets, u64) {
-        let mut parts = Vec::with_capacity(self.shards.len());
-        let (mut stats, mut skipped) = (Buckets::new(), 0);
-        for (records, part_stats, part_skipped) in
+    pub fn into_records(self) -> Records {
+        let mut built = Records {
+            parts: Vec::with_capacity(self.shards.len()),
+            ..Records::default()
+        };
+        for (records, part_stats, part_skipped, follow_ups) in
             parallel::each(self.shards, Working::into_records)
         {
-            parts.push(records);
-            merge_buckets(&mut stats, part_stats);
-            skipped += part_skipped;
+            built.parts.push(records);
+            merge_buckets(&mut built.stats, part_stats);
+            built.skipped += part_skipped;
+            built.follow_ups.extend(follow_ups);
         }
-        (parts, stats, skipped)
+        built
     }
+}
+
+/// The read models a fold from no records at all builds: the complaints' records in
+/// parts (one per shard), the statistics, the events skipped and the follow-ups' events.
+#[derive(Debug, Default)]
+pub struct Records {
+    pub parts: Vec<Vec<Arc<ComplaintRecord>>>,
+    pub stats: Buckets,
+    pub skipped: u64,
+    pub follow_ups: Vec<FollowUpChange>,
 }
 
 /// Which complaints a shard folds: those whose stream hashes to it.
@@ -189,6 +215,7 @@ struct Working<'a> {
     skipped: u64,
     /// The first record of a page that could not be read: the fold stops there.
     failure: Option<StoreError>,
+    follow_ups: Vec<FollowUpChange>,
 }
 
 /// A complaint the run touched.
@@ -211,6 +238,7 @@ impl<'a> Working<'a> {
             touched: HashTable::new(),
             skipped: 0,
             failure: None,
+            follow_ups: Vec::new(),
         }
     }
 
@@ -278,10 +306,11 @@ impl<'a> Working<'a> {
             updates,
             stats,
             skipped: self.skipped,
+            follow_ups: self.follow_ups,
         }
     }
 
-    fn into_records(self) -> (Vec<Arc<ComplaintRecord>>, Buckets, u64) {
+    fn into_records(self) -> (Vec<Arc<ComplaintRecord>>, Buckets, u64, Vec<FollowUpChange>) {
         let (policy, stats) = (self.policy, self.bucket_stats());
         let records = self
             .touched
@@ -289,7 +318,29 @@ impl<'a> Working<'a> {
             .filter_map(|(_, touched)| touched.state)
             .map(|state| Arc::new(ComplaintRecord::new(state, policy)))
             .collect();
-        (records, stats, self.skipped)
+        (records, stats, self.skipped, self.follow_ups)
+    }
+
+    /// Keeps a follow-up stream's event for the follow-ups' read model; false if it
+    /// cannot be read as one.
+    fn keep_follow_up(&mut self, id: FollowUpId, recorded: &Envelope<'_>) -> bool {
+        let event = FollowUpEvent::decode(
+            recorded.event_type,
+            recorded.schema_version,
+            recorded.payload,
+        );
+        let actor = codec::actor_from_str(recorded.actor);
+        let (Ok(event), Ok(actor)) = (event, actor) else {
+            return false;
+        };
+        let meta = EventMeta {
+            version: recorded.version,
+            occurred_at: recorded.occurred_at,
+            recorded_at: recorded.recorded_at,
+            actor,
+        };
+        self.follow_ups.push(FollowUpChange { id, event, meta });
+        true
     }
 
     /// The complaint of a stream (`hash` is its hash), touched by this run from now on;
@@ -321,6 +372,13 @@ impl<'a> Working<'a> {
     }
 
     fn apply(&mut self, hash: u64, recorded: &Envelope<'_>) {
+        if let Some(id) = follow_up::of_stream(recorded.stream) {
+            if !self.keep_follow_up(id, recorded) {
+                warn!(position = recorded.position, event_type = %recorded.event_type, "follow-up event skipped by projections");
+                self.skipped += 1;
+            }
+            return;
+        }
         let policy = self.policy;
         let decoded = codec::decode_envelope(recorded);
         let touched = match decoded {

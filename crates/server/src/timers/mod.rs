@@ -7,6 +7,10 @@
 //! deadline instance and the stage, so a firing repeated after a crash (appended, but not
 //! yet seen by the projections) is recognised by the store and takes effect once.
 
+mod follow_ups;
+
+pub use follow_ups::follow_up_firing_id;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +98,10 @@ impl Scheduler {
                 })
                 .collect();
             if fresh.is_empty() {
+                let follow_ups = self.fire_follow_ups(now).await?;
+                report.fired += follow_ups.fired;
+                report.events += follow_ups.events;
+                report.skipped += follow_ups.skipped;
                 return Ok(report);
             }
             // Complaints fire concurrently, so that their appends share group commits;
@@ -239,8 +247,13 @@ impl Scheduler {
                 warn!(error = %err, "firing due deadlines failed; will retry");
             }
             let now = self.engine.clock().now();
-            let sleep = match self.projections.next_timer_at() {
-                Ok(Some(next)) => Duration::try_from(next.duration_since(now))
+            let next_timer = self.projections.next_timer_at().ok().flatten();
+            let next = next_timer
+                .into_iter()
+                .chain(self.projections.next_follow_up_due())
+                .min();
+            let sleep = match next {
+                Some(next) => Duration::try_from(next.duration_since(now))
                     .unwrap_or(Duration::ZERO)
                     .min(MAX_SLEEP),
                 _ => MAX_SLEEP,

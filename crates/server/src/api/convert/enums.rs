@@ -9,6 +9,7 @@
 use crate::api::proto;
 use complaintflow_domain::Status;
 use complaintflow_domain::deadlines::DeadlineKind;
+use complaintflow_domain::follow_up::{FollowUpStatus, Occasion};
 use complaintflow_domain::vocabulary::{
     Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind,
     EscalationReason, Level, Origin, RootCause, Severity, WaitingFor,
@@ -118,6 +119,12 @@ wire_enums! {
     ContactPurpose => proto::ContactPurpose,
     DeadlineKind => proto::DeadlineKind,
     Status => proto::Status,
+}
+
+// The quality follow-ups.
+wire_enums! {
+    Occasion => proto::FollowUpOccasion,
+    FollowUpStatus => proto::FollowUpStatus,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod events;
 mod fields;
 #[cfg(test)]
 mod fixtures;
+mod follow_ups;
 mod names;
 mod state;
 mod time;
@@ -24,6 +25,10 @@ pub use enums::{
 };
 pub use envelope::recorded_event_to_proto;
 pub use events::{event_from_proto, event_to_proto, filed_from_proto};
+pub use follow_ups::{
+    FOLLOW_UPS_COLLECTION, follow_up_event_from_proto, follow_up_id_from_name, follow_up_name,
+    follow_up_to_proto, opened_from_proto,
+};
 pub use names::{
     COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
 };

@@ -16,19 +16,28 @@ pub fn complaint_name(id: &ComplaintId) -> String {
 
 /// The complaint id in a resource name `complaints/{complaint_id}`.
 pub fn complaint_id_from_name(name: &str, field: &str) -> Result<ComplaintId, FieldViolation> {
+    let id = id_in_name(COMPLAINTS_COLLECTION, "complaint_id", name, field)?;
+    ComplaintId::parse(id).map_err(|err| FieldViolation::invalid(field, err))
+}
+
+/// The id part of a resource name `{collection}/{id}`, not yet checked.
+pub(crate) fn id_in_name<'a>(
+    collection: &str,
+    id_field: &str,
+    name: &'a str,
+    field: &str,
+) -> Result<&'a str, FieldViolation> {
     if name.is_empty() {
         return Err(FieldViolation::required(field));
     }
-    let id = name
-        .strip_prefix(COMPLAINTS_COLLECTION)
+    name.strip_prefix(collection)
         .and_then(|rest| rest.strip_prefix('/'))
         .ok_or_else(|| {
             FieldViolation::new(
                 field,
-                format!("must be {COMPLAINTS_COLLECTION}/{{complaint_id}}, got {name:?}"),
+                format!("must be {collection}/{{{id_field}}}, got {name:?}"),
             )
-        })?;
-    ComplaintId::parse(id).map_err(|err| FieldViolation::invalid(field, err))
+        })
 }
 
 /// A required UUID field.

@@ -2,6 +2,7 @@
 
 mod audit;
 mod complaints;
+mod follow_ups;
 mod paging;
 mod subscriptions;
 
@@ -11,6 +12,7 @@ use tokio::sync::Semaphore;
 
 pub use audit::AuditApi;
 pub use complaints::ComplaintApi;
+pub use follow_ups::FollowUpApi;
 pub use paging::{PageKeyError, PageTokens};
 pub use subscriptions::SubscriptionApi;
 

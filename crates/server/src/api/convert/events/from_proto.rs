@@ -312,14 +312,14 @@ pub fn filed_from_proto(
     })
 }
 
-fn customer(pb: proto::Customer, f: &Fields) -> Result<ev::Customer, FieldViolation> {
+pub(crate) fn customer(pb: proto::Customer, f: &Fields) -> Result<ev::Customer, FieldViolation> {
     Ok(ev::Customer {
         name: f.value("name", pb.name)?,
         phone: f.value("phone", pb.phone)?,
     })
 }
 
-fn vehicle(pb: proto::Vehicle, f: &Fields) -> Result<ev::Vehicle, FieldViolation> {
+pub(crate) fn vehicle(pb: proto::Vehicle, f: &Fields) -> Result<ev::Vehicle, FieldViolation> {
     Ok(ev::Vehicle {
         vin: f.value("vin", pb.vin)?,
         plate: f.optional_value("plate", pb.plate)?,
