@@ -401,8 +401,12 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
         .collect();
     assert_eq!(
         missed,
-        [(DeadlineKind::ReportToCac, at("2026-11-23T17:30:00+08:00"))],
-        "the same-day report was due Monday evening; the result's clock went to the CAC with the case"
+        [
+            (DeadlineKind::ReportToCac, at("2026-11-23T17:30:00+08:00")),
+            (DeadlineKind::ResultReport, at("2026-11-26T10:00:00+08:00")),
+        ],
+        "the same-day report was due Monday evening, the result report to the CAC three \
+         business days after receipt; the result's clock went to the CAC with the case"
     );
     // Found late, so recorded when the engine found it: no warning for what is already
     // missed, and the escalation hands the case to the CAC now, with a fresh result clock.
@@ -494,14 +498,16 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
         assert_eq!(progress[0].missed_periods, periods, "{c}");
         assert_eq!(progress[0].overdue_since, Some(at(since)), "{c}");
         // In due order: the progress report (due the next day), once; the result (due
-        // in 3 business days), missed and escalated once. Nothing else was running for
-        // an appraised emergency.
+        // in 3 business days), missed and escalated once; the result report to the CAC,
+        // due at the same moment, missed (it does not escalate). Nothing else was
+        // running for an appraised emergency.
         assert_eq!(
             types,
             [
                 "complaint.progress_report_due",
                 "complaint.deadline_missed",
                 "complaint.escalated",
+                "complaint.deadline_missed",
             ],
             "{c}"
         );
@@ -509,11 +515,12 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
         assert!(record.is_overdue(), "{c}");
         assert_eq!(record.state.level, Level::ManufacturerCac, "{c}");
     }
-    // The normal case: its same-day report missed and escalated, once.
-    assert_eq!(world.count(normal, "complaint.deadline_missed").await, 1);
+    // The normal case: its same-day report missed and escalated, once (the result's
+    // clock restarts with the new owner); its result report to the CAC missed.
+    assert_eq!(world.count(normal, "complaint.deadline_missed").await, 2);
     assert_eq!(world.count(normal, "complaint.escalated").await, 1);
     assert!(filed_at < at("2026-03-03T00:00:00Z"));
-    assert_eq!(report.events, 3 * 3 + 2, "{report:?}");
+    assert_eq!(report.events, 3 * 4 + 3, "{report:?}");
 
     // Exactly once: another pass fires nothing, and firings repeated after a crash
     // (appended, not yet projected) write nothing.
@@ -539,7 +546,19 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
             &complaintflow::engine::allow_all,
         )
         .await);
-    assert!(!world.record(c).await.is_overdue());
+    let overdue: Vec<DeadlineKind> = world
+        .record(c)
+        .await
+        .deadlines
+        .iter()
+        .filter(|d| d.is_overdue())
+        .map(|d| d.deadline.kind)
+        .collect();
+    assert_eq!(
+        overdue,
+        [DeadlineKind::ResultReport],
+        "the progress report is made; the result report to the CAC is still owed"
+    );
     world.advance(hours(24)).await;
     assert_eq!(world.count(c, "complaint.progress_report_due").await, 2);
     drop(temp);
@@ -706,4 +725,449 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
         then.apologized.is_none(),
         "the past is replayed, not taken from the cache"
     );
+}
+
+// Issue 13 §3–§4: the merge's survivor, the promises and reports the seeds name.
+
+mod seeds {
+    use complaintflow::domain::events as ev;
+    use complaintflow::domain::values::{ComplaintId, Label, Money};
+    use complaintflow::domain::vocabulary::*;
+    use jiff::Timestamp;
+
+    use super::support::events::text;
+
+    pub fn label(s: &str) -> Label {
+        Label::parse(s).expect("label")
+    }
+
+    pub fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
+        ev::Acknowledged {
+            confirmed_facts: text("Waited an hour; nobody said the car was ready"),
+            plan_promised_by: Some(plan_by),
+        }
+    }
+
+    pub fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
+        ev::PlanPromiseRenewed {
+            new_date,
+            progress: text("The workshop is still testing the pump"),
+        }
+    }
+
+    pub fn result_report() -> ev::ResultReportedToCac {
+        ev::ResultReportedToCac {
+            summary: text("Repaired; the customer is satisfied"),
+            cac_reference: Some(label("CAC-2026-1123-9")),
+        }
+    }
+
+    pub fn merged_into(target: &str) -> ev::MergedInto {
+        ev::MergedInto {
+            target: ComplaintId::parse(target).expect("id"),
+        }
+    }
+
+    pub fn assessed(nature: ComplaintNature, wants: &[CustomerWant]) -> ev::ComplaintAssessed {
+        ev::ComplaintAssessed {
+            nature,
+            wants: wants.to_vec(),
+            note: None,
+        }
+    }
+
+    pub fn three_changes(changes: &[ThreeChange], at: Option<Timestamp>) -> ev::ThreeChangesMade {
+        ev::ThreeChangesMade {
+            changes: changes.to_vec(),
+            appointment_at: at,
+            note: Some(text("Quiet room, the service manager, Thursday morning")),
+        }
+    }
+
+    pub fn supplier_notified() -> ev::SupplierNotified {
+        ev::SupplierNotified {
+            supplier: label("Pump Co"),
+            part: Some(label("water pump")),
+            note: None,
+        }
+    }
+
+    pub fn charged_back(fen: u64) -> ev::SupplierChargedBack {
+        ev::SupplierChargedBack {
+            supplier: label("Pump Co"),
+            amount: Money::new(fen).expect("money"),
+            settlement_reference: Some(label("SETTLE-2026-11")),
+        }
+    }
+
+    pub fn improvement() -> ev::SupplierImprovementRequested {
+        ev::SupplierImprovementRequested {
+            supplier: label("Pump Co"),
+            request: text("A seal test on every pump before delivery"),
+        }
+    }
+
+    pub fn shared() -> ev::CaseShared {
+        ev::CaseShared {
+            audience: label("Service advisors' morning meeting"),
+            lessons: text("Tell a waiting customer when the car is ready"),
+        }
+    }
+
+    pub fn prevention() -> ev::PreventionPlanned {
+        ev::PreventionPlanned {
+            department: Department::Service,
+            plan: text("A ready-call for every car; a hand-over list at the desk"),
+        }
+    }
+}
+
+/// The deadline kinds of the engine's `event_type` events (warnings or misses) on `c`.
+async fn engine_kinds(world: &World, c: &str, event_type: &str) -> Vec<DeadlineKind> {
+    world
+        .timeline(c)
+        .await
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .filter_map(|e| match decode(e).expect("decodes").event {
+            ComplaintEvent::DeadlineWarning(w) => Some(w.deadline.kind),
+            ComplaintEvent::DeadlineMissed(m) => Some(m.deadline.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+fn statistics(world: &World) -> complaintflow::projections::Statistics {
+    world
+        .projections
+        .statistics(&Default::default(), &|_, _| true)
+        .unwrap()
+}
+
+/// Seed 002 step 1, seed 001: the date promised for a plan warns, falls due, is renewed
+/// by a call with the progress and a new date, and is kept by the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-PLAN";
+    file_seed_004(&world, c).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::acknowledged(at("2026-11-23T16:00:00+08:00")),
+        )
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    // 75 % of the six hours promised.
+    world.at("2026-11-23T14:31:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_warning").await,
+        [DeadlineKind::PlanPromise]
+    );
+    world.at("2026-11-23T16:01:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_missed").await,
+        [DeadlineKind::PlanPromise]
+    );
+    assert!(world.record(c).await.is_overdue());
+    assert_eq!(
+        world.count(c, "complaint.escalated").await,
+        0,
+        "a missed plan date calls for a call, not an escalation"
+    );
+
+    world.at("2026-11-23T16:30:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::renewal(at("2026-11-24T12:00:00+08:00")),
+        )
+        .await);
+    let record = world.record(c).await;
+    assert!(!record.is_overdue(), "a new date, a new promise");
+    let promise = record
+        .deadlines
+        .iter()
+        .find(|d| d.deadline.kind == DeadlineKind::PlanPromise)
+        .expect("the new promise");
+    assert_eq!(promise.deadline.due_at, at("2026-11-24T12:00:00+08:00"));
+
+    world.at("2026-11-24T11:00:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", at("2026-11-25T17:00:00+08:00")),
+        )
+        .await);
+    let record = world.record(c).await;
+    assert!(
+        record
+            .deadlines
+            .iter()
+            .all(|d| d.deadline.kind != DeadlineKind::PlanPromise)
+    );
+    let stats = statistics(&world);
+    assert_eq!(stats.deadlines.get("plan_promise"), Some(&(1, 1)));
+    assert_eq!(stats.handling.plan_promises_renewed, 1);
+}
+
+/// Seed 002 五(2)–(4), 七: a complaint the CAC pushes to a dealer is fed back the same
+/// day, and its result is reported to the CAC, as its own event, within 3 business days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_reported() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-CAC-PUSHED";
+    let pushed = filing(c, |f| {
+        f.origin = Origin::ManufacturerCac;
+        f.channel = Channel::ManufacturerHotline;
+    });
+    world.ok(world.submit(Role::CacAgent, c, pushed).await);
+    let record = world.record(c).await;
+    let kinds: Vec<DeadlineKind> = record.deadlines.iter().map(|d| d.deadline.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            DeadlineKind::CacFeedback,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ]
+    );
+    assert_eq!(
+        record.deadlines[0].deadline.due_at,
+        at("2026-11-23T17:30:00+08:00"),
+        "the same business day"
+    );
+    world.at("2026-11-23T16:00:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_warning").await,
+        [DeadlineKind::CacFeedback]
+    );
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, reported()).await,
+        "already_reported_to_cac"
+    );
+
+    let dealer_process = ResponsibleParty::Dealer(Department::Service);
+    world.at("2026-11-24T10:00:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            cause(RootCause::DealerBrokenPromise, dealer_process),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", at("2026-11-25T12:00:00+08:00")),
+        )
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
+    assert_eq!(
+        world
+            .refused(Role::DealerStaff, c, seeds::result_report())
+            .await,
+        "result_report_requires_resolution"
+    );
+    world.at("2026-11-25T10:00:00+08:00").await;
+    world.ok(world.submit(Role::DealerStaff, c, work()).await);
+    world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, seeds::result_report())
+        .await);
+    let record = world.record(c).await;
+    assert!(
+        record
+            .deadlines
+            .iter()
+            .all(|d| d.deadline.kind != DeadlineKind::ResultReport)
+    );
+    assert!(record.state.result_reported.is_some());
+    let stats = statistics(&world);
+    for kind in [
+        DeadlineKind::CacFeedback,
+        DeadlineKind::Result,
+        DeadlineKind::ResultReport,
+    ] {
+        assert_eq!(stats.deadlines.get(kind.as_str()), Some(&(1, 0)), "{kind}");
+    }
+    assert_eq!(stats.handling.results_reported, 1);
+}
+
+/// Seeds 000, 001, 003, 004 and step 4: the supplier notified, charged back and asked to
+/// improve; the complaint assessed (and reassessed); the three changes; the case shared
+/// and prevention planned: events in the log, shown in the state, counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supplier_handling_assessment_three_changes_and_prevention_are_recorded_and_counted() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-PUMP";
+    file_seed_004(&world, c).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::assessed(ComplaintNature::Malicious, &[CustomerWant::Compensation]),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::assessed(
+                ComplaintNature::GoodFaith,
+                &[CustomerWant::Vent, CustomerWant::Respect],
+            ),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::three_changes(&[ThreeChange::Place, ThreeChange::Person], None),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::ServiceManager,
+            c,
+            seeds::three_changes(&[ThreeChange::Time], Some(at("2026-11-26T09:30:00+08:00"))),
+        )
+        .await);
+    assert_eq!(
+        world
+            .refused(Role::DealerStaff, c, seeds::supplier_notified())
+            .await,
+        "supplier_not_responsible"
+    );
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            cause(RootCause::SupplierPart, ResponsibleParty::Supplier),
+        )
+        .await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, seeds::supplier_notified())
+        .await);
+    for _ in 0..2 {
+        world.ok(world
+            .submit(Role::DealerStaff, c, seeds::charged_back(80_000))
+            .await);
+    }
+    world.ok(world
+        .submit(Role::ServiceManager, c, seeds::improvement())
+        .await);
+    for _ in 0..2 {
+        world.ok(world.submit(Role::ServiceManager, c, seeds::shared()).await);
+    }
+    world.ok(world
+        .submit(Role::ServiceManager, c, seeds::prevention())
+        .await);
+
+    let state = world.record(c).await.state;
+    let assessment = state.assessment.as_ref().expect("assessed");
+    assert_eq!(assessment.nature, ComplaintNature::GoodFaith);
+    assert_eq!(
+        state.three_changes,
+        [ThreeChange::Place, ThreeChange::Person, ThreeChange::Time]
+    );
+    assert_eq!(state.suppliers.len(), 1);
+    assert_eq!(state.suppliers[0].charge_backs, 2);
+    assert_eq!((state.times_shared, state.prevention_plans.len()), (2, 1));
+
+    let stats = statistics(&world);
+    let names = |pairs: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    assert_eq!(
+        stats.by_nature,
+        names(&[("good_faith", 1)]),
+        "a reassessment moves the count"
+    );
+    assert_eq!(
+        stats.by_customer_want,
+        names(&[("respect", 1), ("vent", 1)])
+    );
+    assert_eq!(
+        stats.by_three_change,
+        names(&[("person", 1), ("place", 1), ("time", 1)])
+    );
+    let h = stats.handling;
+    assert_eq!(
+        (
+            h.suppliers_notified,
+            h.supplier_charge_backs,
+            h.supplier_charged_back_fen,
+            h.supplier_improvements_requested
+        ),
+        (1, 2, 160_000, 1)
+    );
+    assert_eq!((h.cases_shared, h.prevention_plans), (1, 1));
+}
+
+/// Seed 002's table: a vehicle replacement is approved by the CAC and the region
+/// together; one side alone leaves it pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vehicle_replacement_needs_the_cac_and_the_region_to_approve_it() {
+    use complaintflow::domain::state::CompensationDecision;
+
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-REPLACE";
+    file_seed_004(&world, c).await;
+    let price = 15_000_000;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            compensation("CAR", CompensationKind::VehicleReplacement, price),
+        )
+        .await);
+    let signed = Some("dms://signatures/replacement");
+    world.ok(world
+        .submit(
+            Role::RegionalManager,
+            c,
+            approval("CAR", Level::RegionalManager, price, signed),
+        )
+        .await);
+    let pending = |state: &complaintflow::domain::ComplaintState| {
+        state.compensations[0].decision == CompensationDecision::Pending
+    };
+    assert!(
+        pending(&world.record(c).await.state),
+        "one side is not enough"
+    );
+    assert_eq!(
+        world
+            .refused(
+                Role::RegionalEngineer,
+                c,
+                approval("CAR", Level::RegionalEngineer, price, signed)
+            )
+            .await,
+        "joint_approval_side_already_given"
+    );
+    world.ok(world
+        .submit(
+            Role::CacAgent,
+            c,
+            approval("CAR", Level::ManufacturerCac, price, signed),
+        )
+        .await);
+    let state = world.record(c).await.state;
+    assert!(!pending(&state));
+    assert_eq!(
+        state.compensations[0]
+            .approvals
+            .iter()
+            .map(|(level, _)| *level)
+            .collect::<Vec<_>>(),
+        [Level::RegionalManager, Level::ManufacturerCac]
+    );
+    assert_eq!(statistics(&world).handling.joint_approvals, 1);
 }

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod calendar;
 pub mod deadlines;
 pub mod events;
+pub mod merge;
 pub mod policy;
 pub mod rules;
 pub mod state;

@@ -24,7 +24,7 @@ use crate::store::Hash;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 /// More parts than this cannot have been written (one per core).
 const MAX_PARTS: usize = 1024;
 const FILE: &str = "read-models.snapshot";

@@ -10,8 +10,8 @@ use crate::api::proto;
 use crate::domain::Status;
 use crate::domain::deadlines::DeadlineKind;
 use crate::domain::vocabulary::{
-    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind,
-    EscalationReason, Level, Origin, RootCause, Severity, WaitingFor,
+    Category, Channel, CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, Department,
+    EmergencyKind, EscalationReason, Level, Origin, RootCause, Severity, ThreeChange, WaitingFor,
 };
 
 use super::violation::FieldViolation;
@@ -118,6 +118,9 @@ wire_enums! {
     ContactPurpose => proto::ContactPurpose,
     DeadlineKind => proto::DeadlineKind,
     Status => proto::Status,
+    ComplaintNature => proto::ComplaintNature,
+    CustomerWant => proto::CustomerWant,
+    ThreeChange => proto::ThreeChange,
 }
 
 #[cfg(test)]
@@ -171,6 +174,9 @@ mod tests {
         contact_purpose_pair_round_trips: ContactPurpose,
         deadline_kind_pair_round_trips: DeadlineKind,
         status_pair_round_trips: Status,
+        complaint_nature_pair_round_trips: ComplaintNature,
+        customer_want_pair_round_trips: CustomerWant,
+        three_change_pair_round_trips: ThreeChange,
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod fields;
 mod fixtures;
 mod names;
 mod state;
+mod stats;
 mod time;
 mod violation;
 
@@ -28,6 +29,7 @@ pub use names::{
     COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
 };
 pub use state::complaint_to_proto;
+pub use stats::statistics_to_proto;
 pub use time::{
     date_from_proto, date_to_proto, optional_timestamp_from_proto, optional_timestamp_to_proto,
     required_timestamp_from_proto, timestamp_from_proto, timestamp_to_proto,

@@ -118,7 +118,7 @@ fn ladder_must_start_at_the_dealer_desk_and_not_repeat() {
 #[test]
 fn only_duration_clocks_can_be_paused() {
     let (field, _) = invalid_field(builtin_with(
-        "parts = [\"result\"]",
+        "parts = [\"result\", \"result_report\"]",
         "parts = [\"result\", \"report_to_cac\"]",
     ));
     assert_eq!(field, "pauses.parts");
