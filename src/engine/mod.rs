@@ -7,6 +7,7 @@
 
 pub mod codec;
 mod error;
+mod merge;
 mod turns;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use codec::{DomainEvent, actor_to_string, stream_of};
 pub use error::EngineError;
+pub use merge::duplicate_merged_event_id;
 
 use crate::clock::SharedClock;
 use crate::domain::values::ComplaintId;

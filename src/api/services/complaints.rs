@@ -216,6 +216,11 @@ impl ComplaintApi {
             .engine
             .submit(&caller.actor, &id, expected, &submissions, &guard)
             .await?;
+        // A merge's survivor records it before the caller hears that it is done.
+        self.state
+            .engine
+            .carry_merges(&id, &submissions, &outcome)
+            .await?;
         Ok(append_response(&outcome))
     }
 
