@@ -844,6 +844,144 @@ fn statistics(world: &World) -> complaintflow::projections::Statistics {
         .unwrap()
 }
 
+/// What `AppendEvents` does with a merge: submit it, then have the survivor record it.
+async fn merge_as_the_api_does(
+    world: &World,
+    duplicate: &str,
+    merge: &complaintflow::engine::Submission,
+) -> complaintflow::store::AppendOutcome {
+    let dealer = support::actor(Role::DealerStaff);
+    let complaint = support::id(duplicate);
+    let submissions = std::slice::from_ref(merge);
+    let outcome = world.ok(world
+        .engine
+        .submit(
+            &dealer,
+            &complaint,
+            complaintflow::store::ExpectedVersion::Any,
+            submissions,
+            &complaintflow::engine::allow_all,
+        )
+        .await);
+    world
+        .engine
+        .carry_merges(&complaint, submissions, &outcome)
+        .await
+        .expect("the survivor records the merge");
+    outcome
+}
+
+/// §3: the duplicate's merge puts a record of it, and of what it still owed, on the
+/// complaint that carries on; a retry writes it once, and completes a merge whose
+/// record is missing (the engine stopped between the two appends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
+    use complaintflow::engine::{Submission, actor_to_string, stream_of};
+    use complaintflow::store::{ExpectedVersion, NewEvent};
+
+    let world = World::start(MONDAY_10).await;
+    let survivor = "CMP-SURVIVOR";
+    let duplicate = "CMP-DUPLICATE";
+    file_seed_004(&world, survivor).await;
+    file_seed_004(&world, duplicate).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            duplicate,
+            seeds::acknowledged(at("2026-11-24T12:00:00+08:00")),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            duplicate,
+            compensation("RENTAL", CompensationKind::RentalCar, 60_000),
+        )
+        .await);
+    world.clock.advance(minutes(30));
+
+    let dealer = support::actor(Role::DealerStaff);
+    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46e), seeds::merged_into(survivor));
+    assert!(
+        !merge_as_the_api_does(&world, duplicate, &merge)
+            .await
+            .replayed
+    );
+    let record = world.record(survivor).await;
+    let merged = &record.state.merged_duplicates;
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].duplicate.as_str(), duplicate);
+    let owed: Vec<DeadlineKind> = merged[0]
+        .open_obligations
+        .iter()
+        .map(|open| open.deadline.kind)
+        .collect();
+    assert_eq!(
+        owed,
+        [
+            DeadlineKind::ReportToCac,
+            DeadlineKind::PlanPromise,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ],
+        "what the duplicate still owed, soonest first"
+    );
+    assert_eq!(merged[0].pending_compensations[0].as_str(), "RENTAL");
+    let types = world.types(survivor).await;
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("complaint.duplicate_merged")
+    );
+    // The survivor's own clocks are untouched.
+    assert_eq!(
+        world.record(survivor).await.deadlines.len(),
+        3,
+        "{:?}",
+        world.record(survivor).await.deadlines
+    );
+
+    // A retry is answered from the log and writes nothing.
+    let head = world.store.head();
+    assert!(
+        merge_as_the_api_does(&world, duplicate, &merge)
+            .await
+            .replayed
+    );
+    assert_eq!(world.store.head(), head);
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 1);
+    assert_eq!(statistics(&world).handling.duplicates_merged, 1);
+
+    // A merge stored without its record (the engine stopped in between): the client's
+    // retry finds the merge stored and writes the record.
+    let other = "CMP-DUPLICATE-2";
+    file_seed_004(&world, other).await;
+    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46f), seeds::merged_into(survivor));
+    let stored = NewEvent {
+        event_id: merge.event_id,
+        event_type: merge.event.event_type().to_owned(),
+        schema_version: merge.event.schema_version(),
+        occurred_at: world.now(),
+        correlation_id: None,
+        causation_id: None,
+        actor: actor_to_string(&dealer),
+        payload: merge.event.encode_payload(),
+    };
+    let stream = stream_of(&support::id(other)).unwrap();
+    world
+        .store
+        .append(&stream, ExpectedVersion::Any, vec![stored])
+        .await
+        .unwrap();
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 1);
+    let retried = merge_as_the_api_does(&world, other, &merge).await;
+    assert!(retried.replayed);
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 2);
+    assert_eq!(
+        world.record(survivor).await.state.merged_duplicates.len(),
+        2
+    );
+}
+
 /// Seed 002 step 1, seed 001: the date promised for a plan warns, falls due, is renewed
 /// by a call with the progress and a new date, and is kept by the plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
