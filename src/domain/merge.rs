@@ -31,3 +31,68 @@ pub fn duplicate_merged(duplicate: &ComplaintState, policy: &Policy) -> Duplicat
         pending_compensations,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::actor::Role::*;
+    use crate::domain::deadlines::DeadlineKind;
+    use crate::domain::events::{Acknowledged, CompensationRequested};
+    use crate::domain::testkit::*;
+    use crate::domain::values::CompensationId;
+    use crate::domain::vocabulary::CompensationKind;
+
+    #[test]
+    fn the_record_lists_running_clocks_overdue_ones_marked_and_undecided_compensations() {
+        let mut h = Harness::filed_at("2025-09-01T10:00:00+08:00");
+        h.ok(
+            Acknowledged {
+                confirmed_facts: text("waited an hour"),
+                plan_promised_by: Some(at("2025-09-01T12:00:00+08:00")),
+            },
+            DealerStaff,
+            "2025-09-01T10:30:00+08:00",
+        );
+        h.ok(
+            CompensationRequested {
+                compensation_id: CompensationId::parse("C1").expect("id"),
+                kind: CompensationKind::Discount,
+                amount: money(10_000),
+                reason: text("goodwill"),
+            },
+            DealerStaff,
+            "2025-09-01T11:00:00+08:00",
+        );
+        let plan = crate::domain::open_deadlines(h.state(), &h.policy)
+            .into_iter()
+            .find(|d| d.kind == DeadlineKind::PlanPromise)
+            .expect("plan promise");
+        let when = plan.due_at;
+        for event in crate::domain::on_deadline_due(
+            h.state(),
+            &plan,
+            crate::domain::DueStage::Due,
+            &h.policy,
+            when,
+        ) {
+            h.try_at(event, Engine, when).expect("fires");
+        }
+        let record = duplicate_merged(h.state(), &h.policy);
+        assert_eq!(record.duplicate, complaint_id());
+        let open: Vec<(DeadlineKind, bool)> = record
+            .open_obligations
+            .iter()
+            .map(|o| (o.deadline.kind, o.overdue))
+            .collect();
+        assert_eq!(
+            open,
+            [
+                (DeadlineKind::PlanPromise, true),
+                (DeadlineKind::ReportToCac, false),
+                (DeadlineKind::Result, false),
+                (DeadlineKind::ResultReport, false),
+            ]
+        );
+        assert_eq!(record.pending_compensations.len(), 1);
+    }
+}
