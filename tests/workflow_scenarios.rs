@@ -407,8 +407,12 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
         .collect();
     assert_eq!(
         missed,
-        [(DeadlineKind::ReportToCac, at("2026-11-23T17:30:00+08:00"))],
-        "the same-day report was due Monday evening; the result's clock went to the CAC with the case"
+        [
+            (DeadlineKind::ReportToCac, at("2026-11-23T17:30:00+08:00")),
+            (DeadlineKind::ResultReport, at("2026-11-26T10:00:00+08:00")),
+        ],
+        "the same-day report was due Monday evening, the result report to the CAC three \
+         business days after receipt; the result's clock went to the CAC with the case"
     );
     // Found late, so recorded when the engine found it: no warning for what is already
     // missed, and the escalation hands the case to the CAC now, with a fresh result clock.
@@ -500,14 +504,16 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
         assert_eq!(progress[0].missed_periods, periods, "{c}");
         assert_eq!(progress[0].overdue_since, Some(at(since)), "{c}");
         // In due order: the progress report (due the next day), once; the result (due
-        // in 3 business days), missed and escalated once. Nothing else was running for
-        // an appraised emergency.
+        // in 3 business days), missed and escalated once; the result report to the CAC,
+        // due at the same moment, missed (it does not escalate). Nothing else was
+        // running for an appraised emergency.
         assert_eq!(
             types,
             [
                 "complaint.progress_report_due",
                 "complaint.deadline_missed",
                 "complaint.escalated",
+                "complaint.deadline_missed",
             ],
             "{c}"
         );
@@ -515,11 +521,12 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
         assert!(record.is_overdue(), "{c}");
         assert_eq!(record.state.level, Level::ManufacturerCac, "{c}");
     }
-    // The normal case: its same-day report missed and escalated, once.
-    assert_eq!(world.count(normal, "complaint.deadline_missed").await, 1);
+    // The normal case: its same-day report missed and escalated, once (the result's
+    // clock restarts with the new owner); its result report to the CAC missed.
+    assert_eq!(world.count(normal, "complaint.deadline_missed").await, 2);
     assert_eq!(world.count(normal, "complaint.escalated").await, 1);
     assert!(filed_at < at("2026-03-03T00:00:00Z"));
-    assert_eq!(report.events, 3 * 3 + 2, "{report:?}");
+    assert_eq!(report.events, 3 * 4 + 3, "{report:?}");
 
     // Exactly once: another pass fires nothing, and firings repeated after a crash
     // (appended, not yet projected) write nothing.
@@ -545,7 +552,19 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
             &complaintflow_server::engine::allow_all,
         )
         .await);
-    assert!(!world.record(c).await.is_overdue());
+    let overdue: Vec<DeadlineKind> = world
+        .record(c)
+        .await
+        .deadlines
+        .iter()
+        .filter(|d| d.is_overdue())
+        .map(|d| d.deadline.kind)
+        .collect();
+    assert_eq!(
+        overdue,
+        [DeadlineKind::ResultReport],
+        "the progress report is made; the result report to the CAC is still owed"
+    );
     world.advance(hours(24)).await;
     assert_eq!(world.count(c, "complaint.progress_report_due").await, 2);
     drop(temp);
@@ -716,4 +735,587 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
         then.apologized.is_none(),
         "the past is replayed, not taken from the cache"
     );
+}
+
+// Issue 13 §3–§4: the merge's survivor, the promises and reports the seeds name.
+
+mod seeds {
+    use complaintflow_domain::events as ev;
+    use complaintflow_domain::values::{ComplaintId, Label, Money};
+    use complaintflow_domain::vocabulary::*;
+    use jiff::Timestamp;
+
+    use super::support::events::text;
+
+    pub fn label(s: &str) -> Label {
+        Label::parse(s).expect("label")
+    }
+
+    pub fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
+        ev::Acknowledged {
+            confirmed_facts: text("Waited an hour; nobody said the car was ready"),
+            plan_promised_by: Some(plan_by),
+        }
+    }
+
+    pub fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
+        ev::PlanPromiseRenewed {
+            new_date,
+            progress: text("The workshop is still testing the pump"),
+        }
+    }
+
+    pub fn result_report() -> ev::ResultReportedToCac {
+        ev::ResultReportedToCac {
+            summary: text("Repaired; the customer is satisfied"),
+            cac_reference: Some(label("CAC-2026-1123-9")),
+        }
+    }
+
+    pub fn merged_into(target: &str) -> ev::MergedInto {
+        ev::MergedInto {
+            target: ComplaintId::parse(target).expect("id"),
+        }
+    }
+
+    pub fn assessed(nature: ComplaintNature, wants: &[CustomerWant]) -> ev::ComplaintAssessed {
+        ev::ComplaintAssessed {
+            nature,
+            wants: wants.to_vec(),
+            note: None,
+        }
+    }
+
+    pub fn three_changes(changes: &[ThreeChange], at: Option<Timestamp>) -> ev::ThreeChangesMade {
+        ev::ThreeChangesMade {
+            changes: changes.to_vec(),
+            appointment_at: at,
+            note: Some(text("Quiet room, the service manager, Thursday morning")),
+        }
+    }
+
+    pub fn supplier_notified() -> ev::SupplierNotified {
+        ev::SupplierNotified {
+            supplier: label("Pump Co"),
+            part: Some(label("water pump")),
+            note: None,
+        }
+    }
+
+    pub fn charged_back(fen: u64) -> ev::SupplierChargedBack {
+        ev::SupplierChargedBack {
+            supplier: label("Pump Co"),
+            amount: Money::new(fen).expect("money"),
+            settlement_reference: Some(label("SETTLE-2026-11")),
+        }
+    }
+
+    pub fn improvement() -> ev::SupplierImprovementRequested {
+        ev::SupplierImprovementRequested {
+            supplier: label("Pump Co"),
+            request: text("A seal test on every pump before delivery"),
+        }
+    }
+
+    pub fn shared() -> ev::CaseShared {
+        ev::CaseShared {
+            audience: label("Service advisors' morning meeting"),
+            lessons: text("Tell a waiting customer when the car is ready"),
+        }
+    }
+
+    pub fn prevention() -> ev::PreventionPlanned {
+        ev::PreventionPlanned {
+            department: Department::Service,
+            plan: text("A ready-call for every car; a hand-over list at the desk"),
+        }
+    }
+}
+
+/// The deadline kinds of the engine's `event_type` events (warnings or misses) on `c`.
+async fn engine_kinds(world: &World, c: &str, event_type: &str) -> Vec<DeadlineKind> {
+    world
+        .timeline(c)
+        .await
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .filter_map(|e| match decode(e).expect("decodes").event {
+            ComplaintEvent::DeadlineWarning(w) => Some(w.deadline.kind),
+            ComplaintEvent::DeadlineMissed(m) => Some(m.deadline.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+fn statistics(world: &World) -> complaintflow_server::projections::Statistics {
+    world
+        .projections
+        .statistics(&Default::default(), &|_, _| true)
+        .unwrap()
+}
+
+/// What `AppendEvents` does with a merge: submit it, then have the survivor record it.
+async fn merge_as_the_api_does(
+    world: &World,
+    duplicate: &str,
+    merge: &complaintflow_server::engine::Submission,
+) -> complaintflow_log::AppendOutcome {
+    let dealer = support::actor(Role::DealerStaff);
+    let complaint = support::id(duplicate);
+    let submissions = std::slice::from_ref(merge);
+    let outcome = world.ok(world
+        .engine
+        .submit(
+            &dealer,
+            &complaint,
+            complaintflow_log::ExpectedVersion::Any,
+            submissions,
+            &complaintflow_server::engine::allow_all,
+        )
+        .await);
+    world
+        .engine
+        .carry_merges(&complaint, submissions, &outcome)
+        .await
+        .expect("the survivor records the merge");
+    outcome
+}
+
+/// §3: the duplicate's merge puts a record of it, and of what it still owed, on the
+/// complaint that carries on; a retry writes it once, and completes a merge whose
+/// record is missing (the engine stopped between the two appends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
+    use complaintflow_log::{ExpectedVersion, NewEvent};
+    use complaintflow_server::engine::{Submission, actor_to_string, stream_of};
+
+    let world = World::start(MONDAY_10).await;
+    let survivor = "CMP-SURVIVOR";
+    let duplicate = "CMP-DUPLICATE";
+    file_seed_004(&world, survivor).await;
+    file_seed_004(&world, duplicate).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            duplicate,
+            seeds::acknowledged(at("2026-11-24T12:00:00+08:00")),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            duplicate,
+            compensation("RENTAL", CompensationKind::RentalCar, 60_000),
+        )
+        .await);
+    world.clock.advance(minutes(30));
+
+    let dealer = support::actor(Role::DealerStaff);
+    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46e), seeds::merged_into(survivor));
+    assert!(
+        !merge_as_the_api_does(&world, duplicate, &merge)
+            .await
+            .replayed
+    );
+    let record = world.record(survivor).await;
+    let merged = &record.state.merged_duplicates;
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].duplicate.as_str(), duplicate);
+    let owed: Vec<DeadlineKind> = merged[0]
+        .open_obligations
+        .iter()
+        .map(|open| open.deadline.kind)
+        .collect();
+    assert_eq!(
+        owed,
+        [
+            DeadlineKind::ReportToCac,
+            DeadlineKind::PlanPromise,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ],
+        "what the duplicate still owed, soonest first"
+    );
+    assert_eq!(merged[0].pending_compensations[0].as_str(), "RENTAL");
+    let types = world.types(survivor).await;
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("complaint.duplicate_merged")
+    );
+    // The survivor's own clocks are untouched.
+    assert_eq!(
+        world.record(survivor).await.deadlines.len(),
+        3,
+        "{:?}",
+        world.record(survivor).await.deadlines
+    );
+
+    // A retry is answered from the log and writes nothing.
+    let head = world.store.head();
+    assert!(
+        merge_as_the_api_does(&world, duplicate, &merge)
+            .await
+            .replayed
+    );
+    assert_eq!(world.store.head(), head);
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 1);
+    assert_eq!(statistics(&world).handling.duplicates_merged, 1);
+
+    // A merge stored without its record (the engine stopped in between): the client's
+    // retry finds the merge stored and writes the record.
+    let other = "CMP-DUPLICATE-2";
+    file_seed_004(&world, other).await;
+    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46f), seeds::merged_into(survivor));
+    let stored = NewEvent {
+        event_id: merge.event_id,
+        event_type: merge.event.event_type().to_owned(),
+        schema_version: merge.event.schema_version(),
+        occurred_at: world.now(),
+        correlation_id: None,
+        causation_id: None,
+        actor: actor_to_string(&dealer),
+        payload: merge.event.encode_payload(),
+    };
+    let stream = stream_of(&support::id(other)).unwrap();
+    world
+        .store
+        .append(&stream, ExpectedVersion::Any, vec![stored])
+        .await
+        .unwrap();
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 1);
+    let retried = merge_as_the_api_does(&world, other, &merge).await;
+    assert!(retried.replayed);
+    assert_eq!(world.count(survivor, "complaint.duplicate_merged").await, 2);
+    assert_eq!(
+        world.record(survivor).await.state.merged_duplicates.len(),
+        2
+    );
+}
+
+/// Seed 002 step 1, seed 001: the date promised for a plan warns, falls due, is renewed
+/// by a call with the progress and a new date, and is kept by the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-PLAN";
+    file_seed_004(&world, c).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::acknowledged(at("2026-11-23T16:00:00+08:00")),
+        )
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    // 75 % of the six hours promised.
+    world.at("2026-11-23T14:31:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_warning").await,
+        [DeadlineKind::PlanPromise]
+    );
+    world.at("2026-11-23T16:01:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_missed").await,
+        [DeadlineKind::PlanPromise]
+    );
+    assert!(world.record(c).await.is_overdue());
+    assert_eq!(
+        world.count(c, "complaint.escalated").await,
+        0,
+        "a missed plan date calls for a call, not an escalation"
+    );
+
+    world.at("2026-11-23T16:30:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::renewal(at("2026-11-24T12:00:00+08:00")),
+        )
+        .await);
+    let record = world.record(c).await;
+    assert!(!record.is_overdue(), "a new date, a new promise");
+    let promise = record
+        .deadlines
+        .iter()
+        .find(|d| d.deadline.kind == DeadlineKind::PlanPromise)
+        .expect("the new promise");
+    assert_eq!(promise.deadline.due_at, at("2026-11-24T12:00:00+08:00"));
+
+    world.at("2026-11-24T11:00:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", at("2026-11-25T17:00:00+08:00")),
+        )
+        .await);
+    let record = world.record(c).await;
+    assert!(
+        record
+            .deadlines
+            .iter()
+            .all(|d| d.deadline.kind != DeadlineKind::PlanPromise)
+    );
+    let stats = statistics(&world);
+    assert_eq!(stats.deadlines.get("plan_promise"), Some(&(1, 1)));
+    assert_eq!(stats.handling.plan_promises_renewed, 1);
+}
+
+/// Seed 002 五(2)–(4), 七: a complaint the CAC pushes to a dealer is fed back the same
+/// day, and its result is reported to the CAC, as its own event, within 3 business days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_reported() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-CAC-PUSHED";
+    let pushed = filing(c, |f| {
+        f.origin = Origin::ManufacturerCac;
+        f.channel = Channel::ManufacturerHotline;
+    });
+    world.ok(world.submit(Role::CacAgent, c, pushed).await);
+    let record = world.record(c).await;
+    let kinds: Vec<DeadlineKind> = record.deadlines.iter().map(|d| d.deadline.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            DeadlineKind::CacFeedback,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ]
+    );
+    assert_eq!(
+        record.deadlines[0].deadline.due_at,
+        at("2026-11-23T17:30:00+08:00"),
+        "the same business day"
+    );
+    world.at("2026-11-23T16:00:00+08:00").await;
+    assert_eq!(
+        engine_kinds(&world, c, "complaint.deadline_warning").await,
+        [DeadlineKind::CacFeedback]
+    );
+    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    assert_eq!(
+        world.refused(Role::DealerStaff, c, reported()).await,
+        "already_reported_to_cac"
+    );
+
+    let dealer_process = ResponsibleParty::Dealer(Department::Service);
+    world.at("2026-11-24T10:00:00+08:00").await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            cause(RootCause::DealerBrokenPromise, dealer_process),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            proposal("O1", at("2026-11-25T12:00:00+08:00")),
+        )
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
+    assert_eq!(
+        world
+            .refused(Role::DealerStaff, c, seeds::result_report())
+            .await,
+        "result_report_requires_resolution"
+    );
+    world.at("2026-11-25T10:00:00+08:00").await;
+    world.ok(world.submit(Role::DealerStaff, c, work()).await);
+    world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, seeds::result_report())
+        .await);
+    let record = world.record(c).await;
+    assert!(
+        record
+            .deadlines
+            .iter()
+            .all(|d| d.deadline.kind != DeadlineKind::ResultReport)
+    );
+    assert!(record.state.result_reported.is_some());
+    let stats = statistics(&world);
+    for kind in [
+        DeadlineKind::CacFeedback,
+        DeadlineKind::Result,
+        DeadlineKind::ResultReport,
+    ] {
+        assert_eq!(stats.deadlines.get(kind.as_str()), Some(&(1, 0)), "{kind}");
+    }
+    assert_eq!(stats.handling.results_reported, 1);
+}
+
+/// Seeds 000, 001, 003, 004 and step 4: the supplier notified, charged back and asked to
+/// improve; the complaint assessed (and reassessed); the three changes; the case shared
+/// and prevention planned: events in the log, shown in the state, counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supplier_handling_assessment_three_changes_and_prevention_are_recorded_and_counted() {
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-PUMP";
+    file_seed_004(&world, c).await;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::assessed(ComplaintNature::Malicious, &[CustomerWant::Compensation]),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::assessed(
+                ComplaintNature::GoodFaith,
+                &[CustomerWant::Vent, CustomerWant::Respect],
+            ),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            seeds::three_changes(&[ThreeChange::Place, ThreeChange::Person], None),
+        )
+        .await);
+    world.ok(world
+        .submit(
+            Role::ServiceManager,
+            c,
+            seeds::three_changes(&[ThreeChange::Time], Some(at("2026-11-26T09:30:00+08:00"))),
+        )
+        .await);
+    assert_eq!(
+        world
+            .refused(Role::DealerStaff, c, seeds::supplier_notified())
+            .await,
+        "supplier_not_responsible"
+    );
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            cause(RootCause::SupplierPart, ResponsibleParty::Supplier),
+        )
+        .await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, seeds::supplier_notified())
+        .await);
+    for _ in 0..2 {
+        world.ok(world
+            .submit(Role::DealerStaff, c, seeds::charged_back(80_000))
+            .await);
+    }
+    world.ok(world
+        .submit(Role::ServiceManager, c, seeds::improvement())
+        .await);
+    for _ in 0..2 {
+        world.ok(world.submit(Role::ServiceManager, c, seeds::shared()).await);
+    }
+    world.ok(world
+        .submit(Role::ServiceManager, c, seeds::prevention())
+        .await);
+
+    let state = world.record(c).await.state;
+    let assessment = state.assessment.as_ref().expect("assessed");
+    assert_eq!(assessment.nature, ComplaintNature::GoodFaith);
+    assert_eq!(
+        state.three_changes,
+        [ThreeChange::Place, ThreeChange::Person, ThreeChange::Time]
+    );
+    assert_eq!(state.suppliers.len(), 1);
+    assert_eq!(state.suppliers[0].charge_backs, 2);
+    assert_eq!((state.times_shared, state.prevention_plans.len()), (2, 1));
+
+    let stats = statistics(&world);
+    let names = |pairs: &[(&str, u64)]| -> std::collections::BTreeMap<String, u64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    assert_eq!(
+        stats.by_nature,
+        names(&[("good_faith", 1)]),
+        "a reassessment moves the count"
+    );
+    assert_eq!(
+        stats.by_customer_want,
+        names(&[("respect", 1), ("vent", 1)])
+    );
+    assert_eq!(
+        stats.by_three_change,
+        names(&[("person", 1), ("place", 1), ("time", 1)])
+    );
+    let h = stats.handling;
+    assert_eq!(
+        (
+            h.suppliers_notified,
+            h.supplier_charge_backs,
+            h.supplier_charged_back_fen,
+            h.supplier_improvements_requested
+        ),
+        (1, 2, 160_000, 1)
+    );
+    assert_eq!((h.cases_shared, h.prevention_plans), (1, 1));
+}
+
+/// Seed 002's table: a vehicle replacement is approved by the CAC and the region
+/// together; one side alone leaves it pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vehicle_replacement_needs_the_cac_and_the_region_to_approve_it() {
+    use complaintflow_domain::state::CompensationDecision;
+
+    let world = World::start(MONDAY_10).await;
+    let c = "CMP-REPLACE";
+    file_seed_004(&world, c).await;
+    let price = 15_000_000;
+    world.ok(world
+        .submit(
+            Role::DealerStaff,
+            c,
+            compensation("CAR", CompensationKind::VehicleReplacement, price),
+        )
+        .await);
+    let signed = Some("dms://signatures/replacement");
+    world.ok(world
+        .submit(
+            Role::RegionalManager,
+            c,
+            approval("CAR", Level::RegionalManager, price, signed),
+        )
+        .await);
+    let pending = |state: &complaintflow_domain::ComplaintState| {
+        state.compensations[0].decision == CompensationDecision::Pending
+    };
+    assert!(
+        pending(&world.record(c).await.state),
+        "one side is not enough"
+    );
+    assert_eq!(
+        world
+            .refused(
+                Role::RegionalEngineer,
+                c,
+                approval("CAR", Level::RegionalEngineer, price, signed)
+            )
+            .await,
+        "joint_approval_side_already_given"
+    );
+    world.ok(world
+        .submit(
+            Role::CacAgent,
+            c,
+            approval("CAR", Level::ManufacturerCac, price, signed),
+        )
+        .await);
+    let state = world.record(c).await.state;
+    assert!(!pending(&state));
+    assert_eq!(
+        state.compensations[0]
+            .approvals
+            .iter()
+            .map(|(level, _)| *level)
+            .collect::<Vec<_>>(),
+        [Level::RegionalManager, Level::ManufacturerCac]
+    );
+    assert_eq!(statistics(&world).handling.joint_approvals, 1);
 }

@@ -20,7 +20,7 @@ def test_every_event_kind_round_trips(clients, plan):
     staff, manager = clients.dealer_a, clients.manager_a
     cid, target = "CMP-KINDS", "CMP-KINDS-TARGET"
     staff.file(cf.file_request(plan, complaint_id=target))
-    # Recorded by the CAC (so it knows already: no report-to-CAC deadline).
+    # Recorded by the CAC and pushed to the dealer, which owes it same-day feedback.
     filing = cf.file_request(
         plan,
         complaint_id=cid,

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod deadlines;
 pub mod events;
 pub mod follow_up;
+pub mod merge;
 pub mod policy;
 pub mod rules;
 pub mod state;

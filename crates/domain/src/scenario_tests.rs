@@ -45,7 +45,15 @@ fn seed_004_the_waiting_customer_from_complaint_to_prevention() {
         .iter()
         .map(|d| d.kind)
         .collect();
-    assert_eq!(open, vec![DeadlineKind::Result]);
+    // The plan promised for 16:00, the result, and the result report to the CAC.
+    assert_eq!(
+        open,
+        vec![
+            DeadlineKind::PlanPromise,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ]
+    );
 
     // Step 2, cause and plan: a broken promise by the service department.
     h.ok(
@@ -150,7 +158,33 @@ fn seed_004_the_waiting_customer_from_complaint_to_prevention() {
     assert_eq!(h.state().status, Status::Closed);
     assert!(open_deadlines(h.state(), &h.policy).is_empty());
 
-    // Prevention continues after closing.
+    // Closed, and the result reported to the CAC (七 "结案并回报 CAC").
+    h.ok(
+        ResultReportedToCac {
+            summary: text("Voucher issued, customer satisfied (4/5)"),
+            cac_reference: Some(label("CAC-2025-0901-17")),
+        },
+        DealerStaff,
+        &t(3, "14:20"),
+    );
+
+    // Prevention continues after closing: shared with the team, planned, carried out.
+    h.ok(
+        CaseShared {
+            audience: label("Service advisors' morning meeting"),
+            lessons: text("Hand over waiting customers before a break"),
+        },
+        ServiceManager,
+        &t(4, "08:45"),
+    );
+    h.ok(
+        PreventionPlanned {
+            department: Department::Service,
+            plan: text("A ready-call for every car; a hand-over list at the desk"),
+        },
+        ServiceManager,
+        &t(4, "08:50"),
+    );
     let action = ActionId::parse("NOTIFY-READY").expect("id");
     h.ok(
         CorrectiveActionAssigned {
@@ -195,5 +229,5 @@ fn seed_004_the_waiting_customer_from_complaint_to_prevention() {
         .collect();
     let replayed = replay(decoded.iter().map(|(event, meta)| (event, meta))).expect("state");
     assert_eq!(&replayed, h.state());
-    assert_eq!(replayed.version, 21, "one version per event");
+    assert_eq!(replayed.version, 24, "one version per event");
 }

@@ -14,12 +14,12 @@ use super::deadlines::DeadlineKey;
 use super::events::{self, ComplaintEvent};
 use super::policy::Policy;
 use super::values::{
-    ActionId, CompensationId, ComplaintId, DealerCode, DocumentRef, Money, OptionId, RegionCode,
-    SatisfactionScore, Text,
+    ActionId, CompensationId, ComplaintId, DealerCode, DocumentRef, Label, Money, OptionId,
+    RegionCode, SatisfactionScore, Text,
 };
 use super::vocabulary::{
-    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind, Level, Origin,
-    Severity, WaitingFor,
+    Category, Channel, CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, Department,
+    EmergencyKind, Level, Origin, Severity, ThreeChange, WaitingFor,
 };
 
 /// Where the case stands in the four-step process.
@@ -127,6 +127,9 @@ pub struct CompensationRecord {
     pub kind: CompensationKind,
     pub requested: Money,
     pub decision: CompensationDecision,
+    /// Every approval given, in order: one for a sole approval, one per side for a
+    /// joint one (which stays pending until both sides are in).
+    pub approvals: Vec<(Level, Money)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +159,33 @@ pub struct EngineerVisit {
     pub dispatched: Milestone,
     pub expected_arrival: Timestamp,
     pub appraised: Option<Milestone>,
+}
+
+/// A duplicate merged into this complaint, and what it still owed then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedDuplicate {
+    pub duplicate: ComplaintId,
+    pub open_obligations: Vec<events::OpenObligation>,
+    pub pending_compensations: Vec<CompensationId>,
+    pub recorded: Milestone,
+}
+
+/// What was done with one supplier whose part was at fault (seed 000).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierRecord {
+    pub supplier: Label,
+    pub notified: Milestone,
+    pub charge_backs: u32,
+    pub charged_back: Money,
+    pub improvement_requested: Option<Milestone>,
+}
+
+/// The desk's judgement of the complaint and of what the customer wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub nature: ComplaintNature,
+    pub wants: Vec<CustomerWant>,
+    pub recorded: Milestone,
 }
 
 /// Call attempts since the customer last answered.
@@ -220,6 +250,21 @@ pub struct ComplaintState {
     pub note_count: u32,
     pub evidence: Vec<events::EvidenceAttached>,
     pub merged_into: Option<ComplaintId>,
+    /// Duplicates merged into this one: the survivor carries on with what they owed.
+    pub merged_duplicates: Vec<MergedDuplicate>,
+    /// The date given at reception (or since) for a plan.
+    pub plan_promise: Option<Promise>,
+    /// When options were first put to the customer in this round: the plan promised.
+    pub plan_delivered: Option<Milestone>,
+    /// The handling result reported to the CAC in this round.
+    pub result_reported: Option<Milestone>,
+    pub suppliers: Vec<SupplierRecord>,
+    pub assessment: Option<Assessment>,
+    /// Each of the three changes made so far (place, person, time), once.
+    pub three_changes: Vec<ThreeChange>,
+    pub times_shared: u32,
+    /// Departments with a prevention plan, one entry per plan.
+    pub prevention_plans: Vec<Department>,
     /// Deadline instances whose warning / due event has been appended.
     pub warned: BTreeSet<DeadlineKey>,
     pub fired: BTreeSet<DeadlineKey>,
@@ -271,16 +316,26 @@ impl ComplaintState {
             note_count: 0,
             evidence: Vec::new(),
             merged_into: None,
+            merged_duplicates: Vec::new(),
+            plan_promise: None,
+            plan_delivered: None,
+            result_reported: None,
+            suppliers: Vec::new(),
+            assessment: None,
+            three_changes: Vec::new(),
+            times_shared: 0,
+            prevention_plans: Vec::new(),
             warned: BTreeSet::new(),
             fired: BTreeSet::new(),
         }
     }
 
-    /// Whether the CAC knows about the current round: it filed the case
-    /// itself, or the desk reported it (again, after a reopening, when the
-    /// policy asks for that).
+    /// Whether the desk has reported the current round to the CAC (again, after a
+    /// reopening, when the policy asks for that). A case the CAC pushed to the dealer
+    /// is known to the CAC already, but the dealer still owes it feedback on the
+    /// handling the same day (seed 002 五(4)): that feedback is the desk's report.
     pub fn cac_informed_this_round(&self, policy: &Policy) -> bool {
-        let ever_known = self.origin == Origin::ManufacturerCac || self.reported_to_cac.is_some();
+        let ever_known = self.reported_to_cac.is_some();
         let reported_this_round = self
             .reported_to_cac
             .is_some_and(|report| report.version >= self.round_started.version);
@@ -303,6 +358,21 @@ impl ComplaintState {
         self.options
             .iter()
             .find(|record| &record.option.option_id == id)
+    }
+
+    pub fn supplier(&self, name: &Label) -> Option<&SupplierRecord> {
+        self.suppliers
+            .iter()
+            .find(|record| &record.supplier == name)
+    }
+
+    /// A plan was promised at reception (or since) and is not delivered yet.
+    pub fn plan_promise_open(&self) -> Option<&Promise> {
+        self.plan_promise.as_ref().filter(|_| {
+            self.plan_delivered.is_none()
+                && self.accepted_option.is_none()
+                && self.resolved.is_none()
+        })
     }
 
     pub fn compensation(&self, id: &CompensationId) -> Option<&CompensationRecord> {
@@ -368,6 +438,9 @@ impl ComplaintState {
         self.satisfaction = None;
         self.closed = None;
         self.contacts = ContactLog::default();
+        self.plan_promise = None;
+        self.plan_delivered = None;
+        self.result_reported = None;
     }
 
     /// Every call is counted; only satisfaction call-backs make or break the run of
@@ -390,7 +463,17 @@ impl ComplaintState {
         match event {
             // A second filing is refused by `check`; replay ignores it.
             E::Filed(_) => {}
-            E::Acknowledged(_) => self.acknowledged = Some(now),
+            E::Acknowledged(p) => {
+                self.acknowledged = Some(now);
+                if let Some(due) = p.plan_promised_by {
+                    let changes = self.plan_promise.as_ref().map_or(0, |p| p.changes + 1);
+                    self.plan_promise = Some(Promise {
+                        due,
+                        set_by: now,
+                        changes,
+                    });
+                }
+            }
             E::Apologized(_) => self.apologized = Some(now),
             E::ReportedToCac(_) => self.reported_to_cac = Some(now),
             E::ContactAttempted(p) => self.record_contact(p, meta),
@@ -413,6 +496,7 @@ impl ComplaintState {
                         option: option.clone(),
                         decision: Decision::Open,
                     }));
+                self.plan_delivered.get_or_insert(now);
                 self.status = Status::SolutionProposed;
             }
             E::OptionAccepted(p) => {
@@ -440,19 +524,9 @@ impl ComplaintState {
                 kind: p.kind,
                 requested: p.amount,
                 decision: CompensationDecision::Pending,
+                approvals: Vec::new(),
             }),
-            E::CompensationApproved(p) => {
-                if let Some(signature) = &p.customer_signature {
-                    self.set_compensation_decision(
-                        &p.compensation_id,
-                        CompensationDecision::Approved {
-                            level: p.level,
-                            amount: p.amount,
-                            customer_signature: signature.clone(),
-                        },
-                    );
-                }
-            }
+            E::CompensationApproved(p) => self.approve_compensation(p),
             E::CompensationRejected(p) => self.set_compensation_decision(
                 &p.compensation_id,
                 CompensationDecision::Rejected { level: p.level },
@@ -536,6 +610,93 @@ impl ComplaintState {
             E::ProgressReportDue(p) => {
                 self.fired.insert(p.deadline);
             }
+            E::DuplicateMerged(p) => self.merged_duplicates.push(MergedDuplicate {
+                duplicate: p.duplicate.clone(),
+                open_obligations: p.open_obligations.clone(),
+                pending_compensations: p.pending_compensations.clone(),
+                recorded: now,
+            }),
+            E::PlanPromiseRenewed(p) => {
+                if let Some(promise) = &mut self.plan_promise {
+                    promise.due = p.new_date;
+                    promise.set_by = now;
+                    promise.changes += 1;
+                }
+            }
+            E::ResultReportedToCac(_) => self.result_reported = Some(now),
+            E::SupplierNotified(p) => self.suppliers.push(SupplierRecord {
+                supplier: p.supplier.clone(),
+                notified: now,
+                charge_backs: 0,
+                charged_back: Money::ZERO,
+                improvement_requested: None,
+            }),
+            E::SupplierChargedBack(p) => {
+                if let Some(record) = self.supplier_mut(&p.supplier) {
+                    record.charge_backs += 1;
+                    // Amounts are bounded so that sums of them cannot overflow.
+                    record.charged_back =
+                        Money::new(record.charged_back.fen().saturating_add(p.amount.fen()))
+                            .unwrap_or(record.charged_back);
+                }
+            }
+            E::SupplierImprovementRequested(p) => {
+                if let Some(record) = self.supplier_mut(&p.supplier) {
+                    record.improvement_requested.get_or_insert(now);
+                }
+            }
+            E::ComplaintAssessed(p) => {
+                self.assessment = Some(Assessment {
+                    nature: p.nature,
+                    wants: p.wants.clone(),
+                    recorded: now,
+                })
+            }
+            E::ThreeChangesMade(p) => {
+                for change in &p.changes {
+                    if !self.three_changes.contains(change) {
+                        self.three_changes.push(*change);
+                    }
+                }
+            }
+            E::CaseShared(_) => self.times_shared += 1,
+            E::PreventionPlanned(p) => self.prevention_plans.push(p.department),
+        }
+    }
+
+    fn supplier_mut(&mut self, name: &Label) -> Option<&mut SupplierRecord> {
+        self.suppliers
+            .iter_mut()
+            .find(|record| &record.supplier == name)
+    }
+
+    /// A sole approval decides the compensation; a joint one (vehicle return or
+    /// replacement) decides it when the second side's approval comes in.
+    fn approve_compensation(&mut self, approval: &events::CompensationApproved) {
+        let Some(signature) = &approval.customer_signature else {
+            return;
+        };
+        let Some(record) = self
+            .compensations
+            .iter_mut()
+            .find(|record| record.id == approval.compensation_id)
+        else {
+            return;
+        };
+        record.approvals.push((approval.level, approval.amount));
+        let sides: BTreeSet<usize> = record
+            .approvals
+            .iter()
+            .filter_map(|(level, _)| super::vocabulary::joint_approval_side(*level))
+            .collect();
+        let complete = !record.kind.needs_joint_approval()
+            || sides.len() == super::vocabulary::JOINT_APPROVAL_SIDES;
+        if complete {
+            record.decision = CompensationDecision::Approved {
+                level: approval.level,
+                amount: approval.amount,
+                customer_signature: signature.clone(),
+            };
         }
     }
 }

@@ -183,8 +183,34 @@ named_enum! {
         TransportSubsidy = "transport_subsidy",
         VehicleReplacement = "vehicle_replacement",
         Refund = "refund",
+        /// The vehicle taken back and its price refunded (退车).
+        VehicleReturn = "vehicle_return",
     }
 }
+
+impl CompensationKind {
+    /// Vehicle return or replacement is in the authority of both the CAC and the region
+    /// (its manager or engineer: seed 002's table): one approval from each side, and the
+    /// compensation is approved only when both are in.
+    pub fn needs_joint_approval(self) -> bool {
+        matches!(
+            self,
+            CompensationKind::VehicleReplacement | CompensationKind::VehicleReturn
+        )
+    }
+}
+
+/// The sides of a joint approval; a level on neither cannot take part.
+pub fn joint_approval_side(level: Level) -> Option<usize> {
+    match level {
+        Level::ManufacturerCac => Some(0),
+        Level::RegionalManager | Level::RegionalEngineer => Some(1),
+        _ => None,
+    }
+}
+
+/// How many sides a joint approval has.
+pub const JOINT_APPROVAL_SIDES: usize = 2;
 
 named_enum! {
     /// Levels of authority: who handles the case and who may approve what.
@@ -234,6 +260,35 @@ named_enum! {
         Morning = "morning",
         Afternoon = "afternoon",
         Evening = "evening",
+    }
+}
+
+named_enum! {
+    /// Whether the complaint is made in good faith (to see things improve) or
+    /// maliciously (revenge, a smear: seed 003), as the desk judges it.
+    pub enum ComplaintNature {
+        GoodFaith = "good_faith",
+        Malicious = "malicious",
+    }
+}
+
+named_enum! {
+    /// What the customer wants from complaining (seed 001): to let off steam, to be
+    /// compensated, or to be respected.
+    pub enum CustomerWant {
+        Vent = "vent",
+        Compensation = "compensation",
+        Respect = "respect",
+    }
+}
+
+named_enum! {
+    /// The "three changes" for a very upset customer (seeds 003, 004): another place (a
+    /// quiet room), another person (someone more senior), another time (an appointment).
+    pub enum ThreeChange {
+        Place = "place",
+        Person = "person",
+        Time = "time",
     }
 }
 

@@ -28,6 +28,15 @@ named_enum! {
         EngineerDispatch = "engineer_dispatch",
         /// The dispatched engineer's announced arrival.
         EngineerArrival = "engineer_arrival",
+        /// The date given at reception for a plan (seed 002 step 1, seed 001): a
+        /// solution proposed by then, or the customer called with progress and a new date.
+        PlanPromise = "plan_promise",
+        /// A complaint the CAC pushed to the dealer: the dealer's feedback on its
+        /// handling, the same business day (seed 002 五(2), (4)).
+        CacFeedback = "cac_feedback",
+        /// The handling result reported to the CAC within N business days of receipt
+        /// (seed 002 五(4), 七 "结案并回报 CAC"); waits while a fix waits (五(6)).
+        ResultReport = "result_report",
     }
 }
 

@@ -17,7 +17,7 @@ use super::calendar::BusinessCalendar;
 use super::events::{self, ComplaintEvent};
 use super::policy::Policy;
 use super::state::{ComplaintState, Milestone};
-use super::vocabulary::{DaySlot, EscalationReason};
+use super::vocabulary::{DaySlot, EscalationReason, Origin};
 
 /// One deadline the scheduler should hold a timer for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,11 +156,25 @@ fn latest(a: Milestone, b: Option<Milestone>) -> Milestone {
     }
 }
 
+/// The desk's report to the CAC; for a case the CAC pushed to the dealer, its feedback on
+/// the handling, the same business day whatever the severity (the CAC knows the case).
 fn report_to_cac_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
     if state.cac_informed_this_round(policy) {
         return None;
     }
-    let spec = &policy.document().deadlines.report_to_cac;
+    let deadlines = &policy.document().deadlines;
+    if state.origin == Origin::ManufacturerCac {
+        return Some(
+            Clock::new(
+                DeadlineKind::CacFeedback,
+                state.round_started,
+                0,
+                End::SameBusinessDay,
+            )
+            .warn_at(deadlines.cac_feedback.warn_at_percent),
+        );
+    }
+    let spec = &deadlines.report_to_cac;
     let end = if policy.reports_immediately(state.severity, state.emergency) {
         End::AfterWall(SignedDuration::from_mins(i64::from(
             spec.urgent_within_minutes,
@@ -208,6 +222,35 @@ fn promise_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
             End::At(promise.due),
         )
         .warn_at(warn),
+    )
+}
+
+/// The plan date told to the customer at reception, until options are put to them;
+/// each call with a new date starts it again.
+fn plan_promise_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    let promise = state.plan_promise_open()?;
+    let warn = policy.document().deadlines.plan_promise.warn_at_percent;
+    Some(
+        Clock::new(
+            DeadlineKind::PlanPromise,
+            promise.set_by,
+            0,
+            End::At(promise.due),
+        )
+        .warn_at(warn),
+    )
+}
+
+/// The result reported to the CAC, N business days from the start of the round.
+fn result_report_clock(state: &ComplaintState, policy: &Policy) -> Option<Clock> {
+    if state.result_reported.is_some() {
+        return None;
+    }
+    let spec = &policy.document().deadlines.result_report;
+    let end = End::AfterBusiness(business_days(spec.business_days, policy, state));
+    Some(
+        Clock::new(DeadlineKind::ResultReport, state.round_started, 0, end)
+            .warn_at(spec.warn_at_percent),
     )
 }
 
@@ -376,6 +419,8 @@ fn clocks(state: &ComplaintState, policy: &Policy) -> impl Iterator<Item = Clock
             callback_clock(state, policy),
             progress_report_clock(state, policy),
             engineer_clocks(state, policy),
+            plan_promise_clock(state, policy),
+            result_report_clock(state, policy),
         ],
     };
     clocks.into_iter().flatten()

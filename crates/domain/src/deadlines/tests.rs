@@ -77,8 +77,14 @@ fn a_fresh_normal_case_owes_a_same_day_report_and_a_result_in_three_business_day
     let h = filed_monday();
     assert_eq!(
         kinds(&h),
-        vec![DeadlineKind::ReportToCac, DeadlineKind::Result]
+        vec![
+            DeadlineKind::ReportToCac,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ]
     );
+    // The result is reported to the CAC within the same 3 business days (五(4)).
+    assert_eq!(get(&h, DeadlineKind::ResultReport).due_at, t(4, "10:00"));
     let report = get(&h, DeadlineKind::ReportToCac);
     assert_eq!(report.due_at, t(1, "17:30"));
     // 75 % of the 7.5 business hours left that day.
@@ -105,10 +111,78 @@ fn reporting_to_the_cac_ends_that_deadline() {
     assert_eq!(find(&h, DeadlineKind::ReportToCac), None);
 }
 
+/// Seed 002 五(2), (4): a complaint the CAC pushed to the dealer is recorded and fed
+/// back to the CAC the same business day, whatever its severity; the dealer's report is
+/// that feedback.
 #[test]
-fn a_case_filed_at_the_cac_needs_no_report() {
-    let h = filed_with(|f| f.origin = Origin::ManufacturerCac, t(1, "10:00"));
-    assert_eq!(find(&h, DeadlineKind::ReportToCac), None);
+fn a_case_pushed_by_the_cac_owes_feedback_the_same_business_day() {
+    for severity in [Severity::Normal, Severity::Major] {
+        let mut h = filed_with(
+            |f| {
+                f.origin = Origin::ManufacturerCac;
+                f.severity = severity;
+            },
+            t(1, "10:00"),
+        );
+        assert_eq!(find(&h, DeadlineKind::ReportToCac), None);
+        let feedback = get(&h, DeadlineKind::CacFeedback);
+        assert_eq!(feedback.due_at, t(1, "17:30"), "{severity}");
+        assert_eq!(get(&h, DeadlineKind::ResultReport).due_at, t(4, "10:00"));
+        h.try_at(reported_to_cac(), DealerStaff, t(1, "16:00"))
+            .expect("feedback");
+        assert_eq!(find(&h, DeadlineKind::CacFeedback), None);
+    }
+}
+
+/// Seed 002 step 1 and seed 001: the plan date told at reception is a promise; missed,
+/// the customer is called with the progress and a new date, which starts it again.
+#[test]
+fn a_plan_promised_at_reception_warns_falls_due_and_starts_again_with_a_new_date() {
+    let mut h = filed_monday();
+    h.try_at(
+        Acknowledged {
+            confirmed_facts: text("waited an hour"),
+            plan_promised_by: Some(t(1, "16:00")),
+        }
+        .into(),
+        DealerStaff,
+        t(1, "11:00"),
+    )
+    .expect("acknowledged");
+    let promise = get(&h, DeadlineKind::PlanPromise);
+    assert_eq!(promise.due_at, t(1, "16:00"));
+    // 75 % of the 5 hours between the promise and its date.
+    assert_eq!(promise.warn_at, Some(t(1, "14:45")));
+    assert_eq!(
+        fire(&mut h, &promise, DueStage::Due, t(1, "16:00")),
+        ["complaint.deadline_missed"],
+        "a missed plan date is overdue, not escalated"
+    );
+    assert!(
+        tracked_deadlines(h.state(), &h.policy)
+            .iter()
+            .any(|d| d.deadline.kind == DeadlineKind::PlanPromise && d.is_overdue())
+    );
+    h.try_at(
+        PlanPromiseRenewed {
+            new_date: t(2, "12:00"),
+            progress: text("the workshop is still testing the pump"),
+        }
+        .into(),
+        DealerStaff,
+        t(1, "16:30"),
+    )
+    .expect("called with a new date");
+    let renewed = get(&h, DeadlineKind::PlanPromise);
+    assert_eq!(renewed.due_at, t(2, "12:00"));
+    assert!(!h.state().fired.contains(&renewed.key), "a new promise");
+    h.try_at(
+        proposal(&[("O1", t(3, "17:00"))]),
+        DealerStaff,
+        t(2, "11:00"),
+    )
+    .expect("plan");
+    assert_eq!(find(&h, DeadlineKind::PlanPromise), None, "kept");
 }
 
 #[test]
@@ -340,7 +414,11 @@ fn reopening_restarts_the_result_clock_and_the_cac_report() {
     let reopened_by = h.state().version;
     assert_eq!(
         kinds(&h),
-        vec![DeadlineKind::ReportToCac, DeadlineKind::Result]
+        vec![
+            DeadlineKind::ReportToCac,
+            DeadlineKind::Result,
+            DeadlineKind::ResultReport
+        ]
     );
     let result = get(&h, DeadlineKind::Result);
     assert_eq!(result.key.started_by, reopened_by);
@@ -503,7 +581,7 @@ fn months_of_downtime_append_a_bounded_catch_up_with_one_progress_report_due() {
     );
     // The report to the CAC missed and escalated once (the new owner's result clock
     // starts when the case reaches it), the engineer's dispatch missed, one progress
-    // report due.
+    // report due, the result report to the CAC missed (it does not escalate).
     assert_eq!(h.state().level, Level::ManufacturerCac);
     assert_eq!(
         types,
@@ -512,6 +590,7 @@ fn months_of_downtime_append_a_bounded_catch_up_with_one_progress_report_due() {
             "complaint.escalated",
             "complaint.deadline_missed",
             "complaint.progress_report_due",
+            "complaint.deadline_missed",
         ]
     );
     // Another pass finds nothing: the catch-up is complete and bounded.

@@ -207,6 +207,17 @@ complaint_events! {
     DeadlineMissed(DeadlineMissed) = "complaint.deadline_missed" v 1,
     CallbackDue(CallbackDue) = "complaint.callback_due" v 1,
     ProgressReportDue(ProgressReportDue) = "complaint.progress_report_due" v 2,
+    // Issue 13 §3–§4, together after every older event.
+    DuplicateMerged(DuplicateMerged) = "complaint.duplicate_merged" v 1,
+    PlanPromiseRenewed(PlanPromiseRenewed) = "complaint.plan_promise_renewed" v 1,
+    ResultReportedToCac(ResultReportedToCac) = "complaint.result_reported_to_cac" v 1,
+    SupplierNotified(SupplierNotified) = "complaint.supplier_notified" v 1,
+    SupplierChargedBack(SupplierChargedBack) = "complaint.supplier_charged_back" v 1,
+    SupplierImprovementRequested(SupplierImprovementRequested) = "complaint.supplier_improvement_requested" v 1,
+    ComplaintAssessed(ComplaintAssessed) = "complaint.assessed" v 1,
+    ThreeChangesMade(ThreeChangesMade) = "complaint.three_changes_made" v 1,
+    CaseShared(CaseShared) = "complaint.case_shared" v 1,
+    PreventionPlanned(PreventionPlanned) = "complaint.prevention_planned" v 1,
 }
 
 impl ComplaintEvent {
@@ -218,6 +229,7 @@ impl ComplaintEvent {
                 | ComplaintEvent::DeadlineMissed(_)
                 | ComplaintEvent::CallbackDue(_)
                 | ComplaintEvent::ProgressReportDue(_)
+                | ComplaintEvent::DuplicateMerged(_)
         )
     }
 
@@ -236,11 +248,15 @@ impl ComplaintEvent {
                 | ComplaintEvent::EngineerDispatched(_)
                 | ComplaintEvent::OnSiteAppraisalRecorded(_)
                 | ComplaintEvent::ProgressReported(_)
+                | ComplaintEvent::SolutionProposed(_)
+                | ComplaintEvent::PlanPromiseRenewed(_)
+                | ComplaintEvent::ResultReportedToCac(_)
         )
     }
 
     /// Events that only record something and may still be added to a closed case
-    /// (the handling report, evidence, prevention work).
+    /// (the handling report, evidence, prevention work, the result reported to the CAC
+    /// after closing, a supplier charged back at a later settlement).
     pub fn is_record_keeping(&self) -> bool {
         matches!(
             self,
@@ -249,6 +265,14 @@ impl ComplaintEvent {
                 | ComplaintEvent::CorrectiveActionAssigned(_)
                 | ComplaintEvent::CorrectiveActionDone(_)
                 | ComplaintEvent::CorrectiveActionVerified(_)
+                | ComplaintEvent::ResultReportedToCac(_)
+                | ComplaintEvent::DuplicateMerged(_)
+                | ComplaintEvent::SupplierNotified(_)
+                | ComplaintEvent::SupplierChargedBack(_)
+                | ComplaintEvent::SupplierImprovementRequested(_)
+                | ComplaintEvent::ComplaintAssessed(_)
+                | ComplaintEvent::CaseShared(_)
+                | ComplaintEvent::PreventionPlanned(_)
         )
     }
 }

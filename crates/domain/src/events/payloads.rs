@@ -10,8 +10,9 @@ use crate::values::{
     Money, OptionId, PhoneNumber, Plate, RegionCode, SatisfactionScore, Text, Vin,
 };
 use crate::vocabulary::{
-    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind,
-    EscalationReason, Level, Origin, ResponsibleParty, RootCause, Severity, WaitingFor,
+    Category, Channel, CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, Department,
+    EmergencyKind, EscalationReason, Level, Origin, ResponsibleParty, RootCause, Severity,
+    ThreeChange, WaitingFor,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,4 +312,104 @@ impl From<ProgressReportDueV1> for ProgressReportDue {
             overdue_since: None,
         }
     }
+}
+
+// Issue 13 §3–§4: the merge's survivor, the promises and reports the seeds name.
+// New events go here, together, after every older one.
+
+/// One obligation a merged duplicate still had open when it was merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenObligation {
+    /// The deadline instance, as keyed on the duplicate's stream.
+    pub deadline: DeadlineKey,
+    pub due_at: Timestamp,
+    /// It had already fallen due unmet on the duplicate.
+    pub overdue: bool,
+}
+
+/// Engine: a duplicate was merged into this complaint, which carries on with what the
+/// duplicate still owed. Appended on the survivor as the consequence of the duplicate's
+/// `complaint.merged_into`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateMerged {
+    pub duplicate: ComplaintId,
+    pub open_obligations: Vec<OpenObligation>,
+    /// Compensations requested on the duplicate and not yet decided.
+    pub pending_compensations: Vec<CompensationId>,
+}
+
+/// The date given at reception for a plan could not be kept: the customer was called
+/// with the progress and a new date (seed 001 "约定给客户回话的时间…确保准时给客户回话").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPromiseRenewed {
+    pub new_date: Timestamp,
+    /// The progress the customer was told.
+    pub progress: Text,
+}
+
+/// The handling result reported to the CAC (seed 002 五(4), 七 "结案并回报 CAC"):
+/// not a progress report, the final word on this round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultReportedToCac {
+    pub summary: Text,
+    pub cac_reference: Option<Label>,
+}
+
+/// A supplier's part is at fault: the supplier was told (seed 000 "及时通知供方").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierNotified {
+    pub supplier: Label,
+    pub part: Option<Label>,
+    pub note: Option<Text>,
+}
+
+/// The cost is deducted from the supplier at settlement (seed 000 "告知出纳在结算时进行扣除").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierChargedBack {
+    pub supplier: Label,
+    pub amount: Money,
+    pub settlement_reference: Option<Label>,
+}
+
+/// The supplier is asked to improve (seed 000 "督促供方改进").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierImprovementRequested {
+    pub supplier: Label,
+    pub request: Text,
+}
+
+/// The desk's judgement of the complaint (seed 003: good faith or malicious) and of
+/// what the customer wants (seed 001: to vent, to be compensated, to be respected). A
+/// later assessment replaces the earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintAssessed {
+    pub nature: ComplaintNature,
+    /// At least one, each once.
+    pub wants: Vec<CustomerWant>,
+    pub note: Option<Text>,
+}
+
+/// A very upset customer: the place, the person or the time was changed (seeds 003, 004).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreeChangesMade {
+    /// At least one, each once.
+    pub changes: Vec<ThreeChange>,
+    /// The appointment made when the time was changed (required then).
+    pub appointment_at: Option<Timestamp>,
+    pub note: Option<Text>,
+}
+
+/// The case was shared inside the dealer so that others learn from it (step 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseShared {
+    /// Who heard it: a team, a meeting.
+    pub audience: Label,
+    pub lessons: Text,
+}
+
+/// How the dealer will prevent it from happening again (step 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreventionPlanned {
+    pub department: Department,
+    pub plan: Text,
 }

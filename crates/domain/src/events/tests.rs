@@ -157,6 +157,65 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             overdue_since: Some(when),
         }
         .into(),
+        DuplicateMerged {
+            duplicate: ComplaintId::parse("CMP-DUP").expect("id"),
+            open_obligations: vec![OpenObligation {
+                deadline: key(),
+                due_at: when,
+                overdue: true,
+            }],
+            pending_compensations: vec![CompensationId::parse("C2").expect("id")],
+        }
+        .into(),
+        PlanPromiseRenewed {
+            new_date: when,
+            progress: text("still testing"),
+        }
+        .into(),
+        ResultReportedToCac {
+            summary: text("repaired"),
+            cac_reference: Some(label("CAC-1")),
+        }
+        .into(),
+        SupplierNotified {
+            supplier: label("Pump Co"),
+            part: Some(label("water pump")),
+            note: None,
+        }
+        .into(),
+        SupplierChargedBack {
+            supplier: label("Pump Co"),
+            amount: money(80_000),
+            settlement_reference: Some(label("S-2025-09")),
+        }
+        .into(),
+        SupplierImprovementRequested {
+            supplier: label("Pump Co"),
+            request: text("seal test"),
+        }
+        .into(),
+        ComplaintAssessed {
+            nature: ComplaintNature::Malicious,
+            wants: vec![CustomerWant::Compensation, CustomerWant::Respect],
+            note: Some(text("threatens the media")),
+        }
+        .into(),
+        ThreeChangesMade {
+            changes: vec![ThreeChange::Place, ThreeChange::Time],
+            appointment_at: Some(when),
+            note: None,
+        }
+        .into(),
+        CaseShared {
+            audience: label("service team"),
+            lessons: text("tell waiting customers"),
+        }
+        .into(),
+        PreventionPlanned {
+            department: Department::Service,
+            plan: text("ready-call for every car"),
+        }
+        .into(),
     ]
 }
 

@@ -52,8 +52,33 @@ pub struct DeadlinesSpec {
     pub promise: WarnOnlySpec,
     pub progress_report: ProgressReportSpec,
     pub engineer_dispatch: EngineerDispatchSpec,
+    /// The date for a plan promised at reception (`Acknowledged.plan_promised_by`).
+    /// Left out of older policy files: warned at 75 %.
+    #[serde(default = "default_warn_only")]
+    pub plan_promise: WarnOnlySpec,
+    /// A complaint the CAC pushed to the dealer: feedback the same business day.
+    /// Left out of older policy files: warned at 75 %.
+    #[serde(default = "default_warn_only")]
+    pub cac_feedback: WarnOnlySpec,
+    /// The handling result reported to the CAC within N business days of receipt.
+    /// Left out of older policy files: 3 business days, warned at 75 %.
+    #[serde(default = "default_result_report")]
+    pub result_report: BusinessDaysSpec,
     /// Missing one of these moves the case one level up the ladder.
     pub escalate_when_missed: Vec<DeadlineKind>,
+}
+
+fn default_warn_only() -> WarnOnlySpec {
+    WarnOnlySpec {
+        warn_at_percent: Some(75),
+    }
+}
+
+fn default_result_report() -> BusinessDaysSpec {
+    BusinessDaysSpec {
+        business_days: 3,
+        warn_at_percent: Some(75),
+    }
 }
 
 /// Normal cases: by the end of the business day they arrived.

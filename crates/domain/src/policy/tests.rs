@@ -118,7 +118,7 @@ fn ladder_must_start_at_the_dealer_desk_and_not_repeat() {
 #[test]
 fn only_duration_clocks_can_be_paused() {
     let (field, _) = invalid_field(builtin_with(
-        "parts = [\"result\"]",
+        "parts = [\"result\", \"result_report\"]",
         "parts = [\"result\", \"report_to_cac\"]",
     ));
     assert_eq!(field, "pauses.parts");
@@ -343,4 +343,36 @@ fn calendar_years_are_listed_once_and_default_to_the_years_of_the_dates() {
         Some(jiff::civil::date(2027, 12, 31))
     );
     assert_eq!(policy.default_calendar().provisional_years().count(), 0);
+}
+
+/// `policy show` prints the document: the clocks of issue 13 §4 are in it.
+#[test]
+fn the_printed_policy_shows_the_plan_promise_cac_feedback_and_result_report() {
+    let printed = Policy::builtin().to_toml_string().expect("prints");
+    for table in [
+        "[deadlines.plan_promise]",
+        "[deadlines.cac_feedback]",
+        "[deadlines.result_report]",
+    ] {
+        assert!(printed.contains(table), "{table} missing from\n{printed}");
+    }
+    let again = Policy::from_toml_str(&printed).expect("reads back");
+    assert_eq!(again.document().deadlines.result_report.business_days, 3);
+}
+
+/// A policy file written before those clocks existed still loads, with their defaults.
+#[test]
+fn an_older_policy_file_without_the_new_clocks_gets_their_defaults() {
+    let start = BUILTIN_TOML
+        .find("[deadlines.plan_promise]")
+        .expect("in default.toml");
+    let end = BUILTIN_TOML
+        .find("[deadlines.progress_report]")
+        .expect("in default.toml");
+    let older = format!("{}{}", &BUILTIN_TOML[..start], &BUILTIN_TOML[end..]);
+    let policy = Policy::from_toml_str(&older).expect("older file loads");
+    let deadlines = &policy.document().deadlines;
+    assert_eq!(deadlines.plan_promise.warn_at_percent, Some(75));
+    assert_eq!(deadlines.cac_feedback.warn_at_percent, Some(75));
+    assert_eq!(deadlines.result_report.business_days, 3);
 }

@@ -18,6 +18,7 @@ pub const PAUSABLE_CLOCKS: &[DeadlineKind] = &[
     DeadlineKind::Result,
     DeadlineKind::SatisfactionCallback,
     DeadlineKind::ProgressReport,
+    DeadlineKind::ResultReport,
 ];
 
 fn require(ok: bool, field: impl Into<String>, reason: &str) -> Result<(), PolicyError> {
@@ -75,6 +76,10 @@ fn validate_deadlines(doc: &PolicyDocument) -> Result<(), PolicyError> {
     )?;
     positive(d.result.business_days, "deadlines.result.business_days")?;
     positive(
+        d.result_report.business_days,
+        "deadlines.result_report.business_days",
+    )?;
+    positive(
         d.satisfaction_callback.business_days,
         "deadlines.satisfaction_callback.business_days",
     )?;
@@ -107,6 +112,18 @@ fn validate_deadlines(doc: &PolicyDocument) -> Result<(), PolicyError> {
         (
             d.engineer_dispatch.warn_at_percent,
             "deadlines.engineer_dispatch.warn_at_percent",
+        ),
+        (
+            d.plan_promise.warn_at_percent,
+            "deadlines.plan_promise.warn_at_percent",
+        ),
+        (
+            d.cac_feedback.warn_at_percent,
+            "deadlines.cac_feedback.warn_at_percent",
+        ),
+        (
+            d.result_report.warn_at_percent,
+            "deadlines.result_report.warn_at_percent",
         ),
     ] {
         warn_percent(pct, field)?;
@@ -180,7 +197,7 @@ fn validate_pauses(doc: &PolicyDocument) -> Result<(), PolicyError> {
             require(
                 PAUSABLE_CLOCKS.contains(kind),
                 format!("pauses.{waiting_for}"),
-                "only result, satisfaction_callback and progress_report can be paused",
+                "only result, satisfaction_callback, progress_report and result_report can be paused",
             )?;
         }
     }

@@ -7,7 +7,7 @@ use crate::events::{CompensationApproved, CompensationRejected, CompensationRequ
 use crate::policy::Policy;
 use crate::state::{CompensationDecision, CompensationRecord, ComplaintState};
 use crate::values::CompensationId;
-use crate::vocabulary::Level;
+use crate::vocabulary::{Level, joint_approval_side};
 
 pub(super) fn check_request(
     state: &ComplaintState,
@@ -53,7 +53,9 @@ pub(super) fn check_approval(
             requested: record.requested,
         });
     }
-    if !policy.may_approve(approval.level, record.kind, approval.amount) {
+    if record.kind.needs_joint_approval() {
+        check_joint_part(record, approval)?;
+    } else if !policy.may_approve(approval.level, record.kind, approval.amount) {
         return Err(RuleViolation::CompensationBeyondAuthority {
             level: approval.level,
             kind: record.kind,
@@ -72,4 +74,32 @@ pub(super) fn check_rejection(
     ctx: &CheckContext,
 ) -> Result<(), RuleViolation> {
     pending_request(state, &rejection.compensation_id, rejection.level, ctx).map(|_| ())
+}
+
+/// Vehicle return or replacement: one approval from the CAC and one from the region,
+/// each side once, both for the same amount.
+fn check_joint_part(
+    record: &CompensationRecord,
+    approval: &CompensationApproved,
+) -> Result<(), RuleViolation> {
+    let Some(side) = joint_approval_side(approval.level) else {
+        return Err(RuleViolation::JointApprovalOutsideSides {
+            kind: record.kind,
+            level: approval.level,
+        });
+    };
+    for (level, amount) in &record.approvals {
+        if joint_approval_side(*level) == Some(side) {
+            return Err(RuleViolation::JointApprovalSideAlreadyGiven {
+                level: approval.level,
+            });
+        }
+        if *amount != approval.amount {
+            return Err(RuleViolation::JointApprovalAmountMismatch {
+                earlier: *amount,
+                now: approval.amount,
+            });
+        }
+    }
+    Ok(())
 }

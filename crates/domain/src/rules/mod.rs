@@ -5,6 +5,7 @@ mod compensation;
 mod contact;
 mod engine;
 mod plan;
+mod records;
 mod violation;
 
 pub use violation::RuleViolation;
@@ -227,13 +228,23 @@ fn check_event(
                 .map(drop)
         }
         E::ProgressReportDue(p) => engine::check_progress_report_due(state, p, ctx, policy),
-        E::Acknowledged(_)
-        | E::Apologized(_)
+        E::Acknowledged(p) => records::check_acknowledgement(p, ctx),
+        E::DuplicateMerged(p) => records::check_duplicate_merged(state, p),
+        E::PlanPromiseRenewed(p) => records::check_plan_renewal(state, p, ctx),
+        E::ResultReportedToCac(_) => records::check_result_report(state),
+        E::SupplierNotified(p) => records::check_supplier_notified(state, p),
+        E::SupplierChargedBack(p) => records::check_supplier_known(state, &p.supplier),
+        E::SupplierImprovementRequested(p) => records::check_supplier_known(state, &p.supplier),
+        E::ComplaintAssessed(p) => records::check_assessment(p),
+        E::ThreeChangesMade(p) => records::check_three_changes(p, ctx),
+        E::PreventionPlanned(_) => records::check_prevention(state),
+        E::Apologized(_)
         | E::InformationGathered(_)
         | E::CauseFound(_)
         | E::ProgressReported(_)
         | E::NoteAdded(_)
-        | E::EvidenceAttached(_) => Ok(()),
+        | E::EvidenceAttached(_)
+        | E::CaseShared(_) => Ok(()),
     }
 }
 

@@ -311,14 +311,17 @@ fn already_reported_to_cac() {
         h.refused(reported_to_cac(), DealerStaff, &t(1, "12:00")),
         "already_reported_to_cac"
     );
+    // A case the CAC pushed: the dealer's report is its feedback on the handling,
+    // owed once like any report (seed 002 五(4)).
     let mut by_cac = Harness::new();
     by_cac.ok(
         filing_with(|f| f.origin = Origin::ManufacturerCac),
         CacAgent,
         &t(1, "10:00"),
     );
+    by_cac.ok(reported_to_cac(), DealerStaff, &t(1, "12:00"));
     assert_eq!(
-        by_cac.refused(reported_to_cac(), DealerStaff, &t(1, "12:00")),
+        by_cac.refused(reported_to_cac(), DealerStaff, &t(1, "13:00")),
         "already_reported_to_cac"
     );
 }
@@ -1149,4 +1152,435 @@ fn every_code_is_unique_snake_case_and_has_its_own_test() {
             "rule {code} has no test named after it"
         );
     }
+}
+
+// Issue 13 §3–§4.
+
+fn supplier_cause() -> ComplaintEvent {
+    CauseFound {
+        root_cause: RootCause::SupplierPart,
+        responsible: ResponsibleParty::Supplier,
+        summary: text("the pump from the supplier leaks"),
+        within_dealer_authority: true,
+    }
+    .into()
+}
+
+fn dealer_cause() -> ComplaintEvent {
+    CauseFound {
+        root_cause: RootCause::DealerBrokenPromise,
+        responsible: ResponsibleParty::Dealer(Department::Service),
+        summary: text("nobody told her"),
+        within_dealer_authority: true,
+    }
+    .into()
+}
+
+fn notified(supplier: &str) -> ComplaintEvent {
+    SupplierNotified {
+        supplier: label(supplier),
+        part: Some(label("water pump")),
+        note: None,
+    }
+    .into()
+}
+
+fn acknowledged(plan_by: Option<&str>) -> ComplaintEvent {
+    Acknowledged {
+        confirmed_facts: text("waited an hour"),
+        plan_promised_by: plan_by.map(at),
+    }
+    .into()
+}
+
+fn renewal(new_date: &str) -> ComplaintEvent {
+    PlanPromiseRenewed {
+        new_date: at(new_date),
+        progress: text("the workshop is still testing"),
+    }
+    .into()
+}
+
+fn result_report() -> ComplaintEvent {
+    ResultReportedToCac {
+        summary: text("repaired, customer satisfied"),
+        cac_reference: None,
+    }
+    .into()
+}
+
+fn assessed(wants: &[CustomerWant]) -> ComplaintEvent {
+    ComplaintAssessed {
+        nature: ComplaintNature::GoodFaith,
+        wants: wants.to_vec(),
+        note: None,
+    }
+    .into()
+}
+
+fn three_changes(changes: &[ThreeChange], appointment: Option<&str>) -> ComplaintEvent {
+    ThreeChangesMade {
+        changes: changes.to_vec(),
+        appointment_at: appointment.map(at),
+        note: None,
+    }
+    .into()
+}
+
+fn merged_here(duplicate: &str) -> ComplaintEvent {
+    DuplicateMerged {
+        duplicate: ComplaintId::parse(duplicate).expect("id"),
+        open_obligations: Vec::new(),
+        pending_compensations: Vec::new(),
+    }
+    .into()
+}
+
+#[test]
+fn duplicate_already_merged() {
+    let mut h = filed();
+    assert_eq!(
+        h.refused(merged_here("CMP-DUP"), DealerStaff, &t(1, "11:00")),
+        "engine_only_event"
+    );
+    assert_eq!(
+        h.refused(merged_here(complaint_id().as_str()), Engine, &t(1, "11:00")),
+        "merge_into_self"
+    );
+    h.ok(merged_here("CMP-DUP"), Engine, &t(1, "11:00"));
+    assert_eq!(h.state().merged_duplicates.len(), 1);
+    assert_eq!(
+        h.refused(merged_here("CMP-DUP"), Engine, &t(1, "11:05")),
+        "duplicate_already_merged"
+    );
+}
+
+#[test]
+fn no_plan_promise() {
+    let mut h = filed();
+    assert_eq!(
+        h.refused(renewal(&t(3, "10:00")), DealerStaff, &t(1, "11:00")),
+        "no_plan_promise"
+    );
+    assert_eq!(
+        h.refused(
+            acknowledged(Some(&t(1, "09:00"))),
+            DealerStaff,
+            &t(1, "10:30")
+        ),
+        "promise_in_past",
+        "a plan date told at reception is ahead"
+    );
+    h.ok(
+        acknowledged(Some(&t(2, "16:00"))),
+        DealerStaff,
+        &t(1, "10:30"),
+    );
+    assert_eq!(
+        h.refused(renewal(&t(2, "16:00")), DealerStaff, &t(1, "11:00")),
+        "promise_date_unchanged"
+    );
+    assert_eq!(
+        h.refused(renewal(&t(1, "10:45")), DealerStaff, &t(1, "11:00")),
+        "promise_in_past"
+    );
+    h.ok(renewal(&t(3, "16:00")), DealerStaff, &t(2, "15:00"));
+    assert_eq!(h.state().plan_promise.as_ref().map(|p| p.changes), Some(1));
+    h.ok(
+        proposal(&[("O1", at(&t(4, "17:00")))]),
+        DealerStaff,
+        &t(3, "10:00"),
+    );
+    assert_eq!(
+        h.refused(renewal(&t(5, "16:00")), DealerStaff, &t(3, "11:00")),
+        "no_plan_promise",
+        "the plan was put to the customer: the promise is kept"
+    );
+}
+
+#[test]
+fn result_report_requires_resolution() {
+    let mut h = agreed();
+    assert_eq!(
+        h.refused(result_report(), DealerStaff, &t(1, "12:00")),
+        "result_report_requires_resolution"
+    );
+    h.ok(resolved(), DealerStaff, &t(2, "10:00"));
+    h.ok(result_report(), DealerStaff, &t(2, "11:00"));
+}
+
+#[test]
+fn result_already_reported() {
+    let mut h = resolved_case();
+    h.ok(satisfaction(5), DealerStaff, &t(2, "11:00"));
+    h.ok(closed(), DealerStaff, &t(2, "11:10"));
+    // 七 "结案并回报 CAC": closed, then reported.
+    h.ok(result_report(), DealerStaff, &t(2, "11:20"));
+    assert_eq!(
+        h.refused(result_report(), DealerStaff, &t(2, "11:30")),
+        "result_already_reported"
+    );
+}
+
+#[test]
+fn supplier_not_responsible() {
+    let mut h = filed();
+    assert_eq!(
+        h.refused(notified("Pump Co"), DealerStaff, &t(1, "11:00")),
+        "supplier_not_responsible"
+    );
+    h.ok(dealer_cause(), DealerStaff, &t(1, "11:00"));
+    assert_eq!(
+        h.refused(notified("Pump Co"), DealerStaff, &t(1, "11:10")),
+        "supplier_not_responsible"
+    );
+    h.ok(supplier_cause(), DealerStaff, &t(1, "11:20"));
+    h.ok(notified("Pump Co"), DealerStaff, &t(1, "11:30"));
+}
+
+#[test]
+fn supplier_already_notified() {
+    let mut h = filed();
+    h.ok(supplier_cause(), DealerStaff, &t(1, "11:00"));
+    h.ok(notified("Pump Co"), DealerStaff, &t(1, "11:10"));
+    assert_eq!(
+        h.refused(notified("Pump Co"), DealerStaff, &t(1, "11:20")),
+        "supplier_already_notified"
+    );
+    h.ok(notified("Seal Co"), DealerStaff, &t(1, "11:30"));
+}
+
+#[test]
+fn supplier_not_notified() {
+    let mut h = filed();
+    h.ok(supplier_cause(), DealerStaff, &t(1, "11:00"));
+    let charge_back = |supplier: &str| -> ComplaintEvent {
+        SupplierChargedBack {
+            supplier: label(supplier),
+            amount: money(80_000),
+            settlement_reference: None,
+        }
+        .into()
+    };
+    let improve: ComplaintEvent = SupplierImprovementRequested {
+        supplier: label("Pump Co"),
+        request: text("seal test on every pump"),
+    }
+    .into();
+    assert_eq!(
+        h.refused(charge_back("Pump Co"), DealerStaff, &t(1, "11:10")),
+        "supplier_not_notified"
+    );
+    assert_eq!(
+        h.refused(improve.clone(), DealerStaff, &t(1, "11:10")),
+        "supplier_not_notified"
+    );
+    h.ok(notified("Pump Co"), DealerStaff, &t(1, "11:20"));
+    h.ok(charge_back("Pump Co"), DealerStaff, &t(1, "11:30"));
+    h.ok(charge_back("Pump Co"), DealerStaff, &t(1, "11:40"));
+    h.ok(improve, DealerStaff, &t(1, "11:50"));
+    let record = h.state().supplier(&label("Pump Co")).expect("supplier");
+    assert_eq!(
+        (record.charge_backs, record.charged_back),
+        (2, money(160_000))
+    );
+    assert!(record.improvement_requested.is_some());
+}
+
+#[test]
+fn assessment_needs_wants() {
+    let mut h = filed();
+    assert_eq!(
+        h.refused(assessed(&[]), DealerStaff, &t(1, "11:00")),
+        "assessment_needs_wants"
+    );
+    h.ok(
+        assessed(&[CustomerWant::Vent, CustomerWant::Respect]),
+        DealerStaff,
+        &t(1, "11:00"),
+    );
+    let assessment = h.state().assessment.as_ref().expect("assessed");
+    assert_eq!(assessment.nature, ComplaintNature::GoodFaith);
+}
+
+#[test]
+fn duplicate_want() {
+    let h = filed();
+    assert_eq!(
+        h.refused(
+            assessed(&[CustomerWant::Vent, CustomerWant::Vent]),
+            DealerStaff,
+            &t(1, "11:00")
+        ),
+        "duplicate_want"
+    );
+}
+
+#[test]
+fn three_changes_need_a_change() {
+    let mut h = filed();
+    assert_eq!(
+        h.refused(three_changes(&[], None), DealerStaff, &t(1, "11:00")),
+        "three_changes_need_a_change"
+    );
+    h.ok(
+        three_changes(&[ThreeChange::Place, ThreeChange::Person], None),
+        DealerStaff,
+        &t(1, "11:00"),
+    );
+    h.ok(
+        three_changes(
+            &[ThreeChange::Person, ThreeChange::Time],
+            Some(&t(2, "10:00")),
+        ),
+        DealerStaff,
+        &t(1, "11:30"),
+    );
+    assert_eq!(
+        h.state().three_changes,
+        vec![ThreeChange::Place, ThreeChange::Person, ThreeChange::Time]
+    );
+}
+
+#[test]
+fn duplicate_three_change() {
+    let h = filed();
+    assert_eq!(
+        h.refused(
+            three_changes(&[ThreeChange::Place, ThreeChange::Place], None),
+            DealerStaff,
+            &t(1, "11:00")
+        ),
+        "duplicate_three_change"
+    );
+}
+
+#[test]
+fn time_change_needs_appointment() {
+    let h = filed();
+    assert_eq!(
+        h.refused(
+            three_changes(&[ThreeChange::Time], None),
+            DealerStaff,
+            &t(1, "11:00")
+        ),
+        "time_change_needs_appointment"
+    );
+    assert_eq!(
+        h.refused(
+            three_changes(&[ThreeChange::Place], Some(&t(2, "10:00"))),
+            DealerStaff,
+            &t(1, "11:00")
+        ),
+        "time_change_needs_appointment"
+    );
+}
+
+#[test]
+fn appointment_in_past() {
+    let h = filed();
+    assert_eq!(
+        h.refused(
+            three_changes(&[ThreeChange::Time], Some(&t(1, "10:30"))),
+            DealerStaff,
+            &t(1, "11:00")
+        ),
+        "appointment_in_past"
+    );
+}
+
+#[test]
+fn prevention_requires_cause() {
+    let mut h = filed();
+    let plan: ComplaintEvent = PreventionPlanned {
+        department: Department::Service,
+        plan: text("call the customer when the car is ready"),
+    }
+    .into();
+    assert_eq!(
+        h.refused(plan.clone(), DealerStaff, &t(1, "11:00")),
+        "prevention_requires_cause"
+    );
+    h.ok(dealer_cause(), DealerStaff, &t(1, "11:00"));
+    h.ok(plan, DealerStaff, &t(1, "11:10"));
+    h.ok(
+        CaseShared {
+            audience: label("service team morning meeting"),
+            lessons: text("tell waiting customers when their car is ready"),
+        },
+        DealerStaff,
+        &t(1, "11:20"),
+    );
+    assert_eq!(
+        (h.state().prevention_plans.len(), h.state().times_shared),
+        (1, 1)
+    );
+}
+
+/// A vehicle replacement: the CAC and the region each approve once, the same amount.
+#[test]
+fn joint_approval_outside_sides() {
+    let h = requested(CompensationKind::VehicleReplacement, 15_000_000);
+    assert_eq!(
+        h.refused(
+            approval(Level::ServiceManager, 15_000_000, true),
+            ServiceManager,
+            &t(1, "13:00")
+        ),
+        "joint_approval_outside_sides"
+    );
+}
+
+#[test]
+fn joint_approval_side_already_given() {
+    let mut h = requested(CompensationKind::VehicleReturn, 15_000_000);
+    h.ok(
+        approval(Level::RegionalManager, 15_000_000, true),
+        RegionalManager,
+        &t(1, "13:00"),
+    );
+    let record = h.state().compensation(&comp_id()).expect("requested");
+    assert_eq!(
+        record.decision,
+        crate::state::CompensationDecision::Pending,
+        "one side's approval does not approve a vehicle return"
+    );
+    assert_eq!(
+        h.refused(
+            approval(Level::RegionalEngineer, 15_000_000, true),
+            RegionalEngineer,
+            &t(1, "13:10")
+        ),
+        "joint_approval_side_already_given",
+        "the manager and the engineer are one side"
+    );
+    h.ok(
+        approval(Level::ManufacturerCac, 15_000_000, true),
+        CacAgent,
+        &t(1, "13:20"),
+    );
+    let record = h.state().compensation(&comp_id()).expect("requested");
+    assert!(matches!(
+        record.decision,
+        crate::state::CompensationDecision::Approved { .. }
+    ));
+    assert_eq!(record.approvals.len(), 2);
+}
+
+#[test]
+fn joint_approval_amount_mismatch() {
+    let mut h = requested(CompensationKind::VehicleReplacement, 15_000_000);
+    h.ok(
+        approval(Level::ManufacturerCac, 15_000_000, true),
+        CacAgent,
+        &t(1, "13:00"),
+    );
+    assert_eq!(
+        h.refused(
+            approval(Level::RegionalManager, 14_000_000, true),
+            RegionalManager,
+            &t(1, "13:10")
+        ),
+        "joint_approval_amount_mismatch"
+    );
 }

@@ -4,8 +4,10 @@
 use jiff::Timestamp;
 
 use crate::deadlines::DeadlineKey;
-use crate::values::{ActionId, CompensationId, ComplaintId, Money, OptionId};
-use crate::vocabulary::{CompensationKind, DaySlot, EmergencyKind, Level, Severity};
+use crate::values::{ActionId, CompensationId, ComplaintId, Label, Money, OptionId};
+use crate::vocabulary::{
+    CompensationKind, CustomerWant, DaySlot, EmergencyKind, Level, Severity, ThreeChange,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleViolation {
@@ -154,6 +156,45 @@ pub enum RuleViolation {
     MergeTargetNotLive { target: ComplaintId },
     #[error("deadline {0} is not open")]
     DeadlineNotOpen(DeadlineKey),
+    #[error("duplicate {0} was already merged into this complaint")]
+    DuplicateAlreadyMerged(ComplaintId),
+    #[error("no plan date was promised, or the plan was already put to the customer")]
+    NoPlanPromise,
+    #[error("the result is reported to the CAC once the case is resolved")]
+    ResultReportRequiresResolution,
+    #[error("the result of this round was already reported to the CAC")]
+    ResultAlreadyReported,
+    #[error("no supplier is found responsible: record a supplier's part as the cause first")]
+    SupplierNotResponsible,
+    #[error("supplier {0} was already notified")]
+    SupplierAlreadyNotified(Label),
+    #[error("supplier {0} was never notified")]
+    SupplierNotNotified(Label),
+    #[error("an assessment names at least one thing the customer wants")]
+    AssessmentNeedsWants,
+    #[error("{0} is listed twice")]
+    DuplicateWant(CustomerWant),
+    #[error("name at least one of the three changes (place, person, time)")]
+    ThreeChangesNeedAChange,
+    #[error("the change of {0} is listed twice")]
+    DuplicateThreeChange(ThreeChange),
+    #[error("a change of time is an appointment: give it, and only with a change of time")]
+    TimeChangeNeedsAppointment,
+    #[error("the appointment {at} is before the event itself")]
+    AppointmentInPast { at: Timestamp },
+    #[error("a prevention plan needs the root cause found first")]
+    PreventionRequiresCause,
+    #[error(
+        "{kind} is approved jointly by the CAC and the region (manager or engineer); {level} is neither"
+    )]
+    JointApprovalOutsideSides {
+        kind: CompensationKind,
+        level: Level,
+    },
+    #[error("the side of {level} has already approved this compensation")]
+    JointApprovalSideAlreadyGiven { level: Level },
+    #[error("both sides approve the same amount: {earlier:?} before, {now:?} now")]
+    JointApprovalAmountMismatch { earlier: Money, now: Money },
     #[error("deadline {key} does not warn or fall due before {at}")]
     DeadlineNotDue { key: DeadlineKey, at: Timestamp },
 }
@@ -221,6 +262,23 @@ impl RuleViolation {
             V::MergeTargetUnknown { .. } => "merge_target_unknown",
             V::MergeTargetNotLive { .. } => "merge_target_not_live",
             V::DeadlineNotOpen(_) => "deadline_not_open",
+            V::DuplicateAlreadyMerged(_) => "duplicate_already_merged",
+            V::NoPlanPromise => "no_plan_promise",
+            V::ResultReportRequiresResolution => "result_report_requires_resolution",
+            V::ResultAlreadyReported => "result_already_reported",
+            V::SupplierNotResponsible => "supplier_not_responsible",
+            V::SupplierAlreadyNotified(_) => "supplier_already_notified",
+            V::SupplierNotNotified(_) => "supplier_not_notified",
+            V::AssessmentNeedsWants => "assessment_needs_wants",
+            V::DuplicateWant(_) => "duplicate_want",
+            V::ThreeChangesNeedAChange => "three_changes_need_a_change",
+            V::DuplicateThreeChange(_) => "duplicate_three_change",
+            V::TimeChangeNeedsAppointment => "time_change_needs_appointment",
+            V::AppointmentInPast { .. } => "appointment_in_past",
+            V::PreventionRequiresCause => "prevention_requires_cause",
+            V::JointApprovalOutsideSides { .. } => "joint_approval_outside_sides",
+            V::JointApprovalSideAlreadyGiven { .. } => "joint_approval_side_already_given",
+            V::JointApprovalAmountMismatch { .. } => "joint_approval_amount_mismatch",
             V::DeadlineNotDue { .. } => "deadline_not_due",
         }
     }

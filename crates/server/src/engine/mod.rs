@@ -8,6 +8,7 @@
 pub mod codec;
 mod error;
 mod follow_ups;
+mod merge;
 mod turns;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 pub use codec::{DomainEvent, actor_to_string, stream_of};
 pub use error::EngineError;
 pub use follow_ups::{AllowAll as AllowAllFollowUps, FollowUpGuard, follow_up_stream};
+pub use merge::duplicate_merged_event_id;
 
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{

@@ -30,7 +30,7 @@ use tracing::{info, instrument, warn};
 
 pub use query::{ListQuery, Page, Within};
 pub use record::{ComplaintRecord, ScheduledTimer, TimerMoment};
-pub use stats::{BucketKey, Statistics, StatsBucket, StatsFilter};
+pub use stats::{BucketKey, HandlingCounts, Statistics, StatsBucket, StatsFilter};
 
 use complaintflow_domain::Policy;
 use complaintflow_domain::values::ComplaintId;

@@ -7,7 +7,9 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 use complaintflow_domain::deadlines::DeadlineKind;
-use complaintflow_domain::vocabulary::{Category, Channel, Named, RootCause};
+use complaintflow_domain::vocabulary::{
+    Category, Channel, ComplaintNature, CustomerWant, Named, RootCause, ThreeChange,
+};
 use complaintflow_domain::{
     ComplaintEvent, ComplaintState, DeadlineOutcome, EventMeta, Obligations, Policy,
 };
@@ -25,6 +27,75 @@ pub struct StatsBucket {
     pub reopened: i64,
     pub satisfaction_sum: i64,
     pub satisfaction_count: i64,
+    /// Assessed complaints by nature (good faith, malicious); a reassessment moves one.
+    pub by_nature: BTreeMap<String, i64>,
+    /// Assessed complaints by what the customer wants (one complaint may want several).
+    pub by_customer_want: BTreeMap<String, i64>,
+    /// Complaints by each of the three changes made for them.
+    pub by_three_change: BTreeMap<String, i64>,
+    pub handling: HandlingCounts,
+}
+
+/// What the seeds ask the desk to do besides the main line, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlingCounts {
+    /// Complaints shared inside the dealer at least once.
+    pub cases_shared: i64,
+    pub prevention_plans: i64,
+    pub suppliers_notified: i64,
+    pub supplier_charge_backs: i64,
+    pub supplier_charged_back_fen: i64,
+    /// Suppliers asked to improve (each supplier of a complaint once).
+    pub supplier_improvements_requested: i64,
+    /// Calls with the progress and a new date for a plan promised at reception.
+    pub plan_promises_renewed: i64,
+    pub results_reported: i64,
+    /// Duplicates merged into a complaint that carries on.
+    pub duplicates_merged: i64,
+    /// Vehicle returns and replacements approved by both the CAC and the region.
+    pub joint_approvals: i64,
+}
+
+impl HandlingCounts {
+    fn fields(&self) -> [i64; 10] {
+        [
+            self.cases_shared,
+            self.prevention_plans,
+            self.suppliers_notified,
+            self.supplier_charge_backs,
+            self.supplier_charged_back_fen,
+            self.supplier_improvements_requested,
+            self.plan_promises_renewed,
+            self.results_reported,
+            self.duplicates_merged,
+            self.joint_approvals,
+        ]
+    }
+
+    fn fields_mut(&mut self) -> [&mut i64; 10] {
+        [
+            &mut self.cases_shared,
+            &mut self.prevention_plans,
+            &mut self.suppliers_notified,
+            &mut self.supplier_charge_backs,
+            &mut self.supplier_charged_back_fen,
+            &mut self.supplier_improvements_requested,
+            &mut self.plan_promises_renewed,
+            &mut self.results_reported,
+            &mut self.duplicates_merged,
+            &mut self.joint_approvals,
+        ]
+    }
+
+    fn merge(&mut self, other: &HandlingCounts) {
+        for (count, by) in self.fields_mut().into_iter().zip(other.fields()) {
+            *count += by;
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.fields().iter().all(|count| *count == 0)
+    }
 }
 
 fn add(map: &mut BTreeMap<String, i64>, key: &str, by: i64) {
@@ -55,6 +126,10 @@ impl StatsBucket {
         self.reopened += other.reopened;
         self.satisfaction_sum += other.satisfaction_sum;
         self.satisfaction_count += other.satisfaction_count;
+        merge_map(&mut self.by_nature, &other.by_nature);
+        merge_map(&mut self.by_customer_want, &other.by_customer_want);
+        merge_map(&mut self.by_three_change, &other.by_three_change);
+        self.handling.merge(&other.handling);
     }
 }
 
@@ -110,6 +185,10 @@ pub struct StatsDelta {
     reopened: i64,
     satisfaction_sum: i64,
     satisfaction_count: i64,
+    by_nature: Tally<ComplaintNature, { ComplaintNature::ALL.len() }>,
+    by_customer_want: Tally<CustomerWant, { CustomerWant::ALL.len() }>,
+    by_three_change: Tally<ThreeChange, { ThreeChange::ALL.len() }>,
+    handling: HandlingCounts,
 }
 
 impl Default for StatsDelta {
@@ -125,6 +204,10 @@ impl Default for StatsDelta {
             reopened: 0,
             satisfaction_sum: 0,
             satisfaction_count: 0,
+            by_nature: Tally::new(),
+            by_customer_want: Tally::new(),
+            by_three_change: Tally::new(),
+            handling: HandlingCounts::default(),
         }
     }
 }
@@ -142,6 +225,10 @@ impl StatsDelta {
             reopened,
             satisfaction_sum,
             satisfaction_count,
+            by_nature,
+            by_customer_want,
+            by_three_change,
+            handling,
         } = self;
         [
             complaints,
@@ -157,6 +244,10 @@ impl StatsDelta {
             && by_root_cause.is_zero()
             && deadlines_met.is_zero()
             && deadlines_missed.is_zero()
+            && by_nature.is_zero()
+            && by_customer_want.is_zero()
+            && by_three_change.is_zero()
+            && handling.is_zero()
     }
 
     fn add_into(&self, bucket: &mut StatsBucket) {
@@ -170,6 +261,10 @@ impl StatsDelta {
         bucket.reopened += self.reopened;
         bucket.satisfaction_sum += self.satisfaction_sum;
         bucket.satisfaction_count += self.satisfaction_count;
+        self.by_nature.add_into(&mut bucket.by_nature);
+        self.by_customer_want.add_into(&mut bucket.by_customer_want);
+        self.by_three_change.add_into(&mut bucket.by_three_change);
+        bucket.handling.merge(&self.handling);
     }
 }
 
@@ -242,6 +337,66 @@ pub fn add_event(delta: &mut StatsDelta, before: Option<&ComplaintState>, event:
         (ComplaintEvent::DeadlineMissed(missed), Some(_)) => {
             delta.deadlines_missed.add(missed.deadline.kind, 1);
         }
+        (event, Some(before)) => add_handling(delta, before, event),
+        _ => {}
+    }
+}
+
+/// The counts of the seeds' side work (issue 13 §3–§4), judged from the state before
+/// the event so that a repeat or a correction counts right.
+fn add_handling(delta: &mut StatsDelta, before: &ComplaintState, event: &ComplaintEvent) {
+    let handling = &mut delta.handling;
+    match event {
+        ComplaintEvent::ComplaintAssessed(assessed) => {
+            if let Some(previous) = &before.assessment {
+                delta.by_nature.add(previous.nature, -1);
+                for want in &previous.wants {
+                    delta.by_customer_want.add(*want, -1);
+                }
+            }
+            delta.by_nature.add(assessed.nature, 1);
+            for want in &assessed.wants {
+                delta.by_customer_want.add(*want, 1);
+            }
+        }
+        ComplaintEvent::ThreeChangesMade(made) => {
+            for change in &made.changes {
+                if !before.three_changes.contains(change) {
+                    delta.by_three_change.add(*change, 1);
+                }
+            }
+        }
+        ComplaintEvent::CaseShared(_) if before.times_shared == 0 => handling.cases_shared += 1,
+        ComplaintEvent::PreventionPlanned(_) => handling.prevention_plans += 1,
+        ComplaintEvent::SupplierNotified(_) => handling.suppliers_notified += 1,
+        ComplaintEvent::SupplierChargedBack(charged) => {
+            handling.supplier_charge_backs += 1;
+            handling.supplier_charged_back_fen +=
+                i64::try_from(charged.amount.fen()).unwrap_or(i64::MAX);
+        }
+        ComplaintEvent::SupplierImprovementRequested(requested) => {
+            let first = before
+                .supplier(&requested.supplier)
+                .is_some_and(|record| record.improvement_requested.is_none());
+            if first {
+                handling.supplier_improvements_requested += 1;
+            }
+        }
+        ComplaintEvent::PlanPromiseRenewed(_) => handling.plan_promises_renewed += 1,
+        ComplaintEvent::ResultReportedToCac(_) => handling.results_reported += 1,
+        ComplaintEvent::DuplicateMerged(_) => handling.duplicates_merged += 1,
+        ComplaintEvent::CompensationApproved(approved) => {
+            // The rules let the second side's approval through only; it completes the pair.
+            let completes_joint =
+                before
+                    .compensation(&approved.compensation_id)
+                    .is_some_and(|record| {
+                        record.kind.needs_joint_approval() && !record.approvals.is_empty()
+                    });
+            if completes_joint && approved.customer_signature.is_some() {
+                handling.joint_approvals += 1;
+            }
+        }
         _ => {}
     }
 }
@@ -299,6 +454,11 @@ pub struct Statistics {
     pub reopen_rate: f64,
     pub average_satisfaction: f64,
     pub satisfaction_count: u64,
+    pub by_nature: BTreeMap<String, u64>,
+    pub by_customer_want: BTreeMap<String, u64>,
+    pub by_three_change: BTreeMap<String, u64>,
+    /// Signed in the buckets; never below zero in a whole answer.
+    pub handling: HandlingCounts,
 }
 
 fn positive(map: &BTreeMap<String, i64>) -> BTreeMap<String, u64> {
@@ -358,6 +518,10 @@ impl Statistics {
             reopen_rate: ratio(total.reopened, total.complaints),
             average_satisfaction: ratio(total.satisfaction_sum, total.satisfaction_count),
             satisfaction_count: total.satisfaction_count.max(0) as u64,
+            by_nature: positive(&total.by_nature),
+            by_customer_want: positive(&total.by_customer_want),
+            by_three_change: positive(&total.by_three_change),
+            handling: total.handling,
         }
     }
 }

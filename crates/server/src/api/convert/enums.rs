@@ -11,8 +11,8 @@ use complaintflow_domain::Status;
 use complaintflow_domain::deadlines::DeadlineKind;
 use complaintflow_domain::follow_up::{FollowUpStatus, Occasion};
 use complaintflow_domain::vocabulary::{
-    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind,
-    EscalationReason, Level, Origin, RootCause, Severity, WaitingFor,
+    Category, Channel, CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, Department,
+    EmergencyKind, EscalationReason, Level, Origin, RootCause, Severity, ThreeChange, WaitingFor,
 };
 
 use super::violation::FieldViolation;
@@ -119,6 +119,9 @@ wire_enums! {
     ContactPurpose => proto::ContactPurpose,
     DeadlineKind => proto::DeadlineKind,
     Status => proto::Status,
+    ComplaintNature => proto::ComplaintNature,
+    CustomerWant => proto::CustomerWant,
+    ThreeChange => proto::ThreeChange,
 }
 
 // The quality follow-ups.
@@ -178,6 +181,9 @@ mod tests {
         contact_purpose_pair_round_trips: ContactPurpose,
         deadline_kind_pair_round_trips: DeadlineKind,
         status_pair_round_trips: Status,
+        complaint_nature_pair_round_trips: ComplaintNature,
+        customer_want_pair_round_trips: CustomerWant,
+        three_change_pair_round_trips: ThreeChange,
     }
 
     #[test]

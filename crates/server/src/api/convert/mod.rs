@@ -17,6 +17,7 @@ mod fixtures;
 mod follow_ups;
 mod names;
 mod state;
+mod stats;
 mod time;
 mod violation;
 
@@ -33,6 +34,7 @@ pub use names::{
     COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
 };
 pub use state::complaint_to_proto;
+pub use stats::statistics_to_proto;
 pub use time::{
     date_from_proto, date_to_proto, optional_timestamp_from_proto, optional_timestamp_to_proto,
     required_timestamp_from_proto, timestamp_from_proto, timestamp_to_proto,

@@ -1,11 +1,13 @@
 //! A complaint's folded state as the API shows it.
 
 use crate::api::proto;
-use complaintflow_domain::state::Milestone;
+use complaintflow_domain::state::{
+    CompensationDecision, CompensationRecord, MergedDuplicate, Milestone, SupplierRecord,
+};
 use complaintflow_domain::{ComplaintState, TrackedDeadline};
 
 use super::enums::{enum_to_proto, optional_enum_to_proto};
-use super::events::{customer_to_proto, vehicle_to_proto};
+use super::events::{customer_to_proto, minor_units, open_obligation_to_proto, vehicle_to_proto};
 use super::names::complaint_name;
 use super::time::{optional_timestamp_to_proto, timestamp_to_proto};
 
@@ -69,6 +71,89 @@ pub fn complaint_to_proto(
         overdue: views.iter().any(TrackedDeadline::is_overdue),
         at_risk: views.iter().any(TrackedDeadline::is_at_risk),
         deadlines: views.iter().map(deadline_to_proto).collect(),
+        merged_duplicates: state
+            .merged_duplicates
+            .iter()
+            .map(merged_duplicate_to_proto)
+            .collect(),
+        plan_promise_time: state
+            .plan_promise_open()
+            .map(|promise| timestamp_to_proto(promise.due)),
+        result_report_time: milestone_time(state.result_reported),
+        suppliers: state.suppliers.iter().map(supplier_to_proto).collect(),
+        nature: optional_enum_to_proto(state.assessment.as_ref().map(|a| a.nature)),
+        customer_wants: state
+            .assessment
+            .iter()
+            .flat_map(|a| a.wants.iter().copied().map(enum_to_proto))
+            .collect(),
+        three_changes: state
+            .three_changes
+            .iter()
+            .copied()
+            .map(enum_to_proto)
+            .collect(),
+        times_shared: state.times_shared,
+        prevention_plans: state
+            .prevention_plans
+            .iter()
+            .copied()
+            .map(enum_to_proto)
+            .collect(),
+        compensations: state
+            .compensations
+            .iter()
+            .map(compensation_to_proto)
+            .collect(),
+    }
+}
+
+fn merged_duplicate_to_proto(merged: &MergedDuplicate) -> proto::MergedDuplicate {
+    proto::MergedDuplicate {
+        duplicate_complaint_id: merged.duplicate.to_string(),
+        open_obligations: merged
+            .open_obligations
+            .iter()
+            .map(open_obligation_to_proto)
+            .collect(),
+        pending_compensation_ids: merged
+            .pending_compensations
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        merge_time: Some(timestamp_to_proto(merged.recorded.at)),
+    }
+}
+
+fn supplier_to_proto(supplier: &SupplierRecord) -> proto::SupplierHandling {
+    proto::SupplierHandling {
+        supplier: supplier.supplier.to_string(),
+        notify_time: Some(timestamp_to_proto(supplier.notified.at)),
+        charge_backs: supplier.charge_backs,
+        charged_back_minor_units: minor_units(supplier.charged_back),
+        improvement_request_time: milestone_time(supplier.improvement_requested),
+    }
+}
+
+fn compensation_to_proto(record: &CompensationRecord) -> proto::Compensation {
+    let decision = match record.decision {
+        CompensationDecision::Pending => proto::CompensationDecision::Pending,
+        CompensationDecision::Approved { .. } => proto::CompensationDecision::Approved,
+        CompensationDecision::Rejected { .. } => proto::CompensationDecision::Rejected,
+    };
+    proto::Compensation {
+        compensation_id: record.id.to_string(),
+        kind: enum_to_proto(record.kind),
+        requested_minor_units: minor_units(record.requested),
+        decision: decision.into(),
+        approvals: record
+            .approvals
+            .iter()
+            .map(|(level, amount)| proto::CompensationApproval {
+                level: enum_to_proto(*level),
+                amount_minor_units: minor_units(*amount),
+            })
+            .collect(),
     }
 }
 

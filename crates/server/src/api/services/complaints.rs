@@ -216,6 +216,11 @@ impl ComplaintApi {
             .engine
             .submit(&caller.actor, &id, expected, &submissions, &guard)
             .await?;
+        // A merge's survivor records it before the caller hears that it is done.
+        self.state
+            .engine
+            .carry_merges(&id, &submissions, &outcome)
+            .await?;
         Ok(append_response(&outcome))
     }
 
@@ -390,38 +395,7 @@ impl ComplaintApi {
             .state
             .projections
             .statistics(&filter, &|region, dealer| caller.can_see(dealer, region))?;
-        let counts = |map: &std::collections::BTreeMap<String, u64>| {
-            map.iter()
-                .map(|(key, count)| proto::Count {
-                    key: key.clone(),
-                    count: *count,
-                })
-                .collect()
-        };
-        Ok(proto::GetStatisticsResponse {
-            complaints: stats.complaints,
-            by_category: counts(&stats.by_category),
-            by_channel: counts(&stats.by_channel),
-            by_root_cause: counts(&stats.by_root_cause),
-            by_dealer: counts(&stats.by_dealer),
-            by_month: counts(&stats.by_month),
-            deadlines: stats
-                .deadlines
-                .iter()
-                .filter_map(|(kind, (met, missed))| {
-                    let kind: complaintflow_domain::DeadlineKind = kind.parse().ok()?;
-                    Some(proto::DeadlineOutcome {
-                        kind: crate::api::convert::enum_to_proto(kind),
-                        met: *met,
-                        missed: *missed,
-                    })
-                })
-                .collect(),
-            escalation_rate: stats.escalation_rate,
-            reopen_rate: stats.reopen_rate,
-            average_satisfaction: stats.average_satisfaction,
-            satisfaction_count: stats.satisfaction_count,
-        })
+        Ok(crate::api::convert::statistics_to_proto(&stats))
     }
 }
 

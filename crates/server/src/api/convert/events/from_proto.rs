@@ -276,6 +276,129 @@ pub fn event_from_proto(
             }
             .into()
         }
+        Kind::DuplicateMerged(p) => {
+            let f = at("duplicate_merged");
+            let open_obligations = p
+                .open_obligations
+                .into_iter()
+                .enumerate()
+                .map(|(i, open)| open_obligation(&f.element("open_obligations", i), open))
+                .collect::<Result<_, _>>()?;
+            let pending_compensations = p
+                .pending_compensation_ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| f.value(&format!("pending_compensation_ids[{i}]"), id))
+                .collect::<Result<_, _>>()?;
+            ev::DuplicateMerged {
+                duplicate: f.value("duplicate_complaint_id", p.duplicate_complaint_id)?,
+                open_obligations,
+                pending_compensations,
+            }
+            .into()
+        }
+        Kind::PlanPromiseRenewed(p) => {
+            let f = at("plan_promise_renewed");
+            ev::PlanPromiseRenewed {
+                new_date: f.timestamp("new_date", p.new_date)?,
+                progress: f.value("progress", p.progress)?,
+            }
+            .into()
+        }
+        Kind::ResultReportedToCac(p) => {
+            let f = at("result_reported_to_cac");
+            ev::ResultReportedToCac {
+                summary: f.value("summary", p.summary)?,
+                cac_reference: f.optional_value("cac_reference", p.cac_reference)?,
+            }
+            .into()
+        }
+        Kind::SupplierNotified(p) => {
+            let f = at("supplier_notified");
+            ev::SupplierNotified {
+                supplier: f.value("supplier", p.supplier)?,
+                part: f.optional_value("part", p.part)?,
+                note: f.optional_value("note", p.note)?,
+            }
+            .into()
+        }
+        Kind::SupplierChargedBack(p) => {
+            let f = at("supplier_charged_back");
+            ev::SupplierChargedBack {
+                supplier: f.value("supplier", p.supplier)?,
+                amount: f.money("amount_minor_units", p.amount_minor_units)?,
+                settlement_reference: f
+                    .optional_value("settlement_reference", p.settlement_reference)?,
+            }
+            .into()
+        }
+        Kind::SupplierImprovementRequested(p) => {
+            let f = at("supplier_improvement_requested");
+            ev::SupplierImprovementRequested {
+                supplier: f.value("supplier", p.supplier)?,
+                request: f.value("request", p.request)?,
+            }
+            .into()
+        }
+        Kind::ComplaintAssessed(p) => {
+            let f = at("complaint_assessed");
+            ev::ComplaintAssessed {
+                nature: f.enumeration("nature", p.nature)?,
+                wants: enumerations(&f, "wants", &p.wants)?,
+                note: f.optional_value("note", p.note)?,
+            }
+            .into()
+        }
+        Kind::ThreeChangesMade(p) => {
+            let f = at("three_changes_made");
+            ev::ThreeChangesMade {
+                changes: enumerations(&f, "changes", &p.changes)?,
+                appointment_at: f.optional_timestamp("appointment_time", p.appointment_time)?,
+                note: f.optional_value("note", p.note)?,
+            }
+            .into()
+        }
+        Kind::CaseShared(p) => {
+            let f = at("case_shared");
+            ev::CaseShared {
+                audience: f.value("audience", p.audience)?,
+                lessons: f.value("lessons", p.lessons)?,
+            }
+            .into()
+        }
+        Kind::PreventionPlanned(p) => {
+            let f = at("prevention_planned");
+            ev::PreventionPlanned {
+                department: f.enumeration("department", p.department)?,
+                plan: f.value("plan", p.plan)?,
+            }
+            .into()
+        }
+    })
+}
+
+/// A repeated enum field the proto documents as required: at least one value, each known.
+fn enumerations<E: WireEnum>(
+    f: &Fields,
+    name: &str,
+    values: &[i32],
+) -> Result<Vec<E>, FieldViolation> {
+    f.non_empty(name, values)?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &value)| f.enumeration(&format!("{name}[{i}]"), value))
+        .collect()
+}
+
+fn open_obligation(
+    f: &Fields,
+    pb: proto::OpenObligation,
+) -> Result<ev::OpenObligation, FieldViolation> {
+    Ok(ev::OpenObligation {
+        deadline: deadline_ref(f, pb.deadline)?,
+        due_at: f.timestamp("due_time", pb.due_time)?,
+        overdue: pb.overdue,
     })
 }
 

@@ -200,7 +200,100 @@ fn samples() -> Vec<ComplaintEvent> {
             overdue_since: Some(at("2026-03-02T10:00:00Z")),
         }
         .into(),
+        ev::DuplicateMerged {
+            duplicate: v("CMP-2025-0002"),
+            open_obligations: vec![ev::OpenObligation {
+                deadline: key(DeadlineKind::PlanPromise, 3, 0),
+                due_at: at("2025-09-02T08:00:00Z"),
+                overdue: true,
+            }],
+            pending_compensations: vec![v("C1")],
+        }
+        .into(),
+        ev::DuplicateMerged {
+            duplicate: v("CMP-2025-0003"),
+            open_obligations: Vec::new(),
+            pending_compensations: Vec::new(),
+        }
+        .into(),
+        ev::PlanPromiseRenewed {
+            new_date: at("2025-09-03T08:00:00Z"),
+            progress: v("Still testing"),
+        }
+        .into(),
+        ev::ResultReportedToCac {
+            summary: v("Repaired"),
+            cac_reference: None,
+        }
+        .into(),
+        ev::SupplierNotified {
+            supplier: v("Pump Co"),
+            part: Some(v("water pump")),
+            note: None,
+        }
+        .into(),
+        ev::SupplierChargedBack {
+            supplier: v("Pump Co"),
+            amount: money(80_000),
+            settlement_reference: Some(v("S-1")),
+        }
+        .into(),
+        ev::SupplierImprovementRequested {
+            supplier: v("Pump Co"),
+            request: v("Seal test"),
+        }
+        .into(),
+        ev::ComplaintAssessed {
+            nature: ComplaintNature::Malicious,
+            wants: vec![CustomerWant::Compensation, CustomerWant::Vent],
+            note: Some(v("Threatens the press")),
+        }
+        .into(),
+        ev::ThreeChangesMade {
+            changes: vec![ThreeChange::Time],
+            appointment_at: Some(at("2025-09-04T02:00:00Z")),
+            note: None,
+        }
+        .into(),
+        ev::CaseShared {
+            audience: v("Morning meeting"),
+            lessons: v("Tell waiting customers"),
+        }
+        .into(),
+        ev::PreventionPlanned {
+            department: Department::Parts,
+            plan: v("Seal test on arrival"),
+        }
+        .into(),
     ]
+}
+
+#[test]
+fn required_lists_of_values_are_named_by_index() {
+    let assessed: ComplaintEvent = ev::ComplaintAssessed {
+        nature: ComplaintNature::GoodFaith,
+        wants: vec![CustomerWant::Vent],
+        note: None,
+    }
+    .into();
+    assert_refused_at(
+        assessed.clone(),
+        |kind| {
+            if let Kind::ComplaintAssessed(p) = kind {
+                p.wants.clear();
+            }
+        },
+        "events[2].event.complaint_assessed.wants",
+    );
+    assert_refused_at(
+        assessed,
+        |kind| {
+            if let Kind::ComplaintAssessed(p) = kind {
+                p.wants.push(0);
+            }
+        },
+        "events[2].event.complaint_assessed.wants[1]",
+    );
 }
 
 #[test]

@@ -161,6 +161,61 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
             missed_periods: p.missed_periods,
             overdue_since_time: optional_timestamp_to_proto(p.overdue_since),
         }),
+        E::DuplicateMerged(p) => Kind::DuplicateMerged(proto::DuplicateMerged {
+            duplicate_complaint_id: p.duplicate.to_string(),
+            open_obligations: p
+                .open_obligations
+                .iter()
+                .map(open_obligation_to_proto)
+                .collect(),
+            pending_compensation_ids: p
+                .pending_compensations
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }),
+        E::PlanPromiseRenewed(p) => Kind::PlanPromiseRenewed(proto::PlanPromiseRenewed {
+            new_date: Some(timestamp_to_proto(p.new_date)),
+            progress: p.progress.to_string(),
+        }),
+        E::ResultReportedToCac(p) => Kind::ResultReportedToCac(proto::ResultReportedToCac {
+            summary: p.summary.to_string(),
+            cac_reference: or_empty(&p.cac_reference),
+        }),
+        E::SupplierNotified(p) => Kind::SupplierNotified(proto::SupplierNotified {
+            supplier: p.supplier.to_string(),
+            part: or_empty(&p.part),
+            note: or_empty(&p.note),
+        }),
+        E::SupplierChargedBack(p) => Kind::SupplierChargedBack(proto::SupplierChargedBack {
+            supplier: p.supplier.to_string(),
+            amount_minor_units: minor_units(p.amount),
+            settlement_reference: or_empty(&p.settlement_reference),
+        }),
+        E::SupplierImprovementRequested(p) => {
+            Kind::SupplierImprovementRequested(proto::SupplierImprovementRequested {
+                supplier: p.supplier.to_string(),
+                request: p.request.to_string(),
+            })
+        }
+        E::ComplaintAssessed(p) => Kind::ComplaintAssessed(proto::ComplaintAssessed {
+            nature: enum_to_proto(p.nature),
+            wants: p.wants.iter().copied().map(enum_to_proto).collect(),
+            note: or_empty(&p.note),
+        }),
+        E::ThreeChangesMade(p) => Kind::ThreeChangesMade(proto::ThreeChangesMade {
+            changes: p.changes.iter().copied().map(enum_to_proto).collect(),
+            appointment_time: optional_timestamp_to_proto(p.appointment_at),
+            note: or_empty(&p.note),
+        }),
+        E::CaseShared(p) => Kind::CaseShared(proto::CaseShared {
+            audience: p.audience.to_string(),
+            lessons: p.lessons.to_string(),
+        }),
+        E::PreventionPlanned(p) => Kind::PreventionPlanned(proto::PreventionPlanned {
+            department: enum_to_proto(p.department),
+            plan: p.plan.to_string(),
+        }),
     };
     proto::WorkflowEvent { kind: Some(kind) }
 }
@@ -225,6 +280,14 @@ fn responsible_party_to_proto(party: ResponsibleParty) -> proto::ResponsiblePart
     }
 }
 
+pub fn open_obligation_to_proto(open: &ev::OpenObligation) -> proto::OpenObligation {
+    proto::OpenObligation {
+        deadline: Some(deadline_ref_to_proto(open.deadline)),
+        due_time: Some(timestamp_to_proto(open.due_at)),
+        overdue: open.overdue,
+    }
+}
+
 fn deadline_ref_to_proto(key: DeadlineKey) -> proto::DeadlineRef {
     proto::DeadlineRef {
         kind: enum_to_proto(key.kind),
@@ -233,7 +296,7 @@ fn deadline_ref_to_proto(key: DeadlineKey) -> proto::DeadlineRef {
 }
 
 /// `Money` is capped far below `i64::MAX`, so this never saturates.
-fn minor_units(amount: Money) -> i64 {
+pub fn minor_units(amount: Money) -> i64 {
     i64::try_from(amount.fen()).unwrap_or(i64::MAX)
 }
 

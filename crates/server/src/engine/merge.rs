@@ -1,0 +1,103 @@
+//! A merge's consequence on the complaint that carries on: the survivor records the
+//! duplicate and what it still owed (`complaint.duplicate_merged`), so that nothing the
+//! duplicate promised is forgotten when it stops taking events.
+//!
+//! The store appends to one stream at a time, so the merge (on the duplicate) and its
+//! record (on the survivor) are two appends: the command that merges (`AppendEvents`)
+//! submits the merge, then has the record written here before it answers. The record's
+//! event id is derived from the merge's, so it is written once however often this runs,
+//! and a retry of the merge (the answer lost, the server stopped between the two) is
+//! answered from the log and writes the record if it is missing. Tools that submit
+//! straight to the engine (the demo generator) write no record unless they call this.
+
+use uuid::Uuid;
+
+use super::{AsOf, Engine, EngineError, Submission, stream_of};
+use complaintflow_domain::events::MergedInto;
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{Actor, CheckContext, ComplaintEvent, merge::duplicate_merged};
+use complaintflow_log::{AppendOutcome, ExpectedVersion, NewEvent, StoreError};
+
+/// The namespace of the survivor's record ids, derived from the merge's event id.
+const MERGE_NAMESPACE: Uuid = Uuid::from_u128(0x3b1f_77c2_90a4_4d5e_8c61_2f0e_9d4b_71a3);
+
+/// The event id of the survivor's record of the merge stored as `merge_event`.
+pub fn duplicate_merged_event_id(merge_event: Uuid) -> Uuid {
+    Uuid::new_v5(&MERGE_NAMESPACE, merge_event.as_bytes())
+}
+
+impl Engine {
+    /// Records every merge among `submissions` (stored as `outcome`) on its survivor.
+    pub async fn carry_merges(
+        &self,
+        duplicate: &ComplaintId,
+        submissions: &[Submission],
+        outcome: &AppendOutcome,
+    ) -> Result<(), EngineError> {
+        for (index, (submission, slot)) in submissions.iter().zip(&outcome.slots).enumerate() {
+            let ComplaintEvent::MergedInto(merge) = &submission.event else {
+                continue;
+            };
+            self.carry_merge(duplicate, merge, index, slot.event_id, slot.version)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn carry_merge(
+        &self,
+        duplicate: &ComplaintId,
+        merge: &MergedInto,
+        index: usize,
+        merge_event: Uuid,
+        merge_version: u64,
+    ) -> Result<(), EngineError> {
+        let event_id = duplicate_merged_event_id(merge_event);
+        if self.store.find_event(&event_id).await?.is_some() {
+            return Ok(());
+        }
+        // What the duplicate owed right before it was merged away.
+        let before = match merge_version.checked_sub(1) {
+            Some(version) => self.load(duplicate, AsOf::Version(version)).await?,
+            None => return Err(EngineError::NotFound(duplicate.clone())),
+        };
+        let event: ComplaintEvent = duplicate_merged(&before, &self.policy).into();
+        let stream = stream_of(&merge.target).map_err(StoreError::from)?;
+        let _turn = self.turns.take(&stream).await;
+        if self.store.find_event(&event_id).await?.is_some() {
+            return Ok(());
+        }
+        let (survivor, version) = self.load_stream(&stream, AsOf::Now).await?;
+        let actor = Actor::engine();
+        let now = self.clock.now();
+        let context = CheckContext {
+            complaint_id: merge.target.clone(),
+            actor: actor.clone(),
+            occurred_at: now,
+            now,
+        };
+        complaintflow_domain::check(survivor.as_ref(), &event, &context, &self.policy).map_err(
+            |violation| EngineError::Rule {
+                index,
+                event_type: event.event_type(),
+                violation,
+            },
+        )?;
+        let actor_text = super::actor_to_string(&actor);
+        let new_event = NewEvent {
+            event_id,
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            occurred_at: now,
+            correlation_id: Some(merge_event),
+            causation_id: Some(merge_event),
+            actor: actor_text,
+            payload: event.encode_payload(),
+        };
+        let expected = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+        self.store
+            .append(&stream, expected, vec![new_event])
+            .await?;
+        Ok(())
+    }
+}
