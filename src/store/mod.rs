@@ -5,6 +5,7 @@
 //! Verification ([`verify`]) and subscriptions ([`subscription`]) are written once against
 //! the trait, so every backend gets them.
 
+mod append_metrics;
 pub mod chunk;
 pub mod codec;
 mod error;
@@ -12,6 +13,8 @@ pub mod hash;
 mod limits;
 mod loss;
 mod page;
+pub mod postgres;
+pub mod replay;
 pub mod sled;
 pub mod subscription;
 mod types;
