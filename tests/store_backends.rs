@@ -11,5 +11,5 @@ mod sled {
 }
 
 mod postgres {
-    store_test_suite!(crate::store_suite::Postgres);
+    store_test_suite!(crate::store_suite::postgres::Postgres);
 }

@@ -18,8 +18,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::conformance::{events, stream};
 
-pub use self::postgres::Postgres;
-
 /// A place a backend keeps one log, for one test.
 #[async_trait]
 pub trait Backend: Sized + Send + Sync {
