@@ -459,3 +459,85 @@ async fn an_application_role_appends_and_reads_but_cannot_rewrite() {
         .unwrap();
     schema.drop_schema().await;
 }
+
+/// The URL of a schema, as an operator would pass it to `--store`.
+fn url_of(schema: &Schema) -> String {
+    let base = store_suite::postgres::base_url().expect("a test database");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!(
+        "{base}{separator}options=-c%20search_path%3D{}",
+        schema.name
+    )
+}
+
+fn complaintflow(args: &[&str], data_dir: &std::path::Path) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_complaintflow"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("COMPLAINTFLOW_STORE")
+        .output()
+        .expect("run complaintflow");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// `verify` and `digest` read the log in PostgreSQL with `--store`, and give the answers
+/// the embedded store gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_digest_take_the_store_from_the_command_line() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let store = schema.store(&clock()).await;
+    for i in 0..3 {
+        store
+            .append(&stream(&format!("C-{i}")), ExpectedVersion::Any, events(2))
+            .await
+            .unwrap();
+    }
+    let digest = take_digest(&store).await.unwrap().unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    let url = url_of(&schema);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = complaintflow(&["verify", "--store", &url], dir.path());
+    assert_eq!(
+        (code, out.contains("intact: 6 events verified")),
+        (0, true),
+        "{out}"
+    );
+    let (code, out) = complaintflow(&["digest", "--store", &url], dir.path());
+    assert_eq!(
+        (code, out.trim()),
+        (0, digest.to_string().as_str()),
+        "{out}"
+    );
+    let (code, out) = complaintflow(
+        &["digest", "--store", &url, "--check", &digest.to_string()],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !dir.path().join("events").exists(),
+        "no embedded log is made"
+    );
+    schema
+        .sql(
+            "SET session_replication_role = replica; \
+             UPDATE complaintflow_events SET payload = 'x' WHERE position = 4",
+        )
+        .await
+        .unwrap();
+    let (code, out) = complaintflow(&["verify", "--store", &url], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("BROKEN after 4 good events: position 4"),
+        "{out}"
+    );
+    schema.drop_schema().await;
+}

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::DataDirArg;
+use super::{DataDirArg, StoreArg};
 use crate::domain::values::ComplaintId;
 use crate::domain::{ComplaintEvent, Policy};
 use crate::engine::{Engine, Submission, allow_all, codec};
@@ -81,7 +81,7 @@ impl EventLine {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// Only this complaint (repeatable); all complaints when absent.
     #[arg(long = "complaint")]
     complaints: Vec<String>,
@@ -91,12 +91,15 @@ pub struct ExportArgs {
 }
 
 pub async fn export(args: ExportArgs) -> CliResult {
-    let store = args.data.open_intact()?;
+    let opened = args.store.open_intact().await?;
+    let store = opened.shared();
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
-        let projections =
-            crate::projections::Projections::open(projections_dir(&args.data.data_dir), policy)?;
-        projections.catch_up(&store, |_, _| {}).await?;
+        let projections = crate::projections::Projections::open(
+            projections_dir(&args.store.data.data_dir),
+            policy,
+        )?;
+        projections.catch_up(store.as_ref(), |_, _| {}).await?;
         projections.complaint_ids().collect::<Result<_, _>>()?
     } else {
         args.complaints
@@ -127,7 +130,7 @@ pub async fn export(args: ExportArgs) -> CliResult {
         }
     }
     out.flush()?;
-    store.close().await?;
+    opened.close().await?;
     eprintln!("exported {lines} events of {} complaints", ids.len());
     Ok(ExitCode::SUCCESS)
 }
