@@ -9,12 +9,15 @@
 #
 # Installs Debian's `postgresql` package when no PostgreSQL binaries are found.
 
+# runuser and useradd live there, and not every CI shell has them on its PATH.
+PATH="$PATH:/usr/sbin:/sbin"
+
 complaintflow_pg_bin() {
     if command -v initdb >/dev/null 2>&1; then
         dirname "$(command -v initdb)"
         return
     fi
-    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 complaintflow_pg_install() {
@@ -56,7 +59,9 @@ complaintflow_pg_start() {
     fi
     COMPLAINTFLOW_PG_DIR="$(mktemp -d /tmp/complaintflow-pg.XXXXXX)"
     mkdir -p "$COMPLAINTFLOW_PG_DIR/socket"
-    [ "$(id -u)" -eq 0 ] && chown -R complaintflow-ci "$COMPLAINTFLOW_PG_DIR"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R complaintflow-ci "$COMPLAINTFLOW_PG_DIR"
+    fi
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     complaintflow_pg_as "$COMPLAINTFLOW_PG_BIN/initdb" -D "$COMPLAINTFLOW_PG_DIR/data" \

@@ -10,6 +10,11 @@ if [ ! -x .tools/node_modules/.bin/buf ]; then
 fi
 .tools/node_modules/.bin/buf lint
 
+echo "== PostgreSQL: a throw-away cluster for the PgStore tests (scripts/postgres.sh)"
+# Sourced: the cluster lives until this script exits, and COMPLAINTFLOW_TEST_POSTGRES
+# reaches `cargo test`.
+source scripts/postgres.sh
+
 echo "== Rust: unit, integration, crash, property and end-to-end tests"
 cargo test --locked
 
