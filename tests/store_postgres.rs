@@ -436,10 +436,9 @@ async fn an_application_role_appends_and_reads_but_cannot_rewrite() {
     app.close().await.unwrap();
     drop(app);
 
-    let mut config = schema.target_as(&role).config;
-    config.options(format!("-c search_path={s}"));
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = store_suite::postgres::plain(schema.target_as(&role).config)
+        .await
+        .unwrap();
     for statement in [
         "UPDATE complaintflow_events SET payload = ''",
         "DELETE FROM complaintflow_events",
@@ -538,6 +537,56 @@ async fn verify_and_digest_take_the_store_from_the_command_line() {
     assert!(
         out.contains("BROKEN after 4 good events: position 4"),
         "{out}"
+    );
+    schema.drop_schema().await;
+}
+
+/// With `sslmode=require` the store speaks TLS, and trusts the server's certificate only
+/// through the roots it was given (`sslrootcert`) or the system's. Needs a test cluster
+/// with TLS (scripts/postgres.sh makes one when openssl is there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_used_when_asked_and_the_certificate_is_verified() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let target = schema.target();
+    if target.root_cert.is_none() {
+        eprintln!("skipped: the test database's URL has no sslrootcert (no TLS)");
+        schema.drop_schema().await;
+        return;
+    }
+    let mut named = target.clone();
+    named.config.application_name("complaintflow-tls-test");
+    let store = PgStore::connect(named, options(&clock())).await.unwrap();
+    store
+        .append(&stream("C-tls"), ExpectedVersion::Any, events(1))
+        .await
+        .unwrap();
+    let client = schema.client().await.unwrap();
+    let (encrypted, plain): (i64, i64) = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE ssl), count(*) FILTER (WHERE NOT ssl) \
+             FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE application_name = 'complaintflow-tls-test'",
+            &[],
+        )
+        .await
+        .map(|row| (row.get(0), row.get(1)))
+        .unwrap();
+    assert!(
+        encrypted > 0 && plain == 0,
+        "{encrypted} with TLS, {plain} without"
+    );
+    store.close().await.unwrap();
+    drop(store);
+    let mut untrusted = target;
+    untrusted.root_cert = None;
+    let err = PgStore::connect(untrusted, options(&clock()))
+        .await
+        .expect_err("a certificate of an unknown CA is refused");
+    assert!(
+        err.to_string().contains("certificate") || err.to_string().contains("Unknown"),
+        "{err}"
     );
     schema.drop_schema().await;
 }

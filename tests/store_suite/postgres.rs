@@ -65,13 +65,10 @@ impl Schema {
         client.batch_execute(sql).await
     }
 
-    /// A plain connection to this schema, as the superuser.
+    /// A plain connection to this schema, as the superuser (the store's own connections
+    /// use TLS when the URL asks for it; these are the test's tools).
     pub async fn client(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-        let mut config = self.base.config.clone();
-        config.options(format!("-c search_path={}", self.name));
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-        tokio::spawn(connection);
-        Ok(client)
+        plain(self.target().config).await
     }
 
     pub async fn store(&self, clock: &ManualClock) -> PgStore {
@@ -85,6 +82,16 @@ impl Schema {
             .sql(&format!("DROP SCHEMA {} CASCADE", self.name))
             .await;
     }
+}
+
+/// A connection without TLS.
+pub async fn plain(
+    mut config: tokio_postgres::Config,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 /// Options for tests: a small pool (many stores share the test cluster) and a quick poll.

@@ -67,12 +67,29 @@ impl PgError {
     }
 }
 
+/// The error and what caused it ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer"): the trait's errors carry text only, and the cause is
+/// what an operator needs.
+fn with_causes(err: &PgError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl From<PgError> for StoreError {
     fn from(err: PgError) -> Self {
         match err {
             PgError::Corrupt { location, reason } => StoreError::Corrupt { location, reason },
-            err if err.is_outage() => StoreError::Unavailable(err.to_string()),
-            err => StoreError::Backend(err.to_string()),
+            err if err.is_outage() => StoreError::Unavailable(with_causes(&err)),
+            err => StoreError::Backend(with_causes(&err)),
         }
     }
 }

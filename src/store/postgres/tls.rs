@@ -139,6 +139,16 @@ mod tests {
         let (url, none) = take_param("postgres://h/db", "sslrootcert");
         assert_eq!((url.as_str(), none), ("postgres://h/db", None));
         assert!(PgTarget::parse("postgres://h/db?nonsense=1").is_err());
-        assert!(target.connector().is_ok());
+        match target.connector() {
+            Err(PgError::RootCert { path, .. }) => assert_eq!(path, PathBuf::from("/etc/ca.pem")),
+            Err(other) => panic!("expected the root certificate's error, got {other}"),
+            Ok(_) => panic!("a missing root certificate file is an error"),
+        }
+        assert!(
+            PgTarget::parse("postgres://h/db")
+                .unwrap()
+                .connector()
+                .is_ok()
+        );
     }
 }

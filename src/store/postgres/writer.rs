@@ -101,16 +101,18 @@ impl Writer {
                 }
             }
             Err(err) => {
+                let err = StoreError::from(err);
                 warn!(error = %err, "a group commit failed; its appends are refused");
-                let message = err.to_string();
-                let outage = matches!(StoreError::from(err), StoreError::Unavailable(_));
                 for request in requests {
-                    let err = if outage {
-                        StoreError::Unavailable(message.clone())
-                    } else {
-                        StoreError::Backend(message.clone())
-                    };
-                    let outcome = Err(err);
+                    let outcome = Err(match &err {
+                        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+                        StoreError::Corrupt { location, reason } => StoreError::Corrupt {
+                            location: location.clone(),
+                            reason: reason.clone(),
+                        },
+                        StoreError::Backend(why) => StoreError::Backend(why.clone()),
+                        other => StoreError::Backend(other.to_string()),
+                    });
                     append_metrics::record_outcome(&outcome);
                     let _ = request.reply.send(outcome);
                 }
