@@ -74,10 +74,11 @@ pub struct PgStore {
     target: PgTarget,
     pool: Pool,
     head: watch::Receiver<u64>,
-    head_tx: watch::Sender<u64>,
+    /// Taken at close, with the follower and the writer's: subscriptions then end.
+    head_tx: Mutex<Option<watch::Sender<u64>>>,
     queue: Mutex<Option<mpsc::Sender<AppendRequest>>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    _follower: AbortOnDrop,
+    follower: Mutex<Option<AbortOnDrop>>,
     limits: StoreLimits,
     loss: Option<LogLoss>,
 }
@@ -156,10 +157,10 @@ impl PgStore {
             target,
             pool,
             head,
-            head_tx,
+            head_tx: Mutex::new(Some(head_tx)),
             queue: Mutex::new(Some(queue_tx)),
             writer: Mutex::new(Some(writer)),
-            _follower: AbortOnDrop(follower),
+            follower: Mutex::new(Some(AbortOnDrop(follower))),
             limits: options.limits,
             loss,
         })
@@ -171,9 +172,11 @@ impl PgStore {
     }
 
     /// Stops taking appends and lets every queued append finish. Appends that arrive
-    /// afterwards are refused with `Unavailable`.
+    /// afterwards are refused with `Unavailable`; subscriptions end.
     pub async fn close(&self) -> Result<(), StoreError> {
         drop(self.queue.lock().map_err(|_| poisoned())?.take());
+        drop(self.follower.lock().map_err(|_| poisoned())?.take());
+        drop(self.head_tx.lock().map_err(|_| poisoned())?.take());
         let writer = self.writer.lock().map_err(|_| poisoned())?.take();
         if let Some(writer) = writer {
             writer
@@ -320,7 +323,9 @@ impl EventStore for PgStore {
         let events = rows::events(&rows)?;
         if let Some(last) = events.last() {
             // A reader may see other nodes' commits before their notification arrives.
-            writer::advance(&self.head_tx, last.position + 1);
+            if let Some(head) = self.head_tx.lock().map_err(|_| poisoned())?.as_ref() {
+                writer::advance(head, last.position + 1);
+            }
         }
         Ok(events)
     }
