@@ -1,7 +1,8 @@
 //! The event log: one append-only stream per complaint, one gapless global order,
 //! idempotent appends, hash chains and a live tail.
 //!
-//! Callers hold an `Arc<dyn EventStore>`; [`sled::SledStore`] is the embedded backend.
+//! Callers hold an `Arc<dyn EventStore>`; [`sled::SledStore`] is the embedded backend,
+//! [`postgres::PgStore`] the one several nodes share.
 //! Verification ([`verify`]) and subscriptions ([`subscription`]) are written once against
 //! the trait, so every backend gets them.
 
