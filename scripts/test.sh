@@ -13,6 +13,11 @@ fi
 echo "== Rust: formatting"
 cargo fmt --all --check
 
+echo "== PostgreSQL: a throw-away cluster for the PgStore tests (scripts/postgres.sh)"
+# Sourced: the cluster lives until this script exits, and COMPLAINTFLOW_TEST_POSTGRES
+# reaches `cargo test`.
+source scripts/postgres.sh
+
 echo "== Rust: unit, integration, crash, property and end-to-end tests of every crate"
 cargo test --workspace --locked
 

@@ -1,4 +1,4 @@
-//! Property: any interleaving of concurrent appends leaves gapless versions per stream and
+//! Property, for every backend: any interleaving of concurrent appends leaves gapless versions per stream and
 //! a gapless global order, keeps each append's events together, and a subscriber started
 //! before the appends sees every event exactly once, in position order, as `read_all`
 //! returns them.
@@ -10,6 +10,9 @@
 )]
 
 mod conformance;
+#[allow(unused_macros)]
+#[macro_use]
+mod store_suite;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use complaintflow_store_sled::{SledOptions, SledStore};
 use conformance::{event, stream};
 use futures::StreamExt;
 use proptest::prelude::*;
+use store_suite::Backend;
 
 const STREAMS: usize = 5;
 const SUBSCRIBER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,18 +80,37 @@ proptest! {
 
     #[test]
     fn concurrent_appends_are_gapless_and_seen_once_by_a_subscriber(plan in plan()) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(4)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(run_case(plan))?;
+        run::<store_suite::Sled>(plan)?;
     }
 }
 
-async fn run_case(plan: Plan) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path(), SledOptions::default()).unwrap());
+proptest! {
+    // Each case makes and drops a schema: fewer cases, the same property.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn postgres_concurrent_appends_are_gapless_and_seen_once_by_a_subscriber(plan in plan()) {
+        run::<store_suite::postgres::Postgres>(plan)?;
+    }
+}
+
+fn run<B: Backend>(plan: Plan) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let Some(backend) = B::open(store_suite::start_clock()).await else {
+            return Ok(());
+        };
+        let checked = run_case(backend.store(), plan).await;
+        backend.finish().await;
+        checked
+    })
+}
+
+async fn run_case(store: Arc<dyn EventStore>, plan: Plan) -> Result<(), TestCaseError> {
     let subscription = subscribe(store.clone(), 0);
 
     let per_task = run_tasks(&store, &plan).await;
@@ -103,13 +126,12 @@ async fn run_case(plan: Plan) -> Result<(), TestCaseError> {
     }
     check_subscription(subscription, &log).await?;
     prop_assert!(verify_log(store.as_ref()).await.unwrap().is_intact());
-    store.close().await.unwrap();
     Ok(())
 }
 
 /// Runs the plan's appends, split across concurrent tasks; returns each task's appends
 /// in the order it made them.
-async fn run_tasks(store: &Arc<SledStore>, plan: &Plan) -> Vec<Vec<Done>> {
+async fn run_tasks(store: &Arc<dyn EventStore>, plan: &Plan) -> Vec<Vec<Done>> {
     let mut assigned: Vec<Vec<PlannedAppend>> = vec![Vec::new(); plan.tasks];
     for append in &plan.appends {
         assigned[append.task % plan.tasks].push(append.clone());
@@ -126,7 +148,11 @@ async fn run_tasks(store: &Arc<SledStore>, plan: &Plan) -> Vec<Vec<Done>> {
     per_task
 }
 
-async fn run_task(store: Arc<SledStore>, task: usize, appends: Vec<PlannedAppend>) -> Vec<Done> {
+async fn run_task(
+    store: Arc<dyn EventStore>,
+    task: usize,
+    appends: Vec<PlannedAppend>,
+) -> Vec<Done> {
     let mut done = Vec::with_capacity(appends.len());
     for (i, append) in appends.into_iter().enumerate() {
         if append.yield_first {

@@ -1,5 +1,5 @@
-//! The sled backend: the shared conformance suite, plus what only an embedded store has
-//! (reopening, locking, format versions, tampering with records on disk).
+//! What only the embedded store has: reopening, locking, format versions, tampering with
+//! records on disk. The behaviour every backend shares is `store_backends`.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,32 +10,17 @@
 mod conformance;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use complaintflow_log::clock::ManualClock;
 use complaintflow_log::verify::{
     BreakKind, DigestCheck, check_digest, take_digest, verify_log, verify_stream,
 };
-use complaintflow_log::{Direction, EventStore, ExpectedVersion, StoreError};
+use complaintflow_log::{EventStore, ExpectedVersion, StoreError};
 use complaintflow_store_sled::{SledOptions, SledStore, tamper};
 use conformance::{events, stream};
-use jiff::{SignedDuration, Timestamp};
 use tempfile::TempDir;
 
 fn open(dir: &Path) -> SledStore {
     SledStore::open(dir, SledOptions::default()).expect("open store")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sled_store_passes_the_conformance_suite() {
-    let dirs = std::sync::Mutex::new(Vec::<TempDir>::new());
-    let factory = move || -> Arc<dyn EventStore> {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(open(dir.path()));
-        dirs.lock().unwrap().push(dir);
-        store
-    };
-    conformance::run_all(&factory).await;
 }
 
 async fn fill(store: &SledStore, streams: usize, per_stream: usize) {
@@ -81,7 +66,7 @@ async fn reopening_after_a_clean_shutdown_continues_the_log() {
 }
 
 #[tokio::test]
-async fn retries_and_streams_are_recognised_after_reopening() {
+async fn retries_are_recognised_after_the_id_filter_backfill() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let s = stream("C-reopen");
@@ -119,48 +104,6 @@ async fn retries_and_streams_are_recognised_after_reopening() {
         .unwrap();
     assert_eq!(next.last_version(), 3, "the stream head survives a restart");
     assert_eq!(store.head(), 4);
-}
-
-#[tokio::test]
-async fn recorded_time_comes_from_the_injected_clock_and_never_goes_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let start: Timestamp = "2026-05-01T02:00:00Z".parse().unwrap();
-    let clock = ManualClock::new(start);
-    let options = SledOptions {
-        clock: Arc::new(clock.clone()),
-        ..SledOptions::default()
-    };
-    let store = SledStore::open(dir.path(), options).unwrap();
-    let s = stream("C-time");
-    store
-        .append(&s, ExpectedVersion::Any, events(1))
-        .await
-        .unwrap();
-    clock.advance(SignedDuration::from_hours(26));
-    store
-        .append(&s, ExpectedVersion::Any, events(1))
-        .await
-        .unwrap();
-    clock.set("2026-04-01T00:00:00Z".parse().unwrap());
-    store
-        .append(&s, ExpectedVersion::Any, events(1))
-        .await
-        .unwrap();
-    let times: Vec<_> = store
-        .read_stream(&s, 0, Direction::Forwards, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.recorded_at.to_string())
-        .collect();
-    assert_eq!(
-        times,
-        [
-            "2026-05-01T02:00:00Z",
-            "2026-05-02T04:00:00Z",
-            "2026-05-02T04:00:00Z"
-        ]
-    );
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `verify` and `digest`: what an auditor runs against a data directory.
+//! `verify` and `digest`: what an auditor runs against the log (a data directory's, or
+//! a database's with `--store`).
 
 use std::process::ExitCode;
 
@@ -7,27 +8,28 @@ use complaintflow_log::verify::{
 };
 use complaintflow_log::{Digest, StreamId};
 
-use super::DataDirArg;
+use super::StoreArg;
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// Verify only this complaint's stream.
     #[arg(long)]
     complaint: Option<String>,
 }
 
 pub async fn verify(args: VerifyArgs) -> CliResult {
-    let store = args.data.open_existing()?;
-    for line in complaintflow_store_sled::recorded_overrides(store.path())? {
+    let opened = args.store.open_existing().await?;
+    let store = opened.shared();
+    for line in opened.recorded_overrides()? {
         println!("note: an operator accepted a loss of acknowledged events: {line}");
     }
     let report = match &args.complaint {
-        Some(id) => verify_stream(&store, &StreamId::new(id.as_str())?).await?,
-        None => verify_log(&store).await?,
+        Some(id) => verify_stream(store.as_ref(), &StreamId::new(id.as_str())?).await?,
+        None => verify_log(store.as_ref()).await?,
     };
     let code = match &report.first_break {
         None => {
@@ -42,23 +44,24 @@ pub async fn verify(args: VerifyArgs) -> CliResult {
             ExitCode::from(1)
         }
     };
-    store.close().await?;
+    opened.close().await?;
     Ok(code)
 }
 
 #[derive(Debug, clap::Args)]
 pub struct DigestArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// A digest saved earlier (`<position>:<hash>`): check that the log still extends it.
     #[arg(long)]
     check: Option<Digest>,
 }
 
 pub async fn digest(args: DigestArgs) -> CliResult {
-    let store = args.data.open_intact()?;
+    let opened = args.store.open_intact().await?;
+    let store = opened.shared();
     let code = match args.check {
-        None => match take_digest(&store).await? {
+        None => match take_digest(store.as_ref()).await? {
             Some(digest) => {
                 println!("{digest}");
                 ExitCode::SUCCESS
@@ -68,7 +71,7 @@ pub async fn digest(args: DigestArgs) -> CliResult {
                 ExitCode::from(1)
             }
         },
-        Some(saved) => match check_digest(&store, &saved).await? {
+        Some(saved) => match check_digest(store.as_ref(), &saved).await? {
             DigestCheck::Consistent => {
                 println!("consistent: the log still extends {saved}");
                 ExitCode::SUCCESS
@@ -79,6 +82,6 @@ pub async fn digest(args: DigestArgs) -> CliResult {
             }
         },
     };
-    store.close().await?;
+    opened.close().await?;
     Ok(code)
 }

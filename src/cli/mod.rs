@@ -82,19 +82,42 @@ impl DataDirArg {
     }
 
     fn open_configured(&self, options: SledOptions) -> Result<SledStore, StoreError> {
-        SledStore::open(
-            complaintflow_server::node::events_dir(&self.data_dir),
-            options,
-        )
-        .map_err(|err| {
-            match err {
-                // Name the directory the user gave, not the log inside it.
-                StoreError::NotADataDir { .. } => StoreError::NotADataDir {
-                    path: self.data_dir.clone(),
-                },
-                other => other,
-            }
-        })
+        complaintflow_server::node::open_sled(&self.data_dir, options)
+    }
+}
+
+/// Where the event log is, for the commands that read it: the data directory's, or a
+/// PostgreSQL database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArg {
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// The event log in PostgreSQL (`postgres://user@host/db`) instead of
+    /// <data-dir>/events; the data directory then holds only read-model snapshots.
+    #[arg(long = "store", env = "COMPLAINTFLOW_STORE", hide_env_values = true)]
+    pub url: Option<String>,
+}
+
+impl StoreArg {
+    /// The log, whatever it lost: for `verify`, which reports a loss instead of refusing
+    /// it. A path that holds no data directory is refused, never created.
+    pub async fn open_existing(
+        &self,
+    ) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
+        let location = complaintflow_server::node::StoreLocation::new(
+            self.url.as_deref(),
+            &self.data.data_dir,
+        );
+        let options = complaintflow_server::node::OpenOptions {
+            create: false,
+            ..Default::default()
+        };
+        complaintflow_server::node::OpenedStore::open(&location, options).await
+    }
+
+    /// The log, if it lost nothing acknowledged: for commands that read it as the truth.
+    pub async fn open_intact(&self) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
+        self.open_existing().await?.intact()
     }
 }
 

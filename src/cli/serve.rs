@@ -15,6 +15,11 @@ pub struct ServeArgs {
     /// Data directory [default: ./data].
     #[arg(long, env = "COMPLAINTFLOW_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The event log in PostgreSQL (`postgres://user@host/db?sslmode=require`), shared
+    /// by every node; <data-dir> then holds this node's read-model snapshot and keys
+    /// [default: the embedded log in <data-dir>/events].
+    #[arg(long = "store", env = "COMPLAINTFLOW_STORE", hide_env_values = true)]
+    store_url: Option<String>,
     /// gRPC address [default: 127.0.0.1:50051]; port 0 picks a free one.
     #[arg(long, env = "COMPLAINTFLOW_LISTEN")]
     listen: Option<SocketAddr>,
@@ -55,6 +60,9 @@ impl ServeArgs {
         };
         if let Some(v) = self.data_dir {
             config.data_dir = v;
+        }
+        if let Some(v) = self.store_url {
+            config.store_url = Some(v);
         }
         if let Some(v) = self.listen {
             config.listen = v;

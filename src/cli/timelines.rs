@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::DataDirArg;
+use super::{DataDirArg, StoreArg};
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, Policy};
 use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent};
@@ -82,7 +82,7 @@ impl EventLine {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// Only this complaint (repeatable); all complaints when absent.
     #[arg(long = "complaint")]
     complaints: Vec<String>,
@@ -92,14 +92,15 @@ pub struct ExportArgs {
 }
 
 pub async fn export(args: ExportArgs) -> CliResult {
-    let store = args.data.open_intact()?;
+    let opened = args.store.open_intact().await?;
+    let store = opened.shared();
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
         let projections = complaintflow_server::projections::Projections::open(
-            projections_dir(&args.data.data_dir),
+            projections_dir(&args.store.data.data_dir),
             policy,
         )?;
-        projections.catch_up(&store, |_, _| {}).await?;
+        projections.catch_up(store.as_ref(), |_, _| {}).await?;
         projections.complaint_ids().collect::<Result<_, _>>()?
     } else {
         args.complaints
@@ -130,7 +131,7 @@ pub async fn export(args: ExportArgs) -> CliResult {
         }
     }
     out.flush()?;
-    store.close().await?;
+    opened.close().await?;
     eprintln!("exported {lines} events of {} complaints", ids.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,5 @@
-//! The behaviour every `EventStore` backend must have, written once. A backend's test file
-//! provides a way to open a fresh, empty store and calls [`run_all`].
+//! The behaviour every `EventStore` backend must have, written once: each scenario takes
+//! a fresh, empty store. `store_suite` makes one test per scenario per backend.
 #![allow(dead_code)] // each test binary uses a different part of the suite
 
 use std::collections::HashSet;
@@ -14,9 +14,6 @@ use complaintflow_log::{
 use futures::StreamExt;
 use jiff::Timestamp;
 use uuid::Uuid;
-
-/// Opens a fresh, empty store. Each call must return an independent store.
-pub type Factory = dyn Fn() -> Arc<dyn EventStore>;
 
 pub fn stream(name: &str) -> StreamId {
     StreamId::new(name).expect("valid stream id")
@@ -39,23 +36,7 @@ pub fn events(n: usize) -> Vec<NewEvent> {
     (0..n).map(|i| event(&format!("payload {i}"))).collect()
 }
 
-pub async fn run_all(open: &Factory) {
-    versions_are_gapless_per_stream(open()).await;
-    reads_page_forwards_and_backwards(open()).await;
-    global_order_is_gapless_across_streams(open()).await;
-    expected_version_is_enforced(open()).await;
-    idempotent_retry_returns_the_original(open()).await;
-    known_id_with_other_content_is_refused(open()).await;
-    limits_refuse_and_write_nothing(open()).await;
-    concurrent_writers_win_each_version_once(open()).await;
-    retry_racing_the_original_stores_once(open()).await;
-    subscription_switches_to_live_without_gap_or_duplicate(open()).await;
-    verification_and_digests_hold_on_an_intact_log(open()).await;
-    envelope_keeps_what_was_submitted(open()).await;
-    encoded_pages_hold_what_read_all_returns(open()).await;
-}
-
-async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
+pub async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
     let s = stream("C-1");
     assert_eq!(store.stream_version(&s).await.unwrap(), None);
     let first = store
@@ -86,7 +67,7 @@ async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
     );
 }
 
-async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
+pub async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
     let s = stream("C-paged");
     store
         .append(&s, ExpectedVersion::Any, events(10))
@@ -143,7 +124,7 @@ async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
     );
 }
 
-async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) {
+pub async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) {
     for round in 0..4 {
         for name in ["C-a", "C-b", "C-c"] {
             store
@@ -166,7 +147,7 @@ async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) {
     assert!(store.read_all(total, 10).await.unwrap().is_empty());
 }
 
-async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
+pub async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
     let s = stream("C-expect");
     let refused = |r: Result<_, StoreError>, want_expected, want_actual| match r {
         Err(StoreError::WrongExpectedVersion {
@@ -216,7 +197,7 @@ async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
     assert_eq!(store.head(), 3);
 }
 
-async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
+pub async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
     let s = stream("C-retry");
     let batch = events(3);
     let original = store
@@ -246,7 +227,7 @@ async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
     assert_eq!(one_more_time.slots, original.slots);
 }
 
-async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) {
+pub async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) {
     let s = stream("C-conflict");
     let batch = events(2);
     store
@@ -298,7 +279,7 @@ async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) {
     assert_eq!(store.head(), head);
 }
 
-async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
+pub async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
     let s = stream("C-limits");
     let limits = store.limits();
     let invalid = |r: Result<_, StoreError>, field: &str| match r {
@@ -364,7 +345,7 @@ async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
         .unwrap();
 }
 
-async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>) {
+pub async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>) {
     let s = stream("C-race");
     store
         .append(&s, ExpectedVersion::NoStream, events(1))
@@ -406,7 +387,7 @@ async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>) {
     assert_eq!(store.stream_version(&s).await.unwrap(), Some(rounds));
 }
 
-async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
+pub async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
     let s = stream("C-double-send");
     for _ in 0..20 {
         let batch = events(2);
@@ -427,7 +408,7 @@ async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
     }
 }
 
-async fn subscription_switches_to_live_without_gap_or_duplicate(store: Arc<dyn EventStore>) {
+pub async fn subscription_switches_to_live_without_gap_or_duplicate(store: Arc<dyn EventStore>) {
     store
         .append(&stream("C-hist"), ExpectedVersion::Any, events(50))
         .await
@@ -473,7 +454,7 @@ async fn subscription_switches_to_live_without_gap_or_duplicate(store: Arc<dyn E
     }
 }
 
-async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStore>) {
+pub async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStore>) {
     assert!(take_digest(store.as_ref()).await.unwrap().is_none());
     for i in 0..30 {
         store
@@ -523,7 +504,7 @@ async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStor
     );
 }
 
-async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
+pub async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
     let s = stream("C-envelope");
     let mut submitted = event("{\"k\":1}");
     submitted.correlation_id = Some(Uuid::new_v4());
@@ -555,7 +536,7 @@ async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
     assert_ne!(stored.hash, stored.content_hash);
 }
 
-async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
+pub async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
     // Appends of several events, which a store may keep together, and single ones.
     for (round, name) in ["C-a", "C-b", "C-c", "C-a", "C-d"].iter().enumerate() {
         store

@@ -1,10 +1,13 @@
 //! The event log: one append-only stream per complaint, one gapless global order,
 //! idempotent appends, hash chains and a live tail.
 //!
-//! Callers hold an `Arc<dyn EventStore>`; the `complaintflow-store-sled` crate is the embedded backend.
-//! Verification ([`verify`]) and subscriptions ([`subscription`]) are written once against
-//! the trait, so every backend gets them.
+//! Callers hold an `Arc<dyn EventStore>`; the `complaintflow-store-sled` crate is the
+//! embedded backend, `complaintflow-store-postgres` the one several nodes share.
+//! Verification ([`verify`]), subscriptions ([`subscription`]), the replay-or-conflict
+//! judgement of a retried append ([`replay`]) and archives ([`archive`]) are written once
+//! against the trait, so every backend gets them.
 
+pub mod append_metrics;
 pub mod archive;
 pub mod chunk;
 pub mod clock;
@@ -15,6 +18,7 @@ mod limits;
 mod loss;
 mod page;
 pub mod parallel;
+pub mod replay;
 pub mod subscription;
 mod types;
 pub mod verify;

@@ -13,8 +13,11 @@ use complaintflow_log::StoreLimits;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Where the event log and projections live.
+    /// Where the event log and projections live; with `store_url`, the node's own
+    /// read-model snapshot and keys.
     pub data_dir: PathBuf,
+    /// The event log in PostgreSQL (`postgres://user@host/db`) instead of `data_dir`.
+    pub store_url: Option<String>,
     /// gRPC address.
     pub listen: SocketAddr,
     /// Prometheus metrics address; none turns the exporter off.
@@ -40,6 +43,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            store_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             policy: None,

@@ -34,10 +34,12 @@ use super::durability::DiskSync;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use super::seen::Seen;
 use crate::sled_error;
+use complaintflow_log::append_metrics;
 use complaintflow_log::chunk::ChunkBuilder;
 use complaintflow_log::clock::SharedClock;
 use complaintflow_log::codec::{self, Envelope};
 use complaintflow_log::hash::{Link, chain_hash};
+use complaintflow_log::replay::{self, StoredId};
 use complaintflow_log::{
     AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
 };
@@ -324,7 +326,7 @@ impl Flusher {
                 self.durable.send_replace(reached.next_position);
             }
             for (request, outcome) in group.replies {
-                record_outcome_metrics(&outcome);
+                append_metrics::record_outcome(&outcome);
                 let _ = request.reply.send(outcome);
             }
         }
@@ -345,17 +347,6 @@ fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &OnceL
             .reply
             .send(Err(StoreError::Unavailable(why.clone())));
     }
-}
-
-fn record_outcome_metrics(outcome: &Result<AppendOutcome, StoreError>) {
-    let result = match outcome {
-        Ok(o) if o.replayed => "replayed",
-        Ok(_) => "appended",
-        Err(StoreError::WrongExpectedVersion { .. }) => "version_conflict",
-        Err(StoreError::IdempotencyConflict { .. }) => "idempotency_conflict",
-        Err(_) => "error",
-    };
-    metrics::counter!("complaintflow_store_appends_total", "result" => result).increment(1);
 }
 
 /// The appends of one commit, staged in order. Later appends of the group see the
@@ -490,57 +481,20 @@ impl Group {
         })
     }
 
-    /// If every event id of the append is already stored with the same content, as one
-    /// append, this is a retry: answer what the original got. Any other overlap with
-    /// stored ids is a conflict.
+    /// A retry of a stored append, or a conflict with stored ids (see `replay::judge`).
     fn replay_of(
         &self,
         log: &sled::Tree,
         known: &Known<'_>,
         request: &AppendRequest,
     ) -> Result<Option<AppendOutcome>, StoreError> {
-        let mut stored = Vec::new();
-        for prepared in &request.events {
-            if let Some(entry) = self.id_entry(log, known, &prepared.event.event_id)? {
-                stored.push((prepared, entry));
-            }
-        }
-        let Some((_, first)) = stored.first().copied() else {
-            return Ok(None);
-        };
-        let conflict = |event_id: Uuid, reason: &str| StoreError::IdempotencyConflict {
-            event_id,
-            reason: reason.to_owned(),
-        };
-        if stored.len() < request.events.len() {
-            let (prepared, _) = stored[0];
-            return Err(conflict(
-                prepared.event.event_id,
-                "some events of this append are stored and others are not",
-            ));
-        }
-        let mut slots = Vec::with_capacity(stored.len());
-        for (offset, (prepared, entry)) in (0u64..).zip(&stored) {
-            if !entry.content_hash.ct_eq(&prepared.content_hash) {
-                return Err(conflict(prepared.event.event_id, "stored content differs"));
-            }
-            if entry.version != first.version + offset || entry.position != first.position + offset
-            {
-                return Err(conflict(
-                    prepared.event.event_id,
-                    "these event ids were stored by different appends",
-                ));
-            }
-            slots.push(EventSlot {
-                event_id: prepared.event.event_id,
+        replay::judge(&request.events, |event_id| {
+            Ok(self.id_entry(log, known, event_id)?.map(|entry| StoredId {
                 version: entry.version,
                 position: entry.position,
-            });
-        }
-        Ok(Some(AppendOutcome {
-            slots,
-            replayed: true,
-        }))
+                content_hash: entry.content_hash,
+            }))
+        })
     }
 
     fn stream_head(

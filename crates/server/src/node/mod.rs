@@ -3,6 +3,7 @@
 
 mod connection;
 mod gate;
+mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -36,6 +37,7 @@ use complaintflow_log::clock::{SharedClock, SystemClock};
 use complaintflow_store_sled::{SledOptions, SledStore};
 
 pub use gate::GateLayer;
+pub use store::{OpenOptions, OpenedStore, StoreLocation, open_sled};
 
 use self::connection::CloseAll;
 
@@ -177,27 +179,18 @@ pub async fn serve_with_clock(
         .map_err(|e| setup(format!("cannot create {}: {e}", config.data_dir.display())))?;
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
     let tokens = Arc::new(load_tokens(&config)?);
-    let store_options = SledOptions {
+    let location = StoreLocation::new(config.store_url.as_deref(), &config.data_dir);
+    let store_options = OpenOptions {
         limits: config.store,
         clock: clock.clone(),
+        create: true,
         accept_log_loss: config.accept_log_loss,
-        ..SledOptions::default()
     };
-    let store = Arc::new(SledStore::open(
-        events_dir(&config.data_dir),
-        store_options,
-    )?);
-    if let Some(loss) = store.known_loss() {
-        return Err(setup(format!(
-            "refusing to start: the event log in {} lost acknowledged events: {loss}. \
-             Restore the data directory from a backup, or start once with --accept-log-loss \
-             to carry on from what the log holds (the override is recorded in {}).",
-            events_dir(&config.data_dir).display(),
-            events_dir(&config.data_dir)
-                .join(complaintflow_store_sled::OVERRIDES_FILE)
-                .display(),
-        )));
+    let opened = OpenedStore::open(&location, store_options).await?;
+    if let Some(refusal) = opened.refusal() {
+        return Err(setup(refusal));
     }
+    let store = opened.shared();
     let projections = Arc::new(Projections::open(
         projections_dir(&config.data_dir),
         policy.clone(),
@@ -227,7 +220,7 @@ pub async fn serve_with_clock(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn({
-        let (projections, store) = (projections.clone(), store.clone() as Arc<dyn EventStore>);
+        let (projections, store) = (projections.clone(), store.clone());
         async move {
             if let Err(err) = projections.follow(store).await {
                 error!(error = %err, "projections stopped following the log");
@@ -300,7 +293,7 @@ pub async fn serve_with_clock(
 
     let _ = scheduler.await;
     let _ = token_watch.await;
-    store.close().await?;
+    opened.close().await?;
     follower.abort();
     projections.flush().await?;
     info!("stopped; every acknowledged event is on disk");

@@ -1,0 +1,412 @@
+//! Group commit on PostgreSQL: one writer task per node takes every append queued and
+//! commits them in one transaction.
+//!
+//! The transaction first locks the one row of `complaintflow_head` (`FOR UPDATE`), which
+//! says where the log ends and with which hash. Whoever holds that lock is the only one
+//! handing out positions, and holds it until COMMIT, so positions are given in commit
+//! order: a reader never sees position n+1 committed while n is still in flight, the way
+//! a `bigserial` lets happen. Every check (replays, expected versions) reads under that
+//! lock, so it sees every other node's committed appends. The lock is taken once per
+//! group, not per append. An append is answered only after COMMIT returned, with
+//! `synchronous_commit = on`.
+
+use std::collections::HashMap;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{Instrument, debug_span, warn};
+use uuid::Uuid;
+
+use super::error::PgError;
+use super::rows::{self, bigint};
+use complaintflow_log::append_metrics;
+use complaintflow_log::clock::SharedClock;
+use complaintflow_log::hash::{Link, chain_hash};
+use complaintflow_log::replay::{self, StoredId};
+use complaintflow_log::{
+    AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
+};
+
+/// The channel other nodes are woken on after a commit (the payload is the new head):
+/// one per schema, as several logs may share a database.
+pub fn channel(schema: &str) -> String {
+    let digest = blake3::hash(schema.as_bytes()).to_hex();
+    format!("complaintflow_{}", &digest[..16])
+}
+
+/// One append waiting for the writer.
+pub struct AppendRequest {
+    pub stream: StreamId,
+    pub expected: ExpectedVersion,
+    pub events: Vec<PreparedEvent>,
+    pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+}
+
+pub struct Writer {
+    pub pool: deadpool_postgres::Pool,
+    pub clock: SharedClock,
+    pub head: watch::Sender<u64>,
+    /// See [`channel`].
+    pub channel: String,
+    pub max_group_events: usize,
+    pub max_group_bytes: usize,
+    /// Why appends are refused, if they are (a log that lost acknowledged events).
+    pub refusal: Option<String>,
+}
+
+impl Writer {
+    pub async fn run(self, mut queue: mpsc::Receiver<AppendRequest>) {
+        while let Some(first) = queue.recv().await {
+            let mut events = first.events.len();
+            let mut bytes = size_of(&first);
+            let mut group = vec![first];
+            while events < self.max_group_events && bytes < self.max_group_bytes {
+                match queue.try_recv() {
+                    Ok(next) => {
+                        events += next.events.len();
+                        bytes += size_of(&next);
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(group).await;
+        }
+    }
+
+    async fn commit(&self, requests: Vec<AppendRequest>) {
+        if let Some(why) = &self.refusal {
+            for request in requests {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Unavailable(why.clone())));
+            }
+            return;
+        }
+        let span = debug_span!("pg_group_commit", appends = requests.len());
+        let started = std::time::Instant::now();
+        match self.try_commit(&requests).instrument(span).await {
+            Ok((outcomes, committed)) => {
+                if let Some(committed) = committed {
+                    metrics::histogram!("complaintflow_store_commit_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("complaintflow_store_group_events")
+                        .record(committed.events as f64);
+                    metrics::counter!("complaintflow_store_events_appended_total")
+                        .increment(committed.events);
+                    advance(&self.head, committed.next_position);
+                }
+                for (request, outcome) in requests.into_iter().zip(outcomes) {
+                    append_metrics::record_outcome(&outcome);
+                    let _ = request.reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                let err = StoreError::from(err);
+                warn!(error = %err, "a group commit failed; its appends are refused");
+                for request in requests {
+                    let outcome = Err(match &err {
+                        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+                        StoreError::Corrupt { location, reason } => StoreError::Corrupt {
+                            location: location.clone(),
+                            reason: reason.clone(),
+                        },
+                        StoreError::Backend(why) => StoreError::Backend(why.clone()),
+                        other => StoreError::Backend(other.to_string()),
+                    });
+                    append_metrics::record_outcome(&outcome);
+                    let _ = request.reply.send(outcome);
+                }
+            }
+        }
+    }
+
+    /// One transaction for the whole group. Refused appends are answered as refused;
+    /// the others commit together or not at all.
+    async fn try_commit(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute("SET LOCAL synchronous_commit TO on")
+            .await?;
+        let head = tx
+            .query_opt(
+                "SELECT next_position, last_hash, last_recorded_at_us \
+                 FROM complaintflow_head FOR UPDATE",
+                &[],
+            )
+            .await?
+            .ok_or_else(|| PgError::corrupt("complaintflow_head", "the head row is missing"))?;
+        let at = "complaintflow_head";
+        let next_position: i64 = head.try_get(0)?;
+        let last_hash: &[u8] = head.try_get(1)?;
+        let last_recorded_at: i64 = head.try_get(2)?;
+        let next_position = u64::try_from(next_position)
+            .map_err(|_| PgError::corrupt(at, format!("next_position {next_position}")))?;
+        let recorded_at = self.clock.now().as_microsecond().max(last_recorded_at);
+        let mut group = Group {
+            ids: stored_ids(&tx, requests).await?,
+            heads: stream_heads(&tx, requests).await?,
+            next_position,
+            last_hash: rows::hash(last_hash, at, "last_hash")?,
+            recorded_at,
+            rows: Rows::default(),
+        };
+        let outcomes: Vec<_> = requests.iter().map(|r| group.stage(r)).collect();
+        let events = group.rows.position.len() as u64;
+        if events == 0 {
+            // Nothing to write: the locks go with the rollback.
+            tx.rollback().await?;
+            return Ok((outcomes, None));
+        }
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO complaintflow_events ({}) SELECT * FROM unnest(\
+                 $1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
+                 $6::integer[], $7::bigint[], $8::bigint[], $9::uuid[], $10::uuid[], \
+                 $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])",
+                rows::COLUMNS
+            ))
+            .await?;
+        let r = &group.rows;
+        let recorded = vec![recorded_at; r.position.len()];
+        tx.execute(
+            &insert,
+            &[
+                &r.position,
+                &r.stream,
+                &r.version,
+                &r.event_id,
+                &r.event_type,
+                &r.schema_version,
+                &r.occurred_at,
+                &recorded,
+                &r.correlation_id,
+                &r.causation_id,
+                &r.actor,
+                &r.payload,
+                &r.content_hash,
+                &r.hash,
+            ],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE complaintflow_head \
+             SET next_position = $1, last_hash = $2, last_recorded_at_us = $3",
+            &[
+                &bigint(group.next_position),
+                &group.last_hash.as_bytes().as_slice(),
+                &recorded_at,
+            ],
+        )
+        .await?;
+        // Delivered to the listeners only once the transaction commits.
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&self.channel, &group.next_position.to_string()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((
+            outcomes,
+            Some(Committed {
+                next_position: group.next_position,
+                events,
+            }),
+        ))
+    }
+}
+
+struct Committed {
+    next_position: u64,
+    events: u64,
+}
+
+/// Moves the head forwards only: notifications and polls may arrive out of order.
+pub fn advance(head: &watch::Sender<u64>, to: u64) {
+    head.send_if_modified(|current| {
+        let moved = to > *current;
+        if moved {
+            *current = to;
+        }
+        moved
+    });
+}
+
+fn size_of(request: &AppendRequest) -> usize {
+    request
+        .events
+        .iter()
+        .map(|e| e.event.payload.len() + 256)
+        .sum()
+}
+
+/// Where each event id of the group is stored, if it is.
+async fn stored_ids(
+    tx: &deadpool_postgres::Transaction<'_>,
+    requests: &[AppendRequest],
+) -> Result<HashMap<Uuid, StoredId>, PgError> {
+    let ids: Vec<Uuid> = requests
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.event.event_id))
+        .collect();
+    let query = tx
+        .prepare_cached(
+            "SELECT event_id, version, position, content_hash \
+             FROM complaintflow_events WHERE event_id = ANY($1)",
+        )
+        .await?;
+    let mut stored = HashMap::new();
+    for row in tx.query(&query, &[&ids]).await? {
+        let event_id: Uuid = row.try_get(0)?;
+        let at = format!("the row of event id {event_id}");
+        let (version, position): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
+        let content_hash: &[u8] = row.try_get(3)?;
+        let unsigned =
+            |v: i64| u64::try_from(v).map_err(|_| PgError::corrupt(&at, format!("negative {v}")));
+        stored.insert(
+            event_id,
+            StoredId {
+                version: unsigned(version)?,
+                position: unsigned(position)?,
+                content_hash: rows::hash(content_hash, &at, "content_hash")?,
+            },
+        );
+    }
+    Ok(stored)
+}
+
+/// The last version and hash of each stream the group appends to (`None`: no stream).
+async fn stream_heads(
+    tx: &deadpool_postgres::Transaction<'_>,
+    requests: &[AppendRequest],
+) -> Result<HashMap<StreamId, Option<(u64, Hash)>>, PgError> {
+    let mut heads: HashMap<StreamId, Option<(u64, Hash)>> =
+        requests.iter().map(|r| (r.stream.clone(), None)).collect();
+    let names: Vec<&str> = heads.keys().map(StreamId::as_str).collect();
+    let query = tx
+        .prepare_cached(
+            "SELECT s.name, h.version, h.hash FROM unnest($1::text[]) AS s(name) \
+             CROSS JOIN LATERAL (SELECT version, hash FROM complaintflow_events \
+             WHERE stream = s.name ORDER BY version DESC LIMIT 1) AS h",
+        )
+        .await?;
+    let rows = tx.query(&query, &[&names]).await?;
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        let at = format!("the head of stream {name}");
+        let version: i64 = row.try_get(1)?;
+        let chained: &[u8] = row.try_get(2)?;
+        let version = u64::try_from(version)
+            .map_err(|_| PgError::corrupt(&at, format!("negative version {version}")))?;
+        let stream = StreamId::new(name).map_err(|err| PgError::corrupt(&at, err.to_string()))?;
+        heads.insert(stream, Some((version, rows::hash(chained, &at, "hash")?)));
+    }
+    Ok(heads)
+}
+
+/// The group's rows, column by column, for one `unnest` insert.
+#[derive(Default)]
+struct Rows {
+    position: Vec<i64>,
+    stream: Vec<String>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    occurred_at: Vec<i64>,
+    correlation_id: Vec<Option<Uuid>>,
+    causation_id: Vec<Option<Uuid>>,
+    actor: Vec<String>,
+    payload: Vec<Vec<u8>>,
+    content_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+/// The appends of one transaction, staged in order: later appends see the ids and stream
+/// heads staged by earlier ones.
+struct Group {
+    ids: HashMap<Uuid, StoredId>,
+    heads: HashMap<StreamId, Option<(u64, Hash)>>,
+    next_position: u64,
+    last_hash: Hash,
+    recorded_at: i64,
+    rows: Rows,
+}
+
+impl Group {
+    /// Checks one append and, if it passes, stages its rows. A refused append stages
+    /// nothing: every check happens before the first row.
+    fn stage(&mut self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
+        if let Some(replay) = replay::judge(&request.events, |id| Ok(self.ids.get(id).copied()))? {
+            return Ok(replay);
+        }
+        let head = self.heads.get(&request.stream).copied().flatten();
+        let actual = head.map(|(version, _)| version);
+        if !request.expected.admits(actual) {
+            return Err(StoreError::WrongExpectedVersion {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual,
+            });
+        }
+        let mut version = actual.map_or(0, |v| v + 1);
+        let mut prev_stream_hash = head.map_or(Hash::GENESIS, |(_, hash)| hash);
+        let mut slots = Vec::with_capacity(request.events.len());
+        for prepared in &request.events {
+            let event = &prepared.event;
+            let position = self.next_position;
+            let hash = chain_hash(
+                &prepared.content_hash,
+                &Link {
+                    position,
+                    version,
+                    recorded_at_micros: self.recorded_at,
+                    prev_stream_hash,
+                    prev_global_hash: self.last_hash,
+                },
+            );
+            let r = &mut self.rows;
+            r.position.push(bigint(position));
+            r.stream.push(request.stream.as_str().to_owned());
+            r.version.push(bigint(version));
+            r.event_id.push(event.event_id);
+            r.event_type.push(event.event_type.clone());
+            r.schema_version.push(i32::from(event.schema_version));
+            r.occurred_at.push(event.occurred_at.as_microsecond());
+            r.correlation_id.push(event.correlation_id);
+            r.causation_id.push(event.causation_id);
+            r.actor.push(event.actor.clone());
+            r.payload.push(event.payload.clone());
+            r.content_hash
+                .push(prepared.content_hash.as_bytes().to_vec());
+            r.hash.push(hash.as_bytes().to_vec());
+            self.ids.insert(
+                event.event_id,
+                StoredId {
+                    version,
+                    position,
+                    content_hash: prepared.content_hash,
+                },
+            );
+            slots.push(EventSlot {
+                event_id: event.event_id,
+                version,
+                position,
+            });
+            prev_stream_hash = hash;
+            self.last_hash = hash;
+            self.next_position += 1;
+            version += 1;
+        }
+        self.heads.insert(
+            request.stream.clone(),
+            Some((version - 1, prev_stream_hash)),
+        );
+        Ok(AppendOutcome {
+            slots,
+            replayed: false,
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! The `EventStore` behaviour suite, one test per scenario, for every backend. The
+//! PostgreSQL tests need `COMPLAINTFLOW_TEST_POSTGRES` (see `scripts/postgres.sh`) and
+//! say they were skipped without it.
+
+mod conformance;
+#[macro_use]
+mod store_suite;
+
+mod sled {
+    store_test_suite!(crate::store_suite::Sled);
+}
+
+mod postgres {
+    store_test_suite!(crate::store_suite::postgres::Postgres);
+}
