@@ -352,6 +352,10 @@ pub async fn generate(
     let planner = Planner::new(config, engine.policy())?;
     let mut schedule = Schedule::new(&planner, planner.filing_times());
     let mut summary = DemoSummary::default();
+    // Each merge is recorded on its survivor once the run is over: the survivors' own
+    // histories are planned version by version, so the engine's record of a merge goes
+    // after them, as a retried merge would write it.
+    let mut merged_batches: Vec<Batch> = Vec::new();
     loop {
         let wave = schedule.next_wave(config.concurrency.max(1))?;
         if wave.batches.is_empty() {
@@ -368,7 +372,9 @@ pub async fn generate(
                 .any(|e| complaintflow_domain::referenced_complaint(&e.submission.event).is_some())
         });
         let mut appends = join_all(others.into_iter().map(|batch| submit(engine, batch))).await;
-        appends.extend(join_all(merges.into_iter().map(|batch| submit(engine, batch))).await);
+        let merged = join_all(merges.iter().map(|batch| submit(engine, batch))).await;
+        merged_batches.extend(merges.into_iter().cloned());
+        appends.extend(merged);
         for batch in &wave.batches {
             summary.events += batch.events.len();
             summary.engine_events += batch
@@ -386,6 +392,11 @@ pub async fn generate(
     if clock.now() < config.end() {
         clock.set(config.end());
     }
+    for batch in &merged_batches {
+        let records = carry_merges(engine, batch).await?;
+        summary.events += records;
+        summary.engine_events += records;
+    }
     if config.mix == Mix::Workflow {
         summary.follow_ups =
             follow_ups::generate(engine, config, &planner, &planner.filing_times()).await?;
@@ -397,6 +408,35 @@ pub async fn generate(
     summary.end = Some(config.end());
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Records the merges of one complaint's batch on their survivors, through a replay of
+/// the batch (which answers the stored slots) and the engine's own carry-over. Returns
+/// the events appended.
+async fn carry_merges(engine: &Engine, batch: &Batch) -> Result<usize, EngineError> {
+    let mut recorded = 0;
+    for run in batch.events.chunk_by(|a, b| a.actor == b.actor) {
+        let submissions: Vec<_> = run.iter().map(|e| e.submission.clone()).collect();
+        if !submissions
+            .iter()
+            .any(|s| matches!(s.event, complaintflow_domain::ComplaintEvent::MergedInto(_)))
+        {
+            continue;
+        }
+        let expected = match run[0].version {
+            0 => ExpectedVersion::NoStream,
+            version => ExpectedVersion::Exact(version - 1),
+        };
+        let stored = engine
+            .submit(&run[0].actor, &batch.id, expected, &submissions, &allow_all)
+            .await?;
+        let before = engine.store().head();
+        engine
+            .carry_merges(&batch.id, &submissions, &stored)
+            .await?;
+        recorded += (engine.store().head() - before) as usize;
+    }
+    Ok(recorded)
 }
 
 /// Submits one complaint's run of events, one append per run of the same actor.

@@ -302,11 +302,7 @@ fn reception(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
         )?;
     }
     if rng.random_bool(0.3) {
-        note(
-            story,
-            &cast.manager,
-            "Shared at the morning meeting as a case study",
-        )?;
+        share_case(story, cast, rng)?;
     }
     Ok(())
 }
@@ -329,6 +325,12 @@ fn quality_repair(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepR
     .choose(rng)
     .unwrap_or(&(RootCause::ProductDefect, ResponsibleParty::Manufacturer));
     investigate(story, cast, rng, cause, responsible)?;
+    if responsible == ResponsibleParty::Supplier {
+        supplier_handling(story, cast, rng)?;
+    }
+    if rng.random_bool(0.3) {
+        renew_plan_promise(story, cast, rng)?;
+    }
     let options = rng.random_range(2..=3);
     let rejected = rng.random_range(0..options);
     agree(story, cast, rng, options, rejected)?;
@@ -477,6 +479,8 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
             &cast.regional_manager,
             true,
         )?;
+        // A vehicle replacement is the CAC's and the region's together (seed 002).
+        co_approve(story, &cast.cac, price)?;
     }
     let options = rng.random_range(1..=2);
     agree(story, cast, rng, options, 0)?;
@@ -610,11 +614,7 @@ fn reopened(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult 
         complaintflow_domain::events::Reopened { reason },
     )?;
     report_to_cac(story, cast, rng)?;
-    note(
-        story,
-        &cast.manager,
-        "Three changes: quiet room, the service manager in person, an appointment",
-    )?;
+    three_changes(story, cast, rng)?;
     escalate(
         story,
         &cast.cac,

@@ -14,6 +14,7 @@ use complaintflow_domain::values::ComplaintId;
 const MAX_BATCH: usize = 32;
 
 /// One complaint's next events.
+#[derive(Clone)]
 pub struct Batch {
     pub id: ComplaintId,
     pub events: Vec<PlannedEvent>,

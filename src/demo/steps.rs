@@ -12,19 +12,22 @@ use super::DemoError;
 use super::catalog::Dealer;
 use super::story::Story;
 use complaintflow_domain::events::{
-    Acknowledged, Apologized, CauseFound, Closed, CompensationApproved, CompensationRejected,
-    CompensationRequested, ContactAttempted, CorrectiveActionAssigned, CorrectiveActionDone,
-    CorrectiveActionVerified, Escalated, EvidenceAttached, InformationGathered, NoteAdded,
-    OptionAccepted, OptionRejected, Paused, PromiseDateChanged, ReportedToCac, Resolved, Resumed,
-    SatisfactionRecorded, SolutionOption, SolutionProposed, WorkCarriedOut,
+    Acknowledged, Apologized, CaseShared, CauseFound, Closed, CompensationApproved,
+    CompensationRejected, CompensationRequested, ComplaintAssessed, ContactAttempted,
+    CorrectiveActionAssigned, CorrectiveActionDone, CorrectiveActionVerified, Escalated,
+    EvidenceAttached, InformationGathered, NoteAdded, OptionAccepted, OptionRejected, Paused,
+    PlanPromiseRenewed, PreventionPlanned, PromiseDateChanged, ReportedToCac, Resolved,
+    ResultReportedToCac, Resumed, SatisfactionRecorded, SolutionOption, SolutionProposed,
+    SupplierChargedBack, SupplierImprovementRequested, SupplierNotified, ThreeChangesMade,
+    WorkCarriedOut,
 };
 use complaintflow_domain::values::{
     ActionId, ActorId, CompensationId, ContentHash, DocumentRef, Label, Money, OptionId,
     SatisfactionScore, Text,
 };
 use complaintflow_domain::vocabulary::{
-    CompensationKind, ContactPurpose, DaySlot, Department, EscalationReason, Level,
-    ResponsibleParty, RootCause, WaitingFor,
+    CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, DaySlot, Department,
+    EscalationReason, Level, ResponsibleParty, RootCause, ThreeChange, WaitingFor,
 };
 use complaintflow_domain::{Actor, Role};
 
@@ -132,7 +135,122 @@ pub fn receive(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResu
             plan_promised_by: Some(plan_promised_by),
         },
     )?;
+    if rng.random_bool(0.5) {
+        assess(story, cast, rng)?;
+    }
     report_to_cac(story, cast, rng)
+}
+
+/// The desk's judgement of the complaint and of what the customer wants (seeds 001, 003):
+/// nearly always in good faith.
+fn assess(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+    let nature = if rng.random_bool(0.05) {
+        ComplaintNature::Malicious
+    } else {
+        ComplaintNature::GoodFaith
+    };
+    let mut wants: Vec<CustomerWant> = [
+        CustomerWant::Vent,
+        CustomerWant::Compensation,
+        CustomerWant::Respect,
+    ]
+    .into_iter()
+    .filter(|_| rng.random_bool(0.5))
+    .collect();
+    if wants.is_empty() {
+        wants.push(CustomerWant::Respect);
+    }
+    story.wall(minutes(rng, 1..10));
+    Ok(story.act(
+        &cast.advisor,
+        ComplaintAssessed {
+            nature,
+            wants,
+            note: None,
+        },
+    )?)
+}
+
+/// The plan date given at reception cannot be kept: the customer is called with the
+/// progress and a new date (seed 001).
+pub fn renew_plan_promise(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+    story.business(minutes(rng, 30..240));
+    let new_date = story.business_from_now(business_days(story, rng, 1..3));
+    Ok(story.act(
+        &cast.advisor,
+        PlanPromiseRenewed {
+            new_date,
+            progress: text(
+                "Still diagnosing with the manufacturer's engineer; called the customer",
+            )?,
+        },
+    )?)
+}
+
+/// A supplier's part at fault: the supplier is told, charged back at settlement and
+/// asked to improve (seed 000).
+pub fn supplier_handling(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+    let supplier = label("Huayu Electronics")?;
+    story.business(minutes(rng, 30..300));
+    story.act(
+        &cast.manager,
+        SupplierNotified {
+            supplier: supplier.clone(),
+            part: Some(label("head unit")?),
+            note: None,
+        },
+    )?;
+    if rng.random_bool(0.7) {
+        story.business(business_days(story, rng, 1..4));
+        story.act(
+            &cast.manager,
+            SupplierChargedBack {
+                supplier: supplier.clone(),
+                amount: money(rng.random_range(500..4_000) * 100)?,
+                settlement_reference: None,
+            },
+        )?;
+    }
+    if rng.random_bool(0.6) {
+        story.business(minutes(rng, 30..300));
+        story.act(
+            &cast.manager,
+            SupplierImprovementRequested {
+                supplier,
+                request: text("Screen firmware reboots under heat: 8D report requested")?,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The case is shared inside the dealer so that others learn from it (step 4).
+pub fn share_case(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+    story.business(minutes(rng, 60..600));
+    Ok(story.act(
+        &cast.manager,
+        CaseShared {
+            audience: label("service morning meeting")?,
+            lessons: text("Tell waiting customers when the car will be ready, every hour")?,
+        },
+    )?)
+}
+
+/// A very upset customer: another room, the service manager in person, an appointment
+/// (seeds 003, 004).
+pub fn three_changes(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+    story.business(minutes(rng, 10..60));
+    let appointment_at = story.business_from_now(business_days(story, rng, 1..2));
+    Ok(story.act(
+        &cast.manager,
+        ThreeChangesMade {
+            changes: vec![ThreeChange::Place, ThreeChange::Person, ThreeChange::Time],
+            appointment_at: Some(appointment_at),
+            note: Some(text(
+                "Quiet room, the service manager in person, an appointment",
+            )?),
+        },
+    )?)
 }
 
 /// The DCAC's report to the CAC: at once for major cases, else the same day.
@@ -425,6 +543,18 @@ pub fn finish_satisfied(
     summary: &str,
 ) -> StepResult {
     carry_out(story, cast, rng, new_date)?;
+    // Most desks report the result to the CAC in time; some late, some never.
+    if rng.random_bool(0.85) {
+        let late = rng.random_bool(0.2);
+        story.business(minutes(rng, 30..if late { 3_000 } else { 600 }));
+        story.act(
+            &cast.advisor,
+            ResultReportedToCac {
+                summary: text("Solved as agreed; customer informed")?,
+                cac_reference: None,
+            },
+        )?;
+    }
     let score = rng.random_range(scores);
     follow_up(story, cast, rng, score)?;
     close(story, cast, rng, summary)
@@ -451,6 +581,14 @@ pub fn prevent(
     let number = story.state().map_or(0, |s| s.corrective_actions.len()) + 1;
     let action_id = ActionId::parse(format!("CA-{number}"))?;
     story.business(minutes(rng, 60..600));
+    story.act(
+        &cast.manager,
+        PreventionPlanned {
+            department,
+            plan: text(what)?,
+        },
+    )?;
+    story.business(minutes(rng, 10..120));
     let assigned = CorrectiveActionAssigned {
         action_id: action_id.clone(),
         department,
@@ -546,4 +684,25 @@ pub fn escalate(
 
 pub fn money(fen: u64) -> Result<Money, DemoError> {
     Ok(Money::new(fen)?)
+}
+
+/// The second side of a joint approval (vehicle return or replacement: the CAC and the
+/// region together, seed 002): the latest compensation, approved for the same amount.
+pub fn co_approve(story: &mut Story, approver: &Actor, amount: Money) -> StepResult {
+    let Some(compensation_id) = story
+        .state()
+        .and_then(|s| s.compensations.last())
+        .map(|c| c.id.clone())
+    else {
+        return Ok(());
+    };
+    story.wall(SignedDuration::from_mins(30));
+    let signature = document(story, "signatures", "pdf")?;
+    let approval = CompensationApproved {
+        compensation_id,
+        level: approver.role.level().unwrap_or(Level::ManufacturerCac),
+        amount,
+        customer_signature: Some(signature),
+    };
+    Ok(story.act(approver, approval)?)
 }
