@@ -20,7 +20,7 @@ pub mod verify;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{InvalidInput, StoreError};
+pub use error::{BackendSource, InvalidInput, StoreError, WriterFailure};
 pub use hash::Hash;
 pub use limits::{PreparedEvent, StoreLimits};
 pub use loss::LogLoss;

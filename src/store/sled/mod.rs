@@ -29,6 +29,7 @@ use self::writer::{AppendRequest, LogTail, Writer};
 use super::{
     AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss,
     MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
+    WriterFailure,
 };
 use super::{chunk, codec};
 use crate::clock::{SharedClock, SystemClock};
@@ -110,7 +111,7 @@ pub struct SledStore {
     /// What the log lost, by the acknowledged record; appends are refused while set.
     loss: Option<LogLoss>,
     /// Why the writer stopped taking appends, if it did.
-    failure: Arc<std::sync::OnceLock<String>>,
+    failure: Arc<writer::Failure>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -151,10 +152,7 @@ impl SledStore {
                     last_hash: Hash::GENESIS,
                     last_recorded_at: Timestamp::UNIX_EPOCH,
                 };
-                (
-                    tail,
-                    Some(format!("the end of the log is unreadable: {err}")),
-                )
+                (tail, Some(WriterFailure::TailUnreadable(Box::new(err))))
             }
         };
         let mut loss = guarded(db_file, || {
@@ -163,10 +161,7 @@ impl SledStore {
         if let Some(found) = loss.take_if(|_| options.accept_log_loss) {
             accept_loss(&path, &db, &found, &tail, options.clock.now())?;
         }
-        let failure = failure.or_else(|| {
-            loss.as_ref()
-                .map(|loss| format!("the log lost acknowledged events: {loss}"))
-        });
+        let failure = failure.or_else(|| loss.clone().map(WriterFailure::LogLoss));
         if let Some(loss) = &loss {
             error!(path = %path.display(), %loss, "the event log lost acknowledged events; appends are refused");
         }
@@ -179,9 +174,9 @@ impl SledStore {
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
-        let failure_cell = Arc::new(std::sync::OnceLock::new());
-        if let Some(why) = failure {
-            let _ = failure_cell.set(why);
+        let failure_cell = Arc::new(writer::Failure::default());
+        if let Some(failure) = failure {
+            failure_cell.set(failure);
         }
         let writer = Writer {
             db: db.clone(),

@@ -39,7 +39,37 @@ use crate::store::codec::{self, Envelope};
 use crate::store::hash::{Link, chain_hash};
 use crate::store::{
     AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
+    WriterFailure,
 };
+
+/// The first failure that stopped the writer, shared by the writer, the flusher and the
+/// store: set once, and from then on every append is refused with it.
+#[derive(Debug, Default)]
+pub struct Failure(OnceLock<Arc<WriterFailure>>);
+
+impl Failure {
+    /// Records `failure` unless an earlier one is recorded already (the first cause is
+    /// the one worth reporting; later ones follow from it).
+    pub fn set(&self, failure: WriterFailure) {
+        let _ = self.0.set(Arc::new(failure));
+    }
+
+    pub fn get(&self) -> Option<&Arc<WriterFailure>> {
+        self.0.get()
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// The error a refused append gets.
+    fn refusal(&self) -> StoreError {
+        match self.get() {
+            Some(failure) => StoreError::WriterStopped(failure.clone()),
+            None => StoreError::WriterStopped(Arc::new(WriterFailure::FlusherStopped)),
+        }
+    }
+}
 
 /// Stream heads kept between groups; beyond this the cache starts over.
 const MAX_CACHED_HEADS: usize = 100_000;
@@ -86,7 +116,7 @@ pub struct Writer {
     pub max_group_events: usize,
     /// Set once a commit failed or the log's end could not be read: from then on, every
     /// append is refused, because the writer no longer knows what is on disk.
-    pub failure: Arc<OnceLock<String>>,
+    pub failure: Arc<Failure>,
     /// The data directory, whose free space is checked before each group.
     pub data_dir: PathBuf,
     /// Groups are refused while less than this is free (see `StoreLimits`).
@@ -108,8 +138,8 @@ impl Writer {
         let flusher = match self.start_flusher(&data_dir, applied) {
             Ok(handle) => handle,
             Err(err) => {
-                let _ = self.failure.set(format!("cannot start the flusher: {err}"));
                 error!(error = %err, "cannot start the flusher; refusing appends");
+                self.failure.set(WriterFailure::FlusherStart(err));
                 while let Some(request) = queue.blocking_recv() {
                     self.refuse(vec![request]);
                 }
@@ -132,7 +162,7 @@ impl Writer {
                 && let Err(sync_mpsc::SendError(applied)) = to_flusher.send(applied)
             {
                 // Only a panicked flusher hangs up; never leave a caller waiting.
-                let _ = self.failure.set("the flusher stopped".into());
+                self.failure.set(WriterFailure::FlusherStopped);
                 refuse_all(applied.replies.into_iter().map(|(r, _)| r), &self.failure);
             }
         }
@@ -196,7 +226,7 @@ impl Writer {
 
     /// Stages a group and applies it to sled in memory; a flusher makes it durable.
     fn apply(&mut self, requests: Vec<AppendRequest>) -> Option<AppliedGroup> {
-        if self.failure.get().is_some() {
+        if self.failure.is_set() {
             self.refuse(requests);
             return None;
         }
@@ -236,8 +266,8 @@ impl Writer {
             span.record("events", group.staged_events);
             group.close_chunk();
             if let Err(err) = self.log.apply_batch(group.batch) {
-                let _ = self.failure.set(format!("commit failed: {err}"));
                 error!(error = %err, "applying a group failed; refusing further appends");
+                self.failure.set(WriterFailure::Apply(Box::new(err)));
                 self.refuse(requests);
                 return None;
             }
@@ -267,7 +297,7 @@ struct Flusher {
     /// Written after each flush and before its callers are answered (see `acknowledged`).
     acknowledged: AcknowledgedFile,
     durable: watch::Sender<u64>,
-    failure: Arc<OnceLock<String>>,
+    failure: Arc<Failure>,
 }
 
 impl Flusher {
@@ -284,7 +314,7 @@ impl Flusher {
 
     /// One flush for every group given, all applied before it starts.
     fn flush(&mut self, groups: &[AppliedGroup]) -> Option<Duration> {
-        if self.failure.get().is_some() {
+        if self.failure.is_set() {
             return None;
         }
         let Some(reached) = groups.iter().rev().find_map(|g| g.reached) else {
@@ -295,16 +325,16 @@ impl Flusher {
             .db
             .flush()
             .map(drop)
-            .map_err(|e| e.to_string())
-            .and_then(|()| self.disk.sync().map_err(|e| e.to_string()))
+            .map_err(|e| WriterFailure::Flush(Box::new(e)))
+            .and_then(|()| self.disk.sync().map_err(WriterFailure::Sync))
             .and_then(|()| {
                 self.acknowledged
                     .write(reached)
-                    .map_err(|e| format!("cannot record the acknowledged head: {e}"))
+                    .map_err(WriterFailure::RecordAcknowledged)
             });
         if let Err(err) = synced {
             error!(error = %err, "flushing failed; refusing further appends");
-            let _ = self.failure.set(format!("commit failed: {err}"));
+            self.failure.set(err);
             return None;
         }
         let flushed_in = started.elapsed();
@@ -337,12 +367,9 @@ impl Flusher {
 }
 
 /// Answers every request with the failure that stopped the writer.
-fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &OnceLock<String>) {
-    let why = failure.get().cloned().unwrap_or_default();
+fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &Failure) {
     for request in requests {
-        let _ = request
-            .reply
-            .send(Err(StoreError::Unavailable(why.clone())));
+        let _ = request.reply.send(Err(failure.refusal()));
     }
 }
 
