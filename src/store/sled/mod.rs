@@ -38,7 +38,7 @@ use crate::parallel;
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
 /// older one is read as it is and marked with this number (see `keys`).
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 const META_TREE: &str = "meta";
 const LOG_TREE: &str = "log";
 const FORMAT_KEY: &str = "store_format";
@@ -383,7 +383,11 @@ impl EventStore for SledStore {
         )
     }
 
-    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<EventSlot>, StoreError> {
         // The durable head first: the writer adds an id to the filter before its event
         // can become durable, so an id stored below this head is always in the filter.
         let durable = *self.durable.borrow();
@@ -392,13 +396,12 @@ impl EventStore for SledStore {
             return Ok(None);
         }
         let stored = guarded(
-            || format!("the index entry of event id {event_id}"),
-            || Ok(self.log.get(keys::id_key(event_id))?),
+            || format!("the index entry of event id {event_id} in stream {stream}"),
+            || writer::stored_id_entry(&self.log, stream, event_id),
         )?;
-        let Some(bytes) = stored else {
+        let Some(entry) = stored else {
             return Ok(None);
         };
-        let entry = keys::IdEntry::decode(&bytes)?;
         Ok((entry.position < durable).then_some(EventSlot {
             event_id: *event_id,
             version: entry.version,

@@ -272,7 +272,7 @@ impl Writer {
                 return None;
             }
             self.tail = group.tail;
-            for id in group.ids.keys() {
+            for (_, id) in group.ids.keys() {
                 self.seen_ids.insert(id.as_bytes());
             }
             if self.heads.len() + group.heads.len() > MAX_CACHED_HEADS {
@@ -390,7 +390,7 @@ struct Group {
     batch: sled::Batch,
     chunk: ChunkBuilder,
     heads: HashMap<StreamId, StreamHead>,
-    ids: HashMap<Uuid, IdEntry>,
+    ids: HashMap<(StreamId, Uuid), IdEntry>,
     tail: LogTail,
     staged_events: u64,
 }
@@ -491,9 +491,12 @@ impl Group {
                 keys::stream_key(&request.stream, version),
                 &StreamEntry::encode(position, &hash)[..],
             );
-            self.batch
-                .insert(&keys::id_key(&event.event_id), &id_entry.encode()[..]);
-            self.ids.insert(event.event_id, id_entry);
+            self.batch.insert(
+                keys::id_key(&request.stream, &event.event_id),
+                &id_entry.encode()[..],
+            );
+            self.ids
+                .insert((request.stream.clone(), event.event_id), id_entry);
             slots.push(EventSlot {
                 event_id: event.event_id,
                 version,
@@ -516,9 +519,9 @@ impl Group {
         })
     }
 
-    /// If every event id of the append is already stored with the same content, as one
-    /// append, this is a retry: answer what the original got. Any other overlap with
-    /// stored ids is a conflict.
+    /// If every event id of the append is already stored in its stream with the same
+    /// content, as one append, this is a retry: answer what the original got. Any other
+    /// overlap with the stream's stored ids is a conflict; other streams' ids are not.
     fn replay_of(
         &self,
         log: &sled::Tree,
@@ -527,7 +530,9 @@ impl Group {
     ) -> Result<Option<AppendOutcome>, StoreError> {
         let mut stored = Vec::new();
         for prepared in &request.events {
-            if let Some(entry) = self.id_entry(log, known, &prepared.event.event_id)? {
+            if let Some(entry) =
+                self.id_entry(log, known, &request.stream, &prepared.event.event_id)?
+            {
                 stored.push((prepared, entry));
             }
         }
@@ -600,16 +605,36 @@ impl Group {
         &self,
         log: &sled::Tree,
         known: &Known<'_>,
+        stream: &StreamId,
         event_id: &Uuid,
     ) -> Result<Option<IdEntry>, StoreError> {
-        if let Some(entry) = self.ids.get(event_id) {
+        if let Some(entry) = self.ids.get(&(stream.clone(), *event_id)) {
             return Ok(Some(*entry));
         }
         if !known.ids.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
-        log.get(keys::id_key(event_id))?
-            .map(|bytes| IdEntry::decode(&bytes))
-            .transpose()
+        stored_id_entry(log, stream, event_id)
     }
+}
+
+/// Where `event_id` is stored in `stream`, if it is: under its key in the stream, or
+/// under the key formats 1 and 2 wrote for it, if the stream's index holds that event.
+pub fn stored_id_entry(
+    log: &sled::Tree,
+    stream: &StreamId,
+    event_id: &Uuid,
+) -> Result<Option<IdEntry>, StoreError> {
+    if let Some(bytes) = log.get(keys::id_key(stream, event_id))? {
+        return IdEntry::decode(&bytes).map(Some);
+    }
+    let Some(bytes) = log.get(keys::legacy_id_key(event_id))? else {
+        return Ok(None);
+    };
+    let entry = IdEntry::decode(&bytes)?;
+    let in_stream = match log.get(keys::stream_key(stream, entry.version))? {
+        Some(indexed) => StreamEntry::decode(&indexed)?.position == entry.position,
+        None => false,
+    };
+    Ok(in_stream.then_some(entry))
 }
