@@ -112,6 +112,7 @@ fn append_request(
                 ..Default::default()
             })
             .collect(),
+        backfill: false,
     }
 }
 

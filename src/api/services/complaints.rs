@@ -42,6 +42,28 @@ fn derived_complaint_id(request_id: Uuid) -> Result<ComplaintId, FieldViolation>
         .map_err(|e| FieldViolation::invalid("complaint_id", e))
 }
 
+/// Refuses an `occur_time` further in the past than `limits.max_occur_age`, unless the
+/// request back-fills on purpose: the deadlines of a fact that old are all long due, and
+/// a mistyped year would fire every one of them at once.
+fn check_occur_age(
+    occurred_at: Option<jiff::Timestamp>,
+    field: &str,
+    now: jiff::Timestamp,
+    max_age: jiff::SignedDuration,
+    backfill: bool,
+) -> Result<(), FieldViolation> {
+    match occurred_at {
+        Some(at) if !backfill && now.duration_since(at) > max_age => Err(FieldViolation::new(
+            field,
+            format!(
+                "more than {:#} in the past (limits.max_occur_age); set backfill to record history this old",
+                max_age
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub struct ComplaintApi {
     state: AppState,
 }
@@ -100,6 +122,21 @@ fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
 }
 
 impl ComplaintApi {
+    fn check_occur_age(
+        &self,
+        occurred_at: Option<jiff::Timestamp>,
+        field: &str,
+        backfill: bool,
+    ) -> Result<(), FieldViolation> {
+        check_occur_age(
+            occurred_at,
+            field,
+            self.state.engine.clock().now(),
+            self.state.limits.max_occur_age,
+            backfill,
+        )
+    }
+
     async fn file(
         &self,
         caller: Principal,
@@ -118,10 +155,12 @@ impl ComplaintApi {
             &id,
             "filed",
         )?;
+        let occurred_at = optional_timestamp_from_proto(req.occur_time, "occur_time")?;
+        self.check_occur_age(occurred_at, "occur_time", req.backfill)?;
         let submission = Submission {
             event_id: derived_event_id(request_id, 0),
             event: filed.into(),
-            occurred_at: optional_timestamp_from_proto(req.occur_time, "occur_time")?,
+            occurred_at,
             correlation_id: parse_optional_uuid(&req.correlation_id, "correlation_id")?,
             causation_id: None,
         };
@@ -179,13 +218,13 @@ impl ComplaintApi {
                 let event = pb
                     .event
                     .ok_or_else(|| FieldViolation::required(format!("{path}.event")))?;
+                let occur_field = format!("{path}.occur_time");
+                let occurred_at = optional_timestamp_from_proto(pb.occur_time, &occur_field)?;
+                self.check_occur_age(occurred_at, &occur_field, req.backfill)?;
                 Ok(Submission {
                     event_id,
                     event: event_from_proto(event, &id, &format!("{path}.event"))?,
-                    occurred_at: optional_timestamp_from_proto(
-                        pb.occur_time,
-                        &format!("{path}.occur_time"),
-                    )?,
+                    occurred_at,
                     correlation_id: parse_optional_uuid(
                         &pb.correlation_id,
                         &format!("{path}.correlation_id"),
