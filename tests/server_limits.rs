@@ -453,6 +453,12 @@ async fn subscribers_that_never_read(subscribers: usize) {
         peak < baseline + if full_size { 600 } else { 200 },
         "peak {peak} MiB, baseline {baseline} MiB"
     );
+    if full_size {
+        // With the default 30 s stall timeout the subscribers are not all cut off by the
+        // time a slot is free: one that starts reading now may be a healthy subscriber
+        // whose stream never ends. The scaled-down run checks the resume position.
+        return;
+    }
     // One of them reads at last: what HTTP/2 held for it, then where to resume.
     let response = unread.pop().expect("a subscriber");
     // The others go away, giving back their share of the connection's window.
