@@ -105,7 +105,7 @@ async fn an_occur_time_older_than_the_bound_needs_the_backfill_flag() {
         .await
         .unwrap()
         .into_inner();
-    let occurred = timeline.events[0].occur_time.clone().expect("occur_time");
+    let occurred = timeline.events[0].occur_time.expect("occur_time");
     assert_eq!(
         Timestamp::new(occurred.seconds, occurred.nanos).unwrap(),
         at("2000-11-23T10:00:00+08:00")
