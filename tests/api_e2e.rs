@@ -118,6 +118,7 @@ fn append_request(
                 ..Default::default()
             })
             .collect(),
+        backfill: false,
     }
 }
 

@@ -238,6 +238,24 @@ async fn a_format_2_data_directory_with_chunks_still_opens_and_verifies() {
         all.iter().map(|e| e.position).collect::<Vec<_>>(),
         [0, 1, 2, 3, 4]
     );
+    // Event ids stored under the key of formats 1 and 2 still make a retry a replay in
+    // their own stream, and are new events in any other.
+    for (stream, submitted) in golden_appends_v2() {
+        let retry = store
+            .append(&stream, ExpectedVersion::Any, submitted.clone())
+            .await
+            .unwrap();
+        assert!(retry.replayed, "a retry of a format-2 append in {stream}");
+        let elsewhere = StreamId::new(format!("{stream}-ELSEWHERE")).unwrap();
+        let new = store
+            .append(&elsewhere, ExpectedVersion::NoStream, submitted)
+            .await
+            .unwrap();
+        assert!(
+            !new.replayed,
+            "the same ids in another stream are new there"
+        );
+    }
     let a = StreamId::new("CMP-2026-000001").unwrap();
     store
         .append(&a, ExpectedVersion::Exact(2), conformance::events(2))

@@ -125,8 +125,12 @@ impl EventStore for ShortPages {
         self.0.stream_version(stream).await
     }
 
-    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
-        self.0.find_event(event_id).await
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<EventSlot>, StoreError> {
+        self.0.find_event(stream, event_id).await
     }
 
     fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {

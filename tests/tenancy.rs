@@ -511,3 +511,119 @@ async fn a_taken_complaint_id_answers_the_same_whoever_took_it() {
     assert_eq!(answers[0], answers[1], "own and foreign ids answer alike");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
+    let root = tempfile::tempdir().unwrap();
+    let t = tokens();
+    let server = TestServer::start(
+        root.path(),
+        &t.file,
+        registry(),
+        ManualClock::new(at(MONDAY_10)),
+    )
+    .await;
+    let mut client = server.complaints().await;
+    for (token, complaint, dealer, region) in [
+        (&t.dealer_a, "CMP-OWN", "SH-0042", "EAST"),
+        (&t.dealer_b, "CMP-THEIRS", "BJ-0007", "NORTH"),
+    ] {
+        client
+            .file_complaint(signed(token, filing_request(complaint, dealer, region)))
+            .await
+            .expect("filed");
+    }
+    let note = |text: &str| {
+        ComplaintEvent::NoteAdded(complaintflow_domain::events::NoteAdded {
+            text: support::events::text(text),
+        })
+    };
+    let with_id = |complaint: &str, text: &str, event_id: uuid::Uuid| {
+        let mut request = append_request(complaint, vec![note(text)]);
+        request.events[0].event_id = event_id.to_string();
+        request
+    };
+    let used = uuid::Uuid::new_v4();
+    client
+        .append_events(signed(&t.dealer_b, with_id("CMP-THEIRS", "theirs", used)))
+        .await
+        .expect("appended");
+    let mut answers = Vec::new();
+    for event_id in [used, uuid::Uuid::new_v4()] {
+        let appended = client
+            .append_events(signed(&t.dealer_a, with_id("CMP-OWN", "ours", event_id)))
+            .await
+            .map(|r| r.into_inner());
+        answers.push(
+            appended
+                .map(|r| (r.replayed, r.events.len()))
+                .map_err(|s| s.code()),
+        );
+    }
+    assert_eq!(
+        answers[0],
+        Ok((false, 1)),
+        "a foreign id is a new event here"
+    );
+    assert_eq!(answers[0], answers[1], "used and fresh ids answer alike");
+    // And each complaint's retry is still a replay of its own event.
+    let retry = client
+        .append_events(signed(&t.dealer_b, with_id("CMP-THEIRS", "theirs", used)))
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert!(retry.replayed);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_another_tenant_used_files_a_complaint_of_ones_own() {
+    let root = tempfile::tempdir().unwrap();
+    let t = tokens();
+    let server = TestServer::start(
+        root.path(),
+        &t.file,
+        registry(),
+        ManualClock::new(at(MONDAY_10)),
+    )
+    .await;
+    let mut client = server.complaints().await;
+    // Both dealer systems derive request ids the same way, and leave the id to the server.
+    let shared = uuid::Uuid::new_v4();
+    let unnamed = |dealer: &str, region: &str, request_id: uuid::Uuid| {
+        let mut request = filing_request("unused", dealer, region);
+        request.complaint_id = String::new();
+        request.request_id = request_id.to_string();
+        request
+    };
+    let theirs = client
+        .file_complaint(signed(&t.dealer_b, unnamed("BJ-0007", "NORTH", shared)))
+        .await
+        .expect("filed")
+        .into_inner();
+    let mut answers = Vec::new();
+    for request_id in [shared, uuid::Uuid::new_v4()] {
+        let filed = client
+            .file_complaint(signed(&t.dealer_a, unnamed("SH-0042", "EAST", request_id)))
+            .await
+            .map(|r| r.into_inner());
+        answers.push(filed);
+    }
+    let ours = answers[0].as_ref().expect("a complaint of its own");
+    assert!(!ours.replayed);
+    assert_ne!(ours.complaint_id, theirs.complaint_id);
+    let fresh = answers[1].as_ref().expect("filed");
+    assert_eq!(
+        (ours.version, ours.replayed),
+        (fresh.version, fresh.replayed)
+    );
+    // A retry is still a replay of the caller's own filing.
+    let retry = client
+        .file_complaint(signed(&t.dealer_a, unnamed("SH-0042", "EAST", shared)))
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert!(retry.replayed);
+    assert_eq!(retry.complaint_id, ours.complaint_id);
+    server.stop().await;
+}

@@ -67,6 +67,7 @@ pub fn file_request(
         occur_time: None,
         filed: Some(filed),
         correlation_id: String::new(),
+        backfill: false,
     }
 }
 
@@ -81,6 +82,7 @@ pub fn append_request(
         request_id: request_id.to_string(),
         expected_version,
         events,
+        backfill: false,
     }
 }
 

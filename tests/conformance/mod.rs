@@ -210,9 +210,9 @@ pub async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
         .unwrap();
     let head = store.head();
     // The retry's expected version no longer holds; it is still answered as a replay.
-    let found = store.find_event(&batch[1].event_id).await.unwrap();
+    let found = store.find_event(&s, &batch[1].event_id).await.unwrap();
     assert_eq!(found, Some(original.slots[1]));
-    assert_eq!(store.find_event(&Uuid::new_v4()).await.unwrap(), None);
+    assert_eq!(store.find_event(&s, &Uuid::new_v4()).await.unwrap(), None);
     let retry = store
         .append(&s, ExpectedVersion::NoStream, batch.clone())
         .await
@@ -258,15 +258,6 @@ pub async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) 
         "{err:?}"
     );
 
-    let err = store
-        .append(&stream("C-elsewhere"), ExpectedVersion::Any, batch.clone())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::IdempotencyConflict { .. }),
-        "same ids in another stream: {err:?}"
-    );
-
     let reordered = vec![batch[1].clone(), batch[0].clone()];
     let err = store
         .append(&s, ExpectedVersion::Any, reordered)
@@ -277,6 +268,69 @@ pub async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) 
         "{err:?}"
     );
     assert_eq!(store.head(), head);
+}
+
+/// An event id is a retry key within one stream: a retry always targets the stream it
+/// was sent to, so another stream's use of the same id is not a collision (and must not
+/// be one: the answer would tell that stream's writer about a stream it may not see).
+pub async fn event_ids_are_scoped_to_their_stream(store: Arc<dyn EventStore>) {
+    let (s, elsewhere) = (stream("C-ids-here"), stream("C-ids-elsewhere"));
+    let batch = events(2);
+    let here = store
+        .append(&s, ExpectedVersion::NoStream, batch.clone())
+        .await
+        .unwrap();
+    let mut other_content = batch.clone();
+    other_content[0].payload = b"another tenant's event".to_vec();
+    let there = store
+        .append(&elsewhere, ExpectedVersion::NoStream, other_content.clone())
+        .await
+        .expect("the same ids in another stream are new events there");
+    assert!(!there.replayed);
+    assert_eq!(store.head(), 4);
+    // Each stream's retries are still answered from its own events.
+    let retry_here = store
+        .append(&s, ExpectedVersion::Any, batch.clone())
+        .await
+        .unwrap();
+    assert!(retry_here.replayed);
+    assert_eq!(retry_here.slots, here.slots);
+    let retry_there = store
+        .append(&elsewhere, ExpectedVersion::Any, other_content)
+        .await
+        .unwrap();
+    assert!(retry_there.replayed);
+    assert_eq!(retry_there.slots, there.slots);
+    assert_eq!(
+        store.find_event(&s, &batch[0].event_id).await.unwrap(),
+        Some(here.slots[0])
+    );
+    assert_eq!(
+        store
+            .find_event(&elsewhere, &batch[0].event_id)
+            .await
+            .unwrap(),
+        Some(there.slots[0])
+    );
+    assert_eq!(
+        store
+            .find_event(&stream("C-ids-nowhere"), &batch[0].event_id)
+            .await
+            .unwrap(),
+        None
+    );
+    // Within a stream, an id stays one event.
+    let mut altered = batch.clone();
+    altered[1].payload = b"changed".to_vec();
+    let err = store
+        .append(&s, ExpectedVersion::Any, altered)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::IdempotencyConflict { .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.head(), 4);
 }
 
 pub async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {

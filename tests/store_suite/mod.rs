@@ -52,6 +52,7 @@ macro_rules! store_test_suite {
             expected_version_is_enforced,
             idempotent_retry_returns_the_original,
             known_id_with_other_content_is_refused,
+            event_ids_are_scoped_to_their_stream,
             limits_refuse_and_write_nothing,
             concurrent_writers_win_each_version_once,
             retry_racing_the_original_stores_once,
@@ -108,7 +109,7 @@ pub async fn retries_and_streams_are_recognised_through_another_store(
     assert!(retry.replayed, "the id index is the log's, not one store's");
     assert_eq!(retry.slots, original.slots);
     assert_eq!(
-        other.find_event(&batch[2].event_id).await.unwrap(),
+        other.find_event(&s, &batch[2].event_id).await.unwrap(),
         Some(original.slots[2])
     );
     let next = other

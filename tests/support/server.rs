@@ -161,6 +161,7 @@ pub fn append_request(complaint: &str, events: Vec<ComplaintEvent>) -> proto::Ap
                 ..Default::default()
             })
             .collect(),
+        backfill: false,
     }
 }
 

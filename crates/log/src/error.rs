@@ -1,10 +1,45 @@
 //! Everything that can go wrong in the event log, as one enum callers can match on.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::LogLoss;
 use super::types::{ExpectedVersion, StreamId};
+
+/// A backend's own error, kept as the source of the failure it caused.
+pub type BackendSource = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store's writer refuses every append until the store is reopened: after any of
+/// these it no longer knows what is on disk, or knows that the log is not the one it
+/// acknowledged. Shared by every refused append, hence kept behind an `Arc`.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterFailure {
+    #[error("the flusher could not start: {0}")]
+    FlusherStart(#[source] std::io::Error),
+
+    #[error("the flusher stopped")]
+    FlusherStopped,
+
+    #[error("commit failed: {0}")]
+    Apply(#[source] BackendSource),
+
+    #[error("commit failed: flushing the log: {0}")]
+    Flush(#[source] BackendSource),
+
+    #[error("commit failed: syncing the log's files: {0}")]
+    Sync(#[source] std::io::Error),
+
+    #[error("commit failed: cannot record the acknowledged head: {0}")]
+    RecordAcknowledged(#[source] std::io::Error),
+
+    #[error("the end of the log is unreadable: {0}")]
+    TailUnreadable(#[source] Box<StoreError>),
+
+    #[error("the log lost acknowledged events: {0}")]
+    LogLoss(LogLoss),
+}
 
 /// One offending field of a request and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +97,9 @@ pub enum StoreError {
 
     #[error("the event log is not accepting writes: {0}")]
     Unavailable(String),
+
+    #[error("the event log is not accepting writes: {0}")]
+    WriterStopped(#[source] Arc<WriterFailure>),
 
     #[error("storage backend error: {0}")]
     Backend(String),

@@ -26,7 +26,7 @@ pub mod verify;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{InvalidInput, StoreError};
+pub use error::{BackendSource, InvalidInput, StoreError, WriterFailure};
 pub use hash::Hash;
 pub use limits::{PreparedEvent, StoreLimits};
 pub use loss::LogLoss;
@@ -74,9 +74,14 @@ pub trait EventStore: Send + Sync + 'static {
     /// The version of the last durable event of `stream`, if it has any.
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError>;
 
-    /// Where a durable event with this id landed, if it is stored. Lets a caller tell a
-    /// retry of a stored append from a new one before it checks anything else.
-    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError>;
+    /// Where a durable event with this id landed in `stream`, if it is stored there. Lets
+    /// a caller tell a retry of a stored append from a new one before it checks anything
+    /// else. An event id is a retry key within its stream: other streams may use it too.
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<EventSlot>, StoreError>;
 
     /// How many events are durable: the position the next event will get.
     /// What the backend found missing from its log when it opened, by its own durable

@@ -104,6 +104,10 @@ pub struct ServerLimits {
     /// After SIGTERM, open calls get this long to finish; then their connections are
     /// closed and the server stops anyway.
     pub shutdown_timeout: SignedDuration,
+    /// An event's `occur_time` may be at most this far in the past unless its request
+    /// says it back-fills: a time decades old makes every deadline fire at once. Written
+    /// in hours (`"8784h"`), a day not being a fixed length.
+    pub max_occur_age: SignedDuration,
 }
 
 impl Default for ServerLimits {
@@ -121,6 +125,7 @@ impl Default for ServerLimits {
             max_streams_per_connection: 1024,
             tcp_keepalive: SignedDuration::from_secs(60),
             shutdown_timeout: SignedDuration::from_secs(10),
+            max_occur_age: SignedDuration::from_hours(366 * 24),
         }
     }
 }
@@ -195,6 +200,7 @@ impl Config {
             ),
             ("limits.tcp_keepalive", self.limits.tcp_keepalive),
             ("limits.shutdown_timeout", self.limits.shutdown_timeout),
+            ("limits.max_occur_age", self.limits.max_occur_age),
         ];
         match durations.iter().find(|(_, value)| !value.is_positive()) {
             Some((field, _)) => Err(format!("{field}: must be a positive duration")),

@@ -347,11 +347,16 @@ impl EventStore for PgStore {
         })
     }
 
-    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<EventSlot>, StoreError> {
         let rows = self
             .query(
-                "SELECT version, position FROM complaintflow_events WHERE event_id = $1",
-                &[event_id],
+                "SELECT version, position FROM complaintflow_events \
+                 WHERE stream = $1 AND event_id = $2",
+                &[&stream.as_str(), event_id],
             )
             .await?;
         let Some(row) = rows.first() else {

@@ -242,31 +242,39 @@ fn size_of(request: &AppendRequest) -> usize {
         .sum()
 }
 
-/// Where each event id of the group is stored, if it is.
+/// Where each event id of the group is stored in the stream it is sent to, if it is: an
+/// event id is a retry key within its stream only.
 async fn stored_ids(
     tx: &deadpool_postgres::Transaction<'_>,
     requests: &[AppendRequest],
-) -> Result<HashMap<Uuid, StoredId>, PgError> {
-    let ids: Vec<Uuid> = requests
+) -> Result<HashMap<(StreamId, Uuid), StoredId>, PgError> {
+    let (streams, ids): (Vec<&str>, Vec<Uuid>) = requests
         .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.event.event_id))
-        .collect();
+        .flat_map(|r| {
+            r.events
+                .iter()
+                .map(|e| (r.stream.as_str(), e.event.event_id))
+        })
+        .unzip();
     let query = tx
         .prepare_cached(
-            "SELECT event_id, version, position, content_hash \
-             FROM complaintflow_events WHERE event_id = ANY($1)",
+            "SELECT e.stream, e.event_id, e.version, e.position, e.content_hash \
+             FROM unnest($1::text[], $2::uuid[]) AS k(stream, event_id) \
+             JOIN complaintflow_events e ON e.stream = k.stream AND e.event_id = k.event_id",
         )
         .await?;
     let mut stored = HashMap::new();
-    for row in tx.query(&query, &[&ids]).await? {
-        let event_id: Uuid = row.try_get(0)?;
-        let at = format!("the row of event id {event_id}");
-        let (version, position): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
-        let content_hash: &[u8] = row.try_get(3)?;
+    for row in tx.query(&query, &[&streams, &ids]).await? {
+        let stream: String = row.try_get(0)?;
+        let event_id: Uuid = row.try_get(1)?;
+        let at = format!("the row of event id {event_id} in stream {stream}");
+        let stream = StreamId::new(stream).map_err(|e| PgError::corrupt(&at, e.to_string()))?;
+        let (version, position): (i64, i64) = (row.try_get(2)?, row.try_get(3)?);
+        let content_hash: &[u8] = row.try_get(4)?;
         let unsigned =
             |v: i64| u64::try_from(v).map_err(|_| PgError::corrupt(&at, format!("negative {v}")));
         stored.insert(
-            event_id,
+            (stream, event_id),
             StoredId {
                 version: unsigned(version)?,
                 position: unsigned(position)?,
@@ -327,7 +335,7 @@ struct Rows {
 /// The appends of one transaction, staged in order: later appends see the ids and stream
 /// heads staged by earlier ones.
 struct Group {
-    ids: HashMap<Uuid, StoredId>,
+    ids: HashMap<(StreamId, Uuid), StoredId>,
     heads: HashMap<StreamId, Option<(u64, Hash)>>,
     next_position: u64,
     last_hash: Hash,
@@ -339,7 +347,9 @@ impl Group {
     /// Checks one append and, if it passes, stages its rows. A refused append stages
     /// nothing: every check happens before the first row.
     fn stage(&mut self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
-        if let Some(replay) = replay::judge(&request.events, |id| Ok(self.ids.get(id).copied()))? {
+        if let Some(replay) = replay::judge(&request.events, |id| {
+            Ok(self.ids.get(&(request.stream.clone(), *id)).copied())
+        })? {
             return Ok(replay);
         }
         let head = self.heads.get(&request.stream).copied().flatten();
@@ -383,7 +393,7 @@ impl Group {
                 .push(prepared.content_hash.as_bytes().to_vec());
             r.hash.push(hash.as_bytes().to_vec());
             self.ids.insert(
-                event.event_id,
+                (request.stream.clone(), event.event_id),
                 StoredId {
                     version,
                     position,

@@ -92,7 +92,11 @@ fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
             return;
         }
         match key {
-            Ok(key) => seen.insert(&key[ID_PREFIX.len()..]),
+            Ok(key) => {
+                if let Some(event_id) = super::keys::event_id_of_id_key(&key) {
+                    seen.insert(event_id);
+                }
+            }
             Err(err) => {
                 warn!(error = %err, "event-id backfill stopped: lookups keep asking sled");
                 return;
@@ -111,7 +115,7 @@ fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::id_key;
+    use crate::keys::legacy_id_key as id_key;
     use crate::seen::tests::false_positives;
     use uuid::Uuid;
 

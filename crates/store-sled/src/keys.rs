@@ -8,12 +8,17 @@
 //! |---------------------------------------|----------------------------------------------|
 //! | `e` position                          | the records from that position (`chunk`)     |
 //! | `s` stream `\0` version               | position, chain hash                         |
-//! | `i` event id                          | position, version, content hash              |
+//! | `i` event id stream                   | position, version, content hash              |
 //! | `h` stream                            | last version, last hash (format 1 only)      |
 //!
 //! Store format 1 wrote one record per `e` key, only the position under `s`, and kept
 //! each stream's head under `h`. Format 2 finds a stream's head as its last `s` entry,
 //! which saves one insert per append; format-1 entries are still read as they are.
+//!
+//! Formats 1 and 2 keyed event ids alone (`i` event id), so an id was unique across
+//! the whole log. From format 3 an id is a retry key within its stream and the key ends
+//! with the stream's name; a lookup that misses the new key falls back to a key of the
+//! old form and takes it only if the stream's own index points at the same event.
 
 use uuid::Uuid;
 
@@ -63,10 +68,24 @@ pub fn head_key(stream: &StreamId) -> Vec<u8> {
     key
 }
 
-pub fn id_key(event_id: &Uuid) -> [u8; 17] {
+/// The key formats 1 and 2 wrote for an event id, whatever its stream.
+pub fn legacy_id_key(event_id: &Uuid) -> [u8; 17] {
     let mut key = [ID; 17];
     key[1..].copy_from_slice(event_id.as_bytes());
     key
+}
+
+/// The key of an event id in its stream.
+pub fn id_key(stream: &StreamId, event_id: &Uuid) -> Vec<u8> {
+    let mut key = Vec::with_capacity(17 + stream.as_str().len());
+    key.extend_from_slice(&legacy_id_key(event_id));
+    key.extend_from_slice(stream.as_str().as_bytes());
+    key
+}
+
+/// The event id an id key starts with, in either form.
+pub fn event_id_of_id_key(key: &[u8]) -> Option<&[u8]> {
+    key.get(ID_PREFIX.len()..17)
 }
 
 /// The last event of a stream, as the writer needs it to chain the next one.

@@ -31,13 +31,14 @@ use complaintflow_log::parallel;
 use complaintflow_log::{
     AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss,
     MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
+    WriterFailure,
 };
 use complaintflow_log::{chunk, codec};
 
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
 /// older one is read as it is and marked with this number (see `keys`).
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 const META_TREE: &str = "meta";
 const LOG_TREE: &str = "log";
 const FORMAT_KEY: &str = "store_format";
@@ -110,7 +111,7 @@ pub struct SledStore {
     /// What the log lost, by the acknowledged record; appends are refused while set.
     loss: Option<LogLoss>,
     /// Why the writer stopped taking appends, if it did.
-    failure: Arc<std::sync::OnceLock<String>>,
+    failure: Arc<writer::Failure>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -151,10 +152,7 @@ impl SledStore {
                     last_hash: Hash::GENESIS,
                     last_recorded_at: Timestamp::UNIX_EPOCH,
                 };
-                (
-                    tail,
-                    Some(format!("the end of the log is unreadable: {err}")),
-                )
+                (tail, Some(WriterFailure::TailUnreadable(Box::new(err))))
             }
         };
         let mut loss = guarded(db_file, || {
@@ -163,10 +161,7 @@ impl SledStore {
         if let Some(found) = loss.take_if(|_| options.accept_log_loss) {
             accept_loss(&path, &db, &found, &tail, options.clock.now())?;
         }
-        let failure = failure.or_else(|| {
-            loss.as_ref()
-                .map(|loss| format!("the log lost acknowledged events: {loss}"))
-        });
+        let failure = failure.or_else(|| loss.clone().map(WriterFailure::LogLoss));
         if let Some(loss) = &loss {
             error!(path = %path.display(), %loss, "the event log lost acknowledged events; appends are refused");
         }
@@ -179,9 +174,9 @@ impl SledStore {
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
-        let failure_cell = Arc::new(std::sync::OnceLock::new());
-        if let Some(why) = failure {
-            let _ = failure_cell.set(why);
+        let failure_cell = Arc::new(writer::Failure::default());
+        if let Some(failure) = failure {
+            failure_cell.set(failure);
         }
         let writer = Writer {
             db: db.clone(),
@@ -388,7 +383,11 @@ impl EventStore for SledStore {
         )
     }
 
-    async fn find_event(&self, event_id: &uuid::Uuid) -> Result<Option<EventSlot>, StoreError> {
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &uuid::Uuid,
+    ) -> Result<Option<EventSlot>, StoreError> {
         // The durable head first: the writer adds an id to the filter before its event
         // can become durable, so an id stored below this head is always in the filter.
         let durable = *self.durable.borrow();
@@ -397,13 +396,12 @@ impl EventStore for SledStore {
             return Ok(None);
         }
         let stored = guarded(
-            || format!("the index entry of event id {event_id}"),
-            || Ok(self.log.get(keys::id_key(event_id)).map_err(sled_error)?),
+            || format!("the index entry of event id {event_id} in stream {stream}"),
+            || writer::stored_id_entry(&self.log, stream, event_id),
         )?;
-        let Some(bytes) = stored else {
+        let Some(entry) = stored else {
             return Ok(None);
         };
-        let entry = keys::IdEntry::decode(&bytes)?;
         Ok((entry.position < durable).then_some(EventSlot {
             event_id: *event_id,
             version: entry.version,

@@ -42,7 +42,37 @@ use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::replay::{self, StoredId};
 use complaintflow_log::{
     AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
+    WriterFailure,
 };
+
+/// The first failure that stopped the writer, shared by the writer, the flusher and the
+/// store: set once, and from then on every append is refused with it.
+#[derive(Debug, Default)]
+pub struct Failure(OnceLock<Arc<WriterFailure>>);
+
+impl Failure {
+    /// Records `failure` unless an earlier one is recorded already (the first cause is
+    /// the one worth reporting; later ones follow from it).
+    pub fn set(&self, failure: WriterFailure) {
+        let _ = self.0.set(Arc::new(failure));
+    }
+
+    pub fn get(&self) -> Option<&Arc<WriterFailure>> {
+        self.0.get()
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// The error a refused append gets.
+    fn refusal(&self) -> StoreError {
+        match self.get() {
+            Some(failure) => StoreError::WriterStopped(failure.clone()),
+            None => StoreError::WriterStopped(Arc::new(WriterFailure::FlusherStopped)),
+        }
+    }
+}
 
 /// Stream heads kept between groups; beyond this the cache starts over.
 const MAX_CACHED_HEADS: usize = 100_000;
@@ -89,7 +119,7 @@ pub struct Writer {
     pub max_group_events: usize,
     /// Set once a commit failed or the log's end could not be read: from then on, every
     /// append is refused, because the writer no longer knows what is on disk.
-    pub failure: Arc<OnceLock<String>>,
+    pub failure: Arc<Failure>,
     /// The data directory, whose free space is checked before each group.
     pub data_dir: PathBuf,
     /// Groups are refused while less than this is free (see `StoreLimits`).
@@ -111,8 +141,8 @@ impl Writer {
         let flusher = match self.start_flusher(&data_dir, applied) {
             Ok(handle) => handle,
             Err(err) => {
-                let _ = self.failure.set(format!("cannot start the flusher: {err}"));
                 error!(error = %err, "cannot start the flusher; refusing appends");
+                self.failure.set(WriterFailure::FlusherStart(err));
                 while let Some(request) = queue.blocking_recv() {
                     self.refuse(vec![request]);
                 }
@@ -135,7 +165,7 @@ impl Writer {
                 && let Err(sync_mpsc::SendError(applied)) = to_flusher.send(applied)
             {
                 // Only a panicked flusher hangs up; never leave a caller waiting.
-                let _ = self.failure.set("the flusher stopped".into());
+                self.failure.set(WriterFailure::FlusherStopped);
                 refuse_all(applied.replies.into_iter().map(|(r, _)| r), &self.failure);
             }
         }
@@ -199,7 +229,7 @@ impl Writer {
 
     /// Stages a group and applies it to sled in memory; a flusher makes it durable.
     fn apply(&mut self, requests: Vec<AppendRequest>) -> Option<AppliedGroup> {
-        if self.failure.get().is_some() {
+        if self.failure.is_set() {
             self.refuse(requests);
             return None;
         }
@@ -239,13 +269,13 @@ impl Writer {
             span.record("events", group.staged_events);
             group.close_chunk();
             if let Err(err) = self.log.apply_batch(group.batch) {
-                let _ = self.failure.set(format!("commit failed: {err}"));
                 error!(error = %err, "applying a group failed; refusing further appends");
+                self.failure.set(WriterFailure::Apply(Box::new(err)));
                 self.refuse(requests);
                 return None;
             }
             self.tail = group.tail;
-            for id in group.ids.keys() {
+            for (_, id) in group.ids.keys() {
                 self.seen_ids.insert(id.as_bytes());
             }
             if self.heads.len() + group.heads.len() > MAX_CACHED_HEADS {
@@ -270,7 +300,7 @@ struct Flusher {
     /// Written after each flush and before its callers are answered (see `acknowledged`).
     acknowledged: AcknowledgedFile,
     durable: watch::Sender<u64>,
-    failure: Arc<OnceLock<String>>,
+    failure: Arc<Failure>,
 }
 
 impl Flusher {
@@ -287,7 +317,7 @@ impl Flusher {
 
     /// One flush for every group given, all applied before it starts.
     fn flush(&mut self, groups: &[AppliedGroup]) -> Option<Duration> {
-        if self.failure.get().is_some() {
+        if self.failure.is_set() {
             return None;
         }
         let Some(reached) = groups.iter().rev().find_map(|g| g.reached) else {
@@ -298,16 +328,16 @@ impl Flusher {
             .db
             .flush()
             .map(drop)
-            .map_err(|e| e.to_string())
-            .and_then(|()| self.disk.sync().map_err(|e| e.to_string()))
+            .map_err(|e| WriterFailure::Flush(Box::new(e)))
+            .and_then(|()| self.disk.sync().map_err(WriterFailure::Sync))
             .and_then(|()| {
                 self.acknowledged
                     .write(reached)
-                    .map_err(|e| format!("cannot record the acknowledged head: {e}"))
+                    .map_err(WriterFailure::RecordAcknowledged)
             });
         if let Err(err) = synced {
             error!(error = %err, "flushing failed; refusing further appends");
-            let _ = self.failure.set(format!("commit failed: {err}"));
+            self.failure.set(err);
             return None;
         }
         let flushed_in = started.elapsed();
@@ -340,12 +370,9 @@ impl Flusher {
 }
 
 /// Answers every request with the failure that stopped the writer.
-fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &OnceLock<String>) {
-    let why = failure.get().cloned().unwrap_or_default();
+fn refuse_all(requests: impl IntoIterator<Item = AppendRequest>, failure: &Failure) {
     for request in requests {
-        let _ = request
-            .reply
-            .send(Err(StoreError::Unavailable(why.clone())));
+        let _ = request.reply.send(Err(failure.refusal()));
     }
 }
 
@@ -355,7 +382,7 @@ struct Group {
     batch: sled::Batch,
     chunk: ChunkBuilder,
     heads: HashMap<StreamId, StreamHead>,
-    ids: HashMap<Uuid, IdEntry>,
+    ids: HashMap<(StreamId, Uuid), IdEntry>,
     tail: LogTail,
     staged_events: u64,
 }
@@ -456,9 +483,12 @@ impl Group {
                 keys::stream_key(&request.stream, version),
                 &StreamEntry::encode(position, &hash)[..],
             );
-            self.batch
-                .insert(&keys::id_key(&event.event_id), &id_entry.encode()[..]);
-            self.ids.insert(event.event_id, id_entry);
+            self.batch.insert(
+                keys::id_key(&request.stream, &event.event_id),
+                &id_entry.encode()[..],
+            );
+            self.ids
+                .insert((request.stream.clone(), event.event_id), id_entry);
             slots.push(EventSlot {
                 event_id: event.event_id,
                 version,
@@ -481,7 +511,8 @@ impl Group {
         })
     }
 
-    /// A retry of a stored append, or a conflict with stored ids (see `replay::judge`).
+    /// A retry of a stored append, or a conflict with the stream's stored ids (see
+    /// `replay::judge`); other streams' ids are not this append's business.
     fn replay_of(
         &self,
         log: &sled::Tree,
@@ -489,11 +520,13 @@ impl Group {
         request: &AppendRequest,
     ) -> Result<Option<AppendOutcome>, StoreError> {
         replay::judge(&request.events, |event_id| {
-            Ok(self.id_entry(log, known, event_id)?.map(|entry| StoredId {
-                version: entry.version,
-                position: entry.position,
-                content_hash: entry.content_hash,
-            }))
+            Ok(self
+                .id_entry(log, known, &request.stream, event_id)?
+                .map(|entry| StoredId {
+                    version: entry.version,
+                    position: entry.position,
+                    content_hash: entry.content_hash,
+                }))
         })
     }
 
@@ -529,17 +562,42 @@ impl Group {
         &self,
         log: &sled::Tree,
         known: &Known<'_>,
+        stream: &StreamId,
         event_id: &Uuid,
     ) -> Result<Option<IdEntry>, StoreError> {
-        if let Some(entry) = self.ids.get(event_id) {
+        if let Some(entry) = self.ids.get(&(stream.clone(), *event_id)) {
             return Ok(Some(*entry));
         }
         if !known.ids.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
-        log.get(keys::id_key(event_id))
-            .map_err(sled_error)?
-            .map(|bytes| IdEntry::decode(&bytes))
-            .transpose()
+        stored_id_entry(log, stream, event_id)
     }
+}
+
+/// Where `event_id` is stored in `stream`, if it is: under its key in the stream, or
+/// under the key formats 1 and 2 wrote for it, if the stream's index holds that event.
+pub fn stored_id_entry(
+    log: &sled::Tree,
+    stream: &StreamId,
+    event_id: &Uuid,
+) -> Result<Option<IdEntry>, StoreError> {
+    if let Some(bytes) = log
+        .get(keys::id_key(stream, event_id))
+        .map_err(sled_error)?
+    {
+        return IdEntry::decode(&bytes).map(Some);
+    }
+    let Some(bytes) = log.get(keys::legacy_id_key(event_id)).map_err(sled_error)? else {
+        return Ok(None);
+    };
+    let entry = IdEntry::decode(&bytes)?;
+    let in_stream = match log
+        .get(keys::stream_key(stream, entry.version))
+        .map_err(sled_error)?
+    {
+        Some(indexed) => StreamEntry::decode(&indexed)?.position == entry.position,
+        None => false,
+    };
+    Ok(in_stream.then_some(entry))
 }

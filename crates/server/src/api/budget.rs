@@ -51,18 +51,34 @@ impl ResponseBudget {
     }
 
     /// A response larger than the whole budget may still go out, alone.
-    fn charge(&self, bytes: usize) -> Result<Lease, ApiError> {
-        let units = u32::try_from(bytes.clamp(1, self.total)).unwrap_or(u32::MAX);
+    pub fn charge(&self, bytes: usize) -> Result<Lease, ApiError> {
         self.bytes
             .clone()
-            .try_acquire_many_owned(units)
+            .try_acquire_many_owned(self.units(bytes))
             .map(|permit| Lease(Arc::new(permit)))
-            .map_err(|_| {
-                ApiError::ResourceExhausted(format!(
-                    "the server is at its limit of {} bytes of responses in flight; retry with backoff",
-                    self.total
-                ))
-            })
+            .map_err(|_| self.exhausted())
+    }
+
+    /// A share for one message of a stream already admitted: waits for room instead of
+    /// failing, so that a stream whose client reads slowly is held back, never buffered.
+    pub async fn reserve(&self, bytes: usize) -> Result<Lease, ApiError> {
+        self.bytes
+            .clone()
+            .acquire_many_owned(self.units(bytes))
+            .await
+            .map(|permit| Lease(Arc::new(permit)))
+            .map_err(|_| self.exhausted())
+    }
+
+    fn units(&self, bytes: usize) -> u32 {
+        u32::try_from(bytes.clamp(1, self.total)).unwrap_or(u32::MAX)
+    }
+
+    fn exhausted(&self) -> ApiError {
+        ApiError::ResourceExhausted(format!(
+            "the server is at its limit of {} bytes of responses in flight; retry with backoff",
+            self.total
+        ))
     }
 
     /// Bytes free now (for tests and metrics).
@@ -92,5 +108,24 @@ mod tests {
             .expect("alone, a huge response goes out");
         assert_eq!(budget.available(), 0);
         drop(huge);
+    }
+
+    #[tokio::test]
+    async fn a_reservation_waits_for_room_instead_of_failing() {
+        let budget = ResponseBudget::new(100);
+        let held = budget.charge(80).expect("fits");
+        let waiting = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.reserve(50).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "no room yet");
+        drop(held);
+        let lease = waiting
+            .await
+            .unwrap()
+            .expect("room once the first was sent");
+        assert_eq!(budget.available(), 50);
+        drop(lease);
     }
 }

@@ -10,7 +10,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::convert::FieldViolation;
 use crate::engine::EngineError;
 use crate::projections::ProjectionError;
-use complaintflow_log::{ExpectedVersion, StoreError};
+use complaintflow_log::{ExpectedVersion, StoreError, WriterFailure};
 
 const DOMAIN: &str = "complaintflow";
 
@@ -123,6 +123,21 @@ fn store_status(err: StoreError) -> Status {
         ),
         StoreError::Corrupt { .. } | StoreError::LogLoss { .. } => Status::data_loss(message),
         StoreError::Unavailable(_) => Status::unavailable(message),
+        StoreError::WriterStopped(failure) => match *failure {
+            // The log on disk is not what was acknowledged: nothing a retry can mend.
+            WriterFailure::LogLoss(_) | WriterFailure::TailUnreadable(_) => {
+                Status::data_loss(message)
+            }
+            // The storage failed under a write; the operator has to act, then it serves.
+            WriterFailure::Apply(_)
+            | WriterFailure::Flush(_)
+            | WriterFailure::Sync(_)
+            | WriterFailure::RecordAcknowledged(_) => Status::unavailable(message),
+            // The server's own machinery broke, not the storage.
+            WriterFailure::FlusherStart(_) | WriterFailure::FlusherStopped => {
+                Status::internal(message)
+            }
+        },
         StoreError::DataDirLocked { .. }
         | StoreError::NotADataDir { .. }
         | StoreError::NewerFormat { .. }

@@ -53,7 +53,8 @@ impl Engine {
         merge_version: u64,
     ) -> Result<(), EngineError> {
         let event_id = duplicate_merged_event_id(merge_event);
-        if self.store.find_event(&event_id).await?.is_some() {
+        let stream = stream_of(&merge.target).map_err(StoreError::from)?;
+        if self.store.find_event(&stream, &event_id).await?.is_some() {
             return Ok(());
         }
         // What the duplicate owed right before it was merged away.
@@ -62,9 +63,8 @@ impl Engine {
             None => return Err(EngineError::NotFound(duplicate.clone())),
         };
         let event: ComplaintEvent = duplicate_merged(&before, &self.policy).into();
-        let stream = stream_of(&merge.target).map_err(StoreError::from)?;
         let _turn = self.turns.take(&stream).await;
-        if self.store.find_event(&event_id).await?.is_some() {
+        if self.store.find_event(&stream, &event_id).await?.is_some() {
             return Ok(());
         }
         let (survivor, version) = self.load_stream(&stream, AsOf::Now).await?;

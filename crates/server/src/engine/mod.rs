@@ -333,7 +333,9 @@ impl Engine {
     /// A retry of an append that is already stored is answered here, from the stored
     /// events, without running the rules again (the state has moved on since, and the
     /// rules would judge the retry as new). It is a retry when every event is stored, as
-    /// one append, in this complaint, with what the client sent: the same type, payload,
+    /// one append, in this complaint (an event id is a retry key within its complaint:
+    /// another complaint's use of it is not a retry of this one, nor a collision), with
+    /// what the client sent: the same type, payload,
     /// actor, correlation and causation, and the same time if the client gave one. A time
     /// the server filled in is not part of the request, so it never makes a retry differ.
     async fn replay_if_stored<E: Recordable>(
@@ -345,7 +347,7 @@ impl Engine {
         let Some(first) = submissions.first() else {
             return Ok(None);
         };
-        let Some(slot) = self.store.find_event(&first.event_id).await? else {
+        let Some(slot) = self.store.find_event(stream, &first.event_id).await? else {
             return Ok(None);
         };
         // An append's events sit side by side in the log.

@@ -34,7 +34,6 @@ use crate::timers::Scheduler;
 use complaintflow_domain::Policy;
 use complaintflow_log::EventStore;
 use complaintflow_log::clock::{SharedClock, SystemClock};
-use complaintflow_store_sled::{SledOptions, SledStore};
 
 pub use gate::GateLayer;
 pub use store::{OpenOptions, OpenedStore, StoreLocation, open_sled};

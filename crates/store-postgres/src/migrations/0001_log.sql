@@ -4,7 +4,8 @@ CREATE TABLE complaintflow_events (
     position       bigint  PRIMARY KEY CHECK (position >= 0),
     stream         text    NOT NULL,
     version        bigint  NOT NULL CHECK (version >= 0),
-    event_id       uuid    NOT NULL UNIQUE,
+    -- A retry key within its stream: the same id in two streams is two events.
+    event_id       uuid    NOT NULL,
     event_type     text    NOT NULL,
     schema_version integer NOT NULL,
     occurred_at_us bigint  NOT NULL,
@@ -15,7 +16,8 @@ CREATE TABLE complaintflow_events (
     payload        bytea   NOT NULL,
     content_hash   bytea   NOT NULL,
     hash           bytea   NOT NULL,
-    UNIQUE (stream, version)
+    UNIQUE (stream, version),
+    UNIQUE (stream, event_id)
 );
 
 -- Where the log ends. Appenders lock this one row until they commit, so positions are

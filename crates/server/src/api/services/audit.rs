@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -10,6 +10,7 @@ use tracing::instrument;
 
 use super::AppState;
 use crate::api::auth::principal;
+use crate::api::budget::{Lease, ResponseBudget};
 use crate::api::convert::{FieldViolation, complaint_id_from_name, recorded_event_to_proto};
 use crate::api::proto::audit_service_server::AuditService;
 use crate::api::proto::{self, check_digest_response::Verdict};
@@ -18,7 +19,16 @@ use crate::auth::Principal;
 use crate::engine::{AsOf, EngineError, stream_of};
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::verify::{self, BrokenLink, DigestCheck, VerifyReport};
-use complaintflow_log::{Digest, Direction, MAX_PAGE, StoreError};
+use complaintflow_log::{Digest, Direction, StoreError};
+
+/// Events an export reads from the log at a time: what its task holds besides the
+/// messages queued for the client, each of which holds its share of the response budget.
+const EXPORT_PAGE: usize = 64;
+/// Messages an export queues ahead of the client.
+const EXPORT_QUEUE: usize = 64;
+/// What an export is charged at once when it starts, and holds for its life: its task's
+/// page of events. An export that cannot have it is refused, as any other response.
+const EXPORT_OPENING_BYTES: usize = 64 * 1024;
 
 pub struct AuditApi {
     state: AppState,
@@ -158,7 +168,8 @@ impl AuditApi {
     }
 
     /// Streams every event of the chosen complaints through a bounded channel: a slow
-    /// reader holds the export back, never the server's memory.
+    /// reader holds the export back, never the server's memory. Every queued message
+    /// holds its encoded size on the response budget until the transport takes it.
     async fn export(
         &self,
         caller: Principal,
@@ -180,33 +191,68 @@ impl AuditApi {
                 })
                 .collect::<Result<_, _>>()?
         };
-        let (tx, rx) = mpsc::channel(256);
+        let budget = self.state.responses.clone();
+        let opening = budget.charge(EXPORT_OPENING_BYTES)?;
+        let (tx, rx) = mpsc::channel(EXPORT_QUEUE);
         let store = self.state.engine.store().clone();
         tokio::spawn(async move {
+            let _opening = opening;
+            let out = Outbox { tx, budget };
             for id in ids {
-                if let Err(status) = export_one(store.as_ref(), &id, &tx).await {
-                    let _ = tx.send(Err(status)).await;
+                if let Err(status) = export_one(store.as_ref(), &id, &out).await {
+                    let _ = out.tx.send((Err(status), None)).await;
                     return;
                 }
             }
         });
-        Ok(Box::pin(ReceiverStream::new(rx)))
+        // The share is given back as the transport takes the message.
+        Ok(Box::pin(
+            ReceiverStream::new(rx).map(|(message, _lease)| message),
+        ))
     }
 }
 
 type ExportStream =
     Pin<Box<dyn Stream<Item = Result<proto::ExportTimelinesResponse, Status>> + Send>>;
 
+type Queued = (
+    Result<proto::ExportTimelinesResponse, Status>,
+    Option<Lease>,
+);
+
+/// Where an export's task queues its messages, each with its share of the budget.
+struct Outbox {
+    tx: mpsc::Sender<Queued>,
+    budget: ResponseBudget,
+}
+
+impl Outbox {
+    /// Queues `message` once the budget has room for it; false when the client is gone.
+    async fn send(&self, message: proto::ExportTimelinesResponse) -> bool {
+        let lease = tokio::select! {
+            lease = self.budget.reserve(prost::Message::encoded_len(&message)) => lease,
+            () = self.tx.closed() => return false,
+        };
+        match lease {
+            Ok(lease) => self.tx.send((Ok(message), Some(lease))).await.is_ok(),
+            Err(err) => {
+                let _ = self.tx.send((Err(err.into()), None)).await;
+                false
+            }
+        }
+    }
+}
+
 async fn export_one(
     store: &dyn complaintflow_log::EventStore,
     id: &ComplaintId,
-    tx: &mpsc::Sender<Result<proto::ExportTimelinesResponse, Status>>,
+    out: &Outbox,
 ) -> Result<(), Status> {
     let stream = stream_of(id).map_err(|e| Status::from(ApiError::from(StoreError::from(e))))?;
     let mut from = 0;
     loop {
         let page = store
-            .read_stream(&stream, from, Direction::Forwards, MAX_PAGE)
+            .read_stream(&stream, from, Direction::Forwards, EXPORT_PAGE)
             .await
             .map_err(|e| Status::from(ApiError::from(e)))?;
         let Some(last) = page.last() else {
@@ -217,10 +263,9 @@ async fn export_one(
             let event = recorded_event_to_proto(event).map_err(|err| {
                 Status::from(ApiError::from(EngineError::unreadable(event.position, err)))
             })?;
-            if tx
-                .send(Ok(proto::ExportTimelinesResponse { event: Some(event) }))
+            if !out
+                .send(proto::ExportTimelinesResponse { event: Some(event) })
                 .await
-                .is_err()
             {
                 return Ok(()); // the client went away
             }
@@ -236,9 +281,10 @@ impl AuditService for AuditApi {
         request: Request<proto::VerifyComplaintRequest>,
     ) -> Result<Response<proto::VerifyComplaintResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.verify_one(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.verify_one(caller, request.into_inner()).await?)?)
     }
 
     #[instrument(skip_all, name = "VerifyLog")]
@@ -247,7 +293,10 @@ impl AuditService for AuditApi {
         request: Request<proto::VerifyLogRequest>,
     ) -> Result<Response<proto::VerifyLogResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.verify_all(caller).await?))
+        Ok(self
+            .state
+            .responses
+            .respond(self.verify_all(caller).await?)?)
     }
 
     #[instrument(skip_all, name = "TakeDigest")]
@@ -256,7 +305,7 @@ impl AuditService for AuditApi {
         request: Request<proto::TakeDigestRequest>,
     ) -> Result<Response<proto::TakeDigestResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(self.take(caller).await?))
+        Ok(self.state.responses.respond(self.take(caller).await?)?)
     }
 
     #[instrument(skip_all, name = "CheckDigest")]
@@ -265,9 +314,10 @@ impl AuditService for AuditApi {
         request: Request<proto::CheckDigestRequest>,
     ) -> Result<Response<proto::CheckDigestResponse>, Status> {
         let caller = principal(&request)?;
-        Ok(Response::new(
-            self.check(caller, request.into_inner()).await?,
-        ))
+        Ok(self
+            .state
+            .responses
+            .respond(self.check(caller, request.into_inner()).await?)?)
     }
 
     type ExportTimelinesStream = ExportStream;

@@ -33,13 +33,55 @@ fn derived_event_id(request_id: Uuid, index: usize) -> Uuid {
     )
 }
 
-/// A complaint id derived from the filing request, when the caller gave none.
-fn derived_complaint_id(request_id: Uuid) -> Result<ComplaintId, FieldViolation> {
-    let hex = derived_event_id(request_id, usize::MAX)
-        .simple()
-        .to_string();
+/// A complaint id derived from the filing request, when the caller gave none: from the
+/// request id within the dealer and region it files for, so that two tenants that
+/// happen to use the same request id get two complaints (one id for both would answer
+/// the second with the first's existence).
+fn derived_complaint_id(
+    request_id: Uuid,
+    filed: Option<&proto::Filed>,
+) -> Result<ComplaintId, FieldViolation> {
+    let scope = filed.map_or_else(String::new, |f| {
+        format!("{}/{}/", f.region_code, f.dealer_code)
+    });
+    complaint_id_from_uuid(Uuid::new_v5(
+        &REQUEST_NAMESPACE,
+        format!("{scope}{request_id}/complaint").as_bytes(),
+    ))
+}
+
+/// The id derived before ids were scoped by dealer, from the request id alone: a retry
+/// of a filing answered by an older server finds its complaint under it.
+fn unscoped_complaint_id(request_id: Uuid) -> Result<ComplaintId, FieldViolation> {
+    complaint_id_from_uuid(derived_event_id(request_id, usize::MAX))
+}
+
+fn complaint_id_from_uuid(uuid: Uuid) -> Result<ComplaintId, FieldViolation> {
+    let hex = uuid.simple().to_string();
     ComplaintId::parse(format!("C-{}", &hex[..16].to_ascii_uppercase()))
         .map_err(|e| FieldViolation::invalid("complaint_id", e))
+}
+
+/// Refuses an `occur_time` further in the past than `limits.max_occur_age`, unless the
+/// request back-fills on purpose: the deadlines of a fact that old are all long due, and
+/// a mistyped year would fire every one of them at once.
+fn check_occur_age(
+    occurred_at: Option<jiff::Timestamp>,
+    field: &str,
+    now: jiff::Timestamp,
+    max_age: jiff::SignedDuration,
+    backfill: bool,
+) -> Result<(), FieldViolation> {
+    match occurred_at {
+        Some(at) if !backfill && now.duration_since(at) > max_age => Err(FieldViolation::new(
+            field,
+            format!(
+                "more than {:#} in the past (limits.max_occur_age); set backfill to record history this old",
+                max_age
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub struct ComplaintApi {
@@ -100,6 +142,46 @@ fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
 }
 
 impl ComplaintApi {
+    fn check_occur_age(
+        &self,
+        occurred_at: Option<jiff::Timestamp>,
+        field: &str,
+        backfill: bool,
+    ) -> Result<(), FieldViolation> {
+        check_occur_age(
+            occurred_at,
+            field,
+            self.state.engine.clock().now(),
+            self.state.limits.max_occur_age,
+            backfill,
+        )
+    }
+
+    /// The id for a filing that named none. A retry of one filed under the unscoped id
+    /// by this caller's scope keeps it; anything else there (another tenant's complaint)
+    /// is passed over without a word, as if it did not exist.
+    async fn derived_id(
+        &self,
+        caller: &Principal,
+        request_id: Uuid,
+        filed: Option<&proto::Filed>,
+    ) -> Result<ComplaintId, ApiError> {
+        let unscoped = unscoped_complaint_id(request_id)?;
+        let stream = stream_of(&unscoped).map_err(StoreError::from)?;
+        let store = self.state.engine.store();
+        if store
+            .find_event(&stream, &derived_event_id(request_id, 0))
+            .await?
+            .is_some()
+        {
+            let state = self.state.engine.load(&unscoped, AsOf::Now).await?;
+            if caller.can_see(state.dealer.as_str(), state.region.as_str()) {
+                return Ok(unscoped);
+            }
+        }
+        Ok(derived_complaint_id(request_id, filed)?)
+    }
+
     async fn file(
         &self,
         caller: Principal,
@@ -108,7 +190,10 @@ impl ComplaintApi {
         require_writer(&caller)?;
         let request_id = parse_uuid(&req.request_id, "request_id")?;
         let id = match req.complaint_id.as_str() {
-            "" => derived_complaint_id(request_id)?,
+            "" => {
+                self.derived_id(&caller, request_id, req.filed.as_ref())
+                    .await?
+            }
             given => {
                 ComplaintId::parse(given).map_err(|e| FieldViolation::invalid("complaint_id", e))?
             }
@@ -118,10 +203,12 @@ impl ComplaintApi {
             &id,
             "filed",
         )?;
+        let occurred_at = optional_timestamp_from_proto(req.occur_time, "occur_time")?;
+        self.check_occur_age(occurred_at, "occur_time", req.backfill)?;
         let submission = Submission {
             event_id: derived_event_id(request_id, 0),
             event: filed.into(),
-            occurred_at: optional_timestamp_from_proto(req.occur_time, "occur_time")?,
+            occurred_at,
             correlation_id: parse_optional_uuid(&req.correlation_id, "correlation_id")?,
             causation_id: None,
         };
@@ -179,13 +266,13 @@ impl ComplaintApi {
                 let event = pb
                     .event
                     .ok_or_else(|| FieldViolation::required(format!("{path}.event")))?;
+                let occur_field = format!("{path}.occur_time");
+                let occurred_at = optional_timestamp_from_proto(pb.occur_time, &occur_field)?;
+                self.check_occur_age(occurred_at, &occur_field, req.backfill)?;
                 Ok(Submission {
                     event_id,
                     event: event_from_proto(event, &id, &format!("{path}.event"))?,
-                    occurred_at: optional_timestamp_from_proto(
-                        pb.occur_time,
-                        &format!("{path}.occur_time"),
-                    )?,
+                    occurred_at,
                     correlation_id: parse_optional_uuid(
                         &pb.correlation_id,
                         &format!("{path}.correlation_id"),
