@@ -6,6 +6,10 @@ mod conformance;
 #[macro_use]
 mod store_suite;
 
+mod memory {
+    store_test_suite!(crate::store_suite::Memory);
+}
+
 mod sled {
     store_test_suite!(crate::store_suite::Sled);
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use complaintflow_log::clock::ManualClock;
-use complaintflow_log::{Direction, EventStore, ExpectedVersion};
+use complaintflow_log::memory::MemStore;
+use complaintflow_log::{Direction, EventStore, ExpectedVersion, StoreLimits};
 use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::{SignedDuration, Timestamp};
 
@@ -205,4 +206,27 @@ impl Backend for Sled {
             store.close().await.unwrap();
         }
     }
+}
+
+/// The reference backend: the log in memory; another store is another handle on it.
+pub struct Memory {
+    store: MemStore,
+}
+
+#[async_trait]
+impl Backend for Memory {
+    async fn open(clock: ManualClock) -> Option<Self> {
+        let store = MemStore::with_clock(Arc::new(clock), StoreLimits::default());
+        Some(Self { store })
+    }
+
+    fn store(&self) -> Arc<dyn EventStore> {
+        Arc::new(self.store.another())
+    }
+
+    async fn another(&mut self) -> Arc<dyn EventStore> {
+        Arc::new(self.store.another())
+    }
+
+    async fn finish(self) {}
 }

@@ -16,6 +16,7 @@ mod error;
 pub mod hash;
 mod limits;
 mod loss;
+pub mod memory;
 mod page;
 pub mod parallel;
 pub mod replay;

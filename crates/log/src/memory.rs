@@ -1,0 +1,256 @@
+//! The reference backend: the whole log in memory, behind one lock.
+//!
+//! It is what the contract means, with nothing of a storage engine in the way: the same
+//! limits, the same retry judgement ([`replay::judge`]), the same hash chains and the
+//! same clock as the durable backends, so the behaviour suite runs against it too and
+//! any layer's tests can use it without a disk. Nothing survives the process; handles
+//! made by [`MemStore::another`] share one log, as two nodes share one database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::hash::{Link, chain_hash};
+use crate::replay::{self, StoredId};
+use crate::{
+    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
+    RecordedEvent, StoreError, StoreLimits, StreamId,
+};
+
+/// An event log in memory.
+#[derive(Debug, Clone)]
+pub struct MemStore {
+    log: Arc<Mutex<Log>>,
+    head: watch::Receiver<u64>,
+    limits: StoreLimits,
+}
+
+#[derive(Debug)]
+struct Log {
+    events: Vec<RecordedEvent>,
+    /// Positions of each stream's events, in version order.
+    streams: HashMap<StreamId, Vec<u64>>,
+    ids: HashMap<(StreamId, Uuid), StoredId>,
+    last_recorded_at: Timestamp,
+    clock: SharedClock,
+    head: watch::Sender<u64>,
+}
+
+impl MemStore {
+    /// An empty log on the wall clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock), StoreLimits::default())
+    }
+
+    /// An empty log whose commits are stamped by `clock`.
+    pub fn with_clock(clock: SharedClock, limits: StoreLimits) -> Self {
+        let (head_tx, head) = watch::channel(0);
+        Self {
+            log: Arc::new(Mutex::new(Log {
+                events: Vec::new(),
+                streams: HashMap::new(),
+                ids: HashMap::new(),
+                last_recorded_at: Timestamp::UNIX_EPOCH,
+                clock,
+                head: head_tx,
+            })),
+            head,
+            limits,
+        }
+    }
+
+    /// Another handle on the same log.
+    pub fn another(&self) -> Self {
+        self.clone()
+    }
+
+    fn log(&self) -> Result<MutexGuard<'_, Log>, StoreError> {
+        self.log
+            .lock()
+            .map_err(|_| StoreError::Backend("the in-memory log's lock was poisoned".into()))
+    }
+}
+
+impl Default for MemStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Log {
+    fn stream_head(&self, stream: &StreamId) -> Option<(u64, Hash)> {
+        let position = *self.streams.get(stream)?.last()?;
+        let event = self.events.get(usize::try_from(position).ok()?)?;
+        Some((event.version, event.hash))
+    }
+}
+
+#[async_trait]
+impl EventStore for MemStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let prepared = self.limits.prepare(stream, events)?;
+        let mut log = self.log()?;
+        if let Some(replay) = replay::judge(&prepared, |id| {
+            Ok(log.ids.get(&(stream.clone(), *id)).copied())
+        })? {
+            return Ok(replay);
+        }
+        let head = log.stream_head(stream);
+        let actual = head.map(|(version, _)| version);
+        if !expected.admits(actual) {
+            return Err(StoreError::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                actual,
+            });
+        }
+        let recorded_at = log.clock.now().max(log.last_recorded_at);
+        log.last_recorded_at = recorded_at;
+        let mut version = actual.map_or(0, |v| v + 1);
+        let mut prev_stream_hash = head.map_or(Hash::GENESIS, |(_, hash)| hash);
+        let mut slots = Vec::with_capacity(prepared.len());
+        for event in prepared {
+            let position = log.events.len() as u64;
+            let prev_global_hash = log.events.last().map_or(Hash::GENESIS, |e| e.hash);
+            let link = Link {
+                position,
+                version,
+                recorded_at_micros: recorded_at.as_microsecond(),
+                prev_stream_hash,
+                prev_global_hash,
+            };
+            let hash = chain_hash(&event.content_hash, &link);
+            let NewEvent {
+                event_id,
+                event_type,
+                schema_version,
+                occurred_at,
+                correlation_id,
+                causation_id,
+                actor,
+                payload,
+            } = event.event;
+            log.ids.insert(
+                (stream.clone(), event_id),
+                StoredId {
+                    version,
+                    position,
+                    content_hash: event.content_hash,
+                },
+            );
+            log.streams
+                .entry(stream.clone())
+                .or_default()
+                .push(position);
+            log.events.push(RecordedEvent {
+                stream: stream.clone(),
+                version,
+                position,
+                event_id,
+                event_type,
+                schema_version,
+                occurred_at,
+                recorded_at,
+                correlation_id,
+                causation_id,
+                actor,
+                payload,
+                content_hash: event.content_hash,
+                hash,
+            });
+            slots.push(EventSlot {
+                event_id,
+                version,
+                position,
+            });
+            prev_stream_hash = hash;
+            version += 1;
+        }
+        let end = log.events.len() as u64;
+        log.head.send_replace(end);
+        Ok(AppendOutcome {
+            slots,
+            replayed: false,
+        })
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log()?;
+        let Some(positions) = log.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let at = |position: &u64| log.events[*position as usize].clone();
+        let limit = limit.min(MAX_PAGE);
+        // A stream's versions are 0, 1, 2, … so its version is its index here.
+        Ok(match direction {
+            Direction::Forwards => positions
+                .iter()
+                .skip(usize::try_from(from).unwrap_or(usize::MAX))
+                .take(limit)
+                .map(at)
+                .collect(),
+            Direction::Backwards => {
+                let end = usize::try_from(from)
+                    .map_or(positions.len(), |from| from.saturating_add(1))
+                    .min(positions.len());
+                positions[..end].iter().rev().take(limit).map(at).collect()
+            }
+        })
+    }
+
+    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log()?;
+        let from = usize::try_from(from).unwrap_or(usize::MAX);
+        Ok(log
+            .events
+            .iter()
+            .skip(from)
+            .take(limit.min(MAX_PAGE))
+            .cloned()
+            .collect())
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        Ok(self.log()?.stream_head(stream).map(|(version, _)| version))
+    }
+
+    async fn find_event(
+        &self,
+        stream: &StreamId,
+        event_id: &Uuid,
+    ) -> Result<Option<EventSlot>, StoreError> {
+        Ok(self
+            .log()?
+            .ids
+            .get(&(stream.clone(), *event_id))
+            .map(|stored| EventSlot {
+                event_id: *event_id,
+                version: stored.version,
+                position: stored.position,
+            }))
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+
+    fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+}
