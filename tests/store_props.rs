@@ -23,7 +23,6 @@ use complaintflow_log::verify::verify_log;
 use complaintflow_log::{
     AppendOutcome, Direction, EventStore, ExpectedVersion, MAX_PAGE, RecordedEvent, StreamId,
 };
-use complaintflow_store_sled::{SledOptions, SledStore};
 use conformance::{event, stream};
 use futures::StreamExt;
 use proptest::prelude::*;

@@ -747,38 +747,41 @@ mod seeds {
 
     use super::support::events::text;
 
-    pub fn label(s: &str) -> Label {
+    pub(crate) fn label(s: &str) -> Label {
         Label::parse(s).expect("label")
     }
 
-    pub fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
+    pub(crate) fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
         ev::Acknowledged {
             confirmed_facts: text("Waited an hour; nobody said the car was ready"),
             plan_promised_by: Some(plan_by),
         }
     }
 
-    pub fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
+    pub(crate) fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
         ev::PlanPromiseRenewed {
             new_date,
             progress: text("The workshop is still testing the pump"),
         }
     }
 
-    pub fn result_report() -> ev::ResultReportedToCac {
+    pub(crate) fn result_report() -> ev::ResultReportedToCac {
         ev::ResultReportedToCac {
             summary: text("Repaired; the customer is satisfied"),
             cac_reference: Some(label("CAC-2026-1123-9")),
         }
     }
 
-    pub fn merged_into(target: &str) -> ev::MergedInto {
+    pub(crate) fn merged_into(target: &str) -> ev::MergedInto {
         ev::MergedInto {
             target: ComplaintId::parse(target).expect("id"),
         }
     }
 
-    pub fn assessed(nature: ComplaintNature, wants: &[CustomerWant]) -> ev::ComplaintAssessed {
+    pub(crate) fn assessed(
+        nature: ComplaintNature,
+        wants: &[CustomerWant],
+    ) -> ev::ComplaintAssessed {
         ev::ComplaintAssessed {
             nature,
             wants: wants.to_vec(),
@@ -786,7 +789,10 @@ mod seeds {
         }
     }
 
-    pub fn three_changes(changes: &[ThreeChange], at: Option<Timestamp>) -> ev::ThreeChangesMade {
+    pub(crate) fn three_changes(
+        changes: &[ThreeChange],
+        at: Option<Timestamp>,
+    ) -> ev::ThreeChangesMade {
         ev::ThreeChangesMade {
             changes: changes.to_vec(),
             appointment_at: at,
@@ -794,7 +800,7 @@ mod seeds {
         }
     }
 
-    pub fn supplier_notified() -> ev::SupplierNotified {
+    pub(crate) fn supplier_notified() -> ev::SupplierNotified {
         ev::SupplierNotified {
             supplier: label("Pump Co"),
             part: Some(label("water pump")),
@@ -802,7 +808,7 @@ mod seeds {
         }
     }
 
-    pub fn charged_back(fen: u64) -> ev::SupplierChargedBack {
+    pub(crate) fn charged_back(fen: u64) -> ev::SupplierChargedBack {
         ev::SupplierChargedBack {
             supplier: label("Pump Co"),
             amount: Money::new(fen).expect("money"),
@@ -810,21 +816,21 @@ mod seeds {
         }
     }
 
-    pub fn improvement() -> ev::SupplierImprovementRequested {
+    pub(crate) fn improvement() -> ev::SupplierImprovementRequested {
         ev::SupplierImprovementRequested {
             supplier: label("Pump Co"),
             request: text("A seal test on every pump before delivery"),
         }
     }
 
-    pub fn shared() -> ev::CaseShared {
+    pub(crate) fn shared() -> ev::CaseShared {
         ev::CaseShared {
             audience: label("Service advisors' morning meeting"),
             lessons: text("Tell a waiting customer when the car is ready"),
         }
     }
 
-    pub fn prevention() -> ev::PreventionPlanned {
+    pub(crate) fn prevention() -> ev::PreventionPlanned {
         ev::PreventionPlanned {
             department: Department::Service,
             plan: text("A ready-call for every car; a hand-over list at the desk"),

@@ -13,7 +13,7 @@ use super::StoreArg;
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
+pub(super) struct VerifyArgs {
     #[command(flatten)]
     store: StoreArg,
     /// Verify only this complaint's stream.
@@ -21,7 +21,7 @@ pub struct VerifyArgs {
     complaint: Option<String>,
 }
 
-pub async fn verify(args: VerifyArgs) -> CliResult {
+pub(super) async fn verify(args: VerifyArgs) -> CliResult {
     let opened = args.store.open_existing().await?;
     let store = opened.shared();
     for line in opened.recorded_overrides()? {
@@ -49,7 +49,7 @@ pub async fn verify(args: VerifyArgs) -> CliResult {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DigestArgs {
+pub(super) struct DigestArgs {
     #[command(flatten)]
     store: StoreArg,
     /// A digest saved earlier (`<position>:<hash>`): check that the log still extends it.
@@ -57,7 +57,7 @@ pub struct DigestArgs {
     check: Option<Digest>,
 }
 
-pub async fn digest(args: DigestArgs) -> CliResult {
+pub(super) async fn digest(args: DigestArgs) -> CliResult {
     let opened = args.store.open_intact().await?;
     let store = opened.shared();
     let code = match args.check {

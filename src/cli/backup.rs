@@ -17,7 +17,7 @@ use super::DataDirArg;
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Debug, clap::Args)]
-pub struct BackupArgs {
+pub(super) struct BackupArgs {
     #[command(flatten)]
     data: DataDirArg,
     /// The archive to write (written beside it first, then renamed: a cut-short backup
@@ -27,7 +27,7 @@ pub struct BackupArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RestoreArgs {
+pub(super) struct RestoreArgs {
     /// The archive `backup` wrote.
     #[arg(long = "from")]
     archive: PathBuf,
@@ -37,7 +37,7 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct CopyArgs {
+pub(super) struct CopyArgs {
     /// The data directory to copy the log from.
     #[arg(long = "from")]
     from: PathBuf,
@@ -46,7 +46,7 @@ pub struct CopyArgs {
     to: PathBuf,
 }
 
-pub async fn backup(args: BackupArgs) -> CliResult {
+pub(super) async fn backup(args: BackupArgs) -> CliResult {
     let store = args.data.open_intact()?;
     let partial = partial_name(&args.out);
     let mut out = BufWriter::new(File::create(&partial)?);
@@ -59,7 +59,7 @@ pub async fn backup(args: BackupArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn restore(args: RestoreArgs) -> CliResult {
+pub(super) async fn restore(args: RestoreArgs) -> CliResult {
     let reader = Reader::open(BufReader::new(File::open(&args.archive)?))?;
     let (store, clock) = open_target(&args.data)?;
     let mut reader = reader;
@@ -77,7 +77,7 @@ pub async fn restore(args: RestoreArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn copy(args: CopyArgs) -> CliResult {
+pub(super) async fn copy(args: CopyArgs) -> CliResult {
     let source = DataDirArg {
         data_dir: args.from,
     }

@@ -15,7 +15,7 @@ use complaintflow_server::engine::Engine;
 use complaintflow_store_sled::{SledOptions, SledStore};
 
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
+pub(super) struct DemoArgs {
     #[command(flatten)]
     data: DataDirArg,
     /// How many complaints.
@@ -38,7 +38,7 @@ pub struct DemoArgs {
     days: u32,
 }
 
-pub async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+pub(super) async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let defaults = DemoConfig::default();
     let config = DemoConfig {
         complaints: args.complaints,

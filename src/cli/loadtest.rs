@@ -12,7 +12,7 @@ use std::io::IsTerminal;
 use crate::loadtest::{self, LoadConfig, Target};
 
 #[derive(Debug, clap::Args)]
-pub struct LoadtestArgs {
+pub(super) struct LoadtestArgs {
     /// The server's gRPC address (loopback only).
     #[arg(
         long,
@@ -63,7 +63,7 @@ pub struct LoadtestArgs {
     expect_write_p99: Option<Duration>,
 }
 
-pub async fn run(args: LoadtestArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+pub(super) async fn run(args: LoadtestArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let target = if args.spawn_server {
         Target::Spawn {
             binary: std::env::current_exe()?,

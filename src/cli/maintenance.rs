@@ -14,7 +14,7 @@ use complaintflow_server::projections::Projections;
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Debug, clap::Args)]
-pub struct RebuildArgs {
+pub(super) struct RebuildArgs {
     #[command(flatten)]
     data: DataDirArg,
     /// The policy the server runs with [default: built-in]; deadlines depend on it.
@@ -23,7 +23,7 @@ pub struct RebuildArgs {
 }
 
 /// Throws the projections away and rebuilds them from the log, with a progress bar.
-pub async fn rebuild(args: RebuildArgs) -> CliResult {
+pub(super) async fn rebuild(args: RebuildArgs) -> CliResult {
     let store = args.data.open_intact()?;
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
     let projections = Projections::open_empty(projections_dir(&args.data.data_dir), policy)?;
@@ -56,7 +56,7 @@ pub async fn rebuild(args: RebuildArgs) -> CliResult {
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum PolicyCommand {
+pub(super) enum PolicyCommand {
     /// Print the policy in force (the built-in one, or FILE) as TOML.
     Show {
         #[arg(long)]
@@ -66,7 +66,7 @@ pub enum PolicyCommand {
     Check { file: PathBuf },
 }
 
-pub fn policy(command: PolicyCommand) -> CliResult {
+pub(super) fn policy(command: PolicyCommand) -> CliResult {
     match command {
         PolicyCommand::Show { policy } => {
             print!("{}", load_policy(policy.as_deref())?.to_toml_string()?);

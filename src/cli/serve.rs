@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use complaintflow_server::config::{Config, LogFormat, TlsConfig};
 
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {
+pub(super) struct ServeArgs {
     /// A TOML config file; flags and environment variables override it.
     #[arg(long, env = "COMPLAINTFLOW_CONFIG")]
     config: Option<PathBuf>,
@@ -53,7 +53,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Defaults, then the file, then environment and flags.
-    pub fn resolve(self) -> Result<Config, Box<dyn std::error::Error>> {
+    pub(super) fn resolve(self) -> Result<Config, Box<dyn std::error::Error>> {
         let mut config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -91,7 +91,7 @@ impl ServeArgs {
     }
 }
 
-pub async fn run(args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+pub(super) async fn run(args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = args.resolve()?;
     complaintflow_server::telemetry::init_logging(config.log_format);
     complaintflow_server::node::serve(config, shutdown_signal(), |address| {

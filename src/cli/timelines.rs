@@ -27,7 +27,7 @@ type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 /// One line of an export (and of an import, which ignores the envelope's own fields).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct EventLine {
+pub(super) struct EventLine {
     pub complaint_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
@@ -80,7 +80,7 @@ impl EventLine {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ExportArgs {
+pub(super) struct ExportArgs {
     #[command(flatten)]
     store: StoreArg,
     /// Only this complaint (repeatable); all complaints when absent.
@@ -91,7 +91,7 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
 }
 
-pub async fn export(args: ExportArgs) -> CliResult {
+pub(super) async fn export(args: ExportArgs) -> CliResult {
     let opened = args.store.open_intact().await?;
     let store = opened.shared();
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
@@ -137,7 +137,7 @@ pub async fn export(args: ExportArgs) -> CliResult {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ImportArgs {
+pub(super) struct ImportArgs {
     #[command(flatten)]
     data: DataDirArg,
     /// The JSON lines file to read ("-" for standard input).
@@ -150,7 +150,7 @@ pub struct ImportArgs {
     policy: Option<PathBuf>,
 }
 
-pub async fn import(args: ImportArgs) -> CliResult {
+pub(super) async fn import(args: ImportArgs) -> CliResult {
     let actor = codec::actor_from_str(&args.actor)?;
     let store = Arc::new(args.data.open_store()?);
     let policy = Arc::new(load_policy(args.policy.as_deref())?);

@@ -10,7 +10,7 @@ use complaintflow_domain::Role as WorkflowRole;
 use complaintflow_server::auth::{Role, TokenEntry, TokenFile, TokenRegistry};
 
 #[derive(Debug, clap::Subcommand)]
-pub enum TokenCommand {
+pub(super) enum TokenCommand {
     /// Create a token, store its hash in the token file, print the token (only now).
     Issue(IssueArgs),
     /// The tokens of the file: identity, role, scope, expiry (never the tokens).
@@ -20,14 +20,14 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct FileArgs {
+pub(super) struct FileArgs {
     /// The token file.
     #[arg(long, env = "COMPLAINTFLOW_TOKENS")]
     tokens: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RevokeArgs {
+pub(super) struct RevokeArgs {
     #[command(flatten)]
     file: FileArgs,
     /// The identity whose tokens are revoked.
@@ -36,7 +36,7 @@ pub struct RevokeArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct IssueArgs {
+pub(super) struct IssueArgs {
     /// The token file (created if missing).
     #[arg(long, env = "COMPLAINTFLOW_TOKENS")]
     tokens: PathBuf,
@@ -95,7 +95,7 @@ fn write(path: &Path, file: &TokenFile) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
-pub fn run(command: TokenCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
+pub(super) fn run(command: TokenCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match command {
         TokenCommand::Issue(args) => issue(args),
         TokenCommand::List(args) => list(&args.tokens),

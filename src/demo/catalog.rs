@@ -63,7 +63,7 @@ const MODEL_YEARS: &[(u8, i16)] = &[
 
 /// One dealer ("4S" store) of the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dealer {
+pub(super) struct Dealer {
     pub code: DealerCode,
     pub region: RegionCode,
     /// Province character of local plates.
@@ -75,7 +75,7 @@ pub struct Dealer {
 const FIRST_DEALER_NUMBER: usize = 42;
 
 /// The network: `dealers` dealers spread round-robin over `regions` regions.
-pub fn dealers(dealers: usize, regions: usize) -> Result<Vec<Dealer>, InvalidValue> {
+pub(super) fn dealers(dealers: usize, regions: usize) -> Result<Vec<Dealer>, InvalidValue> {
     let regions = regions.clamp(1, MAX_REGIONS);
     (0..dealers.max(1))
         .map(|number| {
@@ -92,14 +92,14 @@ pub fn dealers(dealers: usize, regions: usize) -> Result<Vec<Dealer>, InvalidVal
 
 /// A customer and the car the complaint is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(super) struct Identity {
     pub customer: Customer,
     pub vehicle: Vehicle,
     /// Index into the dealer list.
     pub dealer: usize,
 }
 
-pub fn identity(rng: &mut ChaCha8Rng, network: &[Dealer]) -> Result<Identity, InvalidValue> {
+pub(super) fn identity(rng: &mut ChaCha8Rng, network: &[Dealer]) -> Result<Identity, InvalidValue> {
     let dealer = rng.random_range(0..network.len());
     let surname = SURNAMES.choose(rng).copied().unwrap_or("王");
     let given = GIVEN_NAMES.choose(rng).copied().unwrap_or("伟");
@@ -158,7 +158,7 @@ fn vin(rng: &mut ChaCha8Rng) -> (String, i16) {
 }
 
 /// The ISO 3779 / FMVSS 115 check digit, also required by China's GB 16735.
-pub fn check_digit(vin: &[u8]) -> u8 {
+pub(super) fn check_digit(vin: &[u8]) -> u8 {
     const WEIGHTS: [u32; 17] = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
     let value = |c: u8| -> u32 {
         match c {

@@ -197,7 +197,7 @@ fn plan_one(
 }
 
 /// Appends the sample's follow-ups (the clock stands at the end of the simulated weeks).
-pub async fn generate(
+pub(super) async fn generate(
     engine: &Engine,
     config: &DemoConfig,
     planner: &Planner<'_>,

@@ -89,14 +89,14 @@ impl Path {
 }
 
 /// Where the complaint is handled.
-pub struct Venue<'a> {
+pub(super) struct Venue<'a> {
     pub id: &'a ComplaintId,
     pub dealer: &'a DealerCode,
     pub region: &'a RegionCode,
 }
 
 /// The filing of a complaint on `path`.
-pub fn filing(
+pub(super) fn filing(
     rng: &mut ChaCha8Rng,
     path: Path,
     venue: &Venue,
@@ -225,7 +225,7 @@ fn complaint_text(
 }
 
 /// Plays `path` after the filing. `original` is the complaint a duplicate repeats.
-pub fn play(
+pub(super) fn play(
     path: Path,
     story: &mut Story,
     cast: &Cast,

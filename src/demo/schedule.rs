@@ -15,13 +15,13 @@ const MAX_BATCH: usize = 32;
 
 /// One complaint's next events.
 #[derive(Clone)]
-pub struct Batch {
+pub(super) struct Batch {
     pub id: ComplaintId,
     pub events: Vec<PlannedEvent>,
 }
 
 /// Appends to run concurrently: each complaint at most once.
-pub struct Wave {
+pub(super) struct Wave {
     pub batches: Vec<Batch>,
     /// The latest `occurred_at` in the wave: where the clock must stand.
     pub latest: Timestamp,
@@ -38,7 +38,7 @@ struct Running {
     events: VecDeque<PlannedEvent>,
 }
 
-pub struct Schedule<'p> {
+pub(super) struct Schedule<'p> {
     planner: &'p Planner<'p>,
     filings: Vec<Timestamp>,
     next_filing: usize,
@@ -51,7 +51,7 @@ pub struct Schedule<'p> {
 }
 
 impl<'p> Schedule<'p> {
-    pub fn new(planner: &'p Planner<'p>, filings: Vec<Timestamp>) -> Self {
+    pub(super) fn new(planner: &'p Planner<'p>, filings: Vec<Timestamp>) -> Self {
         Self {
             planner,
             filings,
@@ -120,7 +120,7 @@ impl<'p> Schedule<'p> {
 
     /// The next wave: events in time order until `width` complaints are in it (or one
     /// complaint's batch is full). Empty when every plan has been handed out.
-    pub fn next_wave(&mut self, width: usize) -> Result<Wave, DemoError> {
+    pub(super) fn next_wave(&mut self, width: usize) -> Result<Wave, DemoError> {
         let mut wave = Wave {
             batches: Vec::new(),
             latest: Timestamp::MIN,

@@ -31,10 +31,10 @@ use complaintflow_domain::vocabulary::{
 };
 use complaintflow_domain::{Actor, Role};
 
-pub type StepResult = Result<(), DemoError>;
+pub(super) type StepResult = Result<(), DemoError>;
 
 /// The people who work on one complaint.
-pub struct Cast {
+pub(super) struct Cast {
     pub advisor: Actor,
     pub manager: Actor,
     pub supervisor: Actor,
@@ -44,7 +44,7 @@ pub struct Cast {
 }
 
 impl Cast {
-    pub fn new(dealer: &Dealer, rng: &mut ChaCha8Rng) -> Result<Self, DemoError> {
+    pub(super) fn new(dealer: &Dealer, rng: &mut ChaCha8Rng) -> Result<Self, DemoError> {
         let code = dealer.code.as_str().to_ascii_lowercase();
         let region = dealer.region.as_str().to_ascii_lowercase();
         let actor = |id: String, role| Ok::<_, DemoError>(Actor::new(ActorId::parse(id)?, role));
@@ -68,24 +68,28 @@ impl Cast {
     }
 }
 
-pub fn text(value: &str) -> Result<Text, DemoError> {
+pub(super) fn text(value: &str) -> Result<Text, DemoError> {
     Ok(Text::parse(value)?)
 }
 
-pub fn label(value: &str) -> Result<Label, DemoError> {
+pub(super) fn label(value: &str) -> Result<Label, DemoError> {
     Ok(Label::parse(value)?)
 }
 
-pub fn minutes(rng: &mut ChaCha8Rng, range: Range<i64>) -> SignedDuration {
+pub(super) fn minutes(rng: &mut ChaCha8Rng, range: Range<i64>) -> SignedDuration {
     SignedDuration::from_mins(rng.random_range(range))
 }
 
-pub fn hours(rng: &mut ChaCha8Rng, range: Range<i64>) -> SignedDuration {
+pub(super) fn hours(rng: &mut ChaCha8Rng, range: Range<i64>) -> SignedDuration {
     SignedDuration::from_hours(rng.random_range(range))
 }
 
 /// Working days as business time (the policy's day length).
-pub fn business_days(story: &Story, rng: &mut ChaCha8Rng, range: Range<i64>) -> SignedDuration {
+pub(super) fn business_days(
+    story: &Story,
+    rng: &mut ChaCha8Rng,
+    range: Range<i64>,
+) -> SignedDuration {
     let region = story.state().map(|s| s.region.clone());
     let day = region
         .map(|r| story.policy().calendar(&r).working_day_length())
@@ -103,11 +107,11 @@ fn document(story: &Story, kind: &str, extension: &str) -> Result<DocumentRef, D
     ))?)
 }
 
-pub fn note(story: &mut Story, actor: &Actor, words: &str) -> StepResult {
+pub(super) fn note(story: &mut Story, actor: &Actor, words: &str) -> StepResult {
     Ok(story.act(actor, NoteAdded { text: text(words)? })?)
 }
 
-pub fn evidence(story: &mut Story, actor: &Actor, what: &str) -> StepResult {
+pub(super) fn evidence(story: &mut Story, actor: &Actor, what: &str) -> StepResult {
     let reference = document(story, "evidence", "jpg")?;
     let hash = blake3::hash(reference.as_str().as_bytes()).to_hex();
     let event = EvidenceAttached {
@@ -119,7 +123,7 @@ pub fn evidence(story: &mut Story, actor: &Actor, what: &str) -> StepResult {
 }
 
 /// Step 1: apologize, confirm what was heard, say when a plan comes, report to the CAC.
-pub fn receive(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn receive(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     story.wall(minutes(rng, 2..15));
     if rng.random_bool(0.75) {
         let note = Some(text("Apologized in the quiet room and offered tea")?);
@@ -173,7 +177,11 @@ fn assess(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
 
 /// The plan date given at reception cannot be kept: the customer is called with the
 /// progress and a new date (seed 001).
-pub fn renew_plan_promise(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn renew_plan_promise(
+    story: &mut Story,
+    cast: &Cast,
+    rng: &mut ChaCha8Rng,
+) -> StepResult {
     story.business(minutes(rng, 30..240));
     let new_date = story.business_from_now(business_days(story, rng, 1..3));
     Ok(story.act(
@@ -189,7 +197,11 @@ pub fn renew_plan_promise(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) 
 
 /// A supplier's part at fault: the supplier is told, charged back at settlement and
 /// asked to improve (seed 000).
-pub fn supplier_handling(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn supplier_handling(
+    story: &mut Story,
+    cast: &Cast,
+    rng: &mut ChaCha8Rng,
+) -> StepResult {
     let supplier = label("Huayu Electronics")?;
     story.business(minutes(rng, 30..300));
     story.act(
@@ -225,7 +237,7 @@ pub fn supplier_handling(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -
 }
 
 /// The case is shared inside the dealer so that others learn from it (step 4).
-pub fn share_case(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn share_case(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     story.business(minutes(rng, 60..600));
     Ok(story.act(
         &cast.manager,
@@ -238,7 +250,7 @@ pub fn share_case(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepR
 
 /// A very upset customer: another room, the service manager in person, an appointment
 /// (seeds 003, 004).
-pub fn three_changes(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn three_changes(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     story.business(minutes(rng, 10..60));
     let appointment_at = story.business_from_now(business_days(story, rng, 1..2));
     Ok(story.act(
@@ -254,7 +266,7 @@ pub fn three_changes(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> St
 }
 
 /// The DCAC's report to the CAC: at once for major cases, else the same day.
-pub fn report_to_cac(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn report_to_cac(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     let Some(state) = story.state() else {
         return Ok(());
     };
@@ -279,7 +291,7 @@ pub fn report_to_cac(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> St
 }
 
 /// Step 2: gather the facts (sometimes on the phone) and name the root cause.
-pub fn investigate(
+pub(super) fn investigate(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -313,7 +325,7 @@ pub fn investigate(
 }
 
 /// A phone call to the customer in a time of day not in `avoid`; the slot it fell in.
-pub fn call(
+pub(super) fn call(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -365,7 +377,7 @@ const OPTIONS: &[(&str, &str, &str)] = &[
 ];
 
 /// Proposes options, has the customer reject `rejected` of them, accept the next.
-pub fn agree(
+pub(super) fn agree(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -410,7 +422,7 @@ pub fn agree(
 }
 
 /// Waits for the customer, parts or a third party, then resumes.
-pub fn pause(
+pub(super) fn pause(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -439,7 +451,7 @@ pub fn pause(
 }
 
 /// Step 3: carry out the agreed plan, usually before the promised date.
-pub fn carry_out(
+pub(super) fn carry_out(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -478,7 +490,12 @@ pub fn carry_out(
 }
 
 /// Step 4: the satisfaction call-back, answered.
-pub fn follow_up(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng, score: u8) -> StepResult {
+pub(super) fn follow_up(
+    story: &mut Story,
+    cast: &Cast,
+    rng: &mut ChaCha8Rng,
+    score: u8,
+) -> StepResult {
     story.business(minutes(rng, 60..900));
     call(
         story,
@@ -503,7 +520,7 @@ pub fn follow_up(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng, score: u8
 
 /// Three unanswered call-backs at three times of day; the engine then marks the
 /// customer unreachable (or the desk does, when no scheduler runs).
-pub fn unanswered_calls(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
+pub(super) fn unanswered_calls(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult {
     story.business(minutes(rng, 60..600));
     let mut used = Vec::new();
     let attempts = story.policy().callbacks().max_failed_attempts;
@@ -534,7 +551,7 @@ pub fn unanswered_calls(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) ->
 }
 
 /// Steps 3 and 4 for a customer who ends up satisfied: carry out, call back, close.
-pub fn finish_satisfied(
+pub(super) fn finish_satisfied(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -560,7 +577,12 @@ pub fn finish_satisfied(
     close(story, cast, rng, summary)
 }
 
-pub fn close(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng, summary: &str) -> StepResult {
+pub(super) fn close(
+    story: &mut Story,
+    cast: &Cast,
+    rng: &mut ChaCha8Rng,
+    summary: &str,
+) -> StepResult {
     story.business(minutes(rng, 20..300));
     Ok(story.act(
         &cast.advisor,
@@ -571,7 +593,7 @@ pub fn close(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng, summary: &str
 }
 
 /// Prevention: a corrective action assigned, done and verified.
-pub fn prevent(
+pub(super) fn prevent(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -612,7 +634,7 @@ pub fn prevent(
 }
 
 /// A compensation request, decided by `decider` at the level its role holds.
-pub fn compensate(
+pub(super) fn compensate(
     story: &mut Story,
     cast: &Cast,
     rng: &mut ChaCha8Rng,
@@ -661,7 +683,7 @@ pub fn compensate(
 
 /// One rung up the escalation ladder from wherever the case is now (timers may have
 /// moved it already); nothing at the top.
-pub fn escalate(
+pub(super) fn escalate(
     story: &mut Story,
     actor: &Actor,
     reason: EscalationReason,
@@ -682,13 +704,13 @@ pub fn escalate(
     Ok(story.act(actor, escalation)?)
 }
 
-pub fn money(fen: u64) -> Result<Money, DemoError> {
+pub(super) fn money(fen: u64) -> Result<Money, DemoError> {
     Ok(Money::new(fen)?)
 }
 
 /// The second side of a joint approval (vehicle return or replacement: the CAC and the
 /// region together, seed 002): the latest compensation, approved for the same amount.
-pub fn co_approve(story: &mut Story, approver: &Actor, amount: Money) -> StepResult {
+pub(super) fn co_approve(story: &mut Story, approver: &Actor, amount: Money) -> StepResult {
     let Some(compensation_id) = story
         .state()
         .and_then(|s| s.compensations.last())

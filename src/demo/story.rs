@@ -53,7 +53,7 @@ pub struct PlanError {
     pub violation: RuleViolation,
 }
 
-pub struct Story<'p> {
+pub(super) struct Story<'p> {
     policy: &'p Policy,
     id: ComplaintId,
     region: RegionCode,
@@ -70,7 +70,7 @@ pub struct Story<'p> {
 }
 
 impl<'p> Story<'p> {
-    pub fn new(policy: &'p Policy, id: ComplaintId, region: RegionCode, seed: u64) -> Self {
+    pub(super) fn new(policy: &'p Policy, id: ComplaintId, region: RegionCode, seed: u64) -> Self {
         Self {
             policy,
             id,
@@ -87,42 +87,42 @@ impl<'p> Story<'p> {
     }
 
     /// Nothing after `end` is planned: cases still running then are left open.
-    pub fn until(mut self, end: Timestamp) -> Self {
+    pub(super) fn until(mut self, end: Timestamp) -> Self {
         self.end = end;
         self
     }
 
     /// Whether to play the timer scheduler.
-    pub fn with_timers(mut self, fire: bool) -> Self {
+    pub(super) fn with_timers(mut self, fire: bool) -> Self {
         self.fire_timers = fire;
         self
     }
 
     /// The dealer stops after `human_events` events (the case is left open).
-    pub fn stalling_after(mut self, human_events: Option<usize>) -> Self {
+    pub(super) fn stalling_after(mut self, human_events: Option<usize>) -> Self {
         self.budget = human_events;
         self
     }
 
-    pub fn id(&self) -> &ComplaintId {
+    pub(super) fn id(&self) -> &ComplaintId {
         &self.id
     }
 
-    pub fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         self.cursor
     }
 
-    pub fn state(&self) -> Option<&ComplaintState> {
+    pub(super) fn state(&self) -> Option<&ComplaintState> {
         self.state.as_ref()
     }
 
-    pub fn policy(&self) -> &'p Policy {
+    pub(super) fn policy(&self) -> &'p Policy {
         self.policy
     }
 
     /// False once the story reached its end or the dealer stalled: later steps are
     /// dropped, so scenarios need not check.
-    pub fn is_live(&self) -> bool {
+    pub(super) fn is_live(&self) -> bool {
         self.cursor <= self.end && self.budget != Some(0)
     }
 
@@ -131,19 +131,19 @@ impl<'p> Story<'p> {
     }
 
     /// Moves to `at` (never back).
-    pub fn to(&mut self, at: Timestamp) -> &mut Self {
+    pub(super) fn to(&mut self, at: Timestamp) -> &mut Self {
         self.cursor = self.cursor.max(at);
         self
     }
 
     /// Lets wall-clock time pass (nights and weekends included).
-    pub fn wall(&mut self, by: SignedDuration) -> &mut Self {
+    pub(super) fn wall(&mut self, by: SignedDuration) -> &mut Self {
         let at = self.cursor.checked_add(by).unwrap_or(Timestamp::MAX);
         self.to(at)
     }
 
     /// Lets business time pass: a step taken during the dealer's opening hours.
-    pub fn business(&mut self, by: SignedDuration) -> &mut Self {
+    pub(super) fn business(&mut self, by: SignedDuration) -> &mut Self {
         let at = self
             .calendar()
             .add_business_duration(self.cursor, by)
@@ -152,19 +152,19 @@ impl<'p> Story<'p> {
     }
 
     /// The moment `by` of business time after `from` (no move).
-    pub fn business_after(&self, from: Timestamp, by: SignedDuration) -> Timestamp {
+    pub(super) fn business_after(&self, from: Timestamp, by: SignedDuration) -> Timestamp {
         self.calendar()
             .add_business_duration(from, by)
             .unwrap_or(Timestamp::MAX)
     }
 
     /// The moment `by` of business time from now (no move).
-    pub fn business_from_now(&self, by: SignedDuration) -> Timestamp {
+    pub(super) fn business_from_now(&self, by: SignedDuration) -> Timestamp {
         self.business_after(self.cursor, by)
     }
 
     /// Moves `percent` of the business time between now and `until` ahead.
-    pub fn business_share_until(&mut self, until: Timestamp, percent: i32) -> &mut Self {
+    pub(super) fn business_share_until(&mut self, until: Timestamp, percent: i32) -> &mut Self {
         let left = self
             .calendar()
             .business_time_between(self.cursor, until)
@@ -173,12 +173,12 @@ impl<'p> Story<'p> {
     }
 
     /// The promised date of the accepted option, if one stands.
-    pub fn promise_due(&self) -> Option<Timestamp> {
+    pub(super) fn promise_due(&self) -> Option<Timestamp> {
         self.state.as_ref()?.promise.as_ref().map(|p| p.due)
     }
 
     /// Fires the timers due by now without acting (to see what the engine did).
-    pub fn fire_due_now(&mut self) -> Result<(), PlanError> {
+    pub(super) fn fire_due_now(&mut self) -> Result<(), PlanError> {
         if self.is_live() {
             self.fire_due(self.cursor)?;
         }
@@ -187,7 +187,7 @@ impl<'p> Story<'p> {
 
     /// Moves to a moment `at_least` from now in a time of day not in `avoid`, on a
     /// working day, `offset` into that time of day (but before it ends).
-    pub fn move_to_call_time(
+    pub(super) fn move_to_call_time(
         &mut self,
         at_least: SignedDuration,
         avoid: &[DaySlot],
@@ -216,7 +216,7 @@ impl<'p> Story<'p> {
 
     /// Plans `event` by `actor` at the current moment, after firing the timers due by
     /// then. Dropped once the story is no longer live.
-    pub fn act(
+    pub(super) fn act(
         &mut self,
         actor: &Actor,
         event: impl Into<ComplaintEvent>,
@@ -320,7 +320,9 @@ impl<'p> Story<'p> {
 
     /// The whole plan and the state it leaves: the timers due by the story's end
     /// fired, the rest left pending.
-    pub fn finish(mut self) -> Result<(Vec<PlannedEvent>, Option<ComplaintState>), PlanError> {
+    pub(super) fn finish(
+        mut self,
+    ) -> Result<(Vec<PlannedEvent>, Option<ComplaintState>), PlanError> {
         if self.end < Timestamp::MAX {
             self.fire_due(self.end)?;
         }

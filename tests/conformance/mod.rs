@@ -15,11 +15,11 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-pub fn stream(name: &str) -> StreamId {
+pub(crate) fn stream(name: &str) -> StreamId {
     StreamId::new(name).expect("valid stream id")
 }
 
-pub fn event(payload: &str) -> NewEvent {
+pub(crate) fn event(payload: &str) -> NewEvent {
     NewEvent {
         event_id: Uuid::new_v4(),
         event_type: "test.happened".into(),
@@ -32,11 +32,11 @@ pub fn event(payload: &str) -> NewEvent {
     }
 }
 
-pub fn events(n: usize) -> Vec<NewEvent> {
+pub(crate) fn events(n: usize) -> Vec<NewEvent> {
     (0..n).map(|i| event(&format!("payload {i}"))).collect()
 }
 
-pub async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
+pub(crate) async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
     let s = stream("C-1");
     assert_eq!(store.stream_version(&s).await.unwrap(), None);
     let first = store
@@ -67,7 +67,7 @@ pub async fn versions_are_gapless_per_stream(store: Arc<dyn EventStore>) {
     );
 }
 
-pub async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
+pub(crate) async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
     let s = stream("C-paged");
     store
         .append(&s, ExpectedVersion::Any, events(10))
@@ -124,7 +124,7 @@ pub async fn reads_page_forwards_and_backwards(store: Arc<dyn EventStore>) {
     );
 }
 
-pub async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) {
+pub(crate) async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) {
     for round in 0..4 {
         for name in ["C-a", "C-b", "C-c"] {
             store
@@ -147,7 +147,7 @@ pub async fn global_order_is_gapless_across_streams(store: Arc<dyn EventStore>) 
     assert!(store.read_all(total, 10).await.unwrap().is_empty());
 }
 
-pub async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
+pub(crate) async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
     let s = stream("C-expect");
     let refused = |r: Result<_, StoreError>, want_expected, want_actual| match r {
         Err(StoreError::WrongExpectedVersion {
@@ -197,7 +197,7 @@ pub async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
     assert_eq!(store.head(), 3);
 }
 
-pub async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
+pub(crate) async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
     let s = stream("C-retry");
     let batch = events(3);
     let original = store
@@ -227,7 +227,7 @@ pub async fn idempotent_retry_returns_the_original(store: Arc<dyn EventStore>) {
     assert_eq!(one_more_time.slots, original.slots);
 }
 
-pub async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) {
+pub(crate) async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) {
     let s = stream("C-conflict");
     let batch = events(2);
     store
@@ -273,7 +273,7 @@ pub async fn known_id_with_other_content_is_refused(store: Arc<dyn EventStore>) 
 /// An event id is a retry key within one stream: a retry always targets the stream it
 /// was sent to, so another stream's use of the same id is not a collision (and must not
 /// be one: the answer would tell that stream's writer about a stream it may not see).
-pub async fn event_ids_are_scoped_to_their_stream(store: Arc<dyn EventStore>) {
+pub(crate) async fn event_ids_are_scoped_to_their_stream(store: Arc<dyn EventStore>) {
     let (s, elsewhere) = (stream("C-ids-here"), stream("C-ids-elsewhere"));
     let batch = events(2);
     let here = store
@@ -333,7 +333,7 @@ pub async fn event_ids_are_scoped_to_their_stream(store: Arc<dyn EventStore>) {
     assert_eq!(store.head(), 4);
 }
 
-pub async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
+pub(crate) async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
     let s = stream("C-limits");
     let limits = store.limits();
     let invalid = |r: Result<_, StoreError>, field: &str| match r {
@@ -399,7 +399,7 @@ pub async fn limits_refuse_and_write_nothing(store: Arc<dyn EventStore>) {
         .unwrap();
 }
 
-pub async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>) {
+pub(crate) async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>) {
     let s = stream("C-race");
     store
         .append(&s, ExpectedVersion::NoStream, events(1))
@@ -441,7 +441,7 @@ pub async fn concurrent_writers_win_each_version_once(store: Arc<dyn EventStore>
     assert_eq!(store.stream_version(&s).await.unwrap(), Some(rounds));
 }
 
-pub async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
+pub(crate) async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
     let s = stream("C-double-send");
     for _ in 0..20 {
         let batch = events(2);
@@ -462,7 +462,9 @@ pub async fn retry_racing_the_original_stores_once(store: Arc<dyn EventStore>) {
     }
 }
 
-pub async fn subscription_switches_to_live_without_gap_or_duplicate(store: Arc<dyn EventStore>) {
+pub(crate) async fn subscription_switches_to_live_without_gap_or_duplicate(
+    store: Arc<dyn EventStore>,
+) {
     store
         .append(&stream("C-hist"), ExpectedVersion::Any, events(50))
         .await
@@ -508,7 +510,7 @@ pub async fn subscription_switches_to_live_without_gap_or_duplicate(store: Arc<d
     }
 }
 
-pub async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStore>) {
+pub(crate) async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn EventStore>) {
     assert!(take_digest(store.as_ref()).await.unwrap().is_none());
     for i in 0..30 {
         store
@@ -558,7 +560,7 @@ pub async fn verification_and_digests_hold_on_an_intact_log(store: Arc<dyn Event
     );
 }
 
-pub async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
+pub(crate) async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
     let s = stream("C-envelope");
     let mut submitted = event("{\"k\":1}");
     submitted.correlation_id = Some(Uuid::new_v4());
@@ -590,7 +592,7 @@ pub async fn envelope_keeps_what_was_submitted(store: Arc<dyn EventStore>) {
     assert_ne!(stored.hash, stored.content_hash);
 }
 
-pub async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
+pub(crate) async fn encoded_pages_hold_what_read_all_returns(store: Arc<dyn EventStore>) {
     // Appends of several events, which a store may keep together, and single ones.
     for (round, name) in ["C-a", "C-b", "C-c", "C-a", "C-d"].iter().enumerate() {
         store

@@ -6,7 +6,7 @@
 //! and its tests say that they were skipped.
 #![allow(dead_code)] // each test binary uses a different part of the suite
 
-pub mod postgres;
+pub(crate) mod postgres;
 
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use crate::conformance::{events, stream};
 
 /// A place a backend keeps one log, for one test.
 #[async_trait]
-pub trait Backend: Sized + Send + Sync {
+pub(crate) trait Backend: Sized + Send + Sync {
     /// A fresh, empty log whose recorded times come from `clock`; `None` (after saying
     /// so) when the backend cannot be tested here.
     async fn open(clock: ManualClock) -> Option<Self>;
@@ -39,7 +39,7 @@ pub trait Backend: Sized + Send + Sync {
 }
 
 /// The clock every suite test starts from.
-pub fn start_clock() -> ManualClock {
+pub(crate) fn start_clock() -> ManualClock {
     ManualClock::new("2026-05-01T02:00:00Z".parse().unwrap())
 }
 
@@ -91,7 +91,7 @@ macro_rules! store_test_suite {
 
 /// A retry that reaches another store on the same log (after a restart, or on another
 /// node) is answered as a replay, and the stream goes on from its head.
-pub async fn retries_and_streams_are_recognised_through_another_store(
+pub(crate) async fn retries_and_streams_are_recognised_through_another_store(
     backend: &mut impl Backend,
     _clock: &ManualClock,
 ) {
@@ -122,7 +122,7 @@ pub async fn retries_and_streams_are_recognised_through_another_store(
 }
 
 /// Recorded times come from the injected clock, and never go back when it does.
-pub async fn recorded_time_comes_from_the_clock_and_never_goes_back(
+pub(crate) async fn recorded_time_comes_from_the_clock_and_never_goes_back(
     backend: &mut impl Backend,
     clock: &ManualClock,
 ) {
@@ -160,7 +160,7 @@ pub async fn recorded_time_comes_from_the_clock_and_never_goes_back(
 }
 
 /// The embedded store, in a temporary directory.
-pub struct Sled {
+pub(crate) struct Sled {
     dir: tempfile::TempDir,
     clock: ManualClock,
     store: Option<Arc<SledStore>>,
@@ -209,7 +209,7 @@ impl Backend for Sled {
 }
 
 /// The reference backend: the log in memory; another store is another handle on it.
-pub struct Memory {
+pub(crate) struct Memory {
     store: MemStore,
 }
 

@@ -12,10 +12,10 @@ use complaintflow_store_postgres::{PgOptions, PgStore, PgTarget};
 
 use super::Backend;
 
-pub const URL_VAR: &str = "COMPLAINTFLOW_TEST_POSTGRES";
+pub(crate) const URL_VAR: &str = "COMPLAINTFLOW_TEST_POSTGRES";
 
 /// The base URL, or `None` after saying that PostgreSQL tests are skipped.
-pub fn base_url() -> Option<String> {
+pub(crate) fn base_url() -> Option<String> {
     match std::env::var(URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
@@ -26,13 +26,13 @@ pub fn base_url() -> Option<String> {
 }
 
 /// A schema of its own in the test database.
-pub struct Schema {
+pub(crate) struct Schema {
     base: PgTarget,
     pub name: String,
 }
 
 impl Schema {
-    pub async fn create() -> Option<Self> {
+    pub(crate) async fn create() -> Option<Self> {
         let base = PgTarget::parse(&base_url()?).expect("a valid test URL");
         let name = format!("cf_test_{}", uuid::Uuid::new_v4().simple());
         let schema = Self { base, name };
@@ -44,7 +44,7 @@ impl Schema {
     }
 
     /// Where a store of this schema connects.
-    pub fn target(&self) -> PgTarget {
+    pub(crate) fn target(&self) -> PgTarget {
         let mut target = self.base.clone();
         target
             .config
@@ -53,31 +53,31 @@ impl Schema {
     }
 
     /// The target as another role (which must exist).
-    pub fn target_as(&self, user: &str) -> PgTarget {
+    pub(crate) fn target_as(&self, user: &str) -> PgTarget {
         let mut target = self.target();
         target.config.user(user);
         target
     }
 
     /// Runs SQL as the test database's superuser, in this schema.
-    pub async fn sql(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+    pub(crate) async fn sql(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
         let client = self.client().await?;
         client.batch_execute(sql).await
     }
 
     /// A plain connection to this schema, as the superuser (the store's own connections
     /// use TLS when the URL asks for it; these are the test's tools).
-    pub async fn client(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    pub(crate) async fn client(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
         plain(self.target().config).await
     }
 
-    pub async fn store(&self, clock: &ManualClock) -> PgStore {
+    pub(crate) async fn store(&self, clock: &ManualClock) -> PgStore {
         PgStore::connect(self.target(), options(clock))
             .await
             .expect("connect PgStore")
     }
 
-    pub async fn drop_schema(self) {
+    pub(crate) async fn drop_schema(self) {
         let _ = self
             .sql(&format!("DROP SCHEMA {} CASCADE", self.name))
             .await;
@@ -85,7 +85,7 @@ impl Schema {
 }
 
 /// A connection without TLS.
-pub async fn plain(
+pub(crate) async fn plain(
     mut config: tokio_postgres::Config,
 ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     config.ssl_mode(tokio_postgres::config::SslMode::Disable);
@@ -95,7 +95,7 @@ pub async fn plain(
 }
 
 /// Options for tests: a small pool (many stores share the test cluster) and a quick poll.
-pub fn options(clock: &ManualClock) -> PgOptions {
+pub(crate) fn options(clock: &ManualClock) -> PgOptions {
     PgOptions {
         clock: Arc::new(clock.clone()),
         pool_size: 6,
@@ -104,7 +104,7 @@ pub fn options(clock: &ManualClock) -> PgOptions {
     }
 }
 
-pub struct Postgres {
+pub(crate) struct Postgres {
     schema: Schema,
     clock: ManualClock,
     stores: Vec<Arc<PgStore>>,

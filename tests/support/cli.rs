@@ -8,7 +8,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_complaintflow");
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs the binary, killing it if it hangs.
-pub fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     let child = Command::new(BIN)
         .args(args)
         .env("COMPLAINTFLOW_LOG", "error")
@@ -29,7 +29,7 @@ pub fn run(args: &[&str]) -> Output {
     }
 }
 
-pub fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         output.status.code(),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::id;
 
-pub fn text(s: &str) -> Text {
+pub(crate) fn text(s: &str) -> Text {
     Text::parse(s).expect("text")
 }
 
@@ -16,7 +16,7 @@ fn label(s: &str) -> Label {
 }
 
 /// A complaint as a dealer files it; `customise` changes what a scenario needs.
-pub fn filing(complaint: &str, customise: impl FnOnce(&mut Filed)) -> Filed {
+pub(crate) fn filing(complaint: &str, customise: impl FnOnce(&mut Filed)) -> Filed {
     let mut filed = Filed {
         complaint_id: id(complaint),
         origin: Origin::Dealer,
@@ -48,19 +48,19 @@ pub fn filing(complaint: &str, customise: impl FnOnce(&mut Filed)) -> Filed {
     filed
 }
 
-pub fn apologized() -> Apologized {
+pub(crate) fn apologized() -> Apologized {
     Apologized {
         note: Some(text("Apologized in person")),
     }
 }
 
-pub fn reported() -> ReportedToCac {
+pub(crate) fn reported() -> ReportedToCac {
     ReportedToCac {
         cac_reference: Some(label("CAC-2026-118")),
     }
 }
 
-pub fn cause(root_cause: RootCause, responsible: ResponsibleParty) -> CauseFound {
+pub(crate) fn cause(root_cause: RootCause, responsible: ResponsibleParty) -> CauseFound {
     CauseFound {
         root_cause,
         responsible,
@@ -69,7 +69,7 @@ pub fn cause(root_cause: RootCause, responsible: ResponsibleParty) -> CauseFound
     }
 }
 
-pub fn proposal(option: &str, promised_by: Timestamp) -> SolutionProposed {
+pub(crate) fn proposal(option: &str, promised_by: Timestamp) -> SolutionProposed {
     SolutionProposed {
         options: vec![SolutionOption {
             option_id: OptionId::parse(option).expect("option"),
@@ -82,25 +82,25 @@ pub fn proposal(option: &str, promised_by: Timestamp) -> SolutionProposed {
     }
 }
 
-pub fn accepted(option: &str) -> OptionAccepted {
+pub(crate) fn accepted(option: &str) -> OptionAccepted {
     OptionAccepted {
         option_id: OptionId::parse(option).expect("option"),
     }
 }
 
-pub fn work() -> WorkCarriedOut {
+pub(crate) fn work() -> WorkCarriedOut {
     WorkCarriedOut {
         description: text("Done as agreed"),
     }
 }
 
-pub fn resolved() -> Resolved {
+pub(crate) fn resolved() -> Resolved {
     Resolved {
         summary: text("Resolved as agreed"),
     }
 }
 
-pub fn call(answered: bool) -> ContactAttempted {
+pub(crate) fn call(answered: bool) -> ContactAttempted {
     ContactAttempted {
         purpose: ContactPurpose::SatisfactionCallback,
         answered,
@@ -109,26 +109,26 @@ pub fn call(answered: bool) -> ContactAttempted {
     }
 }
 
-pub fn satisfied(score: u8) -> SatisfactionRecorded {
+pub(crate) fn satisfied(score: u8) -> SatisfactionRecorded {
     SatisfactionRecorded {
         score: SatisfactionScore::new(score).expect("score"),
         customer_words: Some(text("Thank you for calling back")),
     }
 }
 
-pub fn closed() -> Closed {
+pub(crate) fn closed() -> Closed {
     Closed {
         summary: Some(text("Closed, customer satisfied")),
     }
 }
 
-pub fn reopened() -> Reopened {
+pub(crate) fn reopened() -> Reopened {
     Reopened {
         reason: text("The customer called again: the problem is back"),
     }
 }
 
-pub fn action(action: &str, department: Department) -> CorrectiveActionAssigned {
+pub(crate) fn action(action: &str, department: Department) -> CorrectiveActionAssigned {
     CorrectiveActionAssigned {
         action_id: ActionId::parse(action).expect("action"),
         department,
@@ -136,21 +136,25 @@ pub fn action(action: &str, department: Department) -> CorrectiveActionAssigned 
     }
 }
 
-pub fn action_done(action: &str) -> CorrectiveActionDone {
+pub(crate) fn action_done(action: &str) -> CorrectiveActionDone {
     CorrectiveActionDone {
         action_id: ActionId::parse(action).expect("action"),
         note: None,
     }
 }
 
-pub fn action_verified(action: &str) -> CorrectiveActionVerified {
+pub(crate) fn action_verified(action: &str) -> CorrectiveActionVerified {
     CorrectiveActionVerified {
         action_id: ActionId::parse(action).expect("action"),
         note: None,
     }
 }
 
-pub fn compensation(compensation: &str, kind: CompensationKind, fen: u64) -> CompensationRequested {
+pub(crate) fn compensation(
+    compensation: &str,
+    kind: CompensationKind,
+    fen: u64,
+) -> CompensationRequested {
     CompensationRequested {
         compensation_id: CompensationId::parse(compensation).expect("compensation"),
         kind,
@@ -159,7 +163,7 @@ pub fn compensation(compensation: &str, kind: CompensationKind, fen: u64) -> Com
     }
 }
 
-pub fn approval(
+pub(crate) fn approval(
     compensation: &str,
     level: Level,
     fen: u64,
@@ -173,20 +177,20 @@ pub fn approval(
     }
 }
 
-pub fn engineer(arrival: Timestamp) -> EngineerDispatched {
+pub(crate) fn engineer(arrival: Timestamp) -> EngineerDispatched {
     EngineerDispatched {
         engineer: label("Regional engineer Zhao"),
         expected_arrival: arrival,
     }
 }
 
-pub fn appraisal() -> OnSiteAppraisalRecorded {
+pub(crate) fn appraisal() -> OnSiteAppraisalRecorded {
     OnSiteAppraisalRecorded {
         findings: text("Fire started at an aftermarket wiring harness"),
     }
 }
 
-pub fn progress() -> ProgressReported {
+pub(crate) fn progress() -> ProgressReported {
     ProgressReported {
         summary: text("Vehicle at the workshop, parts ordered"),
     }

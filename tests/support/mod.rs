@@ -2,9 +2,9 @@
 //! following the live tail, and the timer scheduler.
 #![allow(dead_code)] // each test binary uses a different part
 
-pub mod cli;
-pub mod events;
-pub mod server;
+pub(crate) mod cli;
+pub(crate) mod events;
+pub(crate) mod server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,22 +22,22 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub fn at(text: &str) -> Timestamp {
+pub(crate) fn at(text: &str) -> Timestamp {
     text.parse().expect("test timestamp")
 }
 
-pub fn id(text: &str) -> ComplaintId {
+pub(crate) fn id(text: &str) -> ComplaintId {
     ComplaintId::parse(text).expect("test complaint id")
 }
 
-pub fn actor(role: Role) -> Actor {
+pub(crate) fn actor(role: Role) -> Actor {
     match role {
         Role::Engine => Actor::engine(),
         _ => Actor::new(ActorId::parse(format!("{role}-1")).expect("actor"), role),
     }
 }
 
-pub struct World {
+pub(crate) struct World {
     pub dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     pub clock: ManualClock,
@@ -51,7 +51,7 @@ pub struct World {
 
 impl World {
     /// A fresh engine with the built-in policy, its clock at `start`.
-    pub async fn start(start: &str) -> Self {
+    pub(crate) async fn start(start: &str) -> Self {
         let temp = tempfile::tempdir().expect("tempdir");
         let dir = temp.path().to_path_buf();
         let mut world = Self::open(&dir, ManualClock::new(at(start)));
@@ -60,14 +60,14 @@ impl World {
     }
 
     /// Opens the engine on an existing data directory (a restart).
-    pub fn open(dir: &Path, clock: ManualClock) -> Self {
+    pub(crate) fn open(dir: &Path, clock: ManualClock) -> Self {
         let (store, projections) = Self::open_log(dir, &clock);
         Self::assemble(dir, clock, store, projections)
     }
 
     /// Opens the engine on an existing data directory as the server starts: the read
     /// models catch up with the log before they follow it (needs a multi-thread runtime).
-    pub async fn open_caught_up(dir: &Path, clock: ManualClock) -> Self {
+    pub(crate) async fn open_caught_up(dir: &Path, clock: ManualClock) -> Self {
         let (store, projections) = Self::open_log(dir, &clock);
         projections
             .catch_up(store.as_ref(), |_, _| {})
@@ -124,7 +124,7 @@ impl World {
     }
 
     /// Stops everything as a shutdown would, keeping the data directory.
-    pub async fn stop(self) -> (Option<tempfile::TempDir>, PathBuf, ManualClock) {
+    pub(crate) async fn stop(self) -> (Option<tempfile::TempDir>, PathBuf, ManualClock) {
         self.follower.abort();
         let _ = self.follower.await;
         self.store.close().await.expect("close");
@@ -132,18 +132,18 @@ impl World {
         (self._temp, self.dir, self.clock)
     }
 
-    pub fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.clock.now_ts()
     }
 
     /// Moves the clock and fires whatever fell due.
-    pub async fn advance(&self, by: SignedDuration) -> FireReport {
+    pub(crate) async fn advance(&self, by: SignedDuration) -> FireReport {
         self.clock.advance(by);
         self.fire().await
     }
 
     /// Sets the clock (forward) and fires whatever fell due.
-    pub async fn at(&self, when: &str) -> FireReport {
+    pub(crate) async fn at(&self, when: &str) -> FireReport {
         let when = at(when);
         assert!(
             when >= self.now(),
@@ -153,12 +153,12 @@ impl World {
         self.fire().await
     }
 
-    pub async fn fire(&self) -> FireReport {
+    pub(crate) async fn fire(&self) -> FireReport {
         self.scheduler.fire_due().await.expect("timers fire")
     }
 
     /// Submits an event happening now.
-    pub async fn submit(
+    pub(crate) async fn submit(
         &self,
         role: Role,
         complaint: &str,
@@ -169,7 +169,7 @@ impl World {
     }
 
     /// Submits an event dated `occurred_at` (e.g. sent late by a dealer system).
-    pub async fn submit_dated(
+    pub(crate) async fn submit_dated(
         &self,
         role: Role,
         complaint: &str,
@@ -198,12 +198,12 @@ impl World {
     }
 
     #[track_caller]
-    pub fn ok(&self, result: Result<AppendOutcome, EngineError>) -> AppendOutcome {
+    pub(crate) fn ok(&self, result: Result<AppendOutcome, EngineError>) -> AppendOutcome {
         result.unwrap_or_else(|err| panic!("refused: {err}"))
     }
 
     /// The rule code an event is refused with (panics if it is accepted).
-    pub async fn refused(
+    pub(crate) async fn refused(
         &self,
         role: Role,
         complaint: &str,
@@ -221,7 +221,7 @@ impl World {
 
     /// Numbers the ids of later submissions from `next`: a world reopened on a log that
     /// another one wrote must not reuse that one's ids.
-    pub fn ids_from(self, next: u64) -> Self {
+    pub(crate) fn ids_from(self, next: u64) -> Self {
         self.next_id.store(next, Ordering::Relaxed);
         self
     }
@@ -234,7 +234,7 @@ impl World {
     }
 
     /// The projected record, once the projections have seen everything.
-    pub async fn record(&self, complaint: &str) -> ComplaintRecord {
+    pub(crate) async fn record(&self, complaint: &str) -> ComplaintRecord {
         self.projections.wait_for(self.store.head()).await;
         self.projections
             .get(&id(complaint))
@@ -242,7 +242,7 @@ impl World {
             .expect("projected")
     }
 
-    pub async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
+    pub(crate) async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
         let stream = complaintflow_server::engine::stream_of(&id(complaint)).expect("stream");
         self.store
             .read_stream(&stream, 0, Direction::Forwards, 10_000)
@@ -251,7 +251,7 @@ impl World {
     }
 
     /// The event types of a complaint's timeline, in order.
-    pub async fn types(&self, complaint: &str) -> Vec<String> {
+    pub(crate) async fn types(&self, complaint: &str) -> Vec<String> {
         self.timeline(complaint)
             .await
             .into_iter()
@@ -260,7 +260,7 @@ impl World {
     }
 
     /// How many events of `event_type` the complaint has.
-    pub async fn count(&self, complaint: &str, event_type: &str) -> usize {
+    pub(crate) async fn count(&self, complaint: &str, event_type: &str) -> usize {
         self.types(complaint)
             .await
             .iter()
@@ -270,7 +270,7 @@ impl World {
 }
 
 /// `ManualClock::now` through the `Clock` trait, without importing it everywhere.
-pub trait NowExt {
+pub(crate) trait NowExt {
     fn now_ts(&self) -> Timestamp;
 }
 

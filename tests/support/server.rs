@@ -22,7 +22,7 @@ use tonic_types::StatusExt;
 
 use super::events::filing;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub address: SocketAddr,
     pub clock: ManualClock,
     pub token_file: PathBuf,
@@ -31,7 +31,7 @@ pub struct TestServer {
 }
 
 /// Adds a token to `file` and returns it.
-pub fn issue(
+pub(crate) fn issue(
     file: &mut TokenFile,
     identity: &str,
     role: Role,
@@ -43,14 +43,14 @@ pub fn issue(
     token
 }
 
-pub fn write_tokens(path: &Path, file: &TokenFile) {
+pub(crate) fn write_tokens(path: &Path, file: &TokenFile) {
     std::fs::write(path, toml::to_string(file).expect("token file")).expect("write tokens");
 }
 
 impl TestServer {
     /// Serves `root/data` with the tokens of `tokens` (written to `root/tokens.toml`) and
     /// the dealer registry `dealers`.
-    pub async fn start(
+    pub(crate) async fn start(
         root: &Path,
         tokens: &TokenFile,
         dealers: BTreeMap<String, String>,
@@ -93,7 +93,7 @@ impl TestServer {
         }
     }
 
-    pub async fn complaints(&self) -> ComplaintServiceClient<Channel> {
+    pub(crate) async fn complaints(&self) -> ComplaintServiceClient<Channel> {
         let channel = Channel::from_shared(format!("http://{}", self.address))
             .unwrap()
             .connect()
@@ -102,14 +102,14 @@ impl TestServer {
         ComplaintServiceClient::new(channel)
     }
 
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.done.await.unwrap();
     }
 }
 
 /// `message` as `token` sends it.
-pub fn signed<T>(token: &str, message: T) -> Request<T> {
+pub(crate) fn signed<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "authorization",
@@ -119,19 +119,23 @@ pub fn signed<T>(token: &str, message: T) -> Request<T> {
 }
 
 /// The status code of a call that must fail.
-pub fn code<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> Code {
+pub(crate) fn code<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> Code {
     result.expect_err("the call must be refused").code()
 }
 
 /// The workflow rule a refusal names.
-pub fn rule<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> String {
+pub(crate) fn rule<T: std::fmt::Debug>(result: Result<tonic::Response<T>, Status>) -> String {
     let status = result.expect_err("the call must be refused");
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     let info = status.get_details_error_info().expect("error info");
     info.metadata.get("rule").cloned().expect("a rule name")
 }
 
-pub fn filing_request(complaint: &str, dealer: &str, region: &str) -> proto::FileComplaintRequest {
+pub(crate) fn filing_request(
+    complaint: &str,
+    dealer: &str,
+    region: &str,
+) -> proto::FileComplaintRequest {
     let filed = filing(complaint, |f| {
         f.dealer = DealerCode::parse(dealer).unwrap();
         f.region = RegionCode::parse(region).unwrap();
@@ -149,7 +153,10 @@ pub fn filing_request(complaint: &str, dealer: &str, region: &str) -> proto::Fil
     }
 }
 
-pub fn append_request(complaint: &str, events: Vec<ComplaintEvent>) -> proto::AppendEventsRequest {
+pub(crate) fn append_request(
+    complaint: &str,
+    events: Vec<ComplaintEvent>,
+) -> proto::AppendEventsRequest {
     proto::AppendEventsRequest {
         name: format!("complaints/{complaint}"),
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -165,7 +172,7 @@ pub fn append_request(complaint: &str, events: Vec<ComplaintEvent>) -> proto::Ap
     }
 }
 
-pub fn get_request(complaint: &str) -> proto::GetComplaintRequest {
+pub(crate) fn get_request(complaint: &str) -> proto::GetComplaintRequest {
     proto::GetComplaintRequest {
         name: format!("complaints/{complaint}"),
         as_of: None,

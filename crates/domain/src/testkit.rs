@@ -11,33 +11,33 @@ use super::state::{ComplaintState, apply};
 use super::values::*;
 use super::vocabulary::*;
 
-pub const COMPLAINT: &str = "CMP-2025-0004";
+pub(crate) const COMPLAINT: &str = "CMP-2025-0004";
 
-pub fn at(s: &str) -> Timestamp {
+pub(crate) fn at(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")
 }
 
-pub fn text(s: &str) -> Text {
+pub(crate) fn text(s: &str) -> Text {
     Text::parse(s).expect("test text")
 }
 
-pub fn label(s: &str) -> Label {
+pub(crate) fn label(s: &str) -> Label {
     Label::parse(s).expect("test label")
 }
 
-pub fn complaint_id() -> ComplaintId {
+pub(crate) fn complaint_id() -> ComplaintId {
     ComplaintId::parse(COMPLAINT).expect("test id")
 }
 
-pub fn option_id(s: &str) -> OptionId {
+pub(crate) fn option_id(s: &str) -> OptionId {
     OptionId::parse(s).expect("test option id")
 }
 
-pub fn money(fen: u64) -> Money {
+pub(crate) fn money(fen: u64) -> Money {
     Money::new(fen).expect("test amount")
 }
 
-pub fn actor(role: Role) -> Actor {
+pub(crate) fn actor(role: Role) -> Actor {
     match role {
         Role::Engine => Actor::engine(),
         _ => Actor::new(
@@ -49,7 +49,7 @@ pub fn actor(role: Role) -> Actor {
 
 /// Seed 004: a customer waited an hour in the showroom while her repaired
 /// car stood in the car park and nobody told her.
-pub fn seed_004_filing() -> events::Filed {
+pub(crate) fn seed_004_filing() -> events::Filed {
     events::Filed {
         complaint_id: complaint_id(),
         origin: Origin::Dealer,
@@ -81,7 +81,7 @@ pub fn seed_004_filing() -> events::Filed {
     }
 }
 
-pub fn option(id: &str, promised_by: Timestamp) -> events::SolutionOption {
+pub(crate) fn option(id: &str, promised_by: Timestamp) -> events::SolutionOption {
     events::SolutionOption {
         option_id: option_id(id),
         summary: text("Free car wash and a written apology"),
@@ -92,28 +92,28 @@ pub fn option(id: &str, promised_by: Timestamp) -> events::SolutionOption {
     }
 }
 
-pub fn proposal(options: &[(&str, Timestamp)]) -> ComplaintEvent {
+pub(crate) fn proposal(options: &[(&str, Timestamp)]) -> ComplaintEvent {
     events::SolutionProposed {
         options: options.iter().map(|(id, by)| option(id, *by)).collect(),
     }
     .into()
 }
 
-pub fn accept(id: &str) -> ComplaintEvent {
+pub(crate) fn accept(id: &str) -> ComplaintEvent {
     events::OptionAccepted {
         option_id: option_id(id),
     }
     .into()
 }
 
-pub fn resolved() -> ComplaintEvent {
+pub(crate) fn resolved() -> ComplaintEvent {
     events::Resolved {
         summary: text("Apologized, explained, new pick-up notification process"),
     }
     .into()
 }
 
-pub fn satisfaction(score: u8) -> ComplaintEvent {
+pub(crate) fn satisfaction(score: u8) -> ComplaintEvent {
     events::SatisfactionRecorded {
         score: SatisfactionScore::new(score).expect("score"),
         customer_words: Some(text("OK")),
@@ -122,11 +122,11 @@ pub fn satisfaction(score: u8) -> ComplaintEvent {
 }
 
 /// A satisfaction call-back.
-pub fn call(answered: bool) -> ComplaintEvent {
+pub(crate) fn call(answered: bool) -> ComplaintEvent {
     call_for(ContactPurpose::SatisfactionCallback, answered)
 }
 
-pub fn call_for(purpose: ContactPurpose, answered: bool) -> ComplaintEvent {
+pub(crate) fn call_for(purpose: ContactPurpose, answered: bool) -> ComplaintEvent {
     events::ContactAttempted {
         purpose,
         answered,
@@ -136,7 +136,7 @@ pub fn call_for(purpose: ContactPurpose, answered: bool) -> ComplaintEvent {
     .into()
 }
 
-pub fn paused(waiting_for: WaitingFor) -> ComplaintEvent {
+pub(crate) fn paused(waiting_for: WaitingFor) -> ComplaintEvent {
     events::Paused {
         waiting_for,
         reason: text("waiting"),
@@ -144,24 +144,24 @@ pub fn paused(waiting_for: WaitingFor) -> ComplaintEvent {
     .into()
 }
 
-pub fn resumed() -> ComplaintEvent {
+pub(crate) fn resumed() -> ComplaintEvent {
     events::Resumed { note: None }.into()
 }
 
-pub fn reported_to_cac() -> ComplaintEvent {
+pub(crate) fn reported_to_cac() -> ComplaintEvent {
     events::ReportedToCac {
         cac_reference: None,
     }
     .into()
 }
 
-pub fn closed() -> ComplaintEvent {
+pub(crate) fn closed() -> ComplaintEvent {
     events::Closed { summary: None }.into()
 }
 
 /// Runs events through `check` and `apply` like the engine: each event is
 /// checked against the state so far, dated `at`, with the engine clock at `at`.
-pub struct Harness {
+pub(crate) struct Harness {
     pub policy: Policy,
     pub state: Option<ComplaintState>,
     pub version: u64,
@@ -169,11 +169,11 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_policy(Policy::builtin())
     }
 
-    pub fn with_policy(policy: Policy) -> Self {
+    pub(crate) fn with_policy(policy: Policy) -> Self {
         Self {
             policy,
             state: None,
@@ -183,17 +183,17 @@ impl Harness {
     }
 
     /// A harness with the seed-004 complaint filed at `filed_at`.
-    pub fn filed_at(filed_at: &str) -> Self {
+    pub(crate) fn filed_at(filed_at: &str) -> Self {
         let mut harness = Self::new();
         harness.ok(seed_004_filing(), Role::DealerStaff, filed_at);
         harness
     }
 
-    pub fn state(&self) -> &ComplaintState {
+    pub(crate) fn state(&self) -> &ComplaintState {
         self.state.as_ref().expect("complaint filed")
     }
 
-    pub fn context(&self, role: Role, when: Timestamp) -> CheckContext {
+    pub(crate) fn context(&self, role: Role, when: Timestamp) -> CheckContext {
         CheckContext {
             complaint_id: complaint_id(),
             actor: actor(role),
@@ -202,7 +202,7 @@ impl Harness {
         }
     }
 
-    pub fn try_event(
+    pub(crate) fn try_event(
         &mut self,
         event: impl Into<ComplaintEvent>,
         role: Role,
@@ -211,7 +211,7 @@ impl Harness {
         self.try_at(event.into(), role, at(when))
     }
 
-    pub fn try_at(
+    pub(crate) fn try_at(
         &mut self,
         event: ComplaintEvent,
         role: Role,
@@ -228,7 +228,7 @@ impl Harness {
     }
 
     /// Applies without checking (for building states the rules test against).
-    pub fn append(&mut self, event: ComplaintEvent, role: Role, when: Timestamp) {
+    pub(crate) fn append(&mut self, event: ComplaintEvent, role: Role, when: Timestamp) {
         self.version += 1;
         let meta = EventMeta {
             version: self.version,
@@ -241,7 +241,7 @@ impl Harness {
     }
 
     #[track_caller]
-    pub fn ok(&mut self, event: impl Into<ComplaintEvent>, role: Role, when: &str) {
+    pub(crate) fn ok(&mut self, event: impl Into<ComplaintEvent>, role: Role, when: &str) {
         let event = event.into();
         let event_type = event.event_type();
         if let Err(violation) = self.try_event(event, role, when) {
@@ -251,7 +251,7 @@ impl Harness {
 
     /// The code of the rule that refuses `event`; the state is left unchanged.
     #[track_caller]
-    pub fn refused(
+    pub(crate) fn refused(
         &self,
         event: impl Into<ComplaintEvent>,
         role: Role,

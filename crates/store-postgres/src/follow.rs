@@ -16,7 +16,7 @@ use super::error::PgError;
 use super::writer::advance;
 
 /// A task that stops when its handle is dropped.
-pub struct AbortOnDrop(pub JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-pub async fn follow(
+pub(crate) async fn follow(
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
     pool: deadpool_postgres::Pool,
@@ -54,7 +54,7 @@ pub async fn follow(
 }
 
 /// Where the log ends, as committed.
-pub async fn read_head(pool: &deadpool_postgres::Pool) -> Result<u64, PgError> {
+pub(crate) async fn read_head(pool: &deadpool_postgres::Pool) -> Result<u64, PgError> {
     let client = pool.get().await?;
     let row = client
         .query_opt("SELECT next_position FROM complaintflow_head", &[])

@@ -10,13 +10,13 @@ use super::error::PgError;
 use complaintflow_log::{Hash, RecordedEvent, StreamId};
 
 /// The columns of an event, in the order [`event`] reads them.
-pub const COLUMNS: &str = "position, stream, version, event_id, event_type, schema_version, \
+pub(crate) const COLUMNS: &str = "position, stream, version, event_id, event_type, schema_version, \
      occurred_at_us, recorded_at_us, correlation_id, causation_id, actor, payload, \
      content_hash, hash";
 
 /// A count or place the log keeps as `bigint`. Positions and versions never reach 2^63;
 /// a bound from a caller beyond it means "to the end".
-pub fn bigint(value: u64) -> i64 {
+pub(crate) fn bigint(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
@@ -29,7 +29,7 @@ fn unsigned(value: i64, at: &str, name: &str) -> Result<u64, PgError> {
     u64::try_from(value).map_err(|_| PgError::corrupt(at, format!("negative {name} {value}")))
 }
 
-pub fn hash(bytes: &[u8], at: &str, name: &str) -> Result<Hash, PgError> {
+pub(crate) fn hash(bytes: &[u8], at: &str, name: &str) -> Result<Hash, PgError> {
     <[u8; 32]>::try_from(bytes)
         .map(Hash)
         .map_err(|_| PgError::corrupt(at, format!("{name} is {} bytes, not 32", bytes.len())))
@@ -41,7 +41,7 @@ fn micros(value: i64, at: &str, name: &str) -> Result<Timestamp, PgError> {
 }
 
 /// Decodes a row selected with [`COLUMNS`].
-pub fn event(row: &Row) -> Result<RecordedEvent, PgError> {
+pub(crate) fn event(row: &Row) -> Result<RecordedEvent, PgError> {
     let position: i64 = column(row, 0, "a row of complaintflow_events")?;
     let at = format!("position {position}");
     let at = at.as_str();
@@ -69,6 +69,6 @@ pub fn event(row: &Row) -> Result<RecordedEvent, PgError> {
     })
 }
 
-pub fn events(rows: &[Row]) -> Result<Vec<RecordedEvent>, PgError> {
+pub(crate) fn events(rows: &[Row]) -> Result<Vec<RecordedEvent>, PgError> {
     rows.iter().map(event).collect()
 }

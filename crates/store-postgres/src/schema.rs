@@ -21,7 +21,7 @@ const VERSIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS complaintflow_schema (
 
 /// Brings the schema to [`SCHEMA_VERSION`]. A database already there is only read, so
 /// that an application role without the right to create tables can start.
-pub async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), PgError> {
+pub(crate) async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), PgError> {
     if let Some(found) = applied(client).await? {
         check_not_newer(found)?;
         if found == SCHEMA_VERSION {

@@ -28,20 +28,20 @@ use complaintflow_log::{
 
 /// The channel other nodes are woken on after a commit (the payload is the new head):
 /// one per schema, as several logs may share a database.
-pub fn channel(schema: &str) -> String {
+pub(crate) fn channel(schema: &str) -> String {
     let digest = blake3::hash(schema.as_bytes()).to_hex();
     format!("complaintflow_{}", &digest[..16])
 }
 
 /// One append waiting for the writer.
-pub struct AppendRequest {
+pub(crate) struct AppendRequest {
     pub stream: StreamId,
     pub expected: ExpectedVersion,
     pub events: Vec<PreparedEvent>,
     pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
 }
 
-pub struct Writer {
+pub(crate) struct Writer {
     pub pool: deadpool_postgres::Pool,
     pub clock: SharedClock,
     pub head: watch::Sender<u64>,
@@ -54,7 +54,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub async fn run(self, mut queue: mpsc::Receiver<AppendRequest>) {
+    pub(crate) async fn run(self, mut queue: mpsc::Receiver<AppendRequest>) {
         while let Some(first) = queue.recv().await {
             let mut events = first.events.len();
             let mut bytes = size_of(&first);
@@ -224,7 +224,7 @@ struct Committed {
 }
 
 /// Moves the head forwards only: notifications and polls may arrive out of order.
-pub fn advance(head: &watch::Sender<u64>, to: u64) {
+pub(crate) fn advance(head: &watch::Sender<u64>, to: u64) {
     head.send_if_modified(|current| {
         let moved = to > *current;
         if moved {

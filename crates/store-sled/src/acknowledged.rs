@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use complaintflow_log::Hash;
 
-pub const FILE_NAME: &str = "acknowledged";
+pub(crate) const FILE_NAME: &str = "acknowledged";
 const MAGIC: &[u8; 8] = b"CFACK\x00\x00\x01";
 const SLOT_SIZE: u64 = 512;
 /// magic, sequence, next position, hash, checksum.
@@ -26,7 +26,7 @@ const RECORD_LEN: usize = 8 + 8 + 8 + 32 + 32;
 
 /// How far the log reached when it was last acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Acknowledged {
+pub(crate) struct Acknowledged {
     /// One past the last acknowledged event: the number of events the log must hold.
     pub next_position: u64,
     /// The global chain hash of the event at `next_position - 1` (genesis when empty).
@@ -35,7 +35,7 @@ pub struct Acknowledged {
 
 /// The record file cannot be read as one.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -47,18 +47,18 @@ pub enum RecordError {
 }
 
 /// The open record file, written by the flusher.
-pub struct AcknowledgedFile {
+pub(crate) struct AcknowledgedFile {
     file: File,
     sequence: u64,
 }
 
 impl AcknowledgedFile {
-    pub fn path_in(dir: &Path) -> PathBuf {
+    pub(crate) fn path_in(dir: &Path) -> PathBuf {
         dir.join(FILE_NAME)
     }
 
     /// Reads the record in `dir`, if there is one.
-    pub fn read(dir: &Path) -> Result<Option<Acknowledged>, RecordError> {
+    pub(crate) fn read(dir: &Path) -> Result<Option<Acknowledged>, RecordError> {
         let path = Self::path_in(dir);
         let io_error = |source| RecordError::Io {
             path: path.clone(),
@@ -77,7 +77,7 @@ impl AcknowledgedFile {
 
     /// Opens the record file in `dir` for writing, creating it with `initial` when it
     /// does not exist yet.
-    pub fn open(dir: &Path, initial: Acknowledged) -> io::Result<Self> {
+    pub(crate) fn open(dir: &Path, initial: Acknowledged) -> io::Result<Self> {
         let path = Self::path_in(dir);
         let file = OpenOptions::new()
             .read(true)
@@ -98,7 +98,7 @@ impl AcknowledgedFile {
     }
 
     /// Durably replaces the record: returns once it is on the device.
-    pub fn write(&mut self, record: Acknowledged) -> io::Result<()> {
+    pub(crate) fn write(&mut self, record: Acknowledged) -> io::Result<()> {
         self.sequence += 1;
         let slot = self.sequence % 2;
         self.file

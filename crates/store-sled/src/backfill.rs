@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use super::keys::ID_PREFIX;
 use super::seen::Seen;
 
-pub struct Backfill {
+pub(crate) struct Backfill {
     log: sled::Tree,
     seen: Arc<Seen>,
     started: AtomicBool,
@@ -25,7 +25,7 @@ pub struct Backfill {
 }
 
 impl Backfill {
-    pub fn new(log: sled::Tree, seen: Arc<Seen>) -> Self {
+    pub(crate) fn new(log: sled::Tree, seen: Arc<Seen>) -> Self {
         Self {
             log,
             seen,
@@ -36,7 +36,7 @@ impl Backfill {
     }
 
     /// Starts the backfill unless it already started: cheap after the first call.
-    pub fn start(&self) {
+    pub(crate) fn start(&self) {
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -64,7 +64,7 @@ impl Backfill {
 
     /// Stops the backfill and waits for its thread, which holds a handle on the
     /// database: the directory is only unlocked once every handle is gone.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.lock().take() {
             let _ = thread.join();

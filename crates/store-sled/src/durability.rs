@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub struct DiskSync {
+pub(crate) struct DiskSync {
     log_file: File,
     blobs_dir: PathBuf,
     synced_blobs: HashSet<OsString>,
@@ -20,7 +20,7 @@ pub struct DiskSync {
 
 impl DiskSync {
     /// For the sled database in `path` (its log is `path/db`, its blobs `path/blobs`).
-    pub fn open(path: &Path) -> io::Result<Self> {
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
         let log_file = File::open(path.join("db"))?;
         // The directory entries of the files sled created must survive too.
         File::open(path)?.sync_all()?;
@@ -34,7 +34,7 @@ impl DiskSync {
     }
 
     /// Call after `sled::Db::flush`: returns once everything flushed is on the device.
-    pub fn sync(&mut self) -> io::Result<()> {
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
         self.log_file.sync_data()?;
         self.sync_new_blobs()
     }
@@ -63,7 +63,7 @@ impl DiskSync {
 }
 
 /// Bytes free for an unprivileged writer on the filesystem holding `path`.
-pub fn free_bytes(path: &Path) -> io::Result<u64> {
+pub(crate) fn free_bytes(path: &Path) -> io::Result<u64> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;

@@ -32,7 +32,7 @@ fn install_quiet_hook() {
 }
 
 /// Runs `read`, turning a panic inside it into a corruption error at `location`.
-pub fn guarded<T>(
+pub(crate) fn guarded<T>(
     location: impl FnOnce() -> String,
     read: impl FnOnce() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {

@@ -31,23 +31,23 @@ const ID: u8 = b'i';
 /// Stream ids never contain NUL (see `StreamId::new`), so it ends a stream prefix.
 const STREAM_END: u8 = 0;
 
-pub const EVENT_PREFIX: [u8; 1] = [EVENT];
-pub const ID_PREFIX: [u8; 1] = [ID];
+pub(crate) const EVENT_PREFIX: [u8; 1] = [EVENT];
+pub(crate) const ID_PREFIX: [u8; 1] = [ID];
 
-pub fn event_key(position: u64) -> [u8; 9] {
+pub(crate) fn event_key(position: u64) -> [u8; 9] {
     let mut key = [EVENT; 9];
     key[1..].copy_from_slice(&position.to_be_bytes());
     key
 }
 
-pub fn position_of_event_key(key: &[u8]) -> Result<u64, StoreError> {
+pub(crate) fn position_of_event_key(key: &[u8]) -> Result<u64, StoreError> {
     key.get(1..9)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .ok_or_else(|| corrupt(key, "event key of the wrong length"))
 }
 
-pub fn stream_prefix(stream: &StreamId) -> Vec<u8> {
+pub(crate) fn stream_prefix(stream: &StreamId) -> Vec<u8> {
     let mut key = Vec::with_capacity(stream.as_str().len() + 10);
     key.push(STREAM);
     key.extend_from_slice(stream.as_str().as_bytes());
@@ -55,13 +55,13 @@ pub fn stream_prefix(stream: &StreamId) -> Vec<u8> {
     key
 }
 
-pub fn stream_key(stream: &StreamId, version: u64) -> Vec<u8> {
+pub(crate) fn stream_key(stream: &StreamId, version: u64) -> Vec<u8> {
     let mut key = stream_prefix(stream);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
 
-pub fn head_key(stream: &StreamId) -> Vec<u8> {
+pub(crate) fn head_key(stream: &StreamId) -> Vec<u8> {
     let mut key = Vec::with_capacity(stream.as_str().len() + 1);
     key.push(HEAD);
     key.extend_from_slice(stream.as_str().as_bytes());
@@ -69,14 +69,14 @@ pub fn head_key(stream: &StreamId) -> Vec<u8> {
 }
 
 /// The key formats 1 and 2 wrote for an event id, whatever its stream.
-pub fn legacy_id_key(event_id: &Uuid) -> [u8; 17] {
+pub(crate) fn legacy_id_key(event_id: &Uuid) -> [u8; 17] {
     let mut key = [ID; 17];
     key[1..].copy_from_slice(event_id.as_bytes());
     key
 }
 
 /// The key of an event id in its stream.
-pub fn id_key(stream: &StreamId, event_id: &Uuid) -> Vec<u8> {
+pub(crate) fn id_key(stream: &StreamId, event_id: &Uuid) -> Vec<u8> {
     let mut key = Vec::with_capacity(17 + stream.as_str().len());
     key.extend_from_slice(&legacy_id_key(event_id));
     key.extend_from_slice(stream.as_str().as_bytes());
@@ -84,13 +84,13 @@ pub fn id_key(stream: &StreamId, event_id: &Uuid) -> Vec<u8> {
 }
 
 /// The event id an id key starts with, in either form.
-pub fn event_id_of_id_key(key: &[u8]) -> Option<&[u8]> {
+pub(crate) fn event_id_of_id_key(key: &[u8]) -> Option<&[u8]> {
     key.get(ID_PREFIX.len()..17)
 }
 
 /// The last event of a stream, as the writer needs it to chain the next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamHead {
+pub(crate) struct StreamHead {
     pub version: u64,
     pub hash: Hash,
 }
@@ -98,14 +98,14 @@ pub struct StreamHead {
 impl StreamHead {
     /// Format 1 wrote heads; only the tests still encode one.
     #[cfg(test)]
-    pub fn encode(&self) -> [u8; 40] {
+    pub(crate) fn encode(&self) -> [u8; 40] {
         let mut out = [0; 40];
         out[..8].copy_from_slice(&self.version.to_be_bytes());
         out[8..].copy_from_slice(self.hash.as_bytes());
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
         let bytes: &[u8; 40] = bytes
             .try_into()
             .map_err(|_| corrupt(bytes, "stream head of the wrong length"))?;
@@ -119,20 +119,20 @@ impl StreamHead {
 /// A stream index entry: where the event is and, from format 2 on, its chain hash, so
 /// that the last entry of a stream is also its head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamEntry {
+pub(crate) struct StreamEntry {
     pub position: u64,
     pub hash: Option<Hash>,
 }
 
 impl StreamEntry {
-    pub fn encode(position: u64, hash: &Hash) -> [u8; 40] {
+    pub(crate) fn encode(position: u64, hash: &Hash) -> [u8; 40] {
         let mut out = [0; 40];
         out[..8].copy_from_slice(&position.to_be_bytes());
         out[8..].copy_from_slice(hash.as_bytes());
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
         match bytes.len() {
             8 => Ok(Self {
                 position: decode_position(bytes)?,
@@ -148,7 +148,7 @@ impl StreamEntry {
 }
 
 /// The version in a stream index key.
-pub fn version_of_stream_key(key: &[u8]) -> Result<u64, StoreError> {
+pub(crate) fn version_of_stream_key(key: &[u8]) -> Result<u64, StoreError> {
     key.len()
         .checked_sub(8)
         .map_or(Err(corrupt(key, "stream key too short")), |at| {
@@ -158,14 +158,14 @@ pub fn version_of_stream_key(key: &[u8]) -> Result<u64, StoreError> {
 
 /// Where an already stored event id landed, and what it contained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdEntry {
+pub(crate) struct IdEntry {
     pub position: u64,
     pub version: u64,
     pub content_hash: Hash,
 }
 
 impl IdEntry {
-    pub fn encode(&self) -> [u8; 48] {
+    pub(crate) fn encode(&self) -> [u8; 48] {
         let mut out = [0; 48];
         out[..8].copy_from_slice(&self.position.to_be_bytes());
         out[8..16].copy_from_slice(&self.version.to_be_bytes());
@@ -173,7 +173,7 @@ impl IdEntry {
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
         let bytes: &[u8; 48] = bytes
             .try_into()
             .map_err(|_| corrupt(bytes, "id entry of the wrong length"))?;
@@ -185,7 +185,7 @@ impl IdEntry {
     }
 }
 
-pub fn decode_position(bytes: &[u8]) -> Result<u64, StoreError> {
+pub(crate) fn decode_position(bytes: &[u8]) -> Result<u64, StoreError> {
     bytes
         .try_into()
         .map(u64::from_be_bytes)

@@ -21,7 +21,7 @@ use fastbloom::AtomicBloomFilter;
 const FALSE_POSITIVE_RATE: f64 = 0.001;
 const FIRST_CAPACITY: usize = 1 << 20;
 
-pub struct Seen {
+pub(crate) struct Seen {
     filters: RwLock<Vec<Filter>>,
     /// Every id stored before the store opened has been inserted.
     complete: AtomicBool,
@@ -54,7 +54,7 @@ impl Filter {
 
 impl Seen {
     /// An incomplete filter with room for `expected` ids and as many again.
-    pub fn new(expected: usize) -> Self {
+    pub(crate) fn new(expected: usize) -> Self {
         Self::starting_at(FIRST_CAPACITY, expected)
     }
 
@@ -66,13 +66,13 @@ impl Seen {
     }
 
     /// Every id stored before the store opened is in: from now on a "no" is certain.
-    pub fn mark_complete(&self) {
+    pub(crate) fn mark_complete(&self) {
         self.complete.store(true, Ordering::Release);
     }
 
     /// The writer inserts each id before its event can be read as stored; the backfill
     /// inserts the ids stored before.
-    pub fn insert(&self, key: &[u8]) {
+    pub(crate) fn insert(&self, key: &[u8]) {
         if let Some(filter) = self.read().last().filter(|filter| !filter.is_full()) {
             filter.add(key);
             return;
@@ -83,12 +83,12 @@ impl Seen {
         filters.push(filter);
     }
 
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.complete.load(Ordering::Acquire)
     }
 
     /// False means certainly not stored; true means perhaps.
-    pub fn may_contain(&self, key: &[u8]) -> bool {
+    pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
         // Acquire: the backfill's bits are visible once its completion is.
         !self.is_complete() || self.read().iter().any(|filter| filter.bloom.contains(key))
     }

@@ -48,16 +48,16 @@ use complaintflow_log::{
 /// The first failure that stopped the writer, shared by the writer, the flusher and the
 /// store: set once, and from then on every append is refused with it.
 #[derive(Debug, Default)]
-pub struct Failure(OnceLock<Arc<WriterFailure>>);
+pub(crate) struct Failure(OnceLock<Arc<WriterFailure>>);
 
 impl Failure {
     /// Records `failure` unless an earlier one is recorded already (the first cause is
     /// the one worth reporting; later ones follow from it).
-    pub fn set(&self, failure: WriterFailure) {
+    pub(crate) fn set(&self, failure: WriterFailure) {
         let _ = self.0.set(Arc::new(failure));
     }
 
-    pub fn get(&self) -> Option<&Arc<WriterFailure>> {
+    pub(crate) fn get(&self) -> Option<&Arc<WriterFailure>> {
         self.0.get()
     }
 
@@ -83,13 +83,13 @@ const MAX_WAITING_GROUPS: usize = 256;
 const RECORD_OVERHEAD: usize = 224;
 
 /// What the writer knows without asking sled, lent to a group while it stages.
-pub struct Known<'a> {
+pub(crate) struct Known<'a> {
     ids: &'a Seen,
     heads: &'a HashMap<StreamId, StreamHead>,
 }
 
 /// One append waiting for the writer.
-pub struct AppendRequest {
+pub(crate) struct AppendRequest {
     pub stream: StreamId,
     pub expected: ExpectedVersion,
     pub events: Vec<PreparedEvent>,
@@ -98,13 +98,13 @@ pub struct AppendRequest {
 
 /// Where the global log ends, as the writer continues it.
 #[derive(Debug, Clone, Copy)]
-pub struct LogTail {
+pub(crate) struct LogTail {
     pub next_position: u64,
     pub last_hash: Hash,
     pub last_recorded_at: Timestamp,
 }
 
-pub struct Writer {
+pub(crate) struct Writer {
     pub db: sled::Db,
     /// Event ids (their 16 bytes) that may be stored (see `seen`), shared with readers.
     pub seen_ids: Arc<Seen>,
@@ -136,7 +136,7 @@ struct AppliedGroup {
 }
 
 impl Writer {
-    pub fn run(mut self, data_dir: PathBuf, mut queue: mpsc::Receiver<AppendRequest>) {
+    pub(crate) fn run(mut self, data_dir: PathBuf, mut queue: mpsc::Receiver<AppendRequest>) {
         let (to_flusher, applied) = sync_mpsc::sync_channel(MAX_WAITING_GROUPS);
         let flusher = match self.start_flusher(&data_dir, applied) {
             Ok(handle) => handle,
@@ -577,7 +577,7 @@ impl Group {
 
 /// Where `event_id` is stored in `stream`, if it is: under its key in the stream, or
 /// under the key formats 1 and 2 wrote for it, if the stream's index holds that event.
-pub fn stored_id_entry(
+pub(crate) fn stored_id_entry(
     log: &sled::Tree,
     stream: &StreamId,
     event_id: &Uuid,

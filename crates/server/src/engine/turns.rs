@@ -15,15 +15,15 @@ use complaintflow_log::StreamId;
 const PRUNE_AT: usize = 4_096;
 
 #[derive(Debug, Default)]
-pub struct Turns {
+pub(crate) struct Turns {
     locks: Mutex<HashMap<StreamId, Weak<TurnLock<()>>>>,
 }
 
 /// Held while a submission runs; the next one for the complaint goes when it drops.
-pub type Turn = OwnedMutexGuard<()>;
+pub(crate) type Turn = OwnedMutexGuard<()>;
 
 impl Turns {
-    pub async fn take(&self, stream: &StreamId) -> Turn {
+    pub(crate) async fn take(&self, stream: &StreamId) -> Turn {
         let lock = {
             // A poisoned map only means a panic elsewhere while it was held: the map
             // itself is still consistent (each operation is a single insert or retain).

@@ -23,14 +23,14 @@ const PREFACE_BYTES: usize = 24 + 9;
 
 /// Closes every guarded connection when told to.
 #[derive(Debug, Clone)]
-pub struct CloseAll(watch::Sender<bool>);
+pub(crate) struct CloseAll(watch::Sender<bool>);
 
 impl CloseAll {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(watch::channel(false).0)
     }
 
-    pub fn close_all(&self) {
+    pub(crate) fn close_all(&self) {
         self.0.send_replace(true);
     }
 
@@ -46,7 +46,7 @@ impl CloseAll {
 }
 
 /// `incoming` with every connection guarded.
-pub fn guard<I>(
+pub(crate) fn guard<I>(
     incoming: I,
     handshake_timeout: Duration,
     close: CloseAll,
@@ -64,7 +64,7 @@ where
     })
 }
 
-pub struct Guarded {
+pub(crate) struct Guarded {
     io: TcpStream,
     preface_left: usize,
     handshake: Option<Pin<Box<Sleep>>>,

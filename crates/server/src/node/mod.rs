@@ -32,7 +32,6 @@ use crate::engine::Engine;
 use crate::projections::Projections;
 use crate::timers::Scheduler;
 use complaintflow_domain::Policy;
-use complaintflow_log::EventStore;
 use complaintflow_log::clock::{SharedClock, SystemClock};
 
 pub use gate::GateLayer;

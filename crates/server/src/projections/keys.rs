@@ -14,13 +14,13 @@ use jiff::Timestamp;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{DeadlineKey, DueStage};
 
-pub const RECORD: u8 = b'C';
-pub const INDEX: u8 = b'I';
-pub const TIMER: u8 = b'T';
-pub const STATS: u8 = b'S';
+pub(crate) const RECORD: u8 = b'C';
+pub(crate) const INDEX: u8 = b'I';
+pub(crate) const TIMER: u8 = b'T';
+pub(crate) const STATS: u8 = b'S';
 const SEP: u8 = 0;
 
-pub fn record_key(id: &ComplaintId) -> Vec<u8> {
+pub(crate) fn record_key(id: &ComplaintId) -> Vec<u8> {
     let mut key = Vec::with_capacity(id.as_str().len() + 1);
     key.push(RECORD);
     key.extend_from_slice(id.as_str().as_bytes());
@@ -29,7 +29,7 @@ pub fn record_key(id: &ComplaintId) -> Vec<u8> {
 
 /// The secondary indexes a complaint can be listed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Index {
+pub(crate) enum Index {
     All,
     Dealer,
     Region,
@@ -56,7 +56,7 @@ impl Index {
 }
 
 /// The prefix of every entry of `index` under `value`.
-pub fn index_prefix(index: Index, value: &str) -> Vec<u8> {
+pub(crate) fn index_prefix(index: Index, value: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(value.len() + 3);
     key.extend_from_slice(&[INDEX, index.tag()]);
     key.extend_from_slice(value.as_bytes());
@@ -65,7 +65,12 @@ pub fn index_prefix(index: Index, value: &str) -> Vec<u8> {
 }
 
 /// Newest first: the index orders by the complement of the filing time.
-pub fn index_key(index: Index, value: &str, filed_at: Timestamp, id: &ComplaintId) -> Vec<u8> {
+pub(crate) fn index_key(
+    index: Index,
+    value: &str,
+    filed_at: Timestamp,
+    id: &ComplaintId,
+) -> Vec<u8> {
     let mut key = index_prefix(index, value);
     let newest_first = u64::MAX - filed_at.as_microsecond() as u64;
     key.extend_from_slice(&newest_first.to_be_bytes());
@@ -74,11 +79,11 @@ pub fn index_key(index: Index, value: &str, filed_at: Timestamp, id: &ComplaintI
 }
 
 /// The complaint id of what follows an index key's prefix (its filing time and id).
-pub fn id_of_cursor(cursor: &[u8]) -> Option<&str> {
+pub(crate) fn id_of_cursor(cursor: &[u8]) -> Option<&str> {
     cursor.get(8..).and_then(|id| std::str::from_utf8(id).ok())
 }
 
-pub fn timer_key(
+pub(crate) fn timer_key(
     at: Timestamp,
     id: &ComplaintId,
     deadline: &DeadlineKey,
@@ -98,14 +103,14 @@ pub fn timer_key(
 }
 
 /// The first timer key after every timer due at or before `at`.
-pub fn timers_after(at: Timestamp) -> Vec<u8> {
+pub(crate) fn timers_after(at: Timestamp) -> Vec<u8> {
     let mut key = vec![TIMER];
     let bound = (at.as_microsecond() as u64 ^ (1 << 63)).saturating_add(1);
     key.extend_from_slice(&bound.to_be_bytes());
     key
 }
 
-pub fn stats_key(region: &str, dealer: &str, month: &str) -> Vec<u8> {
+pub(crate) fn stats_key(region: &str, dealer: &str, month: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(region.len() + dealer.len() + month.len() + 3);
     key.push(STATS);
     key.extend_from_slice(region.as_bytes());

@@ -22,7 +22,7 @@ use complaintflow_log::Hash;
 use complaintflow_log::parallel;
 
 #[derive(Debug, Default)]
-pub struct Model {
+pub(crate) struct Model {
     /// The next global position to apply.
     pub checkpoint: u64,
     /// The log's global chain hash at `checkpoint - 1`: which log the models were built
@@ -44,7 +44,7 @@ pub struct Model {
 /// A change to one complaint with every key it implies, worked out before the model is
 /// locked (on the folding threads), so that installing it is only set operations.
 #[derive(Debug)]
-pub struct Update {
+pub(crate) struct Update {
     pub id: ComplaintId,
     /// The keys of the record being replaced.
     pub old_index: Vec<Vec<u8>>,
@@ -56,7 +56,7 @@ pub struct Update {
 }
 
 impl Update {
-    pub fn new(
+    pub(crate) fn new(
         id: ComplaintId,
         old: Option<&ComplaintRecord>,
         record: Option<ComplaintRecord>,
@@ -85,7 +85,7 @@ impl Model {
     /// A model from records in parts (a snapshot's, or a rebuild's shards): their
     /// indexes and timers are derived and sorted on every core, then the records map,
     /// the index and the timers are each built in bulk, side by side.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         checkpoint: u64,
         parts: Vec<Vec<Arc<ComplaintRecord>>>,
         stats: Buckets,
@@ -134,7 +134,7 @@ impl Model {
     }
 
     /// Takes the follow-ups of a snapshot.
-    pub fn load_follow_ups(&mut self, states: Vec<FollowUpState>) {
+    pub(crate) fn load_follow_ups(&mut self, states: Vec<FollowUpState>) {
         for state in states {
             self.put_follow_up(state);
         }
@@ -148,7 +148,7 @@ impl Model {
     }
 
     /// Applies follow-up events, in the order each follow-up's came in the log.
-    pub fn apply_follow_ups(&mut self, changes: Vec<FollowUpChange>, policy: &Policy) {
+    pub(crate) fn apply_follow_ups(&mut self, changes: Vec<FollowUpChange>, policy: &Policy) {
         for FollowUpChange { id, event, meta } in changes {
             let mut state = self.follow_ups.remove(&id);
             if let Some(due) = state.as_ref().and_then(FollowUpState::pending_deadline) {
@@ -162,7 +162,7 @@ impl Model {
     }
 
     /// Replaces (or removes) a complaint's record, with its index entries and timers.
-    pub fn put(&mut self, update: Update) {
+    pub(crate) fn put(&mut self, update: Update) {
         let Update {
             id,
             old_index,
@@ -195,7 +195,7 @@ impl Model {
         };
     }
     /// Takes over what a run changed.
-    pub fn install(&mut self, changes: Changes, checkpoint: u64, policy: &Policy) {
+    pub(crate) fn install(&mut self, changes: Changes, checkpoint: u64, policy: &Policy) {
         for update in changes.updates {
             self.put(update);
         }

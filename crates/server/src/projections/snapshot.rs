@@ -25,7 +25,7 @@ use complaintflow_log::parallel;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
-pub const FORMAT: u32 = 4;
+pub(crate) const FORMAT: u32 = 4;
 /// More parts than this cannot have been written (one per core).
 const MAX_PARTS: usize = 1024;
 const FILE: &str = "read-models.snapshot";
@@ -46,7 +46,7 @@ struct Header {
 
 /// What a snapshot holds.
 #[derive(Debug)]
-pub struct Contents {
+pub(crate) struct Contents {
     pub checkpoint: u64,
     pub log_hash: Hash,
     /// The records, in parts.
@@ -57,7 +57,7 @@ pub struct Contents {
 
 /// Why a snapshot was not used.
 #[derive(Debug, thiserror::Error)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     #[error("no snapshot")]
     Missing,
     #[error("built under another policy or format")]
@@ -68,13 +68,13 @@ pub enum Unusable {
     Io(#[from] io::Error),
 }
 
-pub fn path_in(dir: &Path) -> PathBuf {
+pub(crate) fn path_in(dir: &Path) -> PathBuf {
     dir.join(FILE)
 }
 
 /// Writes the snapshot and makes it durable before it replaces the previous one.
 /// Records are encoded on every core.
-pub fn write(
+pub(crate) fn write(
     dir: &Path,
     fingerprint: &[u8],
     (checkpoint, log_hash): (u64, Hash),
@@ -132,7 +132,7 @@ pub fn write(
 }
 
 /// Reads the snapshot in `dir` if it is whole and was built under `fingerprint`.
-pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
+pub(crate) fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
     let bytes = match fs::read(path_in(dir)) {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(Unusable::Missing),
@@ -196,7 +196,7 @@ pub fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable> {
 }
 
 /// Forgets the snapshot (a missing one is fine).
-pub fn remove(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove(dir: &Path) -> io::Result<()> {
     match fs::remove_file(path_in(dir)) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),

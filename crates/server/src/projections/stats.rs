@@ -136,7 +136,7 @@ impl StatsBucket {
 /// Signed counts per value of a vocabulary, in an array of its size: counting
 /// allocates nothing, which matters when a rebuild keeps one tally per complaint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tally<V, const N: usize> {
+pub(crate) struct Tally<V, const N: usize> {
     counts: [i64; N],
     vocabulary: PhantomData<V>,
 }
@@ -174,7 +174,7 @@ impl<V: Named, const N: usize> Tally<V, N> {
 /// What a run of events changes in one complaint's bucket, gathered event by event
 /// and added to the bucket once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatsDelta {
+pub(crate) struct StatsDelta {
     complaints: i64,
     by_category: Tally<Category, { Category::ALL.len() }>,
     by_channel: Tally<Channel, { Channel::ALL.len() }>,
@@ -213,7 +213,7 @@ impl Default for StatsDelta {
 }
 
 impl StatsDelta {
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         let Self {
             complaints,
             by_category,
@@ -269,15 +269,15 @@ impl StatsDelta {
 }
 
 /// Statistics buckets by key.
-pub type Buckets = BTreeMap<BucketKey, StatsBucket>;
+pub(crate) type Buckets = BTreeMap<BucketKey, StatsBucket>;
 
 /// Adds a complaint's `delta` into its bucket.
-pub fn add_to(buckets: &mut Buckets, bucket: BucketKey, delta: &StatsDelta) {
+pub(crate) fn add_to(buckets: &mut Buckets, bucket: BucketKey, delta: &StatsDelta) {
     delta.add_into(buckets.entry(bucket).or_default());
 }
 
 /// Adds every bucket of `deltas` into `buckets`.
-pub fn merge_buckets(buckets: &mut Buckets, deltas: Buckets) {
+pub(crate) fn merge_buckets(buckets: &mut Buckets, deltas: Buckets) {
     for (bucket, delta) in deltas {
         buckets.entry(bucket).or_default().merge(&delta);
     }
@@ -309,7 +309,11 @@ impl BucketKey {
 /// Adds to `delta` what one event changes in its complaint's bucket, judged from the
 /// state before it. A complaint's bucket never changes (region, dealer and filing are
 /// fixed at filing), so one delta can gather a run of its events.
-pub fn add_event(delta: &mut StatsDelta, before: Option<&ComplaintState>, event: &ComplaintEvent) {
+pub(crate) fn add_event(
+    delta: &mut StatsDelta,
+    before: Option<&ComplaintState>,
+    event: &ComplaintEvent,
+) {
     match (event, before) {
         (ComplaintEvent::Filed(filed), None) => {
             delta.complaints += 1;
@@ -403,7 +407,7 @@ fn add_handling(delta: &mut StatsDelta, before: &ComplaintState, event: &Complai
 
 /// Counts the deadlines an event met (or met too late) into `delta`. Only called for
 /// events that may meet deadlines: working deadlines out is the expensive part.
-pub fn count_deadlines_met(
+pub(crate) fn count_deadlines_met(
     delta: &mut StatsDelta,
     before: &Obligations,
     after: &ComplaintState,

@@ -31,7 +31,7 @@ use complaintflow_log::{EncodedPage, RecordedEvent, StoreError};
 /// What one run changed: an update of each touched complaint, and the statistics
 /// deltas.
 #[derive(Debug, Default)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub updates: Vec<Update>,
     pub stats: Buckets,
     pub skipped: u64,
@@ -42,7 +42,7 @@ pub struct Changes {
 
 /// One follow-up event as the read model applies it.
 #[derive(Debug)]
-pub struct FollowUpChange {
+pub(crate) struct FollowUpChange {
     pub id: FollowUpId,
     pub event: FollowUpEvent,
     pub meta: EventMeta,
@@ -58,13 +58,13 @@ impl Changes {
 }
 
 /// Where a run finds the records its complaints had before it.
-pub type Lookup<'a> = &'a (dyn Fn(&ComplaintId) -> Option<Arc<ComplaintRecord>> + Sync);
+pub(crate) type Lookup<'a> = &'a (dyn Fn(&ComplaintId) -> Option<Arc<ComplaintRecord>> + Sync);
 
 /// A fold of this many events is split over every core.
 const PARALLEL_FOLD: u64 = 20_000;
 
 /// Folds `events` against the records `stored` gives.
-pub fn fold(stored: Lookup<'_>, policy: &Policy, events: &[RecordedEvent]) -> Changes {
+pub(crate) fn fold(stored: Lookup<'_>, policy: &Policy, events: &[RecordedEvent]) -> Changes {
     let mut fold = Fold::new(stored, policy, events.len() as u64);
     fold.feed(events);
     fold.into_changes()
@@ -73,13 +73,13 @@ pub fn fold(stored: Lookup<'_>, policy: &Policy, events: &[RecordedEvent]) -> Ch
 /// A fold over any number of runs of events, split by complaint into shards that each
 /// keep their complaints from one run to the next: a complaint spread over many runs
 /// is looked up, copied and made into a record once, not once per run.
-pub struct Fold<'a> {
+pub(crate) struct Fold<'a> {
     shards: Vec<Working<'a>>,
 }
 
 impl<'a> Fold<'a> {
     /// A fold of about `events` events: on every core if they are many.
-    pub fn new(stored: Lookup<'a>, policy: &'a Policy, events: u64) -> Self {
+    pub(crate) fn new(stored: Lookup<'a>, policy: &'a Policy, events: u64) -> Self {
         let count = match events >= PARALLEL_FOLD {
             true => parallel::cores(),
             false => 1,
@@ -101,7 +101,7 @@ impl<'a> Fold<'a> {
     }
 
     /// Folds the next run of events, each shard on its own core.
-    pub fn feed(&mut self, events: &[RecordedEvent]) {
+    pub(crate) fn feed(&mut self, events: &[RecordedEvent]) {
         let events = || events.iter().map(Envelope::from);
         if let [working] = self.shards.as_mut_slice() {
             return working.run(events());
@@ -117,7 +117,7 @@ impl<'a> Fold<'a> {
     /// works on a thread of its own, through the pages at its own pace (see
     /// `parallel::broadcast`), and decodes only the records of its own complaints. The
     /// fold is left empty if this fails.
-    pub fn feed_pages(
+    pub(crate) fn feed_pages(
         &mut self,
         pages: impl IntoIterator<Item = Result<EncodedPage, StoreError>>,
     ) -> Result<(), ProjectionError> {
@@ -149,7 +149,7 @@ impl<'a> Fold<'a> {
     }
 
     /// What the runs changed, as updates to the records they started from.
-    pub fn into_changes(self) -> Changes {
+    pub(crate) fn into_changes(self) -> Changes {
         let mut changes = Changes::default();
         for part in parallel::each(self.shards, Working::into_changes) {
             changes.absorb(part);
@@ -159,7 +159,7 @@ impl<'a> Fold<'a> {
 
     /// The complaints' records, one part per shard, for a fold that started from no
     /// records at all; with the statistics and the events skipped.
-    pub fn into_records(self) -> Records {
+    pub(crate) fn into_records(self) -> Records {
         let mut built = Records {
             parts: Vec::with_capacity(self.shards.len()),
             ..Records::default()
@@ -179,7 +179,7 @@ impl<'a> Fold<'a> {
 /// The read models a fold from no records at all builds: the complaints' records in
 /// parts (one per shard), the statistics, the events skipped and the follow-ups' events.
 #[derive(Debug, Default)]
-pub struct Records {
+pub(crate) struct Records {
     pub parts: Vec<Vec<Arc<ComplaintRecord>>>,
     pub stats: Buckets,
     pub skipped: u64,

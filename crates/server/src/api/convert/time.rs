@@ -44,7 +44,7 @@ pub fn timestamp_from_proto(
 }
 
 /// The instants the API accepts, as its documentation states them.
-pub const ACCEPTED_RANGE: &str = "0001-01-01T00:00:00Z..=9999-12-30T22:00:00.999999999Z";
+pub(crate) const ACCEPTED_RANGE: &str = "0001-01-01T00:00:00Z..=9999-12-30T22:00:00.999999999Z";
 
 /// A timestamp field that must be set.
 pub fn required_timestamp_from_proto(

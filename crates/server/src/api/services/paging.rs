@@ -17,12 +17,16 @@ use crate::api::convert::FieldViolation;
 use crate::auth::Principal;
 
 /// The file, inside the data directory, holding the page-token key.
-pub const KEY_FILE: &str = "page-token.key";
+pub(crate) const KEY_FILE: &str = "page-token.key";
 
 const NONCE_BYTES: usize = 24;
 
 /// A requested page size within `[1, max]`, `default` when unset (0).
-pub fn page_size(requested: i32, default: usize, max: usize) -> Result<usize, FieldViolation> {
+pub(crate) fn page_size(
+    requested: i32,
+    default: usize,
+    max: usize,
+) -> Result<usize, FieldViolation> {
     match requested {
         0 => Ok(default),
         n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
@@ -53,7 +57,7 @@ impl std::fmt::Debug for PageTokens {
 }
 
 /// What a token is bound to: the method, the caller and the query, hashed.
-pub fn binding(method: &str, caller: &Principal, query: &impl std::fmt::Debug) -> [u8; 32] {
+pub(crate) fn binding(method: &str, caller: &Principal, query: &impl std::fmt::Debug) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_derive_key("complaintflow page token binding v1");
     for part in [
         method,

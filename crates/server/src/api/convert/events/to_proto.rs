@@ -238,14 +238,14 @@ fn filed_to_proto(p: &ev::Filed) -> proto::Filed {
     }
 }
 
-pub fn customer_to_proto(customer: &ev::Customer) -> proto::Customer {
+pub(crate) fn customer_to_proto(customer: &ev::Customer) -> proto::Customer {
     proto::Customer {
         name: customer.name.to_string(),
         phone: customer.phone.to_string(),
     }
 }
 
-pub fn vehicle_to_proto(vehicle: &ev::Vehicle) -> proto::Vehicle {
+pub(crate) fn vehicle_to_proto(vehicle: &ev::Vehicle) -> proto::Vehicle {
     proto::Vehicle {
         vin: vehicle.vin.to_string(),
         plate: or_empty(&vehicle.plate),
@@ -280,7 +280,7 @@ fn responsible_party_to_proto(party: ResponsibleParty) -> proto::ResponsiblePart
     }
 }
 
-pub fn open_obligation_to_proto(open: &ev::OpenObligation) -> proto::OpenObligation {
+pub(crate) fn open_obligation_to_proto(open: &ev::OpenObligation) -> proto::OpenObligation {
     proto::OpenObligation {
         deadline: Some(deadline_ref_to_proto(open.deadline)),
         due_time: Some(timestamp_to_proto(open.due_at)),
@@ -296,7 +296,7 @@ fn deadline_ref_to_proto(key: DeadlineKey) -> proto::DeadlineRef {
 }
 
 /// `Money` is capped far below `i64::MAX`, so this never saturates.
-pub fn minor_units(amount: Money) -> i64 {
+pub(crate) fn minor_units(amount: Money) -> i64 {
     i64::try_from(amount.fen()).unwrap_or(i64::MAX)
 }
 
