@@ -107,13 +107,14 @@ impl Config {
                 if quick { 0.3 } else { 5.0 },
             )),
             max_appends: env_or("COMPLAINTFLOW_BENCH_MAX_APPENDS", size(10_000_000, 2_000)),
-            tasks: env::var("COMPLAINTFLOW_BENCH_TASKS")
-                .map(|list| {
+            tasks: env::var("COMPLAINTFLOW_BENCH_TASKS").map_or_else(
+                |_| vec![1, 8, 64],
+                |list| {
                     list.split(',')
                         .map(|t| parse_env("TASKS", t.trim()))
                         .collect()
-                })
-                .unwrap_or_else(|_| vec![1, 8, 64]),
+                },
+            ),
             replay_events: env_or("COMPLAINTFLOW_BENCH_REPLAY_EVENTS", size(1_000_000, 20_000)),
             fill_tasks: env_or("COMPLAINTFLOW_BENCH_FILL_TASKS", size(256, 16)),
             stream_reads: env_or("COMPLAINTFLOW_BENCH_STREAM_READS", size(10_000, 200)),
@@ -148,7 +149,7 @@ fn parse_env<T: FromStr>(name: &str, value: &str) -> T {
 }
 
 fn print_header(config: &Config) {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let cpu = proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".into());
     let memory = proc_field("/proc/meminfo", "MemTotal").unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -268,7 +269,7 @@ const CEILING_GROUP: u64 = 18;
 /// group), then with every core inserting on its own.
 fn sled_ceiling(config: &Config) -> Vec<Row> {
     let events = if config.quick { 2_000 } else { CEILING_EVENTS };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64;
     vec![
         ceiling_run(
             config,
@@ -335,7 +336,8 @@ fn ceiling_run(config: &Config, label: &str, threads: u64, events: u64, batched:
         }
     });
     let elapsed = started.elapsed();
-    Row::new(label.to_owned(), threads, events, elapsed).with_cpu(process_cpu() - cpu_before)
+    Row::new(label.to_owned(), threads, events, elapsed)
+        .with_cpu(process_cpu().checked_sub(cpu_before).unwrap())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
         .collect();
     let (events, latency) = join_runs(handles).await;
     let elapsed = started.elapsed();
-    let cpu = process_cpu() - cpu_before;
+    let cpu = process_cpu().checked_sub(cpu_before).unwrap();
     let writer = WriterStats::now().since(&writer_before);
     store.close().await.expect("close");
     Row::new(

@@ -86,11 +86,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             latency.add(run.await?.map_err(|e| e.to_string())?)?;
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let cpu = process_cpu() - cpu_before;
+        let cpu = process_cpu().checked_sub(cpu_before).unwrap();
         println!("gRPC ceiling: grpc.health.v1.Health/Check over loopback, server and clients on this machine");
         println!(
             "machine: {} cores; {tasks} tasks over {connections} connections for {seconds} s",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
+            std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
         );
         println!(
             "{} calls, {:.0} calls/s, p50 {} µs, p99 {} µs",

@@ -90,9 +90,10 @@ fn per_second(count: u64, time: Duration) -> String {
 }
 
 fn data_root() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
     target.join("bench-data")
 }
 
@@ -420,7 +421,7 @@ fn main() -> BenchResult<()> {
     // As the `complaintflow` binary runs.
     complaintflow::process::disable_transparent_huge_pages();
     let sizes = Sizes::from_env();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("complaintflow workflow benchmarks");
     println!(
         "machine: {cpus} CPUs (nproc); command: {}",

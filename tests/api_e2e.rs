@@ -43,7 +43,7 @@ impl Server {
         tokens.insert(
             "dealer_a",
             issue(&mut file, "dms-sh-0042", AuthRole::Dealer, |e| {
-                e.dealers = vec!["SH-0042".into()]
+                e.dealers = vec!["SH-0042".into()];
             }),
         );
         tokens.insert(
@@ -56,13 +56,13 @@ impl Server {
         tokens.insert(
             "dealer_b",
             issue(&mut file, "dms-bj-0007", AuthRole::Dealer, |e| {
-                e.dealers = vec!["BJ-0007".into()]
+                e.dealers = vec!["BJ-0007".into()];
             }),
         );
         tokens.insert(
             "cac_east",
             issue(&mut file, "cac-east", AuthRole::Cac, |e| {
-                e.regions = vec!["EAST".into()]
+                e.regions = vec!["EAST".into()];
             }),
         );
         tokens.insert(

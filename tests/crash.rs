@@ -185,10 +185,9 @@ fn print_acks(acks: impl Iterator<Item = Ack>) -> std::io::Result<()> {
 
 #[test]
 fn acknowledged_appends_survive_sigkill() {
-    let seed = std::env::var(SEED_ENV)
-        .ok()
-        .map(|s| s.parse().expect("COMPLAINTFLOW_CRASH_SEED must be a u64"))
-        .unwrap_or(DEFAULT_SEED);
+    let seed = std::env::var(SEED_ENV).ok().map_or(DEFAULT_SEED, |s| {
+        s.parse().expect("COMPLAINTFLOW_CRASH_SEED must be a u64")
+    });
     println!("crash test seed {seed} (set {SEED_ENV} to replay)");
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();

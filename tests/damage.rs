@@ -400,9 +400,10 @@ async fn no_damage_panics_or_passes_for_intact() {
             .collect();
         let count = if file.ends_with("events/db") { 200 } else { 16 };
         for n in 0..count {
-            let at = match written.is_empty() {
-                true => rng.random_range(0..len),
-                false => written[rng.random_range(0..written.len())],
+            let at = if written.is_empty() {
+                rng.random_range(0..len)
+            } else {
+                written[rng.random_range(0..written.len())]
             };
             cases.push((
                 file.clone(),
@@ -426,34 +427,31 @@ async fn no_damage_panics_or_passes_for_intact() {
 
         let (intact, output) = verify_says(&copy);
         assert_no_panic(&output, &what);
-        match intact {
-            Some(events) => {
-                assert_eq!(
-                    events,
-                    acknowledged,
-                    "{what} called a log with {events} of {acknowledged} acknowledged events intact:\n{}",
-                    text(&output)
-                );
-                *outcomes.entry("intact").or_default() += 1;
-            }
-            None => {
-                assert!(!output.status.success(), "{what}: {}", text(&output));
-                assert_located_failure(&output, &what);
-                let all = text(&output);
-                let kind = if all.contains("are missing") {
-                    "found: log shorter than acknowledged"
-                } else if all.contains("the storage engine cannot read") {
-                    "found: the storage engine cannot read it"
-                } else if all.contains("BROKEN") {
-                    "found: broken chain"
-                } else {
-                    if std::env::var_os("COMPLAINTFLOW_DAMAGE_SHOW").is_some() {
-                        eprintln!("{what}: {all}");
-                    }
-                    "found: other error"
-                };
-                *outcomes.entry(kind).or_default() += 1;
-            }
+        if let Some(events) = intact {
+            assert_eq!(
+                events,
+                acknowledged,
+                "{what} called a log with {events} of {acknowledged} acknowledged events intact:\n{}",
+                text(&output)
+            );
+            *outcomes.entry("intact").or_default() += 1;
+        } else {
+            assert!(!output.status.success(), "{what}: {}", text(&output));
+            assert_located_failure(&output, &what);
+            let all = text(&output);
+            let kind = if all.contains("are missing") {
+                "found: log shorter than acknowledged"
+            } else if all.contains("the storage engine cannot read") {
+                "found: the storage engine cannot read it"
+            } else if all.contains("BROKEN") {
+                "found: broken chain"
+            } else {
+                if std::env::var_os("COMPLAINTFLOW_DAMAGE_SHOW").is_some() {
+                    eprintln!("{what}: {all}");
+                }
+                "found: other error"
+            };
+            *outcomes.entry(kind).or_default() += 1;
         }
         // Every fourth case also goes through the other read-only commands.
         if n % 4 == 0 {

@@ -130,7 +130,7 @@ async fn appends_pause_while_the_disk_is_full_and_resume_by_themselves() {
             .await
         {
             Err(StoreError::Unavailable(why)) => {
-                assert!(why.contains("reserve"), "{why}")
+                assert!(why.contains("reserve"), "{why}");
             }
             other => panic!("an append on a full disk answered {other:?}"),
         }

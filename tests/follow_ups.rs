@@ -3,6 +3,12 @@
 //! the scheduler when the call is not made in time, counted, and turned into a
 //! complaint when the customer is unhappy.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -237,7 +243,10 @@ async fn follow_ups_are_called_in_time_missed_once_and_become_complaints() {
         .follow_up(&fid("FU-UNHAPPY"))
         .expect("projected");
     assert_eq!(
-        became.complaint.as_ref().map(|c| c.as_str()),
+        became
+            .complaint
+            .as_ref()
+            .map(complaintflow_domain::values::ComplaintId::as_str),
         Some("CMP-FU-UNHAPPY")
     );
 
@@ -359,13 +368,13 @@ mod api {
         let dir = tempfile::tempdir().unwrap();
         let mut file = TokenFile::default();
         let dealer_a = issue(&mut file, "dms-sh-0042", AuthRole::Dealer, |e| {
-            e.dealers = vec!["SH-0042".into()]
+            e.dealers = vec!["SH-0042".into()];
         });
         let dealer_b = issue(&mut file, "dms-bj-0007", AuthRole::Dealer, |e| {
-            e.dealers = vec!["BJ-0007".into()]
+            e.dealers = vec!["BJ-0007".into()];
         });
         let cac_east = issue(&mut file, "cac-east", AuthRole::Cac, |e| {
-            e.regions = vec!["EAST".into()]
+            e.regions = vec!["EAST".into()];
         });
         let auditor = issue(&mut file, "audit-1", AuthRole::Auditor, |_| {});
         let dealers = [("SH-0042", "EAST"), ("BJ-0007", "NORTH")]

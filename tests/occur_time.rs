@@ -2,6 +2,12 @@
 //! purpose: a mistyped year would otherwise make every deadline of the complaint fire at
 //! once. "Now" is the server's injected clock.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,12 @@
 //! directory of its own for its read models. What one node is told, the other answers.
 //! Needs `COMPLAINTFLOW_TEST_POSTGRES` (see `scripts/postgres.sh`); skipped without it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 mod support;
 #[allow(unused_macros)]
@@ -115,7 +121,7 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
             match on_b.get_complaint(signed(&b.token, get_request(c))).await {
                 Ok(found) => return found.into_inner(),
                 Err(status) if status.code() == tonic::Code::NotFound => {
-                    tokio::time::sleep(Duration::from_millis(20)).await
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(status) => panic!("node b: {status:?}"),
             }

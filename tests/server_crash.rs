@@ -421,17 +421,16 @@ async fn check_log(events_dir: &Path, ledger: &Ledger, previous: Option<Digest>)
     }
 
     for ack in &ledger.acks {
-        let stored = match ack.event_id {
-            Some(id) => *by_id
+        let stored = if let Some(id) = ack.event_id {
+            *by_id
                 .get(&id)
-                .unwrap_or_else(|| panic!("acknowledged {ack:?} is lost")),
-            None => {
-                let stored = log
-                    .get(ack.position as usize)
-                    .unwrap_or_else(|| panic!("acknowledged {ack:?} is lost"));
-                assert_eq!(stored.event_type, "complaint.filed", "{ack:?}");
-                stored
-            }
+                .unwrap_or_else(|| panic!("acknowledged {ack:?} is lost"))
+        } else {
+            let stored = log
+                .get(ack.position as usize)
+                .unwrap_or_else(|| panic!("acknowledged {ack:?} is lost"));
+            assert_eq!(stored.event_type, "complaint.filed", "{ack:?}");
+            stored
         };
         assert_eq!(
             (stored.stream.as_str(), stored.version, stored.position),
@@ -521,8 +520,7 @@ async fn check_projections(server: &Server, auth: BearerAuth, log: &LogSummary) 
 async fn acknowledged_appends_survive_sigkill_of_the_server_under_load() {
     let seed = std::env::var(SEED_ENV)
         .ok()
-        .map(|s| s.parse().expect("a u64 seed"))
-        .unwrap_or(DEFAULT_SEED);
+        .map_or(DEFAULT_SEED, |s| s.parse().expect("a u64 seed"));
     println!("server crash test seed {seed} (set {SEED_ENV} to replay)");
     let mut rng = StdRng::seed_from_u64(seed);
     let temp = tempfile::tempdir().expect("tempdir");
@@ -540,7 +538,7 @@ async fn acknowledged_appends_survive_sigkill_of_the_server_under_load() {
             let after = Duration::from_millis(rng.random_range(0..=60));
             let (data_dir, log_path) = (data.clone(), log.clone());
             tokio::task::spawn_blocking(move || {
-                Server::kill_while_starting(&data_dir, &log_path, after)
+                Server::kill_while_starting(&data_dir, &log_path, after);
             })
             .await
             .expect("kill while starting");
@@ -567,16 +565,13 @@ async fn acknowledged_appends_survive_sigkill_of_the_server_under_load() {
             1 => Some(Duration::from_millis(rng.random_range(20..=150))),
             _ => Some(Duration::from_millis(rng.random_range(300..=2500))),
         };
-        match kill_after {
-            Some(after) => {
-                tokio::time::sleep(after).await;
-                kill(server, &log).await;
-                unanswered = join_all(clients).await;
-            }
-            None => {
-                unanswered = join_all(clients).await;
-                kill(server, &log).await;
-            }
+        if let Some(after) = kill_after {
+            tokio::time::sleep(after).await;
+            kill(server, &log).await;
+            unanswered = join_all(clients).await;
+        } else {
+            unanswered = join_all(clients).await;
+            kill(server, &log).await;
         }
 
         // Every client has stopped: the ledger is complete for this round.

@@ -2,6 +2,12 @@
 //! PostgreSQL tests need `COMPLAINTFLOW_TEST_POSTGRES` (see `scripts/postgres.sh`) and
 //! say they were skipped without it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 #[macro_use]
 mod store_suite;

@@ -2,6 +2,12 @@
 //! schema versions, the grants of an application role. Needs
 //! `COMPLAINTFLOW_TEST_POSTGRES` (see `scripts/postgres.sh`); skipped without it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 #[allow(unused_macros)]
 #[macro_use]

@@ -120,7 +120,7 @@ async fn run_case(store: Arc<dyn EventStore>, plan: Plan) -> Result<(), TestCase
 
     check_global_order(&log)?;
     check_streams(store.as_ref(), &log).await?;
-    for done in per_task.iter() {
+    for done in &per_task {
         check_task_appends(done, &log)?;
     }
     check_subscription(subscription, &log).await?;

@@ -46,19 +46,19 @@ struct Tokens {
 fn tokens() -> Tokens {
     let mut file = TokenFile::default();
     let dealer_a = issue(&mut file, "dms-sh-0042", AuthRole::Dealer, |e| {
-        e.dealers = vec!["SH-0042".into()]
+        e.dealers = vec!["SH-0042".into()];
     });
     let dealer_b = issue(&mut file, "dms-bj-0007", AuthRole::Dealer, |e| {
-        e.dealers = vec!["BJ-0007".into()]
+        e.dealers = vec!["BJ-0007".into()];
     });
     let cac_east = issue(&mut file, "cac-east", AuthRole::Cac, |e| {
-        e.regions = vec!["EAST".into()]
+        e.regions = vec!["EAST".into()];
     });
     let cac_north = issue(&mut file, "cac-north", AuthRole::Cac, |e| {
-        e.regions = vec!["NORTH".into()]
+        e.regions = vec!["NORTH".into()];
     });
     let cac_both = issue(&mut file, "cac-both", AuthRole::Cac, |e| {
-        e.regions = vec!["EAST".into(), "NORTH".into()]
+        e.regions = vec!["EAST".into(), "NORTH".into()];
     });
     let admin = issue(&mut file, "root", AuthRole::Admin, |_| {});
     Tokens {
@@ -371,7 +371,7 @@ async fn tokens_expire_and_removed_ones_stop_working_without_a_restart() {
     let mut t = tokens();
     let clock = ManualClock::new(at(MONDAY_10));
     let short_lived = issue(&mut t.file, "temp", AuthRole::Auditor, |e| {
-        e.expires_at = Some(at("2026-11-23T11:00:00+08:00"))
+        e.expires_at = Some(at("2026-11-23T11:00:00+08:00"));
     });
     let server = TestServer::start(root.path(), &t.file, registry(), clock.clone()).await;
     let mut client = server.complaints().await;
@@ -553,7 +553,7 @@ async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
         let appended = client
             .append_events(signed(&t.dealer_a, with_id("CMP-OWN", "ours", event_id)))
             .await
-            .map(|r| r.into_inner());
+            .map(tonic::Response::into_inner);
         answers.push(
             appended
                 .map(|r| (r.replayed, r.events.len()))
@@ -606,7 +606,7 @@ async fn a_request_id_another_tenant_used_files_a_complaint_of_ones_own() {
         let filed = client
             .file_complaint(signed(&t.dealer_a, unnamed("SH-0042", "EAST", request_id)))
             .await
-            .map(|r| r.into_inner());
+            .map(tonic::Response::into_inner);
         answers.push(filed);
     }
     let ours = answers[0].as_ref().expect("a complaint of its own");

@@ -1,6 +1,12 @@
 //! The writer's failure is a typed error: an append refused because the writer stopped
 //! says why, keeps its cause, and reaches clients with the gRPC code that cause calls for.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test or benchmark stops at the first surprise"
+)]
+
 mod conformance;
 
 use std::path::Path;

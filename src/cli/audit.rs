@@ -61,16 +61,15 @@ pub(super) async fn digest(args: DigestArgs) -> CliResult {
     let opened = args.store.open_intact().await?;
     let store = opened.shared();
     let code = match args.check {
-        None => match take_digest(store.as_ref()).await? {
-            Some(digest) => {
+        None => {
+            if let Some(digest) = take_digest(store.as_ref()).await? {
                 println!("{digest}");
                 ExitCode::SUCCESS
-            }
-            None => {
+            } else {
                 println!("the log is empty: nothing to digest");
                 ExitCode::from(1)
             }
-        },
+        }
         Some(saved) => match check_digest(store.as_ref(), &saved).await? {
             DigestCheck::Consistent => {
                 println!("consistent: the log still extends {saved}");

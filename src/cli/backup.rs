@@ -51,7 +51,9 @@ pub(super) async fn backup(args: BackupArgs) -> CliResult {
     let partial = partial_name(&args.out);
     let mut out = BufWriter::new(File::create(&partial)?);
     let summary = archive::write(&store, &mut out).await?;
-    let file = out.into_inner().map_err(|e| e.into_error())?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     file.sync_all()?;
     std::fs::rename(&partial, &args.out)?;
     store.close().await?;

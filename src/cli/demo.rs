@@ -78,7 +78,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::
             .progress_chars("=> "),
     );
     let summary = generate(&engine, &clock, &config, |filed| {
-        bar.set_position(filed as u64)
+        bar.set_position(filed as u64);
     })
     .await?;
     bar.finish_and_clear();

@@ -81,17 +81,19 @@ fn plan_one(
     let becomes_complaint = about_a_repair && rng.random_bool(0.5);
     // The complaint came out of the call: the car was handed back some days before.
     // Otherwise the delivery is the one the customer had at the dealer that day.
-    let delivered_at = match becomes_complaint {
-        true => filed_at
+    let delivered_at = if becomes_complaint {
+        filed_at
             .checked_sub(hours(&mut rng, 20..60))
-            .unwrap_or(filed_at),
-        false => filed_at,
+            .unwrap_or(filed_at)
+    } else {
+        filed_at
     };
     let opened = Opened {
         follow_up_id: id.clone(),
-        occasion: match about_a_repair || rng.random_bool(0.6) {
-            true => Occasion::Repair,
-            false => Occasion::Sale,
+        occasion: if about_a_repair || rng.random_bool(0.6) {
+            Occasion::Repair
+        } else {
+            Occasion::Sale
         },
         dealer: filed.dealer.clone(),
         region: filed.region.clone(),

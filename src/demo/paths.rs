@@ -10,7 +10,12 @@ use rand_chacha::ChaCha8Rng;
 
 use super::DemoError;
 use super::catalog::Identity;
-use super::steps::*;
+use super::steps::{
+    Cast, StepResult, agree, business_days, carry_out, close, co_approve, compensate, escalate,
+    evidence, finish_satisfied, follow_up, hours, investigate, label, minutes, money, note, pause,
+    prevent, receive, renew_plan_promise, report_to_cac, share_case, supplier_handling, text,
+    three_changes, unanswered_calls,
+};
 use super::story::Story;
 use complaintflow_domain::events::{
     EngineerDispatched, Filed, MergedInto, OnSiteAppraisalRecorded, ProgressReported,
@@ -138,9 +143,10 @@ pub(super) fn filing(
         None if rng.random_bool(0.03) => Severity::Major,
         None => Severity::Normal,
     };
-    let received_by = match by_cac {
-        true => "CAC hotline desk".to_owned(),
-        false => format!("Service advisor desk {}", venue.dealer),
+    let received_by = if by_cac {
+        "CAC hotline desk".to_owned()
+    } else {
+        format!("Service advisor desk {}", venue.dealer)
     };
     let happened_at = at.checked_sub(hours(rng, 1..72)).ok();
     Ok(Filed {
@@ -169,7 +175,9 @@ fn complaint_text(
     path: Path,
     emergency: Option<EmergencyKind>,
 ) -> (&'static [Category], &'static str, &'static str) {
-    use Category::*;
+    use Category::{
+        ProductQuality, Purchase, ReceptionAttitude, RepairCost, RepairWorkmanship, SpareParts,
+    };
     match (path, emergency) {
         (_, Some(EmergencyKind::VehicleFire)) => (
             &[ProductQuality],
@@ -395,9 +403,10 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
     // Most engineers are found within the policy's two hours; some regions are short
     // of one, and the dispatch comes late.
     let dispatch_late = rng.random_bool(0.25);
-    story.wall(match dispatch_late {
-        false => minutes(rng, 10..60),
-        true => minutes(rng, 130..240),
+    story.wall(if dispatch_late {
+        minutes(rng, 130..240)
+    } else {
+        minutes(rng, 10..60)
     });
     let expected_arrival = story
         .now()
@@ -419,9 +428,10 @@ fn emergency(story: &mut Story, cast: &Cast, rng: &mut ChaCha8Rng) -> StepResult
     )?;
     receive(story, cast, rng)?;
     // Most engineers arrive by the time the owner was told; traffic makes some late.
-    let arrival = match rng.random_bool(0.7) {
-        true => expected_arrival.checked_sub(minutes(rng, 0..40)),
-        false => expected_arrival.checked_add(minutes(rng, 15..90)),
+    let arrival = if rng.random_bool(0.7) {
+        expected_arrival.checked_sub(minutes(rng, 0..40))
+    } else {
+        expected_arrival.checked_add(minutes(rng, 15..90))
     };
     story.to(arrival.unwrap_or(expected_arrival));
     let findings = text("Inspected on site; photos and fault codes taken")?;

@@ -91,9 +91,9 @@ pub(super) fn business_days(
     range: Range<i64>,
 ) -> SignedDuration {
     let region = story.state().map(|s| s.region.clone());
-    let day = region
-        .map(|r| story.policy().calendar(&r).working_day_length())
-        .unwrap_or(SignedDuration::from_hours(9));
+    let day = region.map_or(SignedDuration::from_hours(9), |r| {
+        story.policy().calendar(&r).working_day_length()
+    });
     let tenths = rng.random_range(range.start * 10..range.end * 10);
     day * i32::try_from(tenths).unwrap_or(10) / 10
 }

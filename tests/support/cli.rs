@@ -20,12 +20,11 @@ pub(crate) fn run(args: &[&str]) -> Output {
     let pid = child.id();
     let (done, output) = std::sync::mpsc::channel();
     std::thread::spawn(move || done.send(child.wait_with_output()));
-    match output.recv_timeout(COMMAND_LIMIT) {
-        Ok(output) => output.expect("output"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("complaintflow {args:?} hung for {COMMAND_LIMIT:?}");
-        }
+    if let Ok(output) = output.recv_timeout(COMMAND_LIMIT) {
+        output.expect("output")
+    } else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("complaintflow {args:?} hung for {COMMAND_LIMIT:?}");
     }
 }
 

@@ -586,11 +586,11 @@ impl ComplaintState {
                     id: p.action_id.clone(),
                     department: p.department,
                     status: ActionStatus::Assigned,
-                })
+                });
             }
             E::CorrectiveActionDone(p) => self.set_action_status(&p.action_id, ActionStatus::Done),
             E::CorrectiveActionVerified(p) => {
-                self.set_action_status(&p.action_id, ActionStatus::Verified)
+                self.set_action_status(&p.action_id, ActionStatus::Verified);
             }
             E::NoteAdded(_) => self.note_count += 1,
             E::EvidenceAttached(p) => self.evidence.push(p.clone()),
@@ -650,7 +650,7 @@ impl ComplaintState {
                     nature: p.nature,
                     wants: p.wants.clone(),
                     recorded: now,
-                })
+                });
             }
             E::ThreeChangesMade(p) => {
                 for change in &p.changes {

@@ -136,10 +136,7 @@ validated_string!(
     /// starting with `follow-up:`, where the follow-ups' streams are named.
     ComplaintId, "complaint_id", |f, s| {
         let s = identifier(64)(f, s)?;
-        match s.starts_with(crate::follow_up::STREAM_PREFIX) {
-            true => Err(InvalidValue::new(f, "must not start with \"follow-up:\", the follow-ups' streams")),
-            false => Ok(s),
-        }
+        if s.starts_with(crate::follow_up::STREAM_PREFIX) { Err(InvalidValue::new(f, "must not start with \"follow-up:\", the follow-ups' streams")) } else { Ok(s) }
     }
 );
 validated_string!(

@@ -7,7 +7,7 @@ use std::thread::ScopedJoinHandle;
 
 /// How many parts to split CPU-bound work into.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 /// Runs `work` on every item, each on its own thread, and returns the results in the
@@ -20,7 +20,7 @@ pub fn each<T: Send, R: Send>(
     let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
     let take = |slot: &Mutex<Option<T>>| {
         slot.lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .map(&work)
     };
@@ -60,7 +60,10 @@ pub fn join<A: Send, B>(
 ) -> (std::thread::Result<A>, B) {
     let aside = Mutex::new(Some(aside));
     let run_aside = || {
-        let work = aside.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let work = aside
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         work.map(|work| work())
     };
     std::thread::scope(|scope| {
@@ -106,7 +109,11 @@ pub fn broadcast<W: Send, T: Send + Sync, E>(
     work: impl Fn(&mut W, &T) + Sync,
 ) -> Result<Vec<W>, Stopped<E>> {
     let slots: Vec<Mutex<Option<W>>> = workers.into_iter().map(|w| Mutex::new(Some(w))).collect();
-    let take = |slot: &Mutex<Option<W>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let take = |slot: &Mutex<Option<W>>| {
+        slot.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    };
     let work = &work;
     std::thread::scope(|scope| {
         let mut lanes: Vec<Lane<'_, W, T>> = slots

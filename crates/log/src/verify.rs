@@ -46,10 +46,10 @@ impl fmt::Display for BrokenLink {
             BreakKind::ContentAltered => f.write_str(": content altered")?,
             BreakKind::ChainBroken => f.write_str(": chain broken")?,
             BreakKind::PositionOutOfOrder { expected, found } => {
-                write!(f, ": expected position {expected}, found {found}")?
+                write!(f, ": expected position {expected}, found {found}")?;
             }
             BreakKind::VersionOutOfOrder { expected, found } => {
-                write!(f, ": expected version {expected}, found {found}")?
+                write!(f, ": expected version {expected}, found {found}")?;
             }
             BreakKind::Unreadable(why) => write!(f, ": unreadable ({why})")?,
             BreakKind::Lost(loss) => write!(f, ": {loss}")?,

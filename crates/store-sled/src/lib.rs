@@ -140,7 +140,7 @@ impl SledStore {
         let db = guarded(db_file, || open_db(&path, options.cache_capacity))?;
         let log = guarded(db_file, || {
             check_format(&db, &path)?;
-            Ok(db.open_tree(LOG_TREE).map_err(sled_error)?)
+            db.open_tree(LOG_TREE).map_err(sled_error)
         })?;
 
         let (tail, failure) = match guarded(db_file, || read_tail(&log)) {
@@ -446,11 +446,10 @@ fn chunk_holding(
     position: u64,
 ) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
     let bounds = keys::EVENT_PREFIX.to_vec()..=event_key(position).to_vec();
-    Ok(log
-        .range(bounds)
+    log.range(bounds)
         .next_back()
         .transpose()
-        .map_err(sled_error)?)
+        .map_err(sled_error)
 }
 
 /// Decodes one record; a failure names its position.
@@ -551,36 +550,33 @@ fn open_error(path: &Path, err: sled::Error) -> StoreError {
 
 fn check_format(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
     let meta = db.open_tree(META_TREE).map_err(sled_error)?;
-    match meta.get(FORMAT_KEY).map_err(sled_error)? {
-        Some(bytes) => {
-            let found = bytes
-                .as_ref()
-                .try_into()
-                .map(u32::from_be_bytes)
-                .map_err(|_| StoreError::Corrupt {
-                    location: format!("{}/meta/{FORMAT_KEY}", path.display()),
-                    reason: "not a format number".into(),
-                })?;
-            if found > STORE_FORMAT {
-                return Err(StoreError::NewerFormat {
-                    path: path.to_path_buf(),
-                    found,
-                    supported: STORE_FORMAT,
-                });
-            }
-            if found < STORE_FORMAT {
-                // From now on this directory holds chunks, which older builds cannot read.
-                meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
-                    .map_err(sled_error)?;
-                db.flush().map_err(sled_error)?;
-                info!(path = %path.display(), from = found, to = STORE_FORMAT, "data directory format upgraded");
-            }
+    if let Some(bytes) = meta.get(FORMAT_KEY).map_err(sled_error)? {
+        let found = bytes
+            .as_ref()
+            .try_into()
+            .map(u32::from_be_bytes)
+            .map_err(|_| StoreError::Corrupt {
+                location: format!("{}/meta/{FORMAT_KEY}", path.display()),
+                reason: "not a format number".into(),
+            })?;
+        if found > STORE_FORMAT {
+            return Err(StoreError::NewerFormat {
+                path: path.to_path_buf(),
+                found,
+                supported: STORE_FORMAT,
+            });
         }
-        None => {
+        if found < STORE_FORMAT {
+            // From now on this directory holds chunks, which older builds cannot read.
             meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
                 .map_err(sled_error)?;
             db.flush().map_err(sled_error)?;
+            info!(path = %path.display(), from = found, to = STORE_FORMAT, "data directory format upgraded");
         }
+    } else {
+        meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
+            .map_err(sled_error)?;
+        db.flush().map_err(sled_error)?;
     }
     Ok(())
 }
@@ -739,7 +735,7 @@ fn read_tail(log: &sled::Tree) -> Result<LogTail, StoreError> {
 /// Direct access to the raw tree, for tests that tamper with records.
 #[doc(hidden)]
 pub mod tamper {
-    use super::*;
+    use super::{SledStore, chunk, chunk_holding, position_of_event_key};
 
     pub fn raw_tree(store: &SledStore) -> &sled::Tree {
         &store.log

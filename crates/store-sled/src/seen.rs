@@ -77,7 +77,10 @@ impl Seen {
             filter.add(key);
             return;
         }
-        let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
+        let mut filters = self
+            .filters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let filter = Filter::new(filters.last().map_or(FIRST_CAPACITY, |f| f.capacity * 2));
         filter.add(key);
         filters.push(filter);
@@ -96,7 +99,9 @@ impl Seen {
     /// The filters; a panic elsewhere while holding the lock leaves them valid (bits
     /// are only ever set), so a poisoned lock is used as it is.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Filter>> {
-        self.filters.read().unwrap_or_else(|e| e.into_inner())
+        self.filters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

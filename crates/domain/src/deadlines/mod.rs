@@ -409,9 +409,10 @@ pub fn tracked_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Tracked
 
 /// The clocks the complaint has, paused or not, before their instants are worked out.
 fn clocks(state: &ComplaintState, policy: &Policy) -> impl Iterator<Item = Clock> {
-    let clocks = match state.is_finished() {
-        true => Default::default(),
-        false => [
+    let clocks = if state.is_finished() {
+        Default::default()
+    } else {
+        [
             report_to_cac_clock(state, policy),
             result_clock(state, policy),
             promise_clock(state, policy),
@@ -421,7 +422,7 @@ fn clocks(state: &ComplaintState, policy: &Policy) -> impl Iterator<Item = Clock
             engineer_clocks(state, policy),
             plan_promise_clock(state, policy),
             result_report_clock(state, policy),
-        ],
+        ]
     };
     clocks.into_iter().flatten()
 }

@@ -154,20 +154,24 @@ pub fn check(
             FollowUpStatus::Open => Ok(()),
             _ => Err(V::AlreadyAnswered),
         },
-        FollowUpEvent::BecameComplaint(_) => match state.is_unhappy(policy) {
-            true => Ok(()),
-            false => Err(V::ComplaintNeedsUnhappyAnswer {
-                min_score: policy.min_score_to_close(),
-            }),
-        },
+        FollowUpEvent::BecameComplaint(_) => {
+            if state.is_unhappy(policy) {
+                Ok(())
+            } else {
+                Err(V::ComplaintNeedsUnhappyAnswer {
+                    min_score: policy.min_score_to_close(),
+                })
+            }
+        }
         FollowUpEvent::Closed(_) => {
             let required = policy.callbacks().max_failed_attempts;
-            match state.answered.is_some() || state.unanswered_calls >= required {
-                true => Ok(()),
-                false => Err(V::CloseNeedsAnswerOrAttempts {
+            if state.answered.is_some() || state.unanswered_calls >= required {
+                Ok(())
+            } else {
+                Err(V::CloseNeedsAnswerOrAttempts {
                     required,
                     actual: state.unanswered_calls,
-                }),
+                })
             }
         }
         FollowUpEvent::DeadlineMissed(_) => match state.pending_deadline() {
@@ -191,10 +195,11 @@ pub fn check_complaint_link(
     };
     let same_delivery = complaint.dealer == state.opened.dealer
         && complaint.vehicle.vin == state.opened.vehicle.vin;
-    match same_delivery {
-        true => Ok(()),
-        false => Err(FollowUpViolation::ComplaintNotAboutThisDelivery {
+    if same_delivery {
+        Ok(())
+    } else {
+        Err(FollowUpViolation::ComplaintNotAboutThisDelivery {
             complaint: target.clone(),
-        }),
+        })
     }
 }

@@ -266,7 +266,10 @@ fn an_unhappy_answer_becomes_a_complaint_that_the_follow_up_names() {
     );
     assert_eq!(h.state().status, FollowUpStatus::BecameComplaint);
     assert_eq!(
-        h.state().complaint.as_ref().map(|c| c.as_str()),
+        h.state()
+            .complaint
+            .as_ref()
+            .map(super::super::values::ComplaintId::as_str),
         Some("CMP-FU-2026-0001")
     );
     assert_eq!(

@@ -226,7 +226,7 @@ impl Policy {
             let horizon = calendar
                 .local_date(now)
                 .checked_add(jiff::Span::new().days(within_days))
-                .map_or(i16::MAX, |date| date.year());
+                .map_or(i16::MAX, jiff::civil::Date::year);
             for year in calendar.provisional_years() {
                 if year <= horizon {
                     notices.push(CalendarNotice::Provisional {

@@ -211,10 +211,13 @@ fn check_event(
         E::CorrectiveActionAssigned(p) => plan::check_action_assigned(state, &p.action_id),
         E::CorrectiveActionDone(p) => plan::check_action_step(state, &p.action_id, false),
         E::CorrectiveActionVerified(p) => plan::check_action_step(state, &p.action_id, true),
-        E::MergedInto(p) => match p.target == state.id {
-            true => Err(RuleViolation::MergeIntoSelf),
-            false => Ok(()),
-        },
+        E::MergedInto(p) => {
+            if p.target == state.id {
+                Err(RuleViolation::MergeIntoSelf)
+            } else {
+                Ok(())
+            }
+        }
         E::DeadlineWarning(p) => {
             engine::check_deadline_event(state, &p.deadline, TimerEvent::Warning, ctx, policy)
                 .map(drop)

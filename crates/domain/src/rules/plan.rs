@@ -137,16 +137,18 @@ pub(super) fn check_reopen(state: &ComplaintState) -> Result<(), RuleViolation> 
 }
 
 pub(super) fn check_pause(state: &ComplaintState) -> Result<(), RuleViolation> {
-    match state.is_paused() {
-        true => Err(RuleViolation::AlreadyPaused),
-        false => Ok(()),
+    if state.is_paused() {
+        Err(RuleViolation::AlreadyPaused)
+    } else {
+        Ok(())
     }
 }
 
 pub(super) fn check_resume(state: &ComplaintState) -> Result<(), RuleViolation> {
-    match state.is_paused() {
-        true => Ok(()),
-        false => Err(RuleViolation::ResumeRequiresPause),
+    if state.is_paused() {
+        Ok(())
+    } else {
+        Err(RuleViolation::ResumeRequiresPause)
     }
 }
 
@@ -169,12 +171,14 @@ pub(super) fn check_action_step(
     let Some(action) = state.corrective_action(action_id) else {
         return Err(RuleViolation::CorrectiveActionUnknown(action_id.clone()));
     };
-    let expected = match verifying {
-        true => ActionStatus::Done,
-        false => ActionStatus::Assigned,
+    let expected = if verifying {
+        ActionStatus::Done
+    } else {
+        ActionStatus::Assigned
     };
-    match action.status == expected {
-        true => Ok(()),
-        false => Err(RuleViolation::CorrectiveActionOutOfOrder(action_id.clone())),
+    if action.status == expected {
+        Ok(())
+    } else {
+        Err(RuleViolation::CorrectiveActionOutOfOrder(action_id.clone()))
     }
 }

@@ -14,9 +14,10 @@ use crate::values::Label;
 use crate::vocabulary::{ResponsibleParty, RootCause, ThreeChange};
 
 fn not_before(at: Timestamp, ctx: &CheckContext) -> Result<(), RuleViolation> {
-    match at < ctx.occurred_at {
-        true => Err(RuleViolation::PromiseInPast { promised: at }),
-        false => Ok(()),
+    if at < ctx.occurred_at {
+        Err(RuleViolation::PromiseInPast { promised: at })
+    } else {
+        Ok(())
     }
 }
 
@@ -69,11 +70,12 @@ pub(super) fn check_duplicate_merged(
         .merged_duplicates
         .iter()
         .any(|record| record.duplicate == merged.duplicate);
-    match known {
-        true => Err(RuleViolation::DuplicateAlreadyMerged(
+    if known {
+        Err(RuleViolation::DuplicateAlreadyMerged(
             merged.duplicate.clone(),
-        )),
-        false => Ok(()),
+        ))
+    } else {
+        Ok(())
     }
 }
 

@@ -185,8 +185,7 @@ impl From<ApiError> for Status {
                 event_type,
                 violation,
             }) => rule_status(message, index, event_type, violation.code(), &violation),
-            ApiError::Engine(EngineError::NotFound(_))
-            | ApiError::Engine(EngineError::FollowUpNotFound(_))
+            ApiError::Engine(EngineError::NotFound(_) | EngineError::FollowUpNotFound(_))
             | ApiError::NotFound(_) => Status::not_found(message),
             ApiError::Engine(EngineError::Unreadable { .. }) => Status::data_loss(message),
             ApiError::Engine(EngineError::Contention(id)) => with_info(

@@ -50,7 +50,7 @@ impl LiveTokens {
         // A poisoned lock only means a panic while swapping an Arc: the value is whole.
         self.current
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -75,7 +75,10 @@ impl LiveTokens {
             Err(_) => Seen::Unreadable,
         };
         {
-            let mut last = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .last_read
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if !always && *last == Some(seen) {
                 return Ok(false);
             }
@@ -92,7 +95,10 @@ impl LiveTokens {
             message: e.to_string(),
         })?;
         let registry = TokenRegistry::from_file(&file, &display, &self.dealers)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(registry);
         Ok(true)
     }
 }

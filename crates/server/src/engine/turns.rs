@@ -27,17 +27,19 @@ impl Turns {
         let lock = {
             // A poisoned map only means a panic elsewhere while it was held: the map
             // itself is still consistent (each operation is a single insert or retain).
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            match locks.get(stream).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    if locks.len() >= PRUNE_AT {
-                        locks.retain(|_, lock| lock.strong_count() > 0);
-                    }
-                    let lock = Arc::new(TurnLock::new(()));
-                    locks.insert(stream.clone(), Arc::downgrade(&lock));
-                    lock
+            let mut locks = self
+                .locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(lock) = locks.get(stream).and_then(Weak::upgrade) {
+                lock
+            } else {
+                if locks.len() >= PRUNE_AT {
+                    locks.retain(|_, lock| lock.strong_count() > 0);
                 }
+                let lock = Arc::new(TurnLock::new(()));
+                locks.insert(stream.clone(), Arc::downgrade(&lock));
+                lock
             }
         };
         lock.lock_owned().await

@@ -195,7 +195,7 @@ pub async fn serve_with_clock(
     )?);
     let caught_up = projections
         .catch_up(store.as_ref(), |done, total| {
-            info!(done, total, "projections catching up")
+            info!(done, total, "projections catching up");
         })
         .await?;
     info!(events = caught_up, "projections caught up");

@@ -172,11 +172,15 @@ impl Projections {
     /// Readers never leave the model half-changed, and `install` does not panic, so a
     /// poisoned lock still guards a whole model.
     fn read(&self) -> RwLockReadGuard<'_, Model> {
-        self.model.read().unwrap_or_else(|e| e.into_inner())
+        self.model
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Model> {
-        self.model.write().unwrap_or_else(|e| e.into_inner())
+        self.model
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A complaint's record as the model holds it now: where a fold starts from.

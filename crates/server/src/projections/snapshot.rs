@@ -168,9 +168,10 @@ pub(crate) fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable>
         let records = (0..count)
             .map(|_| decode(&mut section).map(Arc::new))
             .collect::<Result<Vec<Arc<ComplaintRecord>>, _>>()?;
-        match section.is_empty() {
-            true => Ok(records),
-            false => Err(damaged("a part is longer than its records")),
+        if section.is_empty() {
+            Ok(records)
+        } else {
+            Err(damaged("a part is longer than its records"))
         }
     })
     .into_iter()

@@ -80,9 +80,10 @@ pub(crate) struct Fold<'a> {
 impl<'a> Fold<'a> {
     /// A fold of about `events` events: on every core if they are many.
     pub(crate) fn new(stored: Lookup<'a>, policy: &'a Policy, events: u64) -> Self {
-        let count = match events >= PARALLEL_FOLD {
-            true => parallel::cores(),
-            false => 1,
+        let count = if events >= PARALLEL_FOLD {
+            parallel::cores()
+        } else {
+            1
         };
         // One hasher for every shard, so that they agree on who owns which complaint.
         // Complaint ids come from clients: it is seeded per process (foldhash), fast

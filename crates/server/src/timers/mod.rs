@@ -286,9 +286,10 @@ pub fn report_calendar(policy: &Policy, now: Timestamp) {
 /// hands the case over now, and the new owner's clock starts now, not in the downtime
 /// (the events still name the moment that was missed).
 pub fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
-    match now.duration_since(moment) > LATE_AFTER {
-        true => now,
-        false => moment,
+    if now.duration_since(moment) > LATE_AFTER {
+        now
+    } else {
+        moment
     }
 }
 

@@ -76,8 +76,7 @@ fn check_occur_age(
         Some(at) if !backfill && now.duration_since(at) > max_age => Err(FieldViolation::new(
             field,
             format!(
-                "more than {:#} in the past (limits.max_occur_age); set backfill to record history this old",
-                max_age
+                "more than {max_age:#} in the past (limits.max_occur_age); set backfill to record history this old"
             ),
         )),
         _ => Ok(()),

@@ -66,12 +66,13 @@ impl FollowUpGuard for ScopeGuard<'_> {
                 _ => return Err(EngineError::FollowUpNotFound(self.id.clone())),
             },
         };
-        match self
+        if self
             .caller
             .can_see(opened.dealer.as_str(), opened.region.as_str())
         {
-            true => Ok(()),
-            false => Err(EngineError::FollowUpNotFound(self.id.clone())),
+            Ok(())
+        } else {
+            Err(EngineError::FollowUpNotFound(self.id.clone()))
         }
     }
 
@@ -82,12 +83,13 @@ impl FollowUpGuard for ScopeGuard<'_> {
 }
 
 fn require_writer(caller: &Principal) -> Result<(), ApiError> {
-    match caller.can_write() {
-        true => Ok(()),
-        false => Err(ApiError::PermissionDenied(format!(
+    if caller.can_write() {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
             "{} may not write",
             caller.role
-        ))),
+        )))
     }
 }
 
@@ -115,9 +117,10 @@ impl FollowUpApi {
         id: &FollowUpId,
     ) -> Result<FollowUpState, ApiError> {
         let state = self.state.engine.load_follow_up(id).await?;
-        match caller.can_see(state.opened.dealer.as_str(), state.opened.region.as_str()) {
-            true => Ok(state),
-            false => Err(EngineError::FollowUpNotFound(id.clone()).into()),
+        if caller.can_see(state.opened.dealer.as_str(), state.opened.region.as_str()) {
+            Ok(state)
+        } else {
+            Err(EngineError::FollowUpNotFound(id.clone()).into())
         }
     }
 

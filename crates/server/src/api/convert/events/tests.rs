@@ -414,7 +414,7 @@ fn malformed_filings_name_the_field() {
                 f.happened_at = Some(prost_types::Timestamp {
                     seconds: 0,
                     nanos: -1,
-                })
+                });
             },
             "filed.happened_at",
         ),

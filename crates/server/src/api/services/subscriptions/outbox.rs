@@ -184,7 +184,7 @@ impl Stream for Inbox {
             match &message.message {
                 Some(Message::Event(event)) => state.resume_position = event.position + 1,
                 Some(Message::Checkpoint(checkpoint)) => {
-                    state.resume_position = checkpoint.next_position
+                    state.resume_position = checkpoint.next_position;
                 }
                 None => {}
             }
