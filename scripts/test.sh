@@ -10,8 +10,9 @@ if [ ! -x .tools/node_modules/.bin/buf ]; then
 fi
 .tools/node_modules/.bin/buf lint
 
-echo "== Rust: formatting"
+echo "== Rust: formatting and lints (clippy's pedantic set, see [workspace.lints])"
 cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== PostgreSQL: a throw-away cluster for the PgStore tests (scripts/postgres.sh)"
 # Sourced: the cluster lives until this script exits, and COMPLAINTFLOW_TEST_POSTGRES

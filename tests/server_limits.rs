@@ -49,7 +49,7 @@ struct Server {
     address: SocketAddr,
     token: String,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    scratch: tempfile::TempDir,
 }
 
 impl Server {
@@ -102,7 +102,7 @@ impl Server {
             address,
             token,
             log,
-            _dir: dir,
+            scratch: dir,
         }
     }
 
@@ -554,7 +554,7 @@ fn silent_connections(connections: usize) {
         let closed = loop {
             match socket.read(&mut buf) {
                 Ok(0) => break true,
-                Ok(_) => continue,
+                Ok(_) => {}
                 Err(err)
                     if matches!(
                         err.kind(),
@@ -627,7 +627,7 @@ async fn sigterm_finishes_even_with_subscribers_that_never_read() {
 }
 
 fn data_dir(server: &Server) -> PathBuf {
-    Path::new(server._dir.path()).join("data")
+    Path::new(server.scratch.path()).join("data")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

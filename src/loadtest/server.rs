@@ -50,7 +50,10 @@ impl SpawnedServer {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the server's standard output was not piped")?;
         let mut server = Self {
             child,
             dir,
@@ -65,10 +68,11 @@ impl SpawnedServer {
             )
         })?;
         let token_path = server.data_dir().join("admin.token");
-        server.token = std::fs::read_to_string(&token_path)
+        let token = std::fs::read_to_string(&token_path)
             .map_err(|e| format!("cannot read {}: {e}", token_path.display()))?
             .trim()
             .to_owned();
+        server.token = token;
         Ok(server)
     }
 

@@ -14,6 +14,10 @@ use hdrhistogram::Histogram;
 /// Three significant digits: a 12.3 ms latency is told from 12.4 ms.
 const SIGNIFICANT_DIGITS: u8 = 3;
 
+#[allow(
+    clippy::expect_used,
+    reason = "a constant precision hdrhistogram accepts"
+)]
 fn histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
 }

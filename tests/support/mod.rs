@@ -39,7 +39,7 @@ pub(crate) fn actor(role: Role) -> Actor {
 
 pub(crate) struct World {
     pub dir: PathBuf,
-    _temp: Option<tempfile::TempDir>,
+    scratch: Option<tempfile::TempDir>,
     pub clock: ManualClock,
     pub store: Arc<SledStore>,
     pub engine: Arc<Engine>,
@@ -55,7 +55,7 @@ impl World {
         let temp = tempfile::tempdir().expect("tempdir");
         let dir = temp.path().to_path_buf();
         let mut world = Self::open(&dir, ManualClock::new(at(start)));
-        world._temp = Some(temp);
+        world.scratch = Some(temp);
         world
     }
 
@@ -112,7 +112,7 @@ impl World {
         let scheduler = Scheduler::new(engine.clone(), projections.clone());
         Self {
             dir: dir.to_path_buf(),
-            _temp: None,
+            scratch: None,
             clock,
             store,
             engine,
@@ -129,7 +129,7 @@ impl World {
         let _ = self.follower.await;
         self.store.close().await.expect("close");
         self.projections.flush().await.expect("flush projections");
-        (self._temp, self.dir, self.clock)
+        (self.scratch, self.dir, self.clock)
     }
 
     pub(crate) fn now(&self) -> Timestamp {
@@ -198,6 +198,10 @@ impl World {
     }
 
     #[track_caller]
+    #[allow(
+        clippy::unused_self,
+        reason = "read as a step of the test world, like its neighbours"
+    )]
     pub(crate) fn ok(&self, result: Result<AppendOutcome, EngineError>) -> AppendOutcome {
         result.unwrap_or_else(|err| panic!("refused: {err}"))
     }

@@ -89,6 +89,7 @@ impl BusinessCalendar {
 
     /// The years whose holidays and make-up days the calendar holds (`provisional`: of
     /// those, the ones not yet confirmed).
+    #[must_use]
     pub fn covering(
         mut self,
         years: impl IntoIterator<Item = i16>,

@@ -193,6 +193,10 @@ impl Harness {
         self.state.as_ref().expect("complaint filed")
     }
 
+    #[allow(
+        clippy::unused_self,
+        reason = "read as a step of the test world, like its neighbours"
+    )]
     pub(crate) fn context(&self, role: Role, when: Timestamp) -> CheckContext {
         CheckContext {
             complaint_id: complaint_id(),

@@ -60,6 +60,10 @@ impl ChunkBuilder {
         let at = self.buf.len();
         self.buf.extend_from_slice(&[0; LEN_BYTES]);
         encode(&mut self.buf);
+        #[allow(
+            clippy::expect_used,
+            reason = "the store's limits keep a record far below 4 GiB before it reaches a chunk"
+        )]
         let len = u32::try_from(self.buf.len() - at - LEN_BYTES)
             .expect("records are limited far below 4 GiB");
         self.buf[at..at + LEN_BYTES].copy_from_slice(&len.to_be_bytes());

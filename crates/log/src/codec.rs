@@ -137,6 +137,10 @@ pub fn encode_into(event: Envelope<'_>, out: &mut Vec<u8>) {
         hash: event.hash.0,
     };
     out.push(RECORD_FORMAT);
+    #[allow(
+        clippy::expect_used,
+        reason = "writing to a Vec cannot fail, and every field has a fixed or length-prefixed encoding"
+    )]
     bincode::serde::encode_into_std_write(&stored, out, config())
         .expect("encoding into a Vec never fails");
 }

@@ -65,6 +65,7 @@ impl MemStore {
     }
 
     /// Another handle on the same log.
+    #[must_use]
     pub fn another(&self) -> Self {
         self.clone()
     }
@@ -116,10 +117,10 @@ impl EventStore for MemStore {
         }
         let recorded_at = log.clock.now().max(log.last_recorded_at);
         log.last_recorded_at = recorded_at;
-        let mut version = actual.map_or(0, |v| v + 1);
+        let first_version = actual.map_or(0, |v| v + 1);
         let mut prev_stream_hash = head.map_or(Hash::GENESIS, |(_, hash)| hash);
         let mut slots = Vec::with_capacity(prepared.len());
-        for event in prepared {
+        for (version, event) in (first_version..).zip(prepared) {
             let position = log.events.len() as u64;
             let prev_global_hash = log.events.last().map_or(Hash::GENESIS, |e| e.hash);
             let link = Link {
@@ -174,7 +175,6 @@ impl EventStore for MemStore {
                 position,
             });
             prev_stream_hash = hash;
-            version += 1;
         }
         let end = log.events.len() as u64;
         log.head.send_replace(end);

@@ -47,6 +47,7 @@ impl EncodedPage {
     }
 
     /// The page without its records before `position`.
+    #[must_use]
     pub fn starting_at(mut self, position: u64) -> Self {
         self.from = self.from.max(position).min(self.end);
         self

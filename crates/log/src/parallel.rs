@@ -123,7 +123,9 @@ pub fn broadcast<W: Send, T: Send + Sync, E>(
                 let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                     let mut worker = take(slot);
                     if let Some(worker) = &mut worker {
-                        items.iter().for_each(|item| work(worker, &item));
+                        for item in &items {
+                            work(worker, &item);
+                        }
                     }
                     worker
                 });

@@ -124,13 +124,15 @@ fn decode(slot: &[u8]) -> Option<(u64, Acknowledged)> {
         return None;
     }
     let number = |range: std::ops::Range<usize>| {
-        u64::from_be_bytes(slot[range].try_into().expect("eight bytes"))
+        <[u8; 8]>::try_from(slot.get(range)?)
+            .ok()
+            .map(u64::from_be_bytes)
     };
-    let hash: [u8; 32] = slot[24..56].try_into().expect("32 bytes");
+    let hash: [u8; 32] = slot.get(24..56)?.try_into().ok()?;
     Some((
-        number(8..16),
+        number(8..16)?,
         Acknowledged {
-            next_position: number(16..24),
+            next_position: number(16..24)?,
             last_hash: Hash(hash),
         },
     ))

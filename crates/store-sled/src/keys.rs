@@ -106,13 +106,11 @@ impl StreamHead {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        let bytes: &[u8; 40] = bytes
-            .try_into()
-            .map_err(|_| corrupt(bytes, "stream head of the wrong length"))?;
-        Ok(Self {
-            version: u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
-            hash: Hash(bytes[8..].try_into().expect("32 bytes")),
-        })
+        let (version, rest) =
+            u64_at(bytes).ok_or_else(|| corrupt(bytes, "stream head of the wrong length"))?;
+        let hash =
+            hash_of(rest).ok_or_else(|| corrupt(bytes, "stream head of the wrong length"))?;
+        Ok(Self { version, hash })
     }
 }
 
@@ -140,7 +138,10 @@ impl StreamEntry {
             }),
             40 => Ok(Self {
                 position: decode_position(&bytes[..8])?,
-                hash: Some(Hash(bytes[8..].try_into().expect("32 bytes"))),
+                hash: Some(
+                    hash_of(&bytes[8..])
+                        .ok_or_else(|| corrupt(bytes, "stream entry of the wrong length"))?,
+                ),
             }),
             _ => Err(corrupt(bytes, "stream entry of the wrong length")),
         }
@@ -174,13 +175,14 @@ impl IdEntry {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        let bytes: &[u8; 48] = bytes
-            .try_into()
-            .map_err(|_| corrupt(bytes, "id entry of the wrong length"))?;
+        let wrong = || corrupt(bytes, "id entry of the wrong length");
+        let (position, rest) = u64_at(bytes).ok_or_else(wrong)?;
+        let (version, rest) = u64_at(rest).ok_or_else(wrong)?;
+        let content_hash = hash_of(rest).ok_or_else(wrong)?;
         Ok(Self {
-            position: u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
-            version: u64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes")),
-            content_hash: Hash(bytes[16..].try_into().expect("32 bytes")),
+            position,
+            version,
+            content_hash,
         })
     }
 }
@@ -200,6 +202,17 @@ fn corrupt(bytes: &[u8], reason: &str) -> StoreError {
         ),
         reason: reason.into(),
     }
+}
+
+/// The big-endian number at the start of `bytes`, and what follows it.
+fn u64_at(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (number, rest) = bytes.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*number), rest))
+}
+
+/// `bytes` as a hash, if it is exactly one.
+fn hash_of(bytes: &[u8]) -> Option<Hash> {
+    <[u8; 32]>::try_from(bytes).ok().map(Hash)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Code generated from `proto/complaintflow/v1/*.proto`.
-#![allow(clippy::all, missing_docs)]
+#![allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
 
 tonic::include_proto!("complaintflow.v1");
 

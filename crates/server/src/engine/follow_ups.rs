@@ -86,7 +86,8 @@ impl Engine {
                 .await?;
             let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, pinned, events).await {
-                Err(StoreError::WrongExpectedVersion { .. }) => continue,
+                // Written by something outside this engine's turns: look again.
+                Err(StoreError::WrongExpectedVersion { .. }) => {}
                 result => return Ok(result?),
             }
         }

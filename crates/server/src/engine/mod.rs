@@ -102,6 +102,7 @@ impl Submission {
 }
 
 impl<E: Recordable> Submission<E> {
+    #[must_use]
     pub fn at(mut self, occurred_at: Timestamp) -> Self {
         self.occurred_at = Some(occurred_at);
         self
@@ -225,9 +226,10 @@ impl Engine {
         }
         streams.sort_unstable();
         streams.dedup();
-        let mut _turns = Vec::with_capacity(streams.len());
+        // Held until this function returns: the streams' turns, taken in order.
+        let mut turns = Vec::with_capacity(streams.len());
         for stream in &streams {
-            _turns.push(self.turns.take(stream).await);
+            turns.push(self.turns.take(stream).await);
         }
         if let Some(outcome) = self
             .replay_if_stored(&stream, &actor_text, submissions)
@@ -252,7 +254,7 @@ impl Engine {
             let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, pinned, events).await {
                 // Written by something outside this engine's turns: look again.
-                Err(complaintflow_log::StoreError::WrongExpectedVersion { .. }) => continue,
+                Err(complaintflow_log::StoreError::WrongExpectedVersion { .. }) => {}
                 result => return Ok(result?),
             }
         }

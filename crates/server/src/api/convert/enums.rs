@@ -147,6 +147,7 @@ mod tests {
             );
             assert_eq!(enum_from_proto::<E>(number, "f"), Ok(variant));
         }
+        #[allow(clippy::maybe_infinite_iter, reason = "an enum's proto names end")]
         let proto_values = (1..).take_while(|&n| E::proto_name(n).is_some()).count();
         assert_eq!(
             proto_values,

@@ -185,6 +185,10 @@ mod tests {
         Actor, ComplaintEvent, EventMeta, Policy, Role, replay, tracked_deadlines,
     };
 
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "shaped like the optional proto field it fills"
+    )]
     fn pb_time(s: &str) -> Option<prost_types::Timestamp> {
         Some(timestamp_to_proto(at(s)))
     }

@@ -21,16 +21,16 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
             plan_promised_by: optional_timestamp_to_proto(p.plan_promised_by),
         }),
         E::Apologized(p) => Kind::Apologized(proto::Apologized {
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::ReportedToCac(p) => Kind::ReportedToCac(proto::ReportedToCac {
-            cac_reference: or_empty(&p.cac_reference),
+            cac_reference: or_empty(p.cac_reference.as_ref()),
         }),
         E::ContactAttempted(p) => Kind::ContactAttempted(proto::ContactAttempted {
             purpose: enum_to_proto(p.purpose),
             answered: p.answered,
-            recording: or_empty(&p.recording),
-            note: or_empty(&p.note),
+            recording: or_empty(p.recording.as_ref()),
+            note: or_empty(p.note.as_ref()),
         }),
         E::CustomerUnreachable(p) => Kind::CustomerUnreachable(proto::CustomerUnreachable {
             failed_attempts: p.failed_attempts.into(),
@@ -68,7 +68,7 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
             compensation_id: p.compensation_id.to_string(),
             level: enum_to_proto(p.level),
             amount_minor_units: minor_units(p.amount),
-            customer_signature: or_empty(&p.customer_signature),
+            customer_signature: or_empty(p.customer_signature.as_ref()),
         }),
         E::CompensationRejected(p) => Kind::CompensationRejected(proto::CompensationRejected {
             compensation_id: p.compensation_id.to_string(),
@@ -79,7 +79,7 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
             from: enum_to_proto(p.from),
             to: enum_to_proto(p.to),
             reason: enum_to_proto(p.reason),
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::EngineerDispatched(p) => Kind::EngineerDispatched(proto::EngineerDispatched {
             engineer: p.engineer.to_string(),
@@ -98,7 +98,7 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
             reason: p.reason.to_string(),
         }),
         E::Resumed(p) => Kind::Resumed(proto::Resumed {
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::WorkCarriedOut(p) => Kind::WorkCarriedOut(proto::WorkCarriedOut {
             description: p.description.to_string(),
@@ -108,10 +108,10 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         }),
         E::SatisfactionRecorded(p) => Kind::SatisfactionRecorded(proto::SatisfactionRecorded {
             score: p.score.get().into(),
-            customer_words: or_empty(&p.customer_words),
+            customer_words: or_empty(p.customer_words.as_ref()),
         }),
         E::Closed(p) => Kind::Closed(proto::Closed {
-            summary: or_empty(&p.summary),
+            summary: or_empty(p.summary.as_ref()),
         }),
         E::Reopened(p) => Kind::Reopened(proto::Reopened {
             reason: p.reason.to_string(),
@@ -125,12 +125,12 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         }
         E::CorrectiveActionDone(p) => Kind::CorrectiveActionDone(proto::CorrectiveActionDone {
             action_id: p.action_id.to_string(),
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::CorrectiveActionVerified(p) => {
             Kind::CorrectiveActionVerified(proto::CorrectiveActionVerified {
                 action_id: p.action_id.to_string(),
-                note: or_empty(&p.note),
+                note: or_empty(p.note.as_ref()),
             })
         }
         E::NoteAdded(p) => Kind::NoteAdded(proto::NoteAdded {
@@ -139,7 +139,7 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         E::EvidenceAttached(p) => Kind::EvidenceAttached(proto::EvidenceAttached {
             reference: p.reference.to_string(),
             content_hash: p.content_hash.to_string(),
-            description: or_empty(&p.description),
+            description: or_empty(p.description.as_ref()),
         }),
         E::MergedInto(p) => Kind::MergedInto(proto::MergedInto {
             target_complaint_id: p.target.to_string(),
@@ -180,17 +180,17 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         }),
         E::ResultReportedToCac(p) => Kind::ResultReportedToCac(proto::ResultReportedToCac {
             summary: p.summary.to_string(),
-            cac_reference: or_empty(&p.cac_reference),
+            cac_reference: or_empty(p.cac_reference.as_ref()),
         }),
         E::SupplierNotified(p) => Kind::SupplierNotified(proto::SupplierNotified {
             supplier: p.supplier.to_string(),
-            part: or_empty(&p.part),
-            note: or_empty(&p.note),
+            part: or_empty(p.part.as_ref()),
+            note: or_empty(p.note.as_ref()),
         }),
         E::SupplierChargedBack(p) => Kind::SupplierChargedBack(proto::SupplierChargedBack {
             supplier: p.supplier.to_string(),
             amount_minor_units: minor_units(p.amount),
-            settlement_reference: or_empty(&p.settlement_reference),
+            settlement_reference: or_empty(p.settlement_reference.as_ref()),
         }),
         E::SupplierImprovementRequested(p) => {
             Kind::SupplierImprovementRequested(proto::SupplierImprovementRequested {
@@ -201,12 +201,12 @@ pub fn event_to_proto(event: &ComplaintEvent) -> proto::WorkflowEvent {
         E::ComplaintAssessed(p) => Kind::ComplaintAssessed(proto::ComplaintAssessed {
             nature: enum_to_proto(p.nature),
             wants: p.wants.iter().copied().map(enum_to_proto).collect(),
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::ThreeChangesMade(p) => Kind::ThreeChangesMade(proto::ThreeChangesMade {
             changes: p.changes.iter().copied().map(enum_to_proto).collect(),
             appointment_time: optional_timestamp_to_proto(p.appointment_at),
-            note: or_empty(&p.note),
+            note: or_empty(p.note.as_ref()),
         }),
         E::CaseShared(p) => Kind::CaseShared(proto::CaseShared {
             audience: p.audience.to_string(),
@@ -248,7 +248,7 @@ pub(crate) fn customer_to_proto(customer: &ev::Customer) -> proto::Customer {
 pub(crate) fn vehicle_to_proto(vehicle: &ev::Vehicle) -> proto::Vehicle {
     proto::Vehicle {
         vin: vehicle.vin.to_string(),
-        plate: or_empty(&vehicle.plate),
+        plate: or_empty(vehicle.plate.as_ref()),
         model: vehicle.model.to_string(),
         mileage_km: vehicle.mileage.get(),
         purchase_date: date_to_proto(vehicle.purchased_on),
@@ -301,6 +301,6 @@ pub(crate) fn minor_units(amount: Money) -> i64 {
 }
 
 /// Optional domain strings are empty strings on the wire.
-fn or_empty<T: ToString>(value: &Option<T>) -> String {
-    value.as_ref().map(ToString::to_string).unwrap_or_default()
+fn or_empty<T: ToString>(value: Option<&T>) -> String {
+    value.map(ToString::to_string).unwrap_or_default()
 }
