@@ -62,9 +62,8 @@ pub(super) async fn backup(args: BackupArgs) -> CliResult {
 }
 
 pub(super) async fn restore(args: RestoreArgs) -> CliResult {
-    let reader = Reader::open(BufReader::new(File::open(&args.archive)?))?;
+    let mut reader = Reader::open(BufReader::new(File::open(&args.archive)?))?;
     let (store, clock) = open_target(&args.data)?;
-    let mut reader = reader;
     let restored = archive::restore(&store, &clock, reader.by_ref()).await;
     store.close().await?;
     restored?;

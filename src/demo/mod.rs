@@ -45,9 +45,9 @@ pub use story::PlanError;
 use complaintflow_domain::state::Status;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintState, InvalidValue, Policy};
-use complaintflow_log::ExpectedVersion;
 use complaintflow_log::clock::{Clock, ManualClock};
-use complaintflow_server::engine::{Engine, EngineError, allow_all};
+use complaintflow_log::{AppendOutcome, ExpectedVersion};
+use complaintflow_server::engine::{Engine, EngineError, Submission, allow_all};
 use schedule::{Batch, Schedule};
 use story::Story;
 
@@ -355,7 +355,7 @@ pub async fn generate(
     // Each merge is recorded on its survivor once the run is over: the survivors' own
     // histories are planned version by version, so the engine's record of a merge goes
     // after them, as a retried merge would write it.
-    let mut merged_batches: Vec<Batch> = Vec::new();
+    let mut stored_merges: Vec<StoredMerge> = Vec::new();
     loop {
         let wave = schedule.next_wave(config.concurrency.max(1))?;
         if wave.batches.is_empty() {
@@ -372,9 +372,7 @@ pub async fn generate(
                 .any(|e| complaintflow_domain::referenced_complaint(&e.submission.event).is_some())
         });
         let mut appends = join_all(others.into_iter().map(|batch| submit(engine, batch))).await;
-        let merged = join_all(merges.iter().map(|batch| submit(engine, batch))).await;
-        merged_batches.extend(merges.into_iter().cloned());
-        appends.extend(merged);
+        appends.extend(join_all(merges.into_iter().map(|batch| submit(engine, batch))).await);
         for batch in &wave.batches {
             summary.events += batch.events.len();
             summary.engine_events += batch
@@ -385,15 +383,21 @@ pub async fn generate(
             summary.complaints += usize::from(batch.events.first().is_some_and(|e| e.version == 0));
         }
         for outcome in appends {
-            summary.appends += outcome?;
+            let submitted = outcome?;
+            summary.appends += submitted.appends;
+            stored_merges.extend(submitted.merges);
         }
         progress(summary.complaints);
     }
     if clock.now() < config.end() {
         clock.set(config.end());
     }
-    for batch in &merged_batches {
-        let records = carry_merges(engine, batch).await?;
+    for merge in &stored_merges {
+        let before = engine.store().head();
+        engine
+            .carry_merges(&merge.complaint, &merge.submissions, &merge.outcome)
+            .await?;
+        let records = (engine.store().head() - before) as usize;
         summary.events += records;
         summary.engine_events += records;
     }
@@ -410,50 +414,48 @@ pub async fn generate(
     Ok(summary)
 }
 
-/// Records the merges of one complaint's batch on their survivors, through a replay of
-/// the batch (which answers the stored slots) and the engine's own carry-over. Returns
-/// the events appended.
-async fn carry_merges(engine: &Engine, batch: &Batch) -> Result<usize, EngineError> {
-    let mut recorded = 0;
-    for run in batch.events.chunk_by(|a, b| a.actor == b.actor) {
-        let submissions: Vec<_> = run.iter().map(|e| e.submission.clone()).collect();
-        if !submissions
-            .iter()
-            .any(|s| matches!(s.event, complaintflow_domain::ComplaintEvent::MergedInto(_)))
-        {
-            continue;
-        }
-        let expected = match run[0].version {
-            0 => ExpectedVersion::NoStream,
-            version => ExpectedVersion::Exact(version - 1),
-        };
-        let stored = engine
-            .submit(&run[0].actor, &batch.id, expected, &submissions, &allow_all)
-            .await?;
-        let before = engine.store().head();
-        engine
-            .carry_merges(&batch.id, &submissions, &stored)
-            .await?;
-        recorded += (engine.store().head() - before) as usize;
-    }
-    Ok(recorded)
+/// A stored append that merged its complaint into another: what the engine needs to
+/// record the merge on the survivor.
+struct StoredMerge {
+    complaint: ComplaintId,
+    submissions: Vec<Submission>,
+    outcome: AppendOutcome,
+}
+
+/// What one batch's submission stored.
+struct Submitted {
+    appends: usize,
+    merges: Vec<StoredMerge>,
 }
 
 /// Submits one complaint's run of events, one append per run of the same actor.
-async fn submit(engine: &Engine, batch: &Batch) -> Result<usize, EngineError> {
-    let mut appends = 0;
+async fn submit(engine: &Engine, batch: &Batch) -> Result<Submitted, EngineError> {
+    let mut submitted = Submitted {
+        appends: 0,
+        merges: Vec::new(),
+    };
     for run in batch.events.chunk_by(|a, b| a.actor == b.actor) {
         let expected = match run[0].version {
             0 => ExpectedVersion::NoStream,
             version => ExpectedVersion::Exact(version - 1),
         };
         let submissions: Vec<_> = run.iter().map(|e| e.submission.clone()).collect();
-        engine
+        let outcome = engine
             .submit(&run[0].actor, &batch.id, expected, &submissions, &allow_all)
             .await?;
-        appends += 1;
+        submitted.appends += 1;
+        if submissions
+            .iter()
+            .any(|s| matches!(s.event, complaintflow_domain::ComplaintEvent::MergedInto(_)))
+        {
+            submitted.merges.push(StoredMerge {
+                complaint: batch.id.clone(),
+                submissions,
+                outcome,
+            });
+        }
     }
-    Ok(appends)
+    Ok(submitted)
 }
 
 #[cfg(test)]
