@@ -49,6 +49,7 @@ async fn node(
             schema.name
         )),
         listen: "127.0.0.1:0".parse().unwrap(),
+        http_listen: None,
         metrics_listen: None,
         ..Config::default()
     };
@@ -62,8 +63,8 @@ async fn node(
             async {
                 let _ = stopped.await;
             },
-            |address| {
-                let _ = ready.send(address);
+            |listening| {
+                let _ = ready.send(listening.grpc);
             },
         )
         .await

@@ -68,7 +68,7 @@ impl Server {
             .arg(&config)
             .arg("--data-dir")
             .arg(&data)
-            .args(["--listen", "127.0.0.1:0", "--no-metrics"])
+            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
             .env("COMPLAINTFLOW_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

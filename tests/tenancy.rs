@@ -418,7 +418,7 @@ async fn sighup_reloads_the_tokens_and_the_server_carries_on() {
         .arg(root.path().join("data"))
         .arg("--tokens")
         .arg(&token_file)
-        .args(["--listen", "127.0.0.1:0", "--no-metrics"])
+        .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
         .env("COMPLAINTFLOW_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

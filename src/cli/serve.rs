@@ -23,6 +23,13 @@ pub(super) struct ServeArgs {
     /// gRPC address [default: 127.0.0.1:50051]; port 0 picks a free one.
     #[arg(long, env = "COMPLAINTFLOW_LISTEN")]
     listen: Option<SocketAddr>,
+    /// HTTP address of the web console, `/healthz` and `/readyz` [default: 127.0.0.1:8080];
+    /// port 0 picks a free one.
+    #[arg(long, env = "COMPLAINTFLOW_HTTP_LISTEN")]
+    http_listen: Option<SocketAddr>,
+    /// Do not serve HTTP (no console, no health endpoints).
+    #[arg(long, env = "COMPLAINTFLOW_NO_HTTP", conflicts_with = "http_listen")]
+    no_http: bool,
     /// Prometheus metrics address [default: 127.0.0.1:9464].
     #[arg(long, env = "COMPLAINTFLOW_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
@@ -67,6 +74,12 @@ impl ServeArgs {
         if let Some(v) = self.listen {
             config.listen = v;
         }
+        if let Some(v) = self.http_listen {
+            config.http_listen = Some(v);
+        }
+        if self.no_http {
+            config.http_listen = None;
+        }
         if let Some(v) = self.metrics_listen {
             config.metrics_listen = Some(v);
         }
@@ -94,9 +107,13 @@ impl ServeArgs {
 pub(super) async fn run(args: ServeArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = args.resolve()?;
     complaintflow_server::telemetry::init_logging(config.log_format);
-    complaintflow_server::node::serve(config, shutdown_signal(), |address| {
-        // A stable line on stdout, for scripts and tests that start the server on port 0.
-        println!("complaintflow listening on {address}");
+    complaintflow_server::node::serve(config, shutdown_signal(), |listening| {
+        // Stable lines on stdout, for scripts and tests that start the server on port 0:
+        // the gRPC address first, then the console's.
+        println!("complaintflow listening on {}", listening.grpc);
+        if let Some(http) = listening.http {
+            println!("complaintflow console at http://{http}/");
+        }
         let _ = std::io::stdout().flush();
     })
     .await?;

@@ -43,6 +43,7 @@ impl SpawnedServer {
             .arg(dir.join("data"))
             .args(["--listen", "127.0.0.1:0", "--metrics-listen"])
             .arg(metrics.to_string())
+            .arg("--no-http")
             // Request logging is not what is measured.
             .env("COMPLAINTFLOW_LOG", "warn")
             .stdin(Stdio::null())

@@ -179,6 +179,7 @@ def start_server(data_dir: Path, token_file: Path, log_path: Path, startup_timeo
             "--listen",
             "127.0.0.1:0",
             "--no-metrics",
+            "--no-http",
             "--tokens",
             str(token_file),
         ],

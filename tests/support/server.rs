@@ -14,6 +14,7 @@ use complaintflow_server::api::proto;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::auth::{Role, TokenEntry, TokenFile};
 use complaintflow_server::config::Config;
+use complaintflow_server::node::Listening;
 use tokio::sync::oneshot;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -24,6 +25,8 @@ use super::events::filing;
 
 pub(crate) struct TestServer {
     pub address: SocketAddr,
+    /// The HTTP port: the console, `/healthz`, `/readyz`.
+    pub http_address: SocketAddr,
     pub clock: ManualClock,
     pub token_file: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -61,6 +64,7 @@ impl TestServer {
         let config = Config {
             data_dir: root.join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
+            http_listen: Some("127.0.0.1:0".parse().unwrap()),
             metrics_listen: None,
             tokens: Some(token_file.clone()),
             dealers,
@@ -83,9 +87,10 @@ impl TestServer {
             .await
             .expect("server runs and stops cleanly");
         });
-        let address = listening.await.expect("server listening");
+        let listening: Listening = listening.await.expect("server listening");
         Self {
-            address,
+            address: listening.grpc,
+            http_address: listening.http.expect("HTTP is on"),
             clock,
             token_file,
             stop: Some(stop),

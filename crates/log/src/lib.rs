@@ -91,6 +91,13 @@ pub trait EventStore: Send + Sync + 'static {
         None
     }
 
+    /// Whether appends can be taken now: an error says why not (the writer stopped after
+    /// a failure, the log lost events). For readiness probes; an append reports the same
+    /// error on its own.
+    fn writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn head(&self) -> u64 {
         *self.watch_head().borrow()
     }

@@ -20,6 +20,8 @@ pub struct Config {
     pub store_url: Option<String>,
     /// gRPC address.
     pub listen: SocketAddr,
+    /// The HTTP address (console, health and readiness); none turns HTTP off.
+    pub http_listen: Option<SocketAddr>,
     /// Prometheus metrics address; none turns the exporter off.
     pub metrics_listen: Option<SocketAddr>,
     /// A policy TOML file; none means the built-in policy.
@@ -45,6 +47,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             store_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             policy: None,
             tokens: None,
@@ -84,6 +87,8 @@ pub struct ServerLimits {
     /// Bytes of encoded responses waiting to be sent, all requests together; a response
     /// that does not fit is refused with RESOURCE_EXHAUSTED instead of being built.
     pub max_response_bytes: usize,
+    /// Connections open at once on the HTTP port; more are closed on accept.
+    pub max_http_connections: usize,
     /// Live subscriptions at once; more are refused with RESOURCE_EXHAUSTED.
     pub max_subscriptions: usize,
     /// Bytes of messages buffered for one subscriber beyond what HTTP/2 flow control holds.
@@ -116,6 +121,7 @@ impl Default for ServerLimits {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrent_requests: 1024,
             max_response_bytes: 256 * 1024 * 1024,
+            max_http_connections: 1024,
             max_subscriptions: 256,
             subscriber_buffer_bytes: 1024 * 1024,
             subscriber_stall_timeout: SignedDuration::from_secs(30),
@@ -168,6 +174,10 @@ impl Config {
             ),
             ("limits.max_response_bytes", self.limits.max_response_bytes),
             ("limits.max_subscriptions", self.limits.max_subscriptions),
+            (
+                "limits.max_http_connections",
+                self.limits.max_http_connections,
+            ),
             (
                 "limits.subscriber_buffer_bytes",
                 self.limits.subscriber_buffer_bytes,

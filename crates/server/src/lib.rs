@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod engine;
+pub mod http;
 pub mod node;
 pub mod projections;
 pub mod telemetry;

@@ -417,6 +417,13 @@ impl EventStore for SledStore {
         self.loss.clone()
     }
 
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.failure.get() {
+            Some(failure) => Err(StoreError::WriterStopped(failure.clone())),
+            None => Ok(()),
+        }
+    }
+
     fn limits(&self) -> StoreLimits {
         self.limits
     }

@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tower::Layer;
 use tracing::{error, info, warn};
 
 use crate::api::auth::Authenticate;
@@ -29,12 +31,13 @@ use crate::api::services::{
 use crate::auth::{LiveTokens, TokenRegistry};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::http::{GrpcService, HttpLimits, HttpListener, Phase, PhaseSender, Serving};
 use crate::projections::Projections;
 use crate::timers::Scheduler;
 use complaintflow_domain::Policy;
 use complaintflow_log::clock::{SharedClock, SystemClock};
 
-pub use gate::GateLayer;
+pub use gate::{Gate, GateLayer};
 pub use store::{OpenOptions, OpenedStore, StoreLocation, open_sled};
 
 use self::connection::CloseAll;
@@ -52,6 +55,16 @@ pub enum ServeError {
     Projection(#[from] crate::projections::ProjectionError),
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpServerError),
+}
+
+/// Where a started node listens.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub grpc: SocketAddr,
+    /// The console, `/healthz` and `/readyz`; none when HTTP is off.
+    pub http: Option<SocketAddr>,
 }
 
 fn setup(message: impl Into<String>) -> ServeError {
@@ -162,7 +175,7 @@ pub fn projections_dir(data_dir: &Path) -> PathBuf {
 pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(Listening),
 ) -> Result<(), ServeError> {
     serve_with_clock(config, Arc::new(SystemClock), shutdown, on_listening).await
 }
@@ -171,12 +184,34 @@ pub async fn serve_with_clock(
     config: Config,
     clock: SharedClock,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    on_listening: impl FnOnce(SocketAddr),
+    on_listening: impl FnOnce(Listening),
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| setup(format!("cannot create {}: {e}", config.data_dir.display())))?;
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
     let tokens = Arc::new(load_tokens(&config)?);
+    // Dropped on every way out of this function, which stops the HTTP port too.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (phase, http_state) = PhaseSender::new();
+    let http = match config.http_listen {
+        Some(address) => {
+            let listener = HttpListener::bind(address).await?;
+            let bound = listener.local_addr().map_err(|e| setup(e.to_string()))?;
+            info!(address = %bound, "HTTP (console, /healthz, /readyz) listening");
+            let limits = HttpLimits {
+                max_connections: config.limits.max_http_connections,
+                header_timeout: config.limits.handshake_timeout.unsigned_abs(),
+                shutdown_timeout: config.limits.shutdown_timeout.unsigned_abs(),
+            };
+            let task = tokio::spawn(listener.serve(
+                crate::http::router(http_state),
+                limits,
+                stop_rx.clone(),
+            ));
+            Some((bound, task))
+        }
+        None => None,
+    };
     let location = StoreLocation::new(config.store_url.as_deref(), &config.data_dir);
     let store_options = OpenOptions {
         limits: config.store,
@@ -216,7 +251,6 @@ pub async fn serve_with_clock(
         info!(%listen, "Prometheus metrics at /metrics");
     }
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn({
         let (projections, store) = (projections.clone(), store.clone());
         async move {
@@ -240,19 +274,35 @@ pub async fn serve_with_clock(
         limits: config.limits,
         shutdown: stop_rx,
     };
-    let router = build_router(&config, state, tokens, clock_for_auth).await?;
+    let (router, grpc) = build_router(
+        &config,
+        state.clone(),
+        tokens.clone(),
+        clock_for_auth.clone(),
+    )
+    .await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| setup(format!("cannot listen on {}: {e}", config.listen)))?;
     let bound = listener.local_addr().map_err(|e| setup(e.to_string()))?;
     info!(address = %bound, tls = config.tls.is_some(), "complaintflow listening");
-    on_listening(bound);
+    phase.set(Phase::Serving(Arc::new(Serving {
+        app: state,
+        grpc,
+        tokens,
+        clock: clock_for_auth,
+    })));
+    on_listening(Listening {
+        grpc: bound,
+        http: http.as_ref().map(|(address, _)| *address),
+    });
 
     let limits = config.limits;
     let mut stop_seen = stop_tx.subscribe();
     let stopping = async move {
         shutdown.await;
         info!("shutting down: finishing in-flight requests");
+        phase.set(Phase::Stopping);
         let _ = stop_tx.send(true);
     };
     // Without TCP_NODELAY every small response waits for the client's delayed ACK
@@ -291,6 +341,9 @@ pub async fn serve_with_clock(
 
     let _ = scheduler.await;
     let _ = token_watch.await;
+    if let Some((_, task)) = http {
+        let _ = task.await;
+    }
     opened.close().await?;
     follower.abort();
     projections.flush().await?;
@@ -304,9 +357,12 @@ async fn build_router(
     tokens: Arc<LiveTokens>,
     clock: SharedClock,
 ) -> Result<
-    tonic::transport::server::Router<
-        tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>,
-    >,
+    (
+        tonic::transport::server::Router<
+            tower::layer::util::Stack<GateLayer, tower::layer::util::Identity>,
+        >,
+        GrpcService,
+    ),
     ServeError,
 > {
     let max = config.limits.max_message_bytes;
@@ -360,13 +416,16 @@ async fn build_router(
     } else if !config.listen.ip().is_loopback() {
         warn!(listen = %config.listen, "serving without TLS on a non-loopback address: bearer tokens travel in clear");
     }
-    Ok(builder
-        .layer(GateLayer::new(config.limits.max_concurrent_requests))
-        .add_service(health_service)
+    let routes = Routes::new(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(InterceptedService::new(complaints, auth.clone()))
         .add_service(InterceptedService::new(audit, auth.clone()))
         .add_service(InterceptedService::new(follow_ups, auth.clone()))
-        .add_service(InterceptedService::new(subscriptions, auth)))
+        .add_service(InterceptedService::new(subscriptions, auth))
+        .prepare();
+    // One admission gate for gRPC clients and in-process callers alike.
+    let gate = GateLayer::new(config.limits.max_concurrent_requests);
+    let in_process = gate.layer(routes.clone());
+    Ok((builder.layer(gate).add_routes(routes), in_process))
 }
