@@ -284,10 +284,7 @@ def invalid_field(fn, *args, **kwargs) -> list[str]:
 # and the versions a test expects move under it).
 
 
-def ts(moment: dt.datetime) -> timestamp_pb2.Timestamp:
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(moment.astimezone(dt.timezone.utc))
-    return out
+ts = complaintflow.timestamp
 
 
 def from_ts(value: timestamp_pb2.Timestamp) -> dt.datetime:
