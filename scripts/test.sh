@@ -28,7 +28,9 @@ echo "== Python: end-to-end gRPC tests against the complaintflow binary"
 if [ ! -x .venv-e2e/bin/python ]; then
     python3 -m venv .venv-e2e
 fi
-.venv-e2e/bin/python -m pip install -q --disable-pip-version-check -r tests/e2e_python/requirements.txt
+# With the client package (clients/python), which the suite uses for its stubs and client:
+# built from this checkout's protos every run, in one resolution with the pinned versions.
+.venv-e2e/bin/python -m pip install -q --disable-pip-version-check -r tests/e2e_python/requirements.txt ./clients/python
 # `cargo test` above built the binary (the server tests run it); build it only if it is missing.
 [ -x target/debug/complaintflow ] || cargo build --locked --bin complaintflow
 COMPLAINTFLOW_BIN=target/debug/complaintflow .venv-e2e/bin/python -m pytest -q tests/e2e_python

@@ -1,6 +1,9 @@
-"""Helpers for the end-to-end suite: stub generation, a running server, clients bound
-to a token, sample requests, the choice of event times, and error-detail decoding.
+"""Helpers for the end-to-end suite: a running server, clients bound to a token, sample
+requests, the choice of event times, and error-detail decoding.
 
+The stubs and the client come from the `complaintflow` package of clients/python, which
+scripts/test.sh installs into the suite's virtualenv (`pip install ./clients/python`):
+the suite checks the package a dealer's developer installs, not a copy of its own.
 Nothing here builds the binary: scripts/test.sh does, and passes its path in
 COMPLAINTFLOW_BIN.
 """
@@ -9,13 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import os
 import queue
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -23,8 +23,22 @@ from pathlib import Path
 
 import grpc
 
+try:
+    import complaintflow
+except ImportError as missing:
+    raise ImportError(
+        "the suite uses the client package: install it with `pip install ./clients/python` "
+        "into the suite's virtualenv (scripts/test.sh does)"
+    ) from missing
+from complaintflow.errors import Failure, decode
+from complaintflow.v1 import audit_pb2 as audit
+from complaintflow.v1 import complaints_pb2 as cpb
+from complaintflow.v1 import events_pb2 as ev
+from complaintflow.v1 import subscriptions_pb2 as sub
+from complaintflow.v1 import vocabulary_pb2 as voc
+from google.protobuf import timestamp_pb2
+
 REPO = Path(__file__).resolve().parents[2]
-PROTO_DIR = REPO / "proto"
 
 # Every unary call gets a deadline, so a hung server fails a test instead of the run.
 CALL_TIMEOUT = 15.0
@@ -37,54 +51,7 @@ VIN = "LSVAG2180E2100001"
 PHONE = "+86 138 0013 8000"
 
 
-# --------------------------------------------------------------------------------------
-# Stubs, generated at test time (never committed).
-
-_STUB_DIR: Path | None = None
-
-
-def generate_stubs() -> Path:
-    """Runs grpc_tools.protoc over proto/ into a temporary directory and puts it on
-    sys.path. Idempotent within one interpreter."""
-    global _STUB_DIR
-    if _STUB_DIR is not None:
-        return _STUB_DIR
-    out = Path(tempfile.mkdtemp(prefix="complaintflow-e2e-stubs-"))
-    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
-    assert protos, f"no .proto files under {PROTO_DIR}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "grpc_tools.protoc",
-        f"-I{PROTO_DIR}",
-        f"--python_out={out}",
-        f"--grpc_python_out={out}",
-        *protos,
-    ]
-    result = subprocess.run(cmd, cwd=PROTO_DIR, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"protoc failed ({result.returncode}):\n{result.stderr}")
-    sys.path.insert(0, str(out))
-    importlib.invalidate_caches()
-    _STUB_DIR = out
-    return out
-
-
-generate_stubs()
-
-from complaintflow.v1 import audit_pb2 as audit  # noqa: E402
-from complaintflow.v1 import audit_pb2_grpc as audit_grpc  # noqa: E402
-from complaintflow.v1 import complaints_pb2 as cpb  # noqa: E402
-from complaintflow.v1 import complaints_pb2_grpc as cpb_grpc  # noqa: E402
-from complaintflow.v1 import events_pb2 as ev  # noqa: E402
-from complaintflow.v1 import subscriptions_pb2 as sub  # noqa: E402
-from complaintflow.v1 import subscriptions_pb2_grpc as sub_grpc  # noqa: E402
-from complaintflow.v1 import vocabulary_pb2 as voc  # noqa: E402
-from google.protobuf import timestamp_pb2  # noqa: E402
-from google.rpc import error_details_pb2  # noqa: E402
-from grpc_status import rpc_status  # noqa: E402
-
-__all__ = ["audit", "cpb", "ev", "sub", "voc"]
+__all__ = ["Failure", "audit", "cpb", "decode", "ev", "sub", "voc"]
 
 
 # --------------------------------------------------------------------------------------
@@ -168,7 +135,9 @@ class Server:
 LISTEN_PREFIX = "complaintflow listening on "
 
 
-def start_server(data_dir: Path, token_file: Path, log_path: Path, startup_timeout: float = 60.0) -> Server:
+def start_server(
+    data_dir: Path, token_file: Path, log_path: Path, startup_timeout: float = 60.0, extra_args: tuple[str, ...] = ()
+) -> Server:
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [
@@ -182,6 +151,7 @@ def start_server(data_dir: Path, token_file: Path, log_path: Path, startup_timeo
             "--no-http",
             "--tokens",
             str(token_file),
+            *extra_args,
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -217,7 +187,9 @@ def start_server(data_dir: Path, token_file: Path, log_path: Path, startup_timeo
 
 
 class _Bound:
-    """A stub whose calls carry the caller's metadata and a deadline by default."""
+    """A raw stub whose calls carry the caller's metadata and a deadline by default: the
+    suite sends requests exactly as written (an empty request id included) and sees the
+    server's answers unretried."""
 
     def __init__(self, stub, metadata):
         self._stub = stub
@@ -238,50 +210,44 @@ class _Bound:
 
 
 class Client:
+    """`api`, the package's client on the channel, without retries: the suite checks each
+    answer of the server as it is (a retry would hide a RESOURCE_EXHAUSTED the test
+    expects); the package's retries have tests of their own (test_client.py). The raw
+    stubs, bound to the same metadata, are `complaints`, `audit` and `subscriptions`."""
+
     def __init__(self, channel: grpc.Channel, token: str | None, raw_authorization: str | None = None):
-        if raw_authorization is not None:
-            metadata = (("authorization", raw_authorization),)
-        elif token is not None:
-            metadata = (("authorization", f"Bearer {token}"),)
-        else:
-            metadata = ()
-        self.metadata = metadata
-        self.complaints = _Bound(cpb_grpc.ComplaintServiceStub(channel), metadata)
-        self.audit = _Bound(audit_grpc.AuditServiceStub(channel), metadata)
-        self.subscriptions = _Bound(sub_grpc.SubscriptionServiceStub(channel), metadata)
+        metadata = (("authorization", raw_authorization),) if raw_authorization is not None else None
+        self.api = complaintflow.Client.from_channel(
+            channel, token=token, metadata=metadata, retry=complaintflow.NO_RETRY, timeout=CALL_TIMEOUT
+        )
+        self.metadata = self.api.metadata
+        self.complaints = _Bound(self.api.complaints, self.metadata)
+        self.audit = _Bound(self.api.audit, self.metadata)
+        self.subscriptions = _Bound(self.api.subscriptions, self.metadata)
 
     # Shorthands for the calls most tests make.
 
     def file(self, request: cpb.FileComplaintRequest) -> cpb.FileComplaintResponse:
+        # Raw: the malformed-request tests send an empty request id, which the package
+        # would fill in.
         return self.complaints.FileComplaint(request)
 
     def append(self, complaint_id: str, *submissions: cpb.EventSubmission, expected_version=None, request_id=None):
         request = cpb.AppendEventsRequest(
-            name=f"complaints/{complaint_id}",
+            name=complaintflow.complaint_name(complaint_id),
             request_id=request_id or new_id(),
             events=list(submissions),
         )
         if expected_version is not None:
             request.expected_version = expected_version
-        return self.complaints.AppendEvents(request)
+        return self.api.append_events(request)
 
     def get(self, complaint_id: str, **as_of) -> cpb.Complaint:
-        return self.complaints.GetComplaint(cpb.GetComplaintRequest(name=f"complaints/{complaint_id}", **as_of)).complaint
+        return self.api.get_complaint(complaint_id, **as_of)
 
     def timeline(self, complaint_id: str, descending=False, page_size=0) -> list:
         """Every event of a complaint, following page tokens."""
-        events, token = [], ""
-        for _ in range(1000):
-            page = self.complaints.ListComplaintEvents(
-                cpb.ListComplaintEventsRequest(
-                    parent=f"complaints/{complaint_id}", page_size=page_size, page_token=token, descending=descending
-                )
-            )
-            events.extend(page.events)
-            token = page.next_page_token
-            if not token:
-                return events
-        raise AssertionError("ListComplaintEvents never ended")
+        return list(self.api.list_complaint_events(complaint_id, descending=descending, page_size=page_size))
 
 
 # --------------------------------------------------------------------------------------
@@ -290,37 +256,6 @@ class Client:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-@dataclasses.dataclass
-class Failure:
-    code: grpc.StatusCode
-    message: str
-    error_info: error_details_pb2.ErrorInfo | None
-    bad_request: error_details_pb2.BadRequest | None
-    precondition: error_details_pb2.PreconditionFailure | None
-    has_status_details: bool
-
-    @property
-    def fields(self) -> list[str]:
-        return [v.field for v in self.bad_request.field_violations] if self.bad_request else []
-
-
-def decode(err: grpc.RpcError) -> Failure:
-    status = rpc_status.from_call(err)
-    info = bad = pre = None
-    if status is not None:
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-            elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
-                pre = error_details_pb2.PreconditionFailure()
-                detail.Unpack(pre)
-    return Failure(err.code(), err.details() or "", info, bad, pre, status is not None)
 
 
 def fails(code, fn, *args, **kwargs) -> Failure:
@@ -350,10 +285,7 @@ def invalid_field(fn, *args, **kwargs) -> list[str]:
 # and the versions a test expects move under it).
 
 
-def ts(moment: dt.datetime) -> timestamp_pb2.Timestamp:
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(moment.astimezone(dt.timezone.utc))
-    return out
+ts = complaintflow.timestamp
 
 
 def from_ts(value: timestamp_pb2.Timestamp) -> dt.datetime:
