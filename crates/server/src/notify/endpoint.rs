@@ -110,6 +110,7 @@ impl Endpoint {
             if next >= store.head() {
                 metrics::lag(&self.config.name, 0);
                 tokio::select! {
+                    biased;
                     () = stopped(&mut stop) => return,
                     _ = head.changed() => {}
                     () = tokio::time::sleep(REPLAY_POLL) => {}
@@ -207,8 +208,9 @@ impl Endpoint {
                 attempt = attempts
             );
             let sent = tokio::select! {
-                sent = self.post(event, body.clone()).instrument(span) => sent,
+                biased;
                 () = stopped(stop) => return Ok(Outcome::Stopped),
+                sent = self.post(event, body.clone()).instrument(span) => sent,
             };
             let Err(err) = sent else {
                 metrics::delivered(&self.config.name);
@@ -291,6 +293,7 @@ fn backoff(delivery: &WebhookDelivery, attempts: u32) -> Duration {
 /// Sleeps `pause`; true if the endpoint was stopped meanwhile.
 async fn wait(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
     tokio::select! {
+        biased;
         () = stopped(stop) => true,
         () = tokio::time::sleep(pause) => false,
     }
