@@ -666,6 +666,54 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_that_can_be_replayed(
     harness.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_endpoint_holds_back_only_itself_and_never_delays_shutdown() {
+    let receiver = Receiver::start().await;
+    receiver.otherwise("hung", Answer::Hang(Duration::from_secs(600)));
+    let endpoints = vec![
+        webhook(&receiver, "hung", &[EventKind::Any]),
+        webhook(&receiver, "up", &[EventKind::Any]),
+    ];
+    let mut harness = Harness::start(|config, _| {
+        config.webhooks = endpoints;
+        config.webhook_delivery = WebhookDelivery {
+            request_timeout: SignedDuration::from_secs(300),
+            ..delivery()
+        };
+    })
+    .await;
+    for n in 0..3 {
+        harness
+            .file(filing_request(&format!("CMP-WH-H{n}"), "SH-0042", "EAST"))
+            .await;
+    }
+    eventually("up hears of every filing", || {
+        receiver.taken("up").len() == 3
+    })
+    .await;
+    assert_eq!(
+        receiver.hits("hung").len(),
+        1,
+        "hung waits on its first event"
+    );
+
+    // The shutdown timeout is 10 s by default; the hung request would take 300 s.
+    let stopping = Instant::now();
+    harness.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(30),
+        "shutdown took {:?}",
+        stopping.elapsed()
+    );
+    let files = EndpointFiles::new(&harness.data_dir(), "hung");
+    let first = receiver.hits("hung")[0].position;
+    assert_eq!(
+        checkpoint::read(&files.checkpoint).unwrap(),
+        Some(first),
+        "the unanswered event is sent again at the next start"
+    );
+}
+
 fn write_config(path: &Path, webhooks: Vec<WebhookConfig>) {
     let config = Config {
         webhooks,

@@ -62,14 +62,20 @@ pub fn bury(files: &EndpointFiles, letter: &DeadLetter) -> Result<(), DeadLetter
     write_atomically(&path, &body).map_err(io(&path))
 }
 
-/// The letters of a folder (`dead` or `replay`), in log order.
+/// The letters of a folder (`dead` or `replay`), in log order. A file that does not
+/// parse (damaged, or edited by hand) is reported and left where it is, so that it
+/// never holds up an endpoint.
 pub fn list(dir: &Path) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let mut letters = Vec::new();
     for path in json_files(dir)? {
         let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let letter = serde_json::from_slice(&bytes)
-            .map_err(|source| DeadLetterError::Unreadable { path, source })?;
-        letters.push(letter);
+        match serde_json::from_slice(&bytes) {
+            Ok(letter) => letters.push(letter),
+            Err(source) => {
+                let err = DeadLetterError::Unreadable { path, source };
+                tracing::warn!(error = %err, "dead letter skipped");
+            }
+        }
     }
     letters.sort_by_key(|letter: &DeadLetter| letter.position);
     Ok(letters)
@@ -159,5 +165,12 @@ mod tests {
         replay_done(&files, 7).unwrap();
         assert_eq!(positions(pending_replays(&files).unwrap()), [3, 12]);
         assert!(list(&files.dead).unwrap().is_empty());
+
+        std::fs::write(files.replay.join("00000000000000000001.json"), b"{oops").unwrap();
+        assert_eq!(
+            positions(pending_replays(&files).unwrap()),
+            [3, 12],
+            "a damaged letter is skipped, not an error that stops the endpoint"
+        );
     }
 }
