@@ -9,6 +9,7 @@ mod maintenance;
 mod serve;
 mod timelines;
 mod tokens;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -151,6 +152,9 @@ enum Command {
     Copy(backup::CopyArgs),
     /// Drive a server on this machine with concurrent clients and measure it.
     Loadtest(loadtest::LoadtestArgs),
+    /// Webhook endpoints: checkpoints and dead letters; replay dead letters.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
 }
 
 /// Exit codes: 0 success, 1 a check found a problem, 2 the command could not run.
@@ -182,6 +186,7 @@ pub fn main() -> ExitCode {
             Command::Restore(args) => backup::restore(args).await,
             Command::Copy(args) => backup::copy(args).await,
             Command::Loadtest(args) => loadtest::run(args).await,
+            Command::Webhooks(command) => webhooks::run(command),
         }
     });
     match outcome {

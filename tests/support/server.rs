@@ -59,9 +59,20 @@ impl TestServer {
         dealers: BTreeMap<String, String>,
         clock: ManualClock,
     ) -> Self {
+        Self::start_with(root, tokens, dealers, clock, |_| {}).await
+    }
+
+    /// As `start`, with the rest of the config set by `customise`.
+    pub(crate) async fn start_with(
+        root: &Path,
+        tokens: &TokenFile,
+        dealers: BTreeMap<String, String>,
+        clock: ManualClock,
+        customise: impl FnOnce(&mut Config),
+    ) -> Self {
         let token_file = root.join("tokens.toml");
         write_tokens(&token_file, tokens);
-        let config = Config {
+        let mut config = Config {
             data_dir: root.join("data"),
             listen: "127.0.0.1:0".parse().unwrap(),
             http_listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -70,6 +81,7 @@ impl TestServer {
             dealers,
             ..Config::default()
         };
+        customise(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, listening) = oneshot::channel();
         let server_clock = Arc::new(clock.clone());
@@ -141,10 +153,18 @@ pub(crate) fn filing_request(
     dealer: &str,
     region: &str,
 ) -> proto::FileComplaintRequest {
-    let filed = filing(complaint, |f| {
+    filing_request_with(complaint, |f| {
         f.dealer = DealerCode::parse(dealer).unwrap();
         f.region = RegionCode::parse(region).unwrap();
-    });
+    })
+}
+
+/// A filing request for `support::events::filing(complaint, customise)`.
+pub(crate) fn filing_request_with(
+    complaint: &str,
+    customise: impl FnOnce(&mut complaintflow_domain::events::Filed),
+) -> proto::FileComplaintRequest {
+    let filed = filing(complaint, customise);
     let Some(proto::workflow_event::Kind::Filed(filed)) =
         event_to_proto(&ComplaintEvent::from(filed)).kind
     else {

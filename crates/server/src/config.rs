@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
+use crate::notify::config::{WebhookConfig, WebhookDelivery};
 use complaintflow_log::StoreLimits;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +40,13 @@ pub struct Config {
     /// The dealer registry, `[dealers]`: dealer code → the region it belongs to. Filings
     /// go to the dealer's own region only; dealer tokens may name their region instead.
     pub dealers: BTreeMap<String, String>,
+    /// `[[webhooks]]`: endpoints that hear of matching events (reloaded while serving).
+    pub webhooks: Vec<WebhookConfig>,
+    /// `[webhook_delivery]`: allow-list, backoff, timeout, dead-letter age.
+    pub webhook_delivery: WebhookDelivery,
+    /// The file this config was read from, which `serve` watches for webhook changes.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -57,6 +65,9 @@ impl Default for Config {
             store: StoreLimits::default(),
             accept_log_loss: false,
             dealers: BTreeMap::new(),
+            webhooks: Vec::new(),
+            webhook_delivery: WebhookDelivery::default(),
+            config_file: None,
         }
     }
 }
@@ -161,7 +172,10 @@ impl Config {
             path: path.to_owned(),
             message,
         })?;
-        Ok(config)
+        Ok(Self {
+            config_file: Some(path.to_owned()),
+            ..config
+        })
     }
 
     /// Checks the values serde cannot: zero limits make no sense.
@@ -212,10 +226,11 @@ impl Config {
             ("limits.shutdown_timeout", self.limits.shutdown_timeout),
             ("limits.max_occur_age", self.limits.max_occur_age),
         ];
-        match durations.iter().find(|(_, value)| !value.is_positive()) {
-            Some((field, _)) => Err(format!("{field}: must be a positive duration")),
-            None => Ok(()),
+        if let Some((field, _)) = durations.iter().find(|(_, value)| !value.is_positive()) {
+            return Err(format!("{field}: must be a positive duration"));
         }
+        crate::notify::config::validate(&self.webhooks, &self.webhook_delivery)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -274,5 +289,39 @@ mod tests {
             toml::from_str("[dealers]\n\"SH-0042\" = \"EAST\"\n\"BJ-0007\" = \"NORTH\"\n").unwrap();
         assert_eq!(config.dealers["SH-0042"], "EAST");
         assert_eq!(config.dealers.len(), 2);
+    }
+
+    #[test]
+    fn webhooks_are_read_and_a_bad_one_is_named() {
+        let text = r#"
+            [[webhooks]]
+            name = "cac-east"
+            url = "https://hooks.example.com/cf"
+            secret = "k"
+            events = ["deadline_missed", "escalated"]
+            regions = ["EAST"]
+            min_level = "manufacturer_cac"
+
+            [webhook_delivery]
+            allowed_hosts = ["hooks.example.com"]
+            backoff_base = "2s"
+            dead_letter_after = "1h"
+        "#;
+        let config: Config = toml::from_str(text).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.webhooks[0].name, "cac-east");
+        assert_eq!(
+            config.webhook_delivery.backoff_base,
+            SignedDuration::from_secs(2)
+        );
+        let elsewhere = text.replace("https://hooks.example.com", "https://other.example.org");
+        let config: Config = toml::from_str(&elsewhere).unwrap();
+        assert_eq!(
+            config.validate().unwrap_err(),
+            "webhooks.cac-east.url: host \"other.example.org\" is not on webhook_delivery.allowed_hosts"
+        );
+        let unknown = text.replace("\"escalated\"", "\"exploded\"");
+        let err = toml::from_str::<Config>(&unknown).unwrap_err();
+        assert!(err.to_string().contains("exploded"), "{err}");
     }
 }

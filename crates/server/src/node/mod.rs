@@ -4,6 +4,7 @@
 mod connection;
 mod gate;
 mod store;
+pub(crate) mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
@@ -121,42 +122,23 @@ fn write_private(path: &Path, content: &str) -> Result<(), ServeError> {
     writeln!(file, "{content}").map_err(|e| setup(format!("cannot write {}: {e}", path.display())))
 }
 
-/// How often the token file is looked at for changes.
-const TOKEN_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The token file, as [`watch::watch_file`] follows it.
+struct WatchedTokens(Arc<LiveTokens>);
 
-/// Keeps the tokens in force in step with the token file: looks for a change every
-/// second, and reloads at once on SIGHUP (which would otherwise end the process). A file
-/// that cannot be used keeps the tokens in force and is reported.
-async fn watch_tokens(tokens: Arc<LiveTokens>, mut stop: watch::Receiver<bool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangup = match signal(SignalKind::hangup()) {
-        Ok(hangup) => Some(hangup),
-        Err(err) => {
-            warn!(error = %err, "cannot listen for SIGHUP; the token file is still polled");
-            None
+impl watch::Reload for WatchedTokens {
+    type Error = crate::auth::TokenError;
+    const WHAT: &'static str = "token file";
+
+    fn reload(&mut self, always: bool) -> Result<bool, Self::Error> {
+        if always {
+            self.0.reload()
+        } else {
+            self.0.reload_if_changed()
         }
-    };
-    let mut poll = tokio::time::interval(TOKEN_FILE_POLL);
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let outcome = tokio::select! {
-            _ = stop.changed() => return,
-            _ = poll.tick() => tokens.reload_if_changed(),
-            Some(()) = async {
-                match hangup.as_mut() {
-                    Some(hangup) => hangup.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                info!("SIGHUP: reloading the token file");
-                tokens.reload()
-            }
-        };
-        match outcome {
-            Ok(true) => info!(tokens = tokens.current().len(), "token file reloaded"),
-            Ok(false) => {}
-            Err(err) => error!(error = %err, "token file not reloaded; the tokens in force stay"),
-        }
+    }
+
+    fn reloaded(&self) {
+        info!(tokens = self.0.current().len(), "token file reloaded");
     }
 }
 
@@ -191,7 +173,7 @@ pub async fn serve_with_clock(
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
     let tokens = Arc::new(load_tokens(&config)?);
     // Dropped on every way out of this function, which stops the HTTP port too.
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (phase, http_state) = PhaseSender::new();
     let http = match config.http_listen {
         Some(address) => {
@@ -259,10 +241,23 @@ pub async fn serve_with_clock(
             }
         }
     });
+    // Before the scheduler: a new endpoint starts at the head as it is now, so it hears
+    // of the deadlines that fell due while the server was down.
+    let notifier = crate::notify::Notifier::start(
+        engine.clone(),
+        &config.data_dir,
+        &config.webhooks,
+        &config.webhook_delivery,
+    )
+    .map_err(|e| setup(e.to_string()))?;
+    let notifications = tokio::spawn(notifier.run(config.config_file.clone(), stop_rx.clone()));
     let scheduler =
         tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
 
-    let token_watch = tokio::spawn(watch_tokens(tokens.clone(), stop_rx.clone()));
+    let token_watch = tokio::spawn({
+        let (mut file, stop) = (WatchedTokens(tokens.clone()), stop_rx.clone());
+        async move { watch::watch_file(&mut file, stop).await }
+    });
     let state = AppState {
         engine,
         projections: projections.clone(),
@@ -341,6 +336,11 @@ pub async fn serve_with_clock(
 
     let _ = scheduler.await;
     let _ = token_watch.await;
+    // Endpoint tasks stop at their next step; the timeout only guards against a file
+    // write that hangs.
+    if tokio::time::timeout(grace, notifications).await.is_err() {
+        warn!("webhook delivery did not stop within the shutdown timeout");
+    }
     if let Some((_, task)) = http {
         let _ = task.await;
     }
