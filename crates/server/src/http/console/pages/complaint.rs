@@ -269,8 +269,8 @@ pub(crate) async fn render(
                         td { a href={ (path_of(id)) "?version=" (e.version) } { (e.version) } }
                         td { strong { (i18n::event_type(&e.event_type, lang)) } br; span.muted { (summary(e)) } }
                         td.actor { (e.actor) }
-                        td { (clock::local(e.occur_time.as_ref(), zone)) }
-                        td { (clock::local(e.record_time.as_ref(), zone)) }
+                        td.time { (clock::local(e.occur_time.as_ref(), zone)) }
+                        td.time { (clock::local(e.record_time.as_ref(), zone)) }
                     }
                 }
             }

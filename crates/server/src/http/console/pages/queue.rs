@@ -190,7 +190,7 @@ async fn render(desk: &Desk, query: &QueueQuery) -> Result<Markup, ConsoleError>
                         @let calendar = clock::calendar(policy, &c.region_code);
                         @let zone = calendar.time_zone();
                         @let next = c.deadlines.first();
-                        tr data-dealer=(c.dealer_code) {
+                        tr data-dealer=(c.dealer_code) data-region=(c.region_code) {
                             td { a href=(path_of(&c.complaint_id)) { (c.complaint_id) } }
                             td { (c.dealer_code) " " span.muted { (c.region_code) } }
                             td {

@@ -314,7 +314,7 @@ async fn render(desk: &Desk, query: &StatsQuery) -> Result<Markup, ConsoleError>
             (desk.t(Msg::Complaints)) ": " strong id="total" { (complaints) }
             " · " (desk.t(Msg::Satisfaction)) " (" (desk.t(Msg::Average)) "): " strong { (format!("{average:.2}")) }
         }
-        div.grid {
+        div.grid.charts {
             @for chart in &charts {
                 div.chart id={ "chart-" (chart.key) } {
                     h2 { (desk.t(chart.title)) }
