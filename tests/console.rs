@@ -700,6 +700,18 @@ async fn chinese_by_default_english_on_request_and_everything_served_locally() {
             assert!(!body.contains(external), "{path} loads {external}");
         }
     }
+    let headers = browser
+        .client
+        .get(format!("{}/", browser.base))
+        .send()
+        .await
+        .unwrap();
+    let policy = headers.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert_eq!(headers.headers()["x-content-type-options"], "nosniff");
     let css_path = {
         let start = zh.body.find("rel=\"stylesheet\" href=\"").unwrap() + 23;
         zh.body[start..].split('"').next().unwrap().to_owned()

@@ -18,6 +18,8 @@ mod session;
 
 use std::sync::Arc;
 
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
@@ -45,5 +47,29 @@ pub(super) fn routes() -> Router<HttpState> {
         .route("/audit/{operation}", post(pages::audit::run))
         .route("/audit/export", get(pages::audit::export))
         .merge(assets::routes())
+        .layer(axum::middleware::map_response(protect))
         .layer(Extension(Arc::new(Sessions::default())))
+}
+
+/// Everything the pages load is served from here: the browser is told to load nothing
+/// else, run no script, send forms nowhere else, and show the pages in no other site's
+/// frame.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn protect(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }

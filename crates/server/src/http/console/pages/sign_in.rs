@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{Form, FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -133,7 +133,6 @@ pub(crate) struct Switch {
 
 /// Keeps the chosen language in a cookie and goes back to the page.
 pub(crate) async fn switch_language(
-    State(_): State<HttpState>,
     headers: HeaderMap,
     jar: CookieJar,
     Query(switch): Query<Switch>,
