@@ -35,3 +35,23 @@ fi
 [ -x target/debug/complaintflow ] || cargo build --locked --bin complaintflow
 COMPLAINTFLOW_BIN=target/debug/complaintflow .venv-e2e/bin/python -m pytest -q tests/e2e_python
 # ---- end of the Python end-to-end suite ----------------------------------------------
+
+# ---- Browser test of the web console (tests/browser) ---------------------------------
+# Debian's headless Chromium, driven by selenium, on a server with `demo` data.
+echo "== Browser: the web console in headless Chromium (selenium)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null ||
+    [ ! -d /usr/share/fonts/opentype/noto ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+fi
+if [ ! -x .venv-browser/bin/python ]; then
+    python3 -m venv .venv-browser
+fi
+.venv-browser/bin/python -m pip install -q --disable-pip-version-check -r tests/browser/requirements.txt
+# Screenshots land in a scratch directory here; the committed ones in docs/screenshots
+# are refreshed by running the test without CONSOLE_SCREENSHOTS.
+screenshots="$(mktemp -d)"
+CONSOLE_SCREENSHOTS="$screenshots" COMPLAINTFLOW_BIN=target/debug/complaintflow \
+    .venv-browser/bin/python -m pytest -q tests/browser
+rm -rf "$screenshots"
+# ---- end of the browser test ----------------------------------------------------------

@@ -5,6 +5,7 @@
 //! "alive, not ready" instead of a refused connection. Handlers that need the engine take
 //! the [`Ready`] extractor, which answers 503 until the node serves.
 
+mod console;
 mod health;
 mod listener;
 
@@ -101,7 +102,10 @@ where
 
 /// Every route of the HTTP port.
 pub fn router(state: HttpState) -> Router {
-    Router::new().merge(health::routes()).with_state(state)
+    Router::new()
+        .merge(health::routes())
+        .merge(console::routes())
+        .with_state(state)
 }
 
 #[cfg(test)]
