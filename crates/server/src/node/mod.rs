@@ -2,6 +2,7 @@
 //! to graceful shutdown.
 
 mod connection;
+mod follow;
 mod gate;
 mod store;
 
@@ -217,14 +218,7 @@ pub async fn serve_with_clock(
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let follower = tokio::spawn({
-        let (projections, store) = (projections.clone(), store.clone());
-        async move {
-            if let Err(err) = projections.follow(store).await {
-                error!(error = %err, "projections stopped following the log");
-            }
-        }
-    });
+    let follower = tokio::spawn(follow::follow_log(projections.clone(), store.clone()));
     let scheduler =
         tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
 
