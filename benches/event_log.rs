@@ -13,6 +13,7 @@
 //! | `COMPLAINTFLOW_BENCH_STREAM_READS`    | 10000   | random 20-event streams read              |
 //! | `COMPLAINTFLOW_BENCH_ONLY`            | all     | `appends`, `replay` or `ceiling`          |
 //! | `COMPLAINTFLOW_BENCH_CACHE_MB`        | default | sled's page cache (`cache_capacity`)      |
+//! | `COMPLAINTFLOW_BENCH_STORE`           | unset   | a PostgreSQL URL: each append scenario also runs on `PgStore`, and 1 ev/call on the naive baseline, in this run |
 //!
 //! The writer's own metrics (group size, time in `apply_batch` + flush) are captured with
 //! a small in-process recorder and shown next to each append scenario.
@@ -36,6 +37,9 @@ use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tempfile::TempDir;
+
+#[path = "event_log/postgres.rs"]
+mod postgres;
 
 /// The allocator the `complaintflow` binary runs with, so the figures are the server's.
 #[global_allocator]
@@ -61,12 +65,35 @@ fn main() {
         .expect("tokio runtime");
     let mut results = Results::default();
     Row::print_heading();
+    let pg = postgres::configured();
     if config.runs("appends") {
         for events_per_call in [1, 10] {
             for &tasks in &config.tasks {
                 let row = runtime.block_on(append_scenario(&config, tasks, events_per_call));
                 results.record_append(tasks, events_per_call, &row);
                 row.print();
+                // Side by side: the same scenario on PostgreSQL, then the naive baseline.
+                let Some(pg) = &pg else { continue };
+                let quota = config.max_appends.div_ceil(tasks);
+                let row = runtime.block_on(postgres::pg_store_scenario(
+                    pg,
+                    config.seconds,
+                    quota,
+                    tasks,
+                    events_per_call,
+                ));
+                results.record_pg_append(tasks, events_per_call, &row);
+                row.print();
+                if events_per_call == 1 {
+                    let row = runtime.block_on(postgres::baseline_scenario(
+                        pg,
+                        config.seconds,
+                        quota,
+                        tasks,
+                    ));
+                    results.record_baseline(tasks, &row);
+                    row.print();
+                }
             }
         }
     }
@@ -398,7 +425,7 @@ async fn append_scenario(config: &Config, tasks: u64, events_per_call: u64) -> R
     let deadline = started + config.seconds;
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
-            let store = Arc::clone(&store);
+            let store: Arc<dyn EventStore> = store.clone();
             tokio::spawn(append_task(store, task, events_per_call, deadline, quota))
         })
         .collect();
@@ -425,7 +452,7 @@ fn process_cpu() -> Duration {
 }
 
 async fn append_task(
-    store: Arc<SledStore>,
+    store: Arc<dyn EventStore>,
     task: u64,
     events_per_call: u64,
     deadline: Instant,
@@ -718,6 +745,9 @@ fn format_ms(ms: f64) -> String {
 struct Results {
     append_64_tasks: Option<f64>,
     replay: Option<f64>,
+    /// `PgStore` and the naive baseline, 1 event per call, 64 tasks.
+    pg_append_64_tasks: Option<f64>,
+    baseline_64_tasks: Option<f64>,
 }
 
 impl Results {
@@ -727,9 +757,31 @@ impl Results {
         }
     }
 
+    fn record_pg_append(&mut self, tasks: u64, events_per_call: u64, row: &Row) {
+        if tasks == 64 && events_per_call == 1 {
+            self.pg_append_64_tasks = Some(row.rate());
+        }
+    }
+
+    fn record_baseline(&mut self, tasks: u64, row: &Row) {
+        if tasks == 64 {
+            self.baseline_64_tasks = Some(row.rate());
+        }
+    }
+
     fn print_targets(&self) {
         println!();
         println!("targets:");
+        if let (Some(pg), Some(baseline)) = (self.pg_append_64_tasks, self.baseline_64_tasks) {
+            print_target(
+                &format!(
+                    "pg append 1 ev/call, 64 tasks: {:.1}x the naive baseline's {baseline:.0} ev/s, target 3x",
+                    pg / baseline
+                ),
+                pg,
+                3.0 * baseline,
+            );
+        }
         if let Some(rate) = self.append_64_tasks {
             print_target("append 1 ev/call, 64 tasks", rate, APPEND_TARGET);
         }

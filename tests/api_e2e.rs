@@ -125,7 +125,7 @@ fn append_request(
 fn get_request(complaint: &str) -> proto::GetComplaintRequest {
     proto::GetComplaintRequest {
         name: format!("complaints/{complaint}"),
-        as_of: None,
+        ..Default::default()
     }
 }
 
@@ -174,6 +174,7 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
     let before = proto::GetComplaintRequest {
         name: format!("complaints/{c}"),
         as_of: Some(proto::get_complaint_request::AsOf::AsOfVersion(0)),
+        ..Default::default()
     };
     let then = client
         .get_complaint(server.request("dealer_a", before))
@@ -195,6 +196,7 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
                     page_size: 2,
                     page_token: token,
                     descending: true,
+                    ..Default::default()
                 },
             ))
             .await
@@ -457,7 +459,7 @@ async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
             "dealer_a",
             proto::GetComplaintRequest {
                 name: "nonsense".into(),
-                as_of: None,
+                ..Default::default()
             },
         ))
         .await

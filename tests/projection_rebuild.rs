@@ -140,6 +140,10 @@ impl EventStore for ShortPages {
     fn limits(&self) -> StoreLimits {
         self.0.limits()
     }
+
+    fn scheduler_lease(&self) -> Box<dyn complaintflow_log::Lease> {
+        self.0.scheduler_lease()
+    }
 }
 
 fn assert_semantics(projections: &Projections, summary: &DemoSummary) {

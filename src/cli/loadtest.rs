@@ -13,13 +13,14 @@ use crate::loadtest::{self, LoadConfig, Target};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct LoadtestArgs {
-    /// The server's gRPC address (loopback only).
+    /// The server's gRPC address (loopback only). Repeat it for several nodes serving one
+    /// database: the connections go round them.
     #[arg(
         long,
         default_value = "127.0.0.1:50051",
         conflicts_with = "spawn_server"
     )]
-    target: SocketAddr,
+    target: Vec<SocketAddr>,
     /// A file holding a token that may file complaints in region EAST (e.g. the admin token).
     #[arg(
         long,
@@ -55,6 +56,10 @@ pub(super) struct LoadtestArgs {
     /// Seed of the generated requests.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// With two targets or more: every this often, append through the first and time
+    /// how long the event takes to show in the second's queries and subscriptions.
+    #[arg(long, value_parser = super::duration::positive_std, conflicts_with = "spawn_server")]
+    lag_probe: Option<Duration>,
     /// Exit 1 unless at least this many events/s were durably appended.
     #[arg(long)]
     expect_events_per_second: Option<f64>,
@@ -76,7 +81,7 @@ pub(super) async fn run(args: LoadtestArgs) -> Result<ExitCode, Box<dyn std::err
             )
         })?;
         Target::Running {
-            address: args.target,
+            addresses: args.target,
             token: token.trim().to_owned(),
             pid: args.server_pid,
             metrics: args.server_metrics,
@@ -93,6 +98,7 @@ pub(super) async fn run(args: LoadtestArgs) -> Result<ExitCode, Box<dyn std::err
         reads_per_complaint: args.reads_per_complaint,
         seed: args.seed,
         progress: std::io::stderr().is_terminal(),
+        lag_probe: args.lag_probe,
     };
     let report = loadtest::run(config).await?;
     print!("{report}");

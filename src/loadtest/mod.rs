@@ -7,6 +7,7 @@
 //! same machine, and it must never become a way to flood someone else's.
 
 pub mod client;
+pub mod lag;
 pub mod metrics;
 pub mod report;
 pub mod server;
@@ -34,7 +35,8 @@ use self::stats::{Method, Tally};
 pub enum Target {
     /// A server that is already running.
     Running {
-        address: SocketAddr,
+        /// One node, or several serving one database: connections go round them.
+        addresses: Vec<SocketAddr>,
         token: String,
         /// Its process id, for CPU and peak memory.
         pid: Option<u32>,
@@ -64,6 +66,9 @@ pub struct LoadConfig {
     pub seed: u64,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// With two nodes or more: probe, this often, how long an append through the first
+    /// takes to show on the second (see [`lag`]).
+    pub lag_probe: Option<Duration>,
 }
 
 /// A run longer than this is a mistake, not a load test.
@@ -74,20 +79,20 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
     validate(&config)?;
     // Held until the end: dropping it kills the server and removes its directory.
     let mut spawned = None;
-    let (address, token, pid, metrics_at) = match &config.target {
+    let (addresses, token, pid, metrics_at) = match &config.target {
         Target::Running {
-            address,
+            addresses,
             token,
             pid,
             metrics,
-        } => (*address, token.clone(), *pid, *metrics),
+        } => (addresses.clone(), token.clone(), *pid, *metrics),
         Target::Spawn { binary } => {
             let binary = binary.clone();
             let server = tokio::task::spawn_blocking(move || SpawnedServer::start(&binary))
                 .await
                 .map_err(|e| e.to_string())??;
             let found = (
-                server.address,
+                vec![server.address],
                 server.token.clone(),
                 Some(server.pid()),
                 Some(server.metrics),
@@ -96,14 +101,17 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
             found
         }
     };
-    if !address.ip().is_loopback() {
+    if let Some(address) = addresses.iter().find(|a| !a.ip().is_loopback()) {
         return Err(format!(
             "{address} is not a loopback address: the load generator only targets this machine"
         ));
     }
+    let Some(&address) = addresses.first() else {
+        return Err("no target to load".into());
+    };
     let auth = BearerAuth::new(&token)?;
     let mut connections = Vec::with_capacity(config.connections);
-    for _ in 0..config.connections {
+    for (_, &address) in (0..config.connections).zip(addresses.iter().cycle()) {
         let client = client::connect(address, auth.clone())
             .await
             .map_err(|e| format!("cannot connect to {address}: {e}"))?;
@@ -121,6 +129,17 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
     let progress = config
         .progress
         .then(|| spawn_progress(&config, &shared, start));
+    let lag = match (config.lag_probe, addresses.get(1)) {
+        (Some(every), Some(&to)) => Some(tokio::spawn(lag::probe(
+            address,
+            to,
+            auth.clone(),
+            every,
+            shared.deadline,
+        ))),
+        (Some(_), None) => return Err("the lag probe needs two targets or more".into()),
+        (None, _) => None,
+    };
 
     // The process and metrics figures are taken at the same two moments as the
     // clients' window: the end of the warm-up and the last answer.
@@ -138,6 +157,14 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
     if let Some(progress) = progress {
         let _ = progress.await;
     }
+    let lag = match lag {
+        Some(probe) => Some(
+            probe
+                .await
+                .map_err(|e| format!("the lag probe failed: {e}"))??,
+        ),
+        None => None,
+    };
 
     let server = ServerReport {
         pid,
@@ -170,6 +197,8 @@ pub async fn run(config: LoadConfig) -> Result<Report, String> {
     drop(spawned);
     Ok(Report {
         target: address,
+        nodes: addresses.len(),
+        lag,
         spawned: matches!(config.target, Target::Spawn { .. }),
         clients: config.clients,
         connections: config.connections,

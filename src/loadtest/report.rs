@@ -12,6 +12,10 @@ use super::stats::{Method, Summary, Tally};
 #[derive(Debug, Clone)]
 pub struct Report {
     pub target: SocketAddr,
+    /// Nodes the connections went round (the first is `target`).
+    pub nodes: usize,
+    /// How long the first node's appends took to show on the second, when probed.
+    pub lag: Option<super::lag::LagReport>,
     pub spawned: bool,
     pub clients: usize,
     pub connections: usize,
@@ -84,10 +88,14 @@ impl fmt::Display for Report {
             self.connections,
             if self.connections == 1 { "" } else { "s" },
             self.target,
-            if self.spawned {
-                " (spawned server)"
-            } else {
-                ""
+            match (self.spawned, self.nodes) {
+                (true, _) => " (spawned server)".to_owned(),
+                (false, 0 | 1) => String::new(),
+                (false, nodes) => format!(
+                    " and {} more node{}",
+                    nodes - 1,
+                    if nodes == 2 { "" } else { "s" }
+                ),
             },
             window.as_secs_f64(),
             self.warmup.as_secs_f64(),
@@ -133,6 +141,10 @@ impl fmt::Display for Report {
             }
         }
         writeln!(f)?;
+        if let Some(lag) = &self.lag {
+            write!(f, "{lag}")?;
+            writeln!(f)?;
+        }
         self.fmt_server(f, window)
     }
 }

@@ -105,24 +105,30 @@ async fn one_complaint(
 
         let reads = shared.reads_per_complaint;
         if (index == 0 && reads >= 2) || (index == last && reads >= 1) {
-            read_timeline(client, tally, &complaint_id, index == 0).await?;
+            read_timeline(client, tally, &complaint_id, appended.position, index == 0).await?;
         }
     }
     Ok(())
 }
 
 /// After the first contact the advisor looks at the complaint; at the end, the whole
-/// timeline.
+/// timeline. Either read shows what the client wrote (through `position`), whichever
+/// node answers.
 async fn read_timeline(
     client: &mut ComplaintClient,
     tally: &mut Tally,
     complaint_id: &str,
+    position: u64,
     state_only: bool,
 ) -> Result<(), Code> {
     let name = workload::complaint_name(complaint_id);
     let started = Instant::now();
     if state_only {
-        let request = proto::GetComplaintRequest { name, as_of: None };
+        let request = proto::GetComplaintRequest {
+            name,
+            as_of: None,
+            min_position: Some(position),
+        };
         observe(
             tally,
             Method::GetComplaint,
@@ -136,6 +142,7 @@ async fn read_timeline(
             page_size: 100,
             page_token: String::new(),
             descending: false,
+            min_position: Some(position),
         };
         observe(
             tally,

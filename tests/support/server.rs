@@ -201,5 +201,6 @@ pub(crate) fn get_request(complaint: &str) -> proto::GetComplaintRequest {
     proto::GetComplaintRequest {
         name: format!("complaints/{complaint}"),
         as_of: None,
+        min_position: None,
     }
 }

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod codec;
 mod error;
 pub mod hash;
+pub mod lease;
 mod limits;
 mod loss;
 pub mod memory;
@@ -29,6 +30,7 @@ use tokio::sync::watch;
 
 pub use error::{BackendSource, InvalidInput, StoreError, WriterFailure};
 pub use hash::Hash;
+pub use lease::Lease;
 pub use limits::{PreparedEvent, StoreLimits};
 pub use loss::LogLoss;
 pub use page::{EncodedPage, PageRecord, StoredValue};
@@ -107,4 +109,8 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The limits this store enforces.
     fn limits(&self) -> StoreLimits;
+
+    /// A claim on the scheduler's lease, for this node: timers fire only where it is
+    /// held. Each backend decides how a lease dies with its holder (see [`lease`]).
+    fn scheduler_lease(&self) -> Box<dyn Lease>;
 }

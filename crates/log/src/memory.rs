@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::hash::{Link, chain_hash};
+use crate::lease::{Lease, SharedLease};
 use crate::replay::{self, StoredId};
 use crate::{
     AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
@@ -26,6 +27,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct MemStore {
     log: Arc<Mutex<Log>>,
+    /// Shared by every handle on the log, as nodes on one database share its lease.
+    lease: SharedLease,
     head: watch::Receiver<u64>,
     limits: StoreLimits,
 }
@@ -61,6 +64,7 @@ impl MemStore {
             })),
             head,
             limits,
+            lease: SharedLease::new(),
         }
     }
 
@@ -252,5 +256,9 @@ impl EventStore for MemStore {
 
     fn limits(&self) -> StoreLimits {
         self.limits
+    }
+
+    fn scheduler_lease(&self) -> Box<dyn Lease> {
+        Box::new(self.lease.claim())
     }
 }

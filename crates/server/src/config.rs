@@ -124,6 +124,9 @@ pub struct ServerLimits {
     /// says it back-fills: a time decades old makes every deadline fire at once. Written
     /// in hours (`"8784h"`), a day not being a fixed length.
     pub max_occur_age: SignedDuration,
+    /// The longest a query that names a `min_position` waits for this node to read the
+    /// log that far (less if the call's deadline is nearer); then UNAVAILABLE.
+    pub max_position_wait: SignedDuration,
 }
 
 impl Default for ServerLimits {
@@ -143,6 +146,7 @@ impl Default for ServerLimits {
             tcp_keepalive: SignedDuration::from_secs(60),
             shutdown_timeout: SignedDuration::from_secs(10),
             max_occur_age: SignedDuration::from_hours(366 * 24),
+            max_position_wait: SignedDuration::from_secs(10),
         }
     }
 }
@@ -225,6 +229,7 @@ impl Config {
             ("limits.tcp_keepalive", self.limits.tcp_keepalive),
             ("limits.shutdown_timeout", self.limits.shutdown_timeout),
             ("limits.max_occur_age", self.limits.max_occur_age),
+            ("limits.max_position_wait", self.limits.max_position_wait),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, value)| !value.is_positive()) {
             return Err(format!("{field}: must be a positive duration"));

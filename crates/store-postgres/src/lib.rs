@@ -13,6 +13,7 @@
 
 mod error;
 mod follow;
+mod lease;
 mod rows;
 mod schema;
 mod tls;
@@ -54,6 +55,9 @@ pub struct PgOptions {
     pub max_group_bytes: usize,
     /// How often the head row is read besides the notifications.
     pub head_poll: Duration,
+    /// How often a node that lacks the scheduler's lease tries for it, and the holder
+    /// checks that it still has it: about the longest a dead holder's timers wait.
+    pub lease_poll: Duration,
 }
 
 impl Default for PgOptions {
@@ -66,12 +70,15 @@ impl Default for PgOptions {
             max_group_events: 4096,
             max_group_bytes: 16 * 1024 * 1024,
             head_poll: Duration::from_millis(500),
+            lease_poll: Duration::from_secs(1),
         }
     }
 }
 
 pub struct PgStore {
     target: PgTarget,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    lease_poll: Duration,
     pool: Pool,
     head: watch::Receiver<u64>,
     /// Taken at close, with the follower and the writer's: subscriptions then end.
@@ -147,7 +154,7 @@ impl PgStore {
         let writer = tokio::spawn(writer.run(queue_rx));
         let follower = tokio::spawn(follow::follow(
             target.config.clone(),
-            tls,
+            tls.clone(),
             pool.clone(),
             head_tx.clone(),
             channel,
@@ -155,6 +162,8 @@ impl PgStore {
         ));
         Ok(Self {
             target,
+            tls,
+            lease_poll: options.lease_poll,
             pool,
             head,
             head_tx: Mutex::new(Some(head_tx)),
@@ -387,5 +396,13 @@ impl EventStore for PgStore {
 
     fn limits(&self) -> StoreLimits {
         self.limits
+    }
+
+    fn scheduler_lease(&self) -> Box<dyn complaintflow_log::Lease> {
+        Box::new(lease::claim(
+            self.target.config.clone(),
+            self.tls.clone(),
+            self.lease_poll,
+        ))
     }
 }

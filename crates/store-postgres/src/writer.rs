@@ -128,16 +128,30 @@ impl Writer {
     ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.batch_execute("SET LOCAL synchronous_commit TO on")
-            .await?;
-        let head = tx
-            .query_opt(
+        let lock_head = tx
+            .prepare_cached(
                 "SELECT next_position, last_hash, last_recorded_at_us \
                  FROM complaintflow_head FOR UPDATE",
-                &[],
             )
-            .await?
-            .ok_or_else(|| PgError::corrupt("complaintflow_head", "the head row is missing"))?;
+            .await?;
+        // Sent together and run in the order sent (futures are polled, and send, in
+        // order; a statement prepared beforehand goes out at once): the head's lock
+        // first, so the reads after it see every commit before it. One round trip.
+        let (head, ids, heads) = {
+            let ((), head, ids, heads) = futures::try_join!(
+                async {
+                    tx.batch_execute("SET LOCAL synchronous_commit TO on")
+                        .await
+                        .map_err(PgError::from)
+                },
+                async { tx.query_opt(&lock_head, &[]).await.map_err(PgError::from) },
+                stored_ids(&tx, requests),
+                stream_heads(&tx, requests),
+            )?;
+            (head, ids, heads)
+        };
+        let head =
+            head.ok_or_else(|| PgError::corrupt("complaintflow_head", "the head row is missing"))?;
         let at = "complaintflow_head";
         let next_position: i64 = head.try_get(0)?;
         let last_hash: &[u8] = head.try_get(1)?;
@@ -146,8 +160,8 @@ impl Writer {
             .map_err(|_| PgError::corrupt(at, format!("next_position {next_position}")))?;
         let recorded_at = self.clock.now().as_microsecond().max(last_recorded_at);
         let mut group = Group {
-            ids: stored_ids(&tx, requests).await?,
-            heads: stream_heads(&tx, requests).await?,
+            ids,
+            heads,
             next_position,
             last_hash: rows::hash(last_hash, at, "last_hash")?,
             recorded_at,
@@ -171,42 +185,43 @@ impl Writer {
             .await?;
         let r = &group.rows;
         let recorded = vec![recorded_at; r.position.len()];
-        tx.execute(
-            &insert,
-            &[
-                &r.position,
-                &r.stream,
-                &r.version,
-                &r.event_id,
-                &r.event_type,
-                &r.schema_version,
-                &r.occurred_at,
-                &recorded,
-                &r.correlation_id,
-                &r.causation_id,
-                &r.actor,
-                &r.payload,
-                &r.content_hash,
-                &r.hash,
-            ],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE complaintflow_head \
-             SET next_position = $1, last_hash = $2, last_recorded_at_us = $3",
-            &[
-                &bigint(group.next_position),
-                &group.last_hash.as_bytes().as_slice(),
-                &recorded_at,
-            ],
-        )
-        .await?;
-        // Delivered to the listeners only once the transaction commits.
-        tx.execute(
-            "SELECT pg_notify($1, $2)",
-            &[&self.channel, &group.next_position.to_string()],
-        )
-        .await?;
+        let new_head = group.last_hash.as_bytes().as_slice();
+        let next = bigint(group.next_position);
+        let notice = group.next_position.to_string();
+        let update = tx
+            .prepare_cached(
+                "UPDATE complaintflow_head \
+                 SET next_position = $1, last_hash = $2, last_recorded_at_us = $3",
+            )
+            .await?;
+        let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+        let rows: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
+            &r.position,
+            &r.stream,
+            &r.version,
+            &r.event_id,
+            &r.event_type,
+            &r.schema_version,
+            &r.occurred_at,
+            &recorded,
+            &r.correlation_id,
+            &r.causation_id,
+            &r.actor,
+            &r.payload,
+            &r.content_hash,
+            &r.hash,
+        ];
+        let head_row: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&next, &new_head, &recorded_at];
+        let notification: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+            [&self.channel, &notice];
+        // The rows, the head and the notification (delivered only once the transaction
+        // commits), in one round trip.
+        futures::try_join!(
+            tx.execute(&insert, &rows),
+            tx.execute(&update, &head_row),
+            tx.execute(&notify, &notification),
+        )?;
         tx.commit().await?;
         Ok((
             outcomes,

@@ -427,6 +427,12 @@ impl EventStore for SledStore {
     fn limits(&self) -> StoreLimits {
         self.limits
     }
+
+    /// A data directory is opened by one process at a time (sled locks it): its one
+    /// node always holds the lease.
+    fn scheduler_lease(&self) -> Box<dyn complaintflow_log::Lease> {
+        Box::new(complaintflow_log::lease::SoleLease::new())
+    }
 }
 
 /// The event at `position`.

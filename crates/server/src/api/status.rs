@@ -65,6 +65,14 @@ pub enum ApiError {
     },
     #[error("the server is shutting down; resume from position {resume_position}")]
     ShuttingDown { resume_position: u64 },
+    #[error(
+        "this node has read the log up to position {next_position} (exclusive), not yet through min_position {min_position}, after waiting {waited:?}; retry here or on another node"
+    )]
+    PositionNotReached {
+        min_position: u64,
+        next_position: u64,
+        waited: Duration,
+    },
 }
 
 impl From<StoreError> for ApiError {
@@ -221,6 +229,21 @@ impl From<ApiError> for Status {
                 "SHUTTING_DOWN",
                 vec![("resume_position".into(), resume_position.to_string())],
             ),
+            // The node is behind or cut off from the log: a retry, later or elsewhere,
+            // may find it there.
+            ApiError::PositionNotReached {
+                min_position,
+                next_position,
+                ..
+            } => with_info(
+                Code::Unavailable,
+                message,
+                "POSITION_NOT_REACHED",
+                vec![
+                    ("min_position".into(), min_position.to_string()),
+                    ("next_position".into(), next_position.to_string()),
+                ],
+            ),
         }
     }
 }
@@ -267,6 +290,27 @@ mod tests {
         .into();
         assert_eq!(status.code(), Code::AlreadyExists);
         assert!(status.message().len() < MAX_ECHO_BYTES + 40);
+    }
+
+    #[test]
+    fn a_position_not_reached_is_unavailable_with_the_nodes_position() {
+        let status: Status = ApiError::PositionNotReached {
+            min_position: 41,
+            next_position: 17,
+            waited: Duration::from_secs(1),
+        }
+        .into();
+        assert_eq!(status.code(), Code::Unavailable);
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "POSITION_NOT_REACHED");
+        assert_eq!(
+            info.metadata.get("next_position").map(String::as_str),
+            Some("17")
+        );
+        assert_eq!(
+            info.metadata.get("min_position").map(String::as_str),
+            Some("41")
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! to graceful shutdown.
 
 mod connection;
+mod follow;
 mod gate;
 mod store;
 pub(crate) mod watch;
@@ -233,14 +234,7 @@ pub async fn serve_with_clock(
         info!(%listen, "Prometheus metrics at /metrics");
     }
 
-    let follower = tokio::spawn({
-        let (projections, store) = (projections.clone(), store.clone());
-        async move {
-            if let Err(err) = projections.follow(store).await {
-                error!(error = %err, "projections stopped following the log");
-            }
-        }
-    });
+    let follower = tokio::spawn(follow::follow_log(projections.clone(), store.clone()));
     // Before the scheduler: a new endpoint starts at the head as it is now, so it hears
     // of the deadlines that fell due while the server was down.
     let notifier = crate::notify::Notifier::start(

@@ -26,7 +26,7 @@ use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{Actor, DueStage, Policy, beyond_calendar, on_deadline_due};
-use complaintflow_log::{ExpectedVersion, StoreError};
+use complaintflow_log::{ExpectedVersion, Lease, StoreError};
 
 /// Longest the scheduler sleeps between looks at the clock: the bound on how late a
 /// deadline fires.
@@ -232,19 +232,45 @@ impl Scheduler {
         }
     }
 
-    /// Fires deadlines as they fall due until `shutdown` turns true. Wakes at the next
-    /// due moment, or at least every `MAX_SLEEP`, or when new timers appear.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Fires deadlines as they fall due until `shutdown` turns true, while this node
+    /// holds the store's scheduler lease.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let lease = self.engine.store().scheduler_lease();
+        self.run_leased(lease.as_ref(), shutdown).await;
+    }
+
+    /// Fires deadlines as they fall due until `shutdown` turns true, only while `lease`
+    /// is held: a pass under way stops as soon as it is lost. Wakes at the next due
+    /// moment, or at least every `MAX_SLEEP`, or when new timers appear.
+    pub async fn run_leased(self, lease: &dyn Lease, mut shutdown: watch::Receiver<bool>) {
+        let mut holding = lease.holding();
         let mut checkpoint = self.projections.watch_checkpoint();
         let mut calendar_reported = None;
         while !*shutdown.borrow() {
+            let held = *holding.borrow_and_update();
+            metrics::gauge!("complaintflow_scheduler_lease_held").set(if held { 1.0 } else { 0.0 });
+            if !held {
+                tokio::select! {
+                    changed = holding.changed() => if changed.is_err() {
+                        // The lease is gone for good: nothing to fire until shutdown.
+                        let _ = shutdown.wait_for(|stop| *stop).await;
+                    },
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
             let today = self.engine.clock().now().as_second() / SECONDS_A_DAY;
             if calendar_reported != Some(today) {
                 report_calendar(self.engine.policy(), self.engine.clock().now());
                 calendar_reported = Some(today);
             }
-            if let Err(err) = self.fire_due().await {
-                warn!(error = %err, "firing due deadlines failed; will retry");
+            tokio::select! {
+                fired = self.fire_due() => if let Err(err) = fired {
+                    warn!(error = %err, "firing due deadlines failed; will retry");
+                },
+                // Another node may hold it now: what this pass has not appended yet is
+                // that node's to fire (what it did append, the other's firing replays).
+                _ = holding.wait_for(|held| !*held) => continue,
             }
             let now = self.engine.clock().now();
             let next_timer = self.projections.next_timer_at().ok().flatten();
@@ -261,6 +287,7 @@ impl Scheduler {
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {}
                 _ = checkpoint.changed() => {}
+                _ = holding.changed() => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::paging::{binding, page_size};
+use super::position;
 use crate::api::auth::principal;
 use crate::api::convert::{
     FieldViolation, complaint_id_from_name, complaint_name, complaint_to_proto, event_from_proto,
@@ -141,6 +142,11 @@ fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
 }
 
 impl ComplaintApi {
+    /// How long a query may wait for its `min_position`.
+    fn position_wait(&self, metadata: &tonic::metadata::MetadataMap) -> std::time::Duration {
+        position::wait_bound(metadata, self.state.limits.max_position_wait.unsigned_abs())
+    }
+
     fn check_occur_age(
         &self,
         occurred_at: Option<jiff::Timestamp>,
@@ -521,10 +527,13 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::GetComplaintRequest>,
     ) -> Result<Response<proto::GetComplaintResponse>, Status> {
         let caller = principal(&request)?;
+        let wait = self.position_wait(request.metadata());
+        let request = request.into_inner();
+        position::reach(&self.state.projections, request.min_position, wait).await?;
         Ok(self
             .state
             .responses
-            .respond(self.get(caller, request.into_inner()).await?)?)
+            .respond(self.get(caller, request).await?)?)
     }
 
     #[instrument(skip_all, name = "ListComplaints")]
@@ -533,10 +542,13 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::ListComplaintsRequest>,
     ) -> Result<Response<proto::ListComplaintsResponse>, Status> {
         let caller = principal(&request)?;
+        let wait = self.position_wait(request.metadata());
+        let request = request.into_inner();
+        position::reach(&self.state.projections, request.min_position, wait).await?;
         Ok(self
             .state
             .responses
-            .respond(self.list(caller, request.into_inner()).await?)?)
+            .respond(self.list(caller, request).await?)?)
     }
 
     #[instrument(skip_all, name = "ListComplaintEvents")]
@@ -545,10 +557,13 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::ListComplaintEventsRequest>,
     ) -> Result<Response<proto::ListComplaintEventsResponse>, Status> {
         let caller = principal(&request)?;
+        let wait = self.position_wait(request.metadata());
+        let request = request.into_inner();
+        position::reach(&self.state.projections, request.min_position, wait).await?;
         Ok(self
             .state
             .responses
-            .respond(self.events(caller, request.into_inner()).await?)?)
+            .respond(self.events(caller, request).await?)?)
     }
 
     #[instrument(skip_all, name = "GetStatistics")]
@@ -557,9 +572,12 @@ impl ComplaintService for ComplaintApi {
         request: Request<proto::GetStatisticsRequest>,
     ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
         let caller = principal(&request)?;
+        let wait = self.position_wait(request.metadata());
+        let request = request.into_inner();
+        position::reach(&self.state.projections, request.min_position, wait).await?;
         Ok(self
             .state
             .responses
-            .respond(self.statistics(caller, request.into_inner()).await?)?)
+            .respond(self.statistics(caller, request).await?)?)
     }
 }

@@ -4,6 +4,7 @@ mod audit;
 mod complaints;
 mod follow_ups;
 mod paging;
+mod position;
 mod subscriptions;
 
 use std::sync::Arc;

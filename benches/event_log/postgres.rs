@@ -1,0 +1,213 @@
+//! The append scenarios on PostgreSQL (`COMPLAINTFLOW_BENCH_STORE=postgres://…`), side by
+//! side with sled in the same run: `PgStore`, and the naive baseline on the same server.
+//!
+//! The baseline is what an event store on PostgreSQL usually starts as (message-db's
+//! `write_message`): one event per transaction, the stream's version checked in SQL under
+//! a per-stream advisory lock, the global position a `bigserial`, each task on a
+//! connection of its own, `synchronous_commit = on`. `PgStore` commits each node's
+//! appends in groups under the head row's lock instead. Each scenario gets a fresh schema,
+//! dropped afterwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use complaintflow_log::EventStore;
+use complaintflow_store_postgres::{PgOptions, PgStore, PgTarget};
+use hdrhistogram::Histogram;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::{
+    OwnStreams, Row, TaskRun, complaint_events, join_runs, latency_histogram, record_micros,
+};
+
+pub(crate) const STORE_VAR: &str = "COMPLAINTFLOW_BENCH_STORE";
+
+/// The database the PostgreSQL rows run on, if one is configured.
+pub(crate) fn configured() -> Option<PgTarget> {
+    let url = std::env::var(STORE_VAR)
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    Some(PgTarget::parse(&url).unwrap_or_else(|e| panic!("{STORE_VAR}: {e}")))
+}
+
+/// A schema of its own for one scenario, dropped on `finish`.
+struct Schema {
+    target: PgTarget,
+    name: String,
+}
+
+impl Schema {
+    async fn create(base: &PgTarget) -> Self {
+        let name = format!("cf_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut target = base.clone();
+        target.config.options(format!("-c search_path={name}"));
+        let schema = Self { target, name };
+        schema
+            .client()
+            .await
+            .batch_execute(&format!("CREATE SCHEMA {}", schema.name))
+            .await
+            .expect("create the bench schema");
+        schema
+    }
+
+    async fn client(&self) -> tokio_postgres::Client {
+        let (client, connection) = self
+            .target
+            .config
+            .connect(self.target.connector().expect("TLS"))
+            .await
+            .expect("connect to the bench database");
+        tokio::spawn(connection);
+        client
+    }
+
+    async fn finish(self) {
+        let _ = self
+            .client()
+            .await
+            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .await;
+    }
+}
+
+/// `PgStore`, `tasks` tasks appending `events_per_call` events per call.
+pub(crate) async fn pg_store_scenario(
+    base: &PgTarget,
+    seconds: Duration,
+    quota: u64,
+    tasks: u64,
+    events_per_call: u64,
+) -> Row {
+    let schema = Schema::create(base).await;
+    let store = Arc::new(
+        PgStore::connect(schema.target.clone(), PgOptions::default())
+            .await
+            .expect("connect PgStore"),
+    );
+    let started = Instant::now();
+    let deadline = started + seconds;
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let store: Arc<dyn EventStore> = store.clone();
+            tokio::spawn(super::append_task(
+                store,
+                task,
+                events_per_call,
+                deadline,
+                quota,
+            ))
+        })
+        .collect();
+    let (events, latency) = join_runs(handles).await;
+    let elapsed = started.elapsed();
+    store.close().await.expect("close");
+    drop(store);
+    schema.finish().await;
+    Row::new(
+        format!("pg append {events_per_call} ev/call"),
+        tasks,
+        events,
+        elapsed,
+    )
+    .with_latency(&latency)
+}
+
+const BASELINE_SCHEMA: &str = "
+    CREATE TABLE naive_events (
+        position bigserial PRIMARY KEY,
+        stream text NOT NULL,
+        version bigint NOT NULL,
+        event_id uuid NOT NULL,
+        event_type text NOT NULL,
+        payload bytea NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (stream, version)
+    );
+";
+
+/// One event per transaction, the version checked in SQL: message-db's `write_message`.
+const BASELINE_APPEND: &str = "
+    WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
+    INSERT INTO naive_events (stream, version, event_id, event_type, payload)
+    SELECT $1::text, $2::bigint, $3::uuid, $4::text, $5::bytea FROM locked
+    WHERE COALESCE((SELECT max(version) FROM naive_events WHERE stream = $1::text), -1)
+        = $2::bigint - 1
+";
+
+/// The naive baseline, `tasks` tasks each on a connection of its own.
+pub(crate) async fn baseline_scenario(
+    base: &PgTarget,
+    seconds: Duration,
+    quota: u64,
+    tasks: u64,
+) -> Row {
+    let schema = Schema::create(base).await;
+    schema
+        .client()
+        .await
+        .batch_execute(BASELINE_SCHEMA)
+        .await
+        .expect("the baseline's table");
+    let started = Instant::now();
+    let deadline = started + seconds;
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let client = schema.client().await;
+        handles.push(tokio::spawn(baseline_task(client, task, deadline, quota)));
+    }
+    let (events, latency) = join_runs(handles).await;
+    let elapsed = started.elapsed();
+    schema.finish().await;
+    Row::new("naive pg 1 ev/tx".to_owned(), tasks, events, elapsed).with_latency(&latency)
+}
+
+async fn baseline_task(
+    client: tokio_postgres::Client,
+    task: u64,
+    deadline: Instant,
+    quota: u64,
+) -> TaskRun {
+    let statement = client
+        .prepare(BASELINE_APPEND)
+        .await
+        .expect("prepare the baseline's append");
+    let mut rng = StdRng::seed_from_u64(task);
+    let mut streams = OwnStreams::new(format!("t{task}"));
+    let mut latency: Histogram<u64> = latency_histogram();
+    let mut events = 0;
+    for _ in 0..quota {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let (stream, expected) = streams.next();
+        let version = match expected {
+            complaintflow_log::ExpectedVersion::Exact(v) => v as i64 + 1,
+            _ => 0,
+        };
+        let event = complaint_events(&mut rng, stream, 1).remove(0);
+        let started = Instant::now();
+        let inserted = client
+            .execute(
+                &statement,
+                &[
+                    &stream.as_str(),
+                    &version,
+                    &event.event_id,
+                    &event.event_type,
+                    &event.payload,
+                ],
+            )
+            .await
+            .expect("the baseline's append");
+        assert_eq!(
+            inserted, 1,
+            "the version check passes for a task's own streams"
+        );
+        record_micros(&mut latency, started);
+        events += 1;
+        streams.appended(version as u64);
+    }
+    TaskRun { events, latency }
+}
