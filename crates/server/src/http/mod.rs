@@ -6,6 +6,7 @@
 //! the [`Ready`] extractor, which answers 503 until the node serves.
 
 mod health;
+mod json;
 mod listener;
 
 use std::sync::Arc;
@@ -101,7 +102,10 @@ where
 
 /// Every route of the HTTP port.
 pub fn router(state: HttpState) -> Router {
-    Router::new().merge(health::routes()).with_state(state)
+    Router::new()
+        .merge(health::routes())
+        .merge(json::routes())
+        .with_state(state)
 }
 
 #[cfg(test)]
