@@ -84,7 +84,7 @@ impl JsonError {
             ),
             Self::Body(_) => (bad_request("body", message), None),
             Self::Query(_) => (bad_request("query", message), None),
-            Self::Request(err) => (bad_request(err.field().unwrap_or("body"), message), None),
+            Self::Request(err) => (bad_request(err.field().unwrap_or("request"), message), None),
             Self::Response(_) | Self::Rules(_) => (Status::internal(clip(&message)), None),
             Self::Grpc(status) => (status.clone(), None),
         }

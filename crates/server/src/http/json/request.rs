@@ -54,10 +54,9 @@ impl RequestError {
             | Self::NotBool { name, .. }
             | Self::NotAnObject { name, .. }
             | Self::PathConflict { name, .. } => Some(name),
-            Self::BodySyntax(_)
-            | Self::BodyNotObject
-            | Self::UnexpectedBody { .. }
-            | Self::Mapping { .. } => None,
+            Self::BodySyntax(_) | Self::BodyNotObject | Self::UnexpectedBody { .. } => Some("body"),
+            // The mapping's message names the field; the request as a whole is refused.
+            Self::Mapping { .. } => None,
         }
     }
 }
