@@ -405,4 +405,18 @@ mod tests {
                 .is_object()
         );
     }
+
+    #[test]
+    fn the_document_reads_as_openapi_3() {
+        let (bindings, document) = generated();
+        let parsed: openapiv3::OpenAPI = serde_json::from_value(document).unwrap();
+        assert!(parsed.openapi.starts_with("3.0"));
+        let operations: usize = parsed
+            .paths
+            .paths
+            .values()
+            .map(|item| item.as_item().unwrap().iter().count())
+            .sum();
+        assert_eq!(operations, bindings.len());
+    }
 }
