@@ -5,7 +5,7 @@ apology and the report to the CAC, then reads the complaint and its timeline.
 
     python3 -m venv .venv && .venv/bin/pip install grpcio-tools
     mkdir -p gen && .venv/bin/python -m grpc_tools.protoc -I proto \
-        --python_out=gen --grpc_python_out=gen proto/complaintflow/v1/*.proto
+        --python_out=gen --grpc_python_out=gen proto/complaintflow/v1/*.proto proto/google/api/*.proto
     .venv/bin/python examples/walkthrough.py --token "$(cat data/admin.token)"
 """
 
