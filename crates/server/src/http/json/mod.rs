@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, Request};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -26,9 +26,10 @@ use axum::routing::{any, get};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use tonic::Status;
 use tracing::error;
 
-use super::{HttpState, Ready, Serving};
+use super::{HttpState, Phase, Serving};
 use error::JsonError;
 use rules::{Binding, RuleError};
 use template::Captures;
@@ -145,16 +146,23 @@ pub(super) fn routes() -> Router<HttpState> {
     Router::new()
         .route(
             "/v1/{*rest}",
-            any(move |Ready(serving): Ready, request: Request| {
+            any(move |State(state): State<HttpState>, request: Request| {
                 let gateway = api.clone();
                 async move {
-                    match gateway {
-                        Ok(gateway) => match gateway.handle(&serving, request).await {
-                            Ok(response) => response,
-                            Err(err) => err.into_response(Some(&gateway.status)),
-                        },
-                        Err(err) => JsonError::Rules(err).into_response(None),
-                    }
+                    let gateway = match gateway {
+                        Ok(gateway) => gateway,
+                        Err(err) => return JsonError::Rules(err).into_response(None),
+                    };
+                    let outcome = match state.phase() {
+                        Phase::Serving(serving) => gateway.handle(&serving, request).await,
+                        Phase::Starting => Err(JsonError::Grpc(Status::unavailable(
+                            "complaintflow is starting: the read models are catching up with the log",
+                        ))),
+                        Phase::Stopping => Err(JsonError::Grpc(Status::unavailable(
+                            "complaintflow is shutting down",
+                        ))),
+                    };
+                    outcome.unwrap_or_else(|err| err.into_response(Some(&gateway.status)))
                 }
             }),
         )
@@ -177,6 +185,31 @@ pub(super) fn routes() -> Router<HttpState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_node_not_serving_answers_unavailable_as_json() {
+        use tower::ServiceExt;
+        let (phase, state) = super::super::PhaseSender::new();
+        let router = routes().with_state(state);
+        for (now, text) in [(None, "starting"), (Some(Phase::Stopping), "shutting down")] {
+            if let Some(now) = now {
+                phase.set(now);
+            }
+            let response = router
+                .clone()
+                .oneshot(Request::get("/v1/complaints").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let status: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(status["code"], 14);
+            assert!(
+                status["message"].as_str().unwrap().contains(text),
+                "{status}"
+            );
+        }
+    }
 
     #[test]
     fn every_rule_of_the_api_loads() {
