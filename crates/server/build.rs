@@ -1,12 +1,10 @@
 //! Compiles the protobuf API with protox (pure Rust: no system `protoc` needed) and
 //! generates the tonic server and client code, plus the descriptor set that server
-//! reflection serves.
+//! reflection serves and the JSON interface reads its `google.api.http` rules from.
 //!
 //! The protos live at the workspace root, where `buf lint` reads them too.
 
 use std::path::PathBuf;
-
-use prost::Message;
 
 const PROTOS: &[&str] = &[
     "../../proto/complaintflow/v1/vocabulary.proto",
@@ -19,12 +17,19 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=../../proto");
-    let descriptors = protox::compile(PROTOS, ["../../proto"])?;
+    let mut compiler = protox::Compiler::new(["../../proto"])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(PROTOS)?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // Encoded by the compiler itself: the prost types would drop the method options'
+    // extensions, and with them the HTTP rules.
     std::fs::write(
         out_dir.join("complaintflow_descriptor.bin"),
-        descriptors.encode_to_vec(),
+        compiler.encode_file_descriptor_set(),
     )?;
+    let descriptors = compiler.file_descriptor_set();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -7,6 +7,7 @@
 
 mod console;
 mod health;
+mod json;
 mod listener;
 
 use std::sync::Arc;
@@ -105,6 +106,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(console::routes())
+        .merge(json::routes())
         .with_state(state)
 }
 

@@ -19,7 +19,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tower::Layer;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::api::auth::Authenticate;
 use crate::api::budget::ResponseBudget;

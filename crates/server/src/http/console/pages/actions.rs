@@ -182,6 +182,7 @@ async fn append(desk: &Desk, id: &str, step: &str, form: &StepForm) -> Result<bo
         .get_complaint(proto::GetComplaintRequest {
             name: name.clone(),
             as_of: None,
+            min_position: None,
         })
         .await?
         .into_inner()

@@ -76,6 +76,7 @@ async fn timeline(desk: &Desk, id: &str) -> Result<Vec<proto::RecordedEvent>, Co
                 page_size: 1000,
                 page_token: std::mem::take(&mut page_token),
                 descending: false,
+                min_position: None,
             })
             .await?
             .into_inner();
@@ -133,6 +134,7 @@ pub(crate) async fn render(
         .get_complaint(proto::GetComplaintRequest {
             name: name.clone(),
             as_of: None,
+            min_position: None,
         })
         .await?
         .into_inner()
@@ -143,6 +145,7 @@ pub(crate) async fn render(
             .get_complaint(proto::GetComplaintRequest {
                 name: name.clone(),
                 as_of: Some(proto::get_complaint_request::AsOf::AsOfVersion(v)),
+                min_position: None,
             })
             .await?
             .into_inner()

@@ -62,6 +62,7 @@ fn request(
         dealer_code: query.dealer.trim().to_owned(),
         start_time: start,
         end_time: end,
+        min_position: None,
     }
 }
 
