@@ -131,7 +131,7 @@ impl Cluster {
             .arg(&dir)
             .arg("--tokens")
             .arg(self.root.path().join("tokens.toml"))
-            .args(["--listen", "127.0.0.1:0", "--no-metrics"])
+            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
             .env("COMPLAINTFLOW_STORE", self.url(n))
             .env("COMPLAINTFLOW_LOG", "info")
             .stdin(Stdio::null())

@@ -826,7 +826,7 @@ impl Process {
             .arg(config)
             .arg("--data-dir")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--no-metrics"])
+            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
             .env("COMPLAINTFLOW_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
