@@ -64,15 +64,27 @@ async fn start(root: &std::path::Path, t: &Tokens) -> TestServer {
     let clock = ManualClock::new("2026-03-02T01:00:00Z".parse().unwrap());
     let server = TestServer::start(root, &t.file, registry(), clock).await;
     let mut client = server.complaints().await;
+    let mut last = 0;
     for (id, dealer, region) in [
         ("CMP-SH-1", "SH-0042", "EAST"),
         ("CMP-BJ-1", "BJ-0007", "NORTH"),
     ] {
-        client
+        last = client
             .file_complaint(signed(&t.admin, filing_request(id, dealer, region)))
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner()
+            .position;
     }
+    // The pages read the read models, which follow the log a moment behind the writes.
+    let caught_up = proto::ListComplaintsRequest {
+        min_position: Some(last),
+        ..Default::default()
+    };
+    client
+        .list_complaints(signed(&t.admin, caught_up))
+        .await
+        .unwrap();
     server
 }
 
