@@ -26,12 +26,11 @@ mod support;
 mod store_suite;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use complaintflow::loadtest::client::{BearerAuth, ComplaintClient, connect};
@@ -49,7 +48,6 @@ use tonic::Code;
 use uuid::Uuid;
 
 const NODES: usize = 3;
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// What any one request may take, retries and failovers included.
 const ANSWER_WITHIN: Duration = Duration::from_secs(90);
 /// The longest a new holder may take to appear once the old one is dead.
@@ -124,39 +122,15 @@ impl Cluster {
     fn spawn(&self, n: usize) -> Node {
         let dir = self.root.path().join(format!("node-{n}"));
         let log = self.root.path().join(format!("node-{n}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_complaintflow"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(&dir)
+        let mut child = support::cli::serve(&dir)
             .arg("--tokens")
             .arg(self.root.path().join("tokens.toml"))
-            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
             .env("COMPLAINTFLOW_STORE", self.url(n))
             .env("COMPLAINTFLOW_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
+            .stderr(support::cli::log_file(&log))
             .spawn()
             .expect("start a node");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("complaintflow listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(address.parse::<SocketAddr>().unwrap());
-                }
-            }
-        });
-        let address = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
-            panic!(
-                "node {n} did not start; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
+        let address = support::cli::listening(&mut child, Some(&log));
         Node {
             child,
             address,

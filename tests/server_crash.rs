@@ -21,13 +21,14 @@
 )]
 #![cfg(unix)]
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::Child;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use complaintflow::loadtest::client::{BearerAuth, ComplaintClient, connect};
@@ -39,6 +40,7 @@ use complaintflow_server::api::proto;
 use complaintflow_store_sled::{SledOptions, SledStore};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use support::cli;
 use tonic::Code;
 use uuid::Uuid;
 
@@ -47,7 +49,6 @@ const DEFAULT_SEED: u64 = 0x5EED_C0DE_2026;
 /// Rounds that end in a SIGKILL; one more round only retries.
 const KILL_ROUNDS: usize = 6;
 const CLIENTS: usize = 16;
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// A client stops by itself after this, should the kill never reach it.
 const ROUND_LIMIT: Duration = Duration::from_secs(20);
 
@@ -62,20 +63,8 @@ struct Server {
 
 impl Server {
     fn spawn(data: &Path, log: &Path) -> Child {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("server log");
-        Command::new(env!("CARGO_BIN_EXE_complaintflow"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
-            .env("COMPLAINTFLOW_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
+        cli::serve(data)
+            .stderr(cli::log_file(log))
             .spawn()
             .expect("start the server")
     }
@@ -83,30 +72,8 @@ impl Server {
     /// Starts the server and waits until it listens.
     fn start(data: &Path, log: &Path) -> Self {
         let mut child = Self::spawn(data, log);
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        // Keeps draining stdout after the ready line, so that the pipe never fills.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("complaintflow listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(address.parse::<SocketAddr>().expect("an address"));
-                }
-            }
-        });
-        let mut server = Self {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        server.address = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
-            panic!(
-                "the server did not start; its log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
-        server
+        let address = cli::listening(&mut child, Some(log));
+        Self { child, address }
     }
 
     /// SIGKILL `after` the start, whatever the server is doing then: opening the log,

@@ -18,11 +18,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
@@ -40,7 +39,6 @@ use tonic::{Code, Request};
 use tonic_types::StatusExt;
 use tower::Service;
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const NOTES: usize = 1000;
 const NOTE_BYTES: usize = 2000;
 
@@ -59,40 +57,16 @@ impl Server {
         let config = dir.path().join("complaintflow.toml");
         std::fs::write(&config, format!("[limits]\n{limits}\n")).expect("config");
         let log = dir.path().join("server.log");
-        let log_file = std::fs::File::create(&log).expect("log");
         let binary = std::env::var_os("COMPLAINTFLOW_TEST_SERVER_BIN")
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_complaintflow").into());
-        let mut child = Command::new(binary)
-            .arg("serve")
+        let mut child = support::cli::serve_with(binary, &data)
             .arg("--config")
             .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
             .env("COMPLAINTFLOW_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
+            .stderr(support::cli::log_file(&log))
             .spawn()
             .expect("start the server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("complaintflow listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(address.parse::<SocketAddr>().expect("an address"));
-                }
-            }
-        });
-        let address = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
-            panic!(
-                "the server did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
+        let address = support::cli::listening(&mut child, Some(&log));
         let token = std::fs::read_to_string(data.join("admin.token"))
             .expect("admin token")
             .trim()

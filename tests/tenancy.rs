@@ -405,41 +405,19 @@ async fn tokens_expire_and_removed_ones_stop_working_without_a_restart() {
 /// `complaintflow serve` as a process: SIGHUP reloads the token file instead of ending it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_tokens_and_the_server_carries_on() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let root = tempfile::tempdir().unwrap();
     let mut t = tokens();
     let token_file = root.path().join("tokens.toml");
     write_tokens(&token_file, &t.file);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_complaintflow"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(root.path().join("data"))
+    let mut child = support::cli::serve(&root.path().join("data"))
         .arg("--tokens")
         .arg(&token_file)
-        .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
-        .env("COMPLAINTFLOW_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the server");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(address) = line.strip_prefix("complaintflow listening on ")
-                && let Some(tx) = tx.take()
-            {
-                let _ = tx.send(address.to_owned());
-            }
-        }
-    });
-    let address = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("the server listens");
+    let address = support::cli::listening(&mut child, None);
     let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
         .unwrap()
         .connect()

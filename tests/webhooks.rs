@@ -20,11 +20,10 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -815,42 +814,13 @@ struct Process {
 
 impl Process {
     fn start(config: &Path, data: &Path, log: &Path) -> Self {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_complaintflow"))
-            .arg("serve")
+        let mut child = support::cli::serve(data)
             .arg("--config")
             .arg(config)
-            .arg("--data-dir")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--no-metrics", "--no-http"])
-            .env("COMPLAINTFLOW_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
+            .stderr(support::cli::log_file(log))
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("complaintflow listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(address.parse::<SocketAddr>().unwrap());
-                }
-            }
-        });
-        let address = rx.recv_timeout(PATIENCE).unwrap_or_else(|_| {
-            panic!(
-                "the server did not start: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
+        let address = support::cli::listening(&mut child, Some(log));
         Self { child, address }
     }
 
