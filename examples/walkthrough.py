@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", default="127.0.0.1:50051")
     parser.add_argument("--token", required=True)
-    parser.add_argument("--complaint", default=f"CMP-DEMO-{uuid.uuid4().hex[:6].upper()}")
+    parser.add_argument("--complaint", default=f"SH-0042:CMP-DEMO-{uuid.uuid4().hex[:6].upper()}")
     args = parser.parse_args()
 
     with complaintflow.Client(args.target, token=args.token) as client:

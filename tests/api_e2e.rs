@@ -133,7 +133,7 @@ fn get_request(complaint: &str) -> proto::GetComplaintRequest {
 async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
     let server = Server::start().await;
     let mut client = server.complaints().await;
-    let c = "CMP-E2E-1";
+    let c = "SH-0042:CMP-E2E-1";
     let filed = client
         .file_complaint(server.request("dealer_a", filing_request(c, "SH-0042", "EAST")))
         .await
@@ -141,7 +141,7 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
         .into_inner();
     assert_eq!(
         (filed.name.as_str(), filed.version, filed.replayed),
-        ("complaints/CMP-E2E-1", 0, false)
+        ("complaints/SH-0042:CMP-E2E-1", 0, false)
     );
 
     let events: Vec<ComplaintEvent> = vec![apologized().into(), reported().into()];
@@ -238,7 +238,7 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
 async fn a_dealer_never_sees_nor_touches_another_dealers_complaint() {
     let server = Server::start().await;
     let mut client = server.complaints().await;
-    let c = "CMP-E2E-PRIVATE";
+    let c = "SH-0042:CMP-E2E-PRIVATE";
     client
         .file_complaint(server.request("dealer_a", filing_request(c, "SH-0042", "EAST")))
         .await
@@ -291,7 +291,7 @@ async fn a_dealer_never_sees_nor_touches_another_dealers_complaint() {
         .await
         .unwrap();
     assert_eq!(stats.into_inner().complaints, 0);
-    let foreign = filing_request("CMP-E2E-FOREIGN", "SH-0042", "EAST");
+    let foreign = filing_request("SH-0042:CMP-E2E-FOREIGN", "SH-0042", "EAST");
     assert_eq!(
         code(
             client
@@ -352,7 +352,7 @@ async fn a_dealer_never_sees_nor_touches_another_dealers_complaint() {
 async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
     let server = Server::start().await;
     let mut client = server.complaints().await;
-    let c = "CMP-E2E-ERRORS";
+    let c = "SH-0042:CMP-E2E-ERRORS";
     let filing = filing_request(c, "SH-0042", "EAST");
     client
         .file_complaint(server.request("dealer_a", filing.clone()))
@@ -437,7 +437,7 @@ async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
         status.get_details_bad_request().unwrap().field_violations[0].field,
         "request_id"
     );
-    let mut bad_vin = filing_request("CMP-E2E-VIN", "SH-0042", "EAST");
+    let mut bad_vin = filing_request("SH-0042:CMP-E2E-VIN", "SH-0042", "EAST");
     bad_vin
         .filed
         .as_mut()
@@ -466,7 +466,7 @@ async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     let status = client
-        .get_complaint(server.request("dealer_a", get_request("CMP-NOPE")))
+        .get_complaint(server.request("dealer_a", get_request("SH-0042:CMP-NOPE")))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
@@ -485,9 +485,10 @@ async fn a_cac_service_follows_its_region_and_resumes_without_gap_or_duplicate()
         };
         let who = if i % 2 == 0 { "dealer_a" } else { "dealer_b" };
         client
-            .file_complaint(
-                server.request(who, filing_request(&format!("CMP-SUB-{i}"), dealer, region)),
-            )
+            .file_complaint(server.request(
+                who,
+                filing_request(&format!("{dealer}:CMP-SUB-{i}"), dealer, region),
+            ))
             .await
             .unwrap();
     }
@@ -501,7 +502,8 @@ async fn a_cac_service_follows_its_region_and_resumes_without_gap_or_duplicate()
     while seen.len() < 2 {
         if let Some(Message::Event(event)) = stream.next().await.unwrap().unwrap().message {
             assert!(
-                event.complaint_id == "CMP-SUB-0" || event.complaint_id == "CMP-SUB-2",
+                event.complaint_id == "SH-0042:CMP-SUB-0"
+                    || event.complaint_id == "SH-0042:CMP-SUB-2",
                 "{event:?}"
             );
             seen.push(event.position);
@@ -511,7 +513,7 @@ async fn a_cac_service_follows_its_region_and_resumes_without_gap_or_duplicate()
     client
         .append_events(server.request(
             "dealer_a",
-            append_request("CMP-SUB-0", None, vec![apologized().into()]),
+            append_request("SH-0042:CMP-SUB-0", None, vec![apologized().into()]),
         ))
         .await
         .unwrap();
@@ -529,7 +531,7 @@ async fn a_cac_service_follows_its_region_and_resumes_without_gap_or_duplicate()
             assert!(event.position > seen[1], "no duplicate after resuming");
             assert_eq!(
                 (event.complaint_id.as_str(), event.event_type.as_str()),
-                ("CMP-SUB-0", "complaint.apologized")
+                ("SH-0042:CMP-SUB-0", "complaint.apologized")
             );
             break;
         }
@@ -542,7 +544,10 @@ async fn an_auditor_verifies_the_log_and_checks_a_saved_digest() {
     let server = Server::start().await;
     let mut client = server.complaints().await;
     client
-        .file_complaint(server.request("dealer_a", filing_request("CMP-AUDIT", "SH-0042", "EAST")))
+        .file_complaint(server.request(
+            "dealer_a",
+            filing_request("SH-0042:CMP-AUDIT", "SH-0042", "EAST"),
+        ))
         .await
         .unwrap();
     let mut audit = AuditServiceClient::new(server.channel().await);
@@ -563,7 +568,7 @@ async fn an_auditor_verifies_the_log_and_checks_a_saved_digest() {
     client
         .append_events(server.request(
             "dealer_a",
-            append_request("CMP-AUDIT", None, vec![apologized().into()]),
+            append_request("SH-0042:CMP-AUDIT", None, vec![apologized().into()]),
         ))
         .await
         .unwrap();
@@ -601,7 +606,7 @@ async fn an_auditor_verifies_the_log_and_checks_a_saved_digest() {
         .verify_complaint(server.request(
             "dealer_a",
             proto::VerifyComplaintRequest {
-                name: "complaints/CMP-AUDIT".into(),
+                name: "complaints/SH-0042:CMP-AUDIT".into(),
             },
         ))
         .await
@@ -611,7 +616,7 @@ async fn an_auditor_verifies_the_log_and_checks_a_saved_digest() {
         .export_timelines(server.request(
             "auditor",
             proto::ExportTimelinesRequest {
-                complaint_ids: vec!["CMP-AUDIT".into()],
+                complaint_ids: vec!["SH-0042:CMP-AUDIT".into()],
             },
         ))
         .await

@@ -58,7 +58,7 @@ fn registry() -> BTreeMap<String, String> {
     ])
 }
 
-/// A server with one complaint of each dealer: CMP-SH-1 (SH-0042, EAST) and CMP-BJ-1
+/// A server with one complaint of each dealer: SH-0042:CMP-SH-1 (SH-0042, EAST) and BJ-0007:CMP-BJ-1
 /// (BJ-0007, NORTH).
 async fn start(root: &std::path::Path, t: &Tokens) -> TestServer {
     let clock = ManualClock::new("2026-03-02T01:00:00Z".parse().unwrap());
@@ -66,8 +66,8 @@ async fn start(root: &std::path::Path, t: &Tokens) -> TestServer {
     let mut client = server.complaints().await;
     let mut last = 0;
     for (id, dealer, region) in [
-        ("CMP-SH-1", "SH-0042", "EAST"),
-        ("CMP-BJ-1", "BJ-0007", "NORTH"),
+        ("SH-0042:CMP-SH-1", "SH-0042", "EAST"),
+        ("BJ-0007:CMP-BJ-1", "BJ-0007", "NORTH"),
     ] {
         last = client
             .file_complaint(signed(&t.admin, filing_request(id, dealer, region)))
@@ -208,7 +208,7 @@ async fn signing_in_takes_a_token_of_the_file_and_sets_a_strict_cookie() {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
     assert_eq!(anonymous.location, "/sign-in");
     assert_eq!(
-        browser.get("/complaints/CMP-SH-1").await.status,
+        browser.get("/complaints/SH-0042:CMP-SH-1").await.status,
         StatusCode::SEE_OTHER
     );
 
@@ -306,31 +306,34 @@ async fn a_dealer_never_sees_another_dealers_complaint_in_any_page_chart_or_csv(
 
     let queue = browser.get("/").await;
     assert_eq!(queue.status, StatusCode::OK);
-    assert!(queue.body.contains("CMP-SH-1"), "{}", queue.body);
-    for other in ["CMP-BJ-1", "BJ-0007", "NORTH"] {
+    assert!(queue.body.contains("SH-0042:CMP-SH-1"), "{}", queue.body);
+    for other in ["BJ-0007:CMP-BJ-1", "BJ-0007", "NORTH"] {
         assert!(!queue.body.contains(other), "{other} in the queue");
     }
     let filtered = browser.get("/?dealer=BJ-0007&region=NORTH").await;
     assert_eq!(filtered.status, StatusCode::OK);
-    assert!(!filtered.body.contains("CMP-BJ-1"));
+    assert!(!filtered.body.contains("BJ-0007:CMP-BJ-1"));
 
-    let mine = browser.get("/complaints/CMP-SH-1").await;
+    let mine = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     assert_eq!(mine.status, StatusCode::OK);
     assert!(mine.body.contains("complaint.filed"), "{}", mine.body);
     for path in [
-        "/complaints/CMP-BJ-1",
-        "/complaints/CMP-BJ-1?version=0",
+        "/complaints/BJ-0007:CMP-BJ-1",
+        "/complaints/BJ-0007:CMP-BJ-1?version=0",
         "/complaints/NO-SUCH-1",
     ] {
         let theirs = browser.get(path).await;
         assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(!theirs.body.contains("BJ-0007"), "{path}: {}", theirs.body);
+        // The page links back to the address asked for; nothing else names the dealer.
+        let asked = path.split('?').next().unwrap();
+        let shown = theirs.body.replace(asked, "");
+        assert!(!shown.contains("BJ-0007"), "{path}: {}", theirs.body);
     }
     // Nobody else's complaint takes a step through the dealer's session either.
     let csrf = hidden(&mine.body, "csrf");
     let step = browser
         .post(
-            "/complaints/CMP-BJ-1/actions/note",
+            "/complaints/BJ-0007:CMP-BJ-1/actions/note",
             &[
                 ("csrf", &csrf),
                 ("request_id", &uuid::Uuid::new_v4().to_string()),
@@ -340,7 +343,7 @@ async fn a_dealer_never_sees_another_dealers_complaint_in_any_page_chart_or_csv(
         )
         .await;
     assert_eq!(step.status, StatusCode::NOT_FOUND);
-    assert_eq!(version(&server, &t.dealer_b, "CMP-BJ-1").await, 0);
+    assert_eq!(version(&server, &t.dealer_b, "BJ-0007:CMP-BJ-1").await, 0);
 
     let stats = browser.get("/statistics").await;
     assert_eq!(stats.status, StatusCode::OK);
@@ -399,7 +402,7 @@ async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing()
     let t = tokens();
     let server = start(root.path(), &t).await;
     let browser = Browser::signed_in(&server, &t.dealer_a).await;
-    let page = browser.get("/complaints/CMP-SH-1").await;
+    let page = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     let request_id = uuid::Uuid::new_v4().to_string();
     for csrf in [None, Some("0123456789abcdef"), Some("")] {
         let mut form = vec![
@@ -411,7 +414,7 @@ async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing()
             form.push(("csrf", csrf));
         }
         let refused = browser
-            .post("/complaints/CMP-SH-1/actions/note", &form)
+            .post("/complaints/SH-0042:CMP-SH-1/actions/note", &form)
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{csrf:?}");
     }
@@ -421,7 +424,7 @@ async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing()
     assert_ne!(other_csrf, hidden(&page.body, "csrf"));
     let refused = browser
         .post(
-            "/complaints/CMP-SH-1/actions/note",
+            "/complaints/SH-0042:CMP-SH-1/actions/note",
             &[
                 ("csrf", &other_csrf),
                 ("request_id", &request_id),
@@ -431,8 +434,8 @@ async fn a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing()
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(version(&server, &t.dealer_a, "CMP-SH-1").await, 0);
-    let after = browser.get("/complaints/CMP-SH-1").await;
+    assert_eq!(version(&server, &t.dealer_a, "SH-0042:CMP-SH-1").await, 0);
+    let after = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     assert!(!after.body.contains("forged"));
     server.stop().await;
 }
@@ -445,8 +448,8 @@ async fn the_auditor_reads_verifies_and_exports_but_changes_nothing() {
     let browser = Browser::signed_in(&server, &t.auditor).await;
 
     let queue = browser.get("/").await;
-    assert!(queue.body.contains("CMP-SH-1") && queue.body.contains("CMP-BJ-1"));
-    let page = browser.get("/complaints/CMP-SH-1").await;
+    assert!(queue.body.contains("SH-0042:CMP-SH-1") && queue.body.contains("BJ-0007:CMP-BJ-1"));
+    let page = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("id=\"actions\""), "no step forms");
     assert!(!page.body.contains("/actions/"), "no step forms");
@@ -458,7 +461,7 @@ async fn the_auditor_reads_verifies_and_exports_but_changes_nothing() {
     ] {
         let refused = browser
             .post(
-                &format!("/complaints/CMP-SH-1/actions/{step}"),
+                &format!("/complaints/SH-0042:CMP-SH-1/actions/{step}"),
                 &[
                     ("csrf", &csrf),
                     ("request_id", &uuid::Uuid::new_v4().to_string()),
@@ -474,7 +477,7 @@ async fn the_auditor_reads_verifies_and_exports_but_changes_nothing() {
             refused.body
         );
     }
-    assert_eq!(version(&server, &t.admin, "CMP-SH-1").await, 0);
+    assert_eq!(version(&server, &t.admin, "SH-0042:CMP-SH-1").await, 0);
 
     let audit = browser.get("/audit").await;
     assert_eq!(audit.status, StatusCode::OK);
@@ -524,7 +527,9 @@ async fn the_auditor_reads_verifies_and_exports_but_changes_nothing() {
         mismatch.body
     );
 
-    let export = browser.get("/audit/export?complaints=CMP-SH-1").await;
+    let export = browser
+        .get("/audit/export?complaints=SH-0042:CMP-SH-1")
+        .await;
     assert_eq!(export.status, StatusCode::OK);
     let lines: Vec<serde_json::Value> = export
         .body
@@ -532,7 +537,7 @@ async fn the_auditor_reads_verifies_and_exports_but_changes_nothing() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["complaint_id"], "CMP-SH-1");
+    assert_eq!(lines[0]["complaint_id"], "SH-0042:CMP-SH-1");
     assert_eq!(lines[0]["event_type"], "complaint.filed");
     assert_eq!(lines[0]["actor"], "cac_agent:root");
     let all = browser.get("/audit/export").await;
@@ -546,7 +551,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     let t = tokens();
     let server = start(root.path(), &t).await;
     let browser = Browser::signed_in(&server, &t.cac_east).await;
-    let page = browser.get("/complaints/CMP-SH-1").await;
+    let page = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     assert!(
         page.body.contains("id=\"step-contact-attempt\""),
         "{}",
@@ -567,10 +572,13 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
         ("note", "客户确认了到店时间"),
     ];
     let done = browser
-        .post("/complaints/CMP-SH-1/actions/contact-attempt", &fields)
+        .post(
+            "/complaints/SH-0042:CMP-SH-1/actions/contact-attempt",
+            &fields,
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location, "/complaints/CMP-SH-1?done=recorded");
+    assert_eq!(done.location, "/complaints/SH-0042:CMP-SH-1?done=recorded");
     let after = browser.get(&done.location).await;
     assert!(
         after
@@ -583,17 +591,20 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     assert!(after.body.contains("客户确认了到店时间"));
     // The same form sent again is a replay: nothing recorded twice.
     let again = browser
-        .post("/complaints/CMP-SH-1/actions/contact-attempt", &fields)
+        .post(
+            "/complaints/SH-0042:CMP-SH-1/actions/contact-attempt",
+            &fields,
+        )
         .await;
-    assert_eq!(again.location, "/complaints/CMP-SH-1?done=replayed");
-    assert_eq!(version(&server, &t.cac_east, "CMP-SH-1").await, 1);
+    assert_eq!(again.location, "/complaints/SH-0042:CMP-SH-1?done=replayed");
+    assert_eq!(version(&server, &t.cac_east, "SH-0042:CMP-SH-1").await, 1);
     // The same events through gRPC carry the same actor.
     let mut client = server.complaints().await;
     let events = client
         .list_complaint_events(signed(
             &t.cac_east,
             proto::ListComplaintEventsRequest {
-                parent: "complaints/CMP-SH-1".into(),
+                parent: "complaints/SH-0042:CMP-SH-1".into(),
                 ..Default::default()
             },
         ))
@@ -604,7 +615,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     assert_eq!(events[1].actor, "cac_agent:cac-east");
 
     // The complaint as it was before the call.
-    let before = browser.get("/complaints/CMP-SH-1?version=0").await;
+    let before = browser.get("/complaints/SH-0042:CMP-SH-1?version=0").await;
     assert!(before.body.contains("id=\"historical\""));
     assert!(!before.body.contains("complaint.contact_attempted"));
     assert!(!before.body.contains("id=\"actions\""));
@@ -612,7 +623,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     // A stale form (drawn at version 0) is a version conflict, and says so.
     let stale = browser
         .post(
-            "/complaints/CMP-SH-1/actions/note",
+            "/complaints/SH-0042:CMP-SH-1/actions/note",
             &[
                 ("csrf", &csrf),
                 ("request_id", &uuid::Uuid::new_v4().to_string()),
@@ -627,7 +638,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     // A rule's refusal names the rule.
     let refused = browser
         .post(
-            "/complaints/CMP-SH-1/actions/contact-attempt",
+            "/complaints/SH-0042:CMP-SH-1/actions/contact-attempt",
             &[
                 ("csrf", &csrf),
                 ("request_id", &uuid::Uuid::new_v4().to_string()),
@@ -642,7 +653,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
         "{}",
         refused.body
     );
-    assert_eq!(version(&server, &t.cac_east, "CMP-SH-1").await, 1);
+    assert_eq!(version(&server, &t.cac_east, "SH-0042:CMP-SH-1").await, 1);
     server.stop().await;
 }
 
@@ -703,10 +714,15 @@ async fn chinese_by_default_english_on_request_and_everything_served_locally() {
     assert!(browser.get("/").await.body.contains("工作队列"));
 
     // Times in the region's zone: filed at 01:00Z is 09:00 in Shanghai.
-    let page = browser.get("/complaints/CMP-SH-1").await;
+    let page = browser.get("/complaints/SH-0042:CMP-SH-1").await;
     assert!(page.body.contains("2026-03-02 09:00"), "{}", page.body);
 
-    for path in ["/", "/complaints/CMP-SH-1", "/statistics", "/sign-in"] {
+    for path in [
+        "/",
+        "/complaints/SH-0042:CMP-SH-1",
+        "/statistics",
+        "/sign-in",
+    ] {
         let body = browser.get(path).await.body;
         for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
             assert!(!body.contains(external), "{path} loads {external}");

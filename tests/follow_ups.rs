@@ -445,7 +445,7 @@ mod api {
 
         // The unhappy answer becomes a complaint about the same car at the same dealer.
         let became = Event::BecameComplaint(proto::FollowUpBecameComplaint {
-            complaint_id: "CMP-FU-A".into(),
+            complaint_id: "SH-0042:CMP-FU-A".into(),
         });
         assert_eq!(
             rule(
@@ -458,7 +458,7 @@ mod api {
         complaints
             .file_complaint(signed(
                 &dealer_a,
-                filing_request("CMP-FU-A", "SH-0042", "EAST"),
+                filing_request("SH-0042:CMP-FU-A", "SH-0042", "EAST"),
             ))
             .await
             .unwrap();
@@ -485,7 +485,7 @@ mod api {
             state.status,
             i32::from(proto::FollowUpStatus::BecameComplaint)
         );
-        assert_eq!(state.complaint_id, "CMP-FU-A");
+        assert_eq!(state.complaint_id, "SH-0042:CMP-FU-A");
         assert_eq!(state.score, 2);
 
         let listed = |token: &str| {

@@ -208,11 +208,11 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
     let dealer = tokens.dealer_a.as_str();
 
     let request_id = uuid();
-    let body = filing(&request_id, "CMP-J-1", "SH-0042", "EAST");
+    let body = filing(&request_id, "SH-0042:CMP-J-1", "SH-0042", "EAST");
     let (status, filed) = api.post("/v1/complaints", dealer, &body).await;
     assert_eq!(status, StatusCode::OK, "{filed}");
-    assert_eq!(filed["name"], "complaints/CMP-J-1");
-    assert_eq!(filed["complaintId"], "CMP-J-1");
+    assert_eq!(filed["name"], "complaints/SH-0042:CMP-J-1");
+    assert_eq!(filed["complaintId"], "SH-0042:CMP-J-1");
     // Every field is written, defaults included, 64-bit integers as strings.
     assert_eq!(filed["version"], "0");
     assert_eq!(filed["replayed"], false);
@@ -224,7 +224,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
 
     server.clock.advance(SignedDuration::from_hours(1));
     let append = apology_and_report(&uuid(), "0");
-    let path = "/v1/complaints/CMP-J-1:appendEvents";
+    let path = "/v1/complaints/SH-0042:CMP-J-1:appendEvents";
     let (status, appended) = api.post(path, dealer, &append).await;
     assert_eq!(status, StatusCode::OK, "{appended}");
     assert_eq!(appended["version"], "2");
@@ -235,7 +235,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
     assert_eq!(status, StatusCode::OK, "{replayed}");
     assert_eq!(replayed["replayed"], true);
     assert_eq!(replayed["events"], appended["events"]);
-    let timeline = api.events("CMP-J-1", dealer).await;
+    let timeline = api.events("SH-0042:CMP-J-1", dealer).await;
     let types: Vec<&str> = timeline
         .iter()
         .map(|e| e["eventType"].as_str().unwrap())
@@ -249,7 +249,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
     assert!(timeline[2]["hash"].as_str().unwrap().len() >= 32);
 
     // Now, as of a version, as of a time.
-    let (status, now) = api.get("/v1/complaints/CMP-J-1", dealer).await;
+    let (status, now) = api.get("/v1/complaints/SH-0042:CMP-J-1", dealer).await;
     assert_eq!(status, StatusCode::OK, "{now}");
     assert_eq!(now["complaint"]["version"], "2");
     assert_eq!(now["complaint"]["dealerCode"], "SH-0042");
@@ -260,14 +260,14 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
             .starts_with("STATUS_")
     );
     let (status, then) = api
-        .get("/v1/complaints/CMP-J-1?asOfVersion=0", dealer)
+        .get("/v1/complaints/SH-0042:CMP-J-1?asOfVersion=0", dealer)
         .await;
     assert_eq!(status, StatusCode::OK, "{then}");
     assert_eq!(then["complaint"]["version"], "0");
     let half_hour_later = filed_at + SignedDuration::from_mins(30);
     let (status, then) = api
         .get(
-            &format!("/v1/complaints/CMP-J-1?as_of_time={half_hour_later}"),
+            &format!("/v1/complaints/SH-0042:CMP-J-1?as_of_time={half_hour_later}"),
             dealer,
         )
         .await;
@@ -279,7 +279,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
         .post(
             "/v1/complaints",
             dealer,
-            &filing(&uuid(), "CMP-J-2", "SH-0042", "EAST"),
+            &filing(&uuid(), "SH-0042:CMP-J-2", "SH-0042", "EAST"),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -302,7 +302,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
         .iter()
         .map(|page| &page["complaints"][0]["complaintId"])
         .collect();
-    assert!(ids.contains(&&json!("CMP-J-1")) && ids.contains(&&json!("CMP-J-2")));
+    assert!(ids.contains(&&json!("SH-0042:CMP-J-1")) && ids.contains(&&json!("SH-0042:CMP-J-2")));
     let (_, filtered) = api
         .get(
             "/v1/complaints?status=STATUS_RECEIVED&category=CATEGORY_PRODUCT_QUALITY",
@@ -325,7 +325,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
     // The timeline, page by page, newest first.
     let (status, page) = api
         .get(
-            "/v1/complaints/CMP-J-1/events?pageSize=2&descending=true",
+            "/v1/complaints/SH-0042:CMP-J-1/events?pageSize=2&descending=true",
             dealer,
         )
         .await;
@@ -334,7 +334,9 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
     let token = page["nextPageToken"].as_str().unwrap();
     let (_, rest) = api
         .get(
-            &format!("/v1/complaints/CMP-J-1/events?pageSize=2&descending=true&pageToken={token}"),
+            &format!(
+                "/v1/complaints/SH-0042:CMP-J-1/events?pageSize=2&descending=true&pageToken={token}"
+            ),
             dealer,
         )
         .await;
@@ -348,7 +350,7 @@ async fn a_dealer_system_files_appends_and_reads_over_json() {
 
     // An auditor verifies the chain through the audit bindings.
     let (status, verified) = api
-        .get("/v1/complaints/CMP-J-1:verify", &tokens.auditor)
+        .get("/v1/complaints/SH-0042:CMP-J-1:verify", &tokens.auditor)
         .await;
     assert_eq!(status, StatusCode::OK, "{verified}");
     assert_eq!(verified["result"]["intact"], true);
@@ -367,7 +369,7 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
         .post(
             "/v1/complaints",
             dealer,
-            &filing(&uuid(), "CMP-E-1", "SH-0042", "EAST"),
+            &filing(&uuid(), "SH-0042:CMP-E-1", "SH-0042", "EAST"),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -375,24 +377,28 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
 
     // No token, a wrong token: 401, UNAUTHENTICATED, and how to authenticate.
     let (status, headers, error) = api
-        .send(Method::GET, "/v1/complaints/CMP-E-1", None, None)
+        .send(Method::GET, "/v1/complaints/SH-0042:CMP-E-1", None, None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error["code"], 16, "{error}");
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
     assert_eq!(headers["www-authenticate"], "Bearer");
-    let (status, error) = api.get("/v1/complaints/CMP-E-1", "not-a-token").await;
+    let (status, error) = api
+        .get("/v1/complaints/SH-0042:CMP-E-1", "not-a-token")
+        .await;
     assert_eq!(
         (status, &error["code"]),
         (StatusCode::UNAUTHORIZED, &json!(16))
     );
 
     // Another dealer's complaint: the same answer as gRPC gives.
-    let (status, error) = api.get("/v1/complaints/CMP-E-1", &tokens.dealer_b).await;
+    let (status, error) = api
+        .get("/v1/complaints/SH-0042:CMP-E-1", &tokens.dealer_b)
+        .await;
     let grpc = server
         .complaints()
         .await
-        .get_complaint(signed(&tokens.dealer_b, get_request("CMP-E-1")))
+        .get_complaint(signed(&tokens.dealer_b, get_request("SH-0042:CMP-E-1")))
         .await;
     let grpc = grpc.expect_err("another dealer's complaint is not shown");
     assert_eq!(error["code"], grpc.code() as i32, "{error}");
@@ -410,7 +416,7 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
     );
 
     // INVALID_ARGUMENT from the service, with its field violations.
-    let mut no_request_id = filing("", "CMP-E-2", "SH-0042", "EAST");
+    let mut no_request_id = filing("", "SH-0042:CMP-E-2", "SH-0042", "EAST");
     no_request_id["requestId"] = json!("");
     let (status, error) = api.post("/v1/complaints", dealer, &no_request_id).await;
     assert_eq!(
@@ -422,7 +428,7 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
     assert_eq!(violation["field"], "request_id", "{error}");
 
     // ABORTED: the complaint moved on since the version the caller saw.
-    let path = "/v1/complaints/CMP-E-1:appendEvents";
+    let path = "/v1/complaints/SH-0042:CMP-E-1:appendEvents";
     let (status, _) = api
         .post(path, dealer, &apology_and_report(&uuid(), "0"))
         .await;
@@ -463,13 +469,17 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
         .post(
             "/v1/complaints",
             dealer,
-            &filing(&uuid(), "CMP-E-3", "SH-0042", "EAST"),
+            &filing(&uuid(), "SH-0042:CMP-E-3", "SH-0042", "EAST"),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
     let closing = json!({ "requestId": uuid(), "events": [{ "event": { "closed": {} } }] });
     let (status, error) = api
-        .post("/v1/complaints/CMP-E-3:appendEvents", dealer, &closing)
+        .post(
+            "/v1/complaints/SH-0042:CMP-E-3:appendEvents",
+            dealer,
+            &closing,
+        )
         .await;
     assert_eq!(
         (status, &error["code"]),
@@ -486,10 +496,10 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
         detail(&error, "PreconditionFailure")["violations"][0]["subject"],
         "events[0]"
     );
-    assert_eq!(api.events("CMP-E-3", dealer).await.len(), 1);
+    assert_eq!(api.events("SH-0042:CMP-E-3", dealer).await.len(), 1);
 
     // The gateway's own refusals change nothing and say why.
-    let timeline_before = api.events("CMP-E-1", dealer).await.len();
+    let timeline_before = api.events("SH-0042:CMP-E-1", dealer).await.len();
     let (status, _, error) = api
         .send(
             Method::POST,
@@ -539,7 +549,9 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
         detail(&error, "BadRequest")["fieldViolations"][0]["field"],
         "body"
     );
-    let (status, error) = api.get("/v1/complaints/CMP-E-1?colour=red", dealer).await;
+    let (status, error) = api
+        .get("/v1/complaints/SH-0042:CMP-E-1?colour=red", dealer)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(
         detail(&error, "BadRequest")["fieldViolations"][0]["field"],
@@ -548,11 +560,14 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
     let (status, error) = api.get("/v1/complaints?overdueOnly=perhaps", dealer).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     let mut elsewhere = apology_and_report(&uuid(), "4");
-    elsewhere["name"] = json!("complaints/CMP-E-3");
+    elsewhere["name"] = json!("complaints/SH-0042:CMP-E-3");
     let (status, error) = api.post(path, dealer, &elsewhere).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
-    assert_eq!(api.events("CMP-E-1", dealer).await.len(), timeline_before);
-    unchanged(api.events("CMP-E-3", dealer).await);
+    assert_eq!(
+        api.events("SH-0042:CMP-E-1", dealer).await.len(),
+        timeline_before
+    );
+    unchanged(api.events("SH-0042:CMP-E-3", dealer).await);
 
     // No such route, or not with this method.
     let (status, _, error) = api
@@ -560,7 +575,12 @@ async fn errors_are_google_rpc_status_json_under_aip_193_statuses() {
         .await;
     assert_eq!((status, &error["code"]), (StatusCode::NOT_FOUND, &json!(5)));
     let (status, headers, error) = api
-        .send(Method::DELETE, "/v1/complaints/CMP-E-1", Some(dealer), None)
+        .send(
+            Method::DELETE,
+            "/v1/complaints/SH-0042:CMP-E-1",
+            Some(dealer),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{error}");
     assert_eq!(headers["allow"], "GET");

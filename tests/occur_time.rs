@@ -59,7 +59,7 @@ async fn an_occur_time_older_than_the_bound_needs_the_backfill_flag() {
     let mut client = server.complaints().await;
 
     // Twenty-six years back: the year typed as 2000 instead of 2026.
-    let mut decades_old = filing_request("CMP-OLD", "SH-0042", "EAST");
+    let mut decades_old = filing_request("SH-0042:CMP-OLD", "SH-0042", "EAST");
     decades_old.occur_time = Some(timestamp_to_proto(at("2000-11-23T10:00:00+08:00")));
     let status = client
         .file_complaint(signed(&admin, decades_old.clone()))
@@ -69,7 +69,7 @@ async fn an_occur_time_older_than_the_bound_needs_the_backfill_flag() {
     assert!(status.message().contains("backfill"), "{status:?}");
 
     // Within the default bound of 366 days, a late report is fine.
-    let mut late = filing_request("CMP-LATE", "SH-0042", "EAST");
+    let mut late = filing_request("SH-0042:CMP-LATE", "SH-0042", "EAST");
     late.occur_time = Some(days_ago(300));
     client
         .file_complaint(signed(&admin, late))
@@ -77,7 +77,7 @@ async fn an_occur_time_older_than_the_bound_needs_the_backfill_flag() {
         .expect("a late filing within the bound");
 
     // An append names the event whose time is too old.
-    let mut old_note = append_request("CMP-LATE", vec![note(), note()]);
+    let mut old_note = append_request("SH-0042:CMP-LATE", vec![note(), note()]);
     old_note.events[1].occur_time = Some(days_ago(400));
     let status = client
         .append_events(signed(&admin, old_note))
@@ -92,7 +92,7 @@ async fn an_occur_time_older_than_the_bound_needs_the_backfill_flag() {
         .await
         .expect("a back-filled filing")
         .into_inner();
-    let mut old_note = append_request("CMP-OLD", vec![note(), note()]);
+    let mut old_note = append_request("SH-0042:CMP-OLD", vec![note(), note()]);
     old_note.events[0].occur_time = Some(days_ago(401));
     old_note.events[1].occur_time = Some(days_ago(400));
     old_note.backfill = true;

@@ -63,7 +63,7 @@ async fn a_query_waits_for_its_position_and_is_refused_past_its_deadline() {
     )
     .await;
     let mut client = server.complaints().await;
-    let c = "CMP-RYW";
+    let c = "SH-0042:CMP-RYW";
     let filed = client
         .file_complaint(signed(&admin, filing_request(c, "SH-0042", "EAST")))
         .await

@@ -108,7 +108,7 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = node(&schema, dir_a.path(), &clock).await;
     let b = node(&schema, dir_b.path(), &clock).await;
-    let c = "CMP-PG-0001";
+    let c = "SH-0042:CMP-PG-0001";
     let filed = a
         .client()
         .await

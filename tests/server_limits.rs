@@ -143,14 +143,14 @@ impl Server {
     /// Files a complaint with `NOTES` notes of `NOTE_BYTES` each.
     async fn complaint_with_notes(&self) -> String {
         let mut client = ComplaintServiceClient::new(self.channel().await);
-        let filed = support::events::filing("C-NOTES", |_| {});
+        let filed = support::events::filing("SH-0042:C-NOTES", |_| {});
         let Some(Kind::Filed(filed)) = event_to_proto(&ComplaintEvent::Filed(filed)).kind else {
             panic!("a filing");
         };
         let filed = client
             .file_complaint(self.request(proto::FileComplaintRequest {
                 request_id: uuid::Uuid::new_v4().to_string(),
-                complaint_id: "C-NOTES".into(),
+                complaint_id: "SH-0042:C-NOTES".into(),
                 filed: Some(filed),
                 ..Default::default()
             }))
@@ -342,7 +342,7 @@ async fn audit_exports_nobody_reads_stay_within_the_response_budget() {
     server.complaint_with_notes().await;
     let baseline = server.peak_mib();
     let request = proto::ExportTimelinesRequest {
-        complaint_ids: vec!["C-NOTES".into()],
+        complaint_ids: vec!["SH-0042:C-NOTES".into()],
     };
     let (peak, ok, refused) = unread_calls(
         &server,

@@ -274,7 +274,7 @@ async fn filings_go_to_the_dealers_own_region_only() {
     let wrong_region = client
         .file_complaint(signed(
             &t.dealer_a,
-            filing_request("CMP-T-1", "SH-0042", "NORTH"),
+            filing_request("SH-0042:CMP-T-1", "SH-0042", "NORTH"),
         ))
         .await;
     assert_eq!(code(wrong_region), Code::PermissionDenied);
@@ -282,11 +282,14 @@ async fn filings_go_to_the_dealers_own_region_only() {
     let foreign_dealer = client
         .file_complaint(signed(
             &t.cac_east,
-            filing_request("CMP-T-2", "BJ-0007", "EAST"),
+            filing_request("BJ-0007:CMP-T-2", "BJ-0007", "EAST"),
         ))
         .await;
     assert_eq!(code(foreign_dealer), Code::PermissionDenied);
-    for (token, complaint) in [(&t.cac_north, "CMP-T-1"), (&t.dealer_b, "CMP-T-2")] {
+    for (token, complaint) in [
+        (&t.cac_north, "SH-0042:CMP-T-1"),
+        (&t.dealer_b, "BJ-0007:CMP-T-2"),
+    ] {
         let seen = client
             .get_complaint(signed(token, get_request(complaint)))
             .await;
@@ -296,14 +299,14 @@ async fn filings_go_to_the_dealers_own_region_only() {
     client
         .file_complaint(signed(
             &t.dealer_a,
-            filing_request("CMP-T-1", "SH-0042", "EAST"),
+            filing_request("SH-0042:CMP-T-1", "SH-0042", "EAST"),
         ))
         .await
         .expect("an EAST dealer files in EAST");
     client
         .file_complaint(signed(
             &t.cac_north,
-            filing_request("CMP-T-2", "BJ-0007", "NORTH"),
+            filing_request("BJ-0007:CMP-T-2", "BJ-0007", "NORTH"),
         ))
         .await
         .expect("a NORTH CAC files for a NORTH dealer");
@@ -327,10 +330,10 @@ async fn a_merge_needs_a_live_target_in_the_callers_scope() {
     .await;
     let mut client = server.complaints().await;
     for (token, complaint, dealer, region) in [
-        (&t.dealer_a, "CMP-A-1", "SH-0042", "EAST"),
-        (&t.dealer_a, "CMP-A-2", "SH-0042", "EAST"),
-        (&t.dealer_a, "CMP-A-3", "SH-0042", "EAST"),
-        (&t.dealer_b, "CMP-B-1", "BJ-0007", "NORTH"),
+        (&t.dealer_a, "SH-0042:CMP-A-1", "SH-0042", "EAST"),
+        (&t.dealer_a, "SH-0042:CMP-A-2", "SH-0042", "EAST"),
+        (&t.dealer_a, "SH-0042:CMP-A-3", "SH-0042", "EAST"),
+        (&t.dealer_b, "BJ-0007:CMP-B-1", "BJ-0007", "NORTH"),
     ] {
         client
             .file_complaint(signed(token, filing_request(complaint, dealer, region)))
@@ -344,12 +347,16 @@ async fn a_merge_needs_a_live_target_in_the_callers_scope() {
         )
     };
     // Another dealer's complaint answers as one that does not exist.
-    let foreign = client.append_events(merge("CMP-A-1", "CMP-B-1")).await;
+    let foreign = client
+        .append_events(merge("SH-0042:CMP-A-1", "BJ-0007:CMP-B-1"))
+        .await;
     assert_eq!(rule(foreign), "merge_target_unknown");
-    let missing = client.append_events(merge("CMP-A-1", "CMP-NOWHERE")).await;
+    let missing = client
+        .append_events(merge("SH-0042:CMP-A-1", "CMP-NOWHERE"))
+        .await;
     assert_eq!(rule(missing), "merge_target_unknown");
     let b = client
-        .get_complaint(signed(&t.dealer_b, get_request("CMP-B-1")))
+        .get_complaint(signed(&t.dealer_b, get_request("BJ-0007:CMP-B-1")))
         .await
         .unwrap()
         .into_inner();
@@ -357,10 +364,12 @@ async fn a_merge_needs_a_live_target_in_the_callers_scope() {
 
     // Into a live complaint of its own: yes; into one merged away: no.
     client
-        .append_events(merge("CMP-A-2", "CMP-A-1"))
+        .append_events(merge("SH-0042:CMP-A-2", "SH-0042:CMP-A-1"))
         .await
         .expect("merged into a live complaint");
-    let chained = client.append_events(merge("CMP-A-3", "CMP-A-2")).await;
+    let chained = client
+        .append_events(merge("SH-0042:CMP-A-3", "SH-0042:CMP-A-2"))
+        .await;
     assert_eq!(rule(chained), "merge_target_not_live");
     server.stop().await;
 }
@@ -453,8 +462,11 @@ async fn sighup_reloads_the_tokens_and_the_server_carries_on() {
     child.wait().unwrap();
 }
 
+/// Client-chosen complaint ids are in the dealer's namespace (`<dealer>:<number>`), so a
+/// taken id is always one the caller may see: no answer tells whether another tenant
+/// filed something, and two dealers' systems may use the same numbers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_taken_complaint_id_answers_the_same_whoever_took_it() {
+async fn a_complaint_id_tells_nothing_of_another_tenants_complaints() {
     let root = tempfile::tempdir().unwrap();
     let t = tokens();
     let server = TestServer::start(
@@ -465,28 +477,51 @@ async fn a_taken_complaint_id_answers_the_same_whoever_took_it() {
     )
     .await;
     let mut client = server.complaints().await;
-    for (token, complaint, dealer, region) in [
-        (&t.dealer_a, "CMP-OWN", "SH-0042", "EAST"),
-        (&t.dealer_b, "CMP-THEIRS", "BJ-0007", "NORTH"),
-    ] {
+    client
+        .file_complaint(signed(
+            &t.dealer_b,
+            filing_request("BJ-0007:RO-1", "BJ-0007", "NORTH"),
+        ))
+        .await
+        .expect("filed");
+    let mut file = async |token: &str, complaint: &str, dealer: &str, region: &str| {
         client
             .file_complaint(signed(token, filing_request(complaint, dealer, region)))
             .await
-            .expect("filed");
-    }
+    };
+
+    // Filing in another dealer's namespace: refused alike, taken or not.
     let mut answers = Vec::new();
-    for complaint in ["CMP-OWN", "CMP-THEIRS"] {
-        let status = client
-            .file_complaint(signed(
-                &t.dealer_a,
-                filing_request(complaint, "SH-0042", "EAST"),
-            ))
+    for complaint in ["BJ-0007:RO-1", "BJ-0007:RO-2"] {
+        let status = file(&t.dealer_a, complaint, "BJ-0007", "NORTH")
             .await
-            .expect_err("taken");
+            .expect_err("not the caller's dealer");
         answers.push((status.code(), status.message().replace(complaint, "<id>")));
     }
-    assert_eq!(answers[0].0, Code::AlreadyExists);
-    assert_eq!(answers[0], answers[1], "own and foreign ids answer alike");
+    assert_eq!(answers[0].0, Code::PermissionDenied, "{answers:?}");
+    assert_eq!(answers[0], answers[1], "taken and free ids answer alike");
+    // An id outside the filing dealer's namespace, or in none, is refused before anything
+    // is looked up.
+    for complaint in ["BJ-0007:RO-1", "RO-1", "SH-0042:RO:1"] {
+        let status = file(&t.dealer_a, complaint, "SH-0042", "EAST")
+            .await
+            .expect_err("not in the dealer's namespace");
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{complaint}: {status:?}"
+        );
+        assert!(status.message().contains("complaint_id"), "{status:?}");
+    }
+    // The same number in its own namespace is the dealer's own complaint; filing it again
+    // (a new request) is ALREADY_EXISTS, about a complaint the dealer sees.
+    file(&t.dealer_a, "SH-0042:RO-1", "SH-0042", "EAST")
+        .await
+        .expect("the same number, another dealer");
+    let again = file(&t.dealer_a, "SH-0042:RO-1", "SH-0042", "EAST")
+        .await
+        .expect_err("taken by the caller itself");
+    assert_eq!(again.code(), Code::AlreadyExists);
     server.stop().await;
 }
 
@@ -503,8 +538,8 @@ async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
     .await;
     let mut client = server.complaints().await;
     for (token, complaint, dealer, region) in [
-        (&t.dealer_a, "CMP-OWN", "SH-0042", "EAST"),
-        (&t.dealer_b, "CMP-THEIRS", "BJ-0007", "NORTH"),
+        (&t.dealer_a, "SH-0042:CMP-OWN", "SH-0042", "EAST"),
+        (&t.dealer_b, "BJ-0007:CMP-THEIRS", "BJ-0007", "NORTH"),
     ] {
         client
             .file_complaint(signed(token, filing_request(complaint, dealer, region)))
@@ -523,13 +558,19 @@ async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
     };
     let used = uuid::Uuid::new_v4();
     client
-        .append_events(signed(&t.dealer_b, with_id("CMP-THEIRS", "theirs", used)))
+        .append_events(signed(
+            &t.dealer_b,
+            with_id("BJ-0007:CMP-THEIRS", "theirs", used),
+        ))
         .await
         .expect("appended");
     let mut answers = Vec::new();
     for event_id in [used, uuid::Uuid::new_v4()] {
         let appended = client
-            .append_events(signed(&t.dealer_a, with_id("CMP-OWN", "ours", event_id)))
+            .append_events(signed(
+                &t.dealer_a,
+                with_id("SH-0042:CMP-OWN", "ours", event_id),
+            ))
             .await
             .map(tonic::Response::into_inner);
         answers.push(
@@ -546,7 +587,10 @@ async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
     assert_eq!(answers[0], answers[1], "used and fresh ids answer alike");
     // And each complaint's retry is still a replay of its own event.
     let retry = client
-        .append_events(signed(&t.dealer_b, with_id("CMP-THEIRS", "theirs", used)))
+        .append_events(signed(
+            &t.dealer_b,
+            with_id("BJ-0007:CMP-THEIRS", "theirs", used),
+        ))
         .await
         .expect("replayed")
         .into_inner();

@@ -424,18 +424,18 @@ async fn exactly_the_matching_events_arrive_signed_once_and_in_log_order() {
     .await;
 
     harness
-        .file(filing_request("CMP-WH-E1", "SH-0042", "EAST"))
+        .file(filing_request("SH-0042:CMP-WH-E1", "SH-0042", "EAST"))
         .await;
     harness
-        .file(filing_request("CMP-WH-N1", "BJ-0007", "NORTH"))
+        .file(filing_request("BJ-0007:CMP-WH-N1", "BJ-0007", "NORTH"))
         .await;
     harness
-        .file(filing_request_with("CMP-WH-F1", |filed| {
+        .file(filing_request_with("SH-0042:CMP-WH-F1", |filed| {
             filed.severity = Severity::Urgent;
             filed.emergency = Some(EmergencyKind::VehicleFire);
         }))
         .await;
-    harness.apologise("CMP-WH-N1").await;
+    harness.apologise("BJ-0007:CMP-WH-N1").await;
     // The afternoon: the same-day reports are due soon (warnings).
     harness.clock.advance(SignedDuration::from_hours(7));
     harness.settle(&names).await;
@@ -523,7 +523,7 @@ async fn failures_and_timeouts_are_retried_with_the_same_body_and_key() {
     })
     .await;
     harness
-        .file(filing_request("CMP-WH-R1", "SH-0042", "EAST"))
+        .file(filing_request("SH-0042:CMP-WH-R1", "SH-0042", "EAST"))
         .await;
     eventually("the filing is taken", || {
         !receiver.taken("flaky").is_empty()
@@ -565,7 +565,7 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_that_can_be_replayed(
     .await;
     let files = EndpointFiles::new(&harness.data_dir(), "down");
     harness
-        .file(filing_request("CMP-WH-D1", "SH-0042", "EAST"))
+        .file(filing_request("SH-0042:CMP-WH-D1", "SH-0042", "EAST"))
         .await;
     eventually("the filing is tried and refused twice", || {
         receiver.hits("down").len() >= 2
@@ -591,7 +591,7 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_that_can_be_replayed(
 
     // The endpoint comes back: delivery has moved on to what follows.
     receiver.otherwise("down", Answer::Ok);
-    harness.apologise("CMP-WH-D1").await;
+    harness.apologise("SH-0042:CMP-WH-D1").await;
     eventually("the apology arrives", || {
         receiver
             .taken("down")
@@ -683,7 +683,11 @@ async fn a_hung_endpoint_holds_back_only_itself_and_never_delays_shutdown() {
     .await;
     for n in 0..3 {
         harness
-            .file(filing_request(&format!("CMP-WH-H{n}"), "SH-0042", "EAST"))
+            .file(filing_request(
+                &format!("SH-0042:CMP-WH-H{n}"),
+                "SH-0042",
+                "EAST",
+            ))
             .await;
     }
     eventually("up hears of every filing", || {
@@ -752,7 +756,7 @@ async fn a_changed_config_file_adds_and_removes_endpoints_and_a_bad_one_is_ignor
     };
 
     harness
-        .file(filing_request("CMP-WH-L1", "SH-0042", "EAST"))
+        .file(filing_request("SH-0042:CMP-WH-L1", "SH-0042", "EAST"))
         .await;
     eventually("first hears of the filing", || {
         got("first", "complaint.filed") == 1
@@ -761,7 +765,7 @@ async fn a_changed_config_file_adds_and_removes_endpoints_and_a_bad_one_is_ignor
 
     write_config(&path, vec![first.clone(), second.clone()]);
     eventually("second is added", || started("second")).await;
-    harness.apologise("CMP-WH-L1").await;
+    harness.apologise("SH-0042:CMP-WH-L1").await;
     eventually("both hear of the apology", || {
         got("first", "complaint.apologized") == 1 && got("second", "complaint.apologized") == 1
     })
@@ -778,7 +782,7 @@ async fn a_changed_config_file_adds_and_removes_endpoints_and_a_bad_one_is_ignor
     })
     .await;
     harness
-        .file(filing_request("CMP-WH-L2", "BJ-0007", "NORTH"))
+        .file(filing_request("BJ-0007:CMP-WH-L2", "BJ-0007", "NORTH"))
         .await;
     eventually("second and third hear of the new filing", || {
         got("second", "complaint.filed") == 1 && got("third", "complaint.filed") == 1
@@ -789,7 +793,7 @@ async fn a_changed_config_file_adds_and_removes_endpoints_and_a_bad_one_is_ignor
     std::fs::write(&path, "[[webhooks]]\nname = \"no url\"\n").unwrap();
     // Past the next look at the file (once a second).
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    harness.apologise("CMP-WH-L2").await;
+    harness.apologise("BJ-0007:CMP-WH-L2").await;
     eventually("second and third still deliver", || {
         got("second", "complaint.apologized") == 2 && got("third", "complaint.apologized") == 1
     })
@@ -850,7 +854,7 @@ impl Drop for Process {
 async fn keep_writing(channel: Channel, token: String, prefix: &'static str, limit: usize) {
     let mut client = ComplaintServiceClient::new(channel);
     for n in 0..limit {
-        let complaint = format!("CMP-{prefix}-{n}");
+        let complaint = format!("SH-0042:CMP-{prefix}-{n}");
         let filed = client
             .file_complaint(signed(
                 &token,

@@ -43,7 +43,7 @@ pub use paths::Path;
 pub use story::PlanError;
 
 use complaintflow_domain::state::Status;
-use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::values::{ComplaintId, DealerCode};
 use complaintflow_domain::{ComplaintState, InvalidValue, Policy};
 use complaintflow_log::clock::{Clock, ManualClock};
 use complaintflow_log::{AppendOutcome, ExpectedVersion};
@@ -218,8 +218,9 @@ fn rng_for(seed: u64, number: usize, stream: Stream) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(splitmix64(seed ^ splitmix64(key)))
 }
 
-pub fn complaint_id(number: usize) -> Result<ComplaintId, InvalidValue> {
-    ComplaintId::parse(format!("CMP-{:07}", number + 1))
+/// Complaint `number`'s id, in its dealer's namespace as a dealer system would choose it.
+pub fn complaint_id(dealer: &DealerCode, number: usize) -> Result<ComplaintId, InvalidValue> {
+    ComplaintId::parse(format!("{dealer}:CMP-{:07}", number + 1))
 }
 
 /// Makes the plans; pure.
@@ -300,9 +301,12 @@ impl<'a> Planner<'a> {
             &mut rng_for(self.config.seed, identity_of, Stream::Identity),
             &self.network,
         )?;
-        let original = original.map(complaint_id).transpose()?;
-        let id = complaint_id(number)?;
         let dealer = &self.network[identity.dealer];
+        // The original is a survivor, filed with this identity, so at this dealer.
+        let original = original
+            .map(|number| complaint_id(&dealer.code, number))
+            .transpose()?;
+        let id = complaint_id(&dealer.code, number)?;
         let cast = steps::Cast::new(dealer, &mut rng)?;
         let venue = paths::Venue {
             id: &id,

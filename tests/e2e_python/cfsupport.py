@@ -356,7 +356,7 @@ def filed(dealer=DEALER_A, region=REGION_A, severity=voc.SEVERITY_NORMAL, **over
 def file_request(plan: TimePlan, complaint_id=None, request_id=None, dealer=DEALER_A, region=REGION_A, **overrides):
     return cpb.FileComplaintRequest(
         request_id=request_id or new_id(),
-        complaint_id=complaint_id or f"CMP-{uuid.uuid4().hex[:12].upper()}",
+        complaint_id=complaint_id or f"{dealer}:CMP-{uuid.uuid4().hex[:12].upper()}",
         occur_time=ts(plan.filed_at),
         filed=filed(dealer=dealer, region=region, severity=plan.severity, **overrides),
     )

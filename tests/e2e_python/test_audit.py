@@ -16,11 +16,11 @@ def test_chains_verify_and_a_digest_stays_consistent(clients, plan):
     # An empty log has no digest.
     cf.fails(grpc.StatusCode.FAILED_PRECONDITION, auditor.audit.TakeDigest, audit.TakeDigestRequest())
 
-    cid = "CMP-AUDIT"
+    cid = "SH-0042:CMP-AUDIT"
     dealer.file(cf.file_request(plan, complaint_id=cid))
     dealer.append(cid, cf.submission(cf.apologized(), plan.at(1)), cf.submission(cf.reported(), plan.at(2)))
     clients.dealer_b.file(
-        cf.file_request(plan, complaint_id="CMP-AUDIT-B", dealer=cf.DEALER_B, region=cf.REGION_B)
+        cf.file_request(plan, complaint_id="BJ-0007:CMP-AUDIT-B", dealer=cf.DEALER_B, region=cf.REGION_B)
     )
 
     one = auditor.audit.VerifyComplaint(audit.VerifyComplaintRequest(name=f"complaints/{cid}")).result
@@ -29,14 +29,14 @@ def test_chains_verify_and_a_digest_stays_consistent(clients, plan):
     # Open to anyone who may read the complaint.
     own = dealer.audit.VerifyComplaint(audit.VerifyComplaintRequest(name=f"complaints/{cid}")).result
     assert (own.intact, own.events_checked) == (True, 3)
-    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.audit.VerifyComplaint, audit.VerifyComplaintRequest(name="complaints/CMP-NONE"))
+    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.audit.VerifyComplaint, audit.VerifyComplaintRequest(name="complaints/SH-0042:CMP-NONE"))
 
     whole = auditor.audit.VerifyLog(audit.VerifyLogRequest()).result
     assert (whole.intact, whole.events_checked) == (True, 4)
 
     digest = auditor.audit.TakeDigest(audit.TakeDigestRequest()).digest
     assert digest.position == 3 and len(digest.head_hash) == 64
-    last = clients.admin.timeline("CMP-AUDIT-B")[-1]
+    last = clients.admin.timeline("BJ-0007:CMP-AUDIT-B")[-1]
     assert (last.position, last.hash) == (digest.position, digest.head_hash), "the digest is the head's chained hash"
 
     # The log grows; the saved digest is still a prefix of it.
@@ -65,7 +65,7 @@ def test_chains_verify_and_a_digest_stays_consistent(clients, plan):
 
 
 def test_dealers_and_the_cac_may_not_audit_the_whole_log(clients, plan):
-    clients.dealer_a.file(cf.file_request(plan, complaint_id="CMP-AUDIT-2"))
+    clients.dealer_a.file(cf.file_request(plan, complaint_id="SH-0042:CMP-AUDIT-2"))
     digest = clients.auditor.audit.TakeDigest(audit.TakeDigestRequest()).digest
     for who in ("dealer_a", "dealer_b", "manager_a", "cac_east"):
         caller = getattr(clients, who)

@@ -72,7 +72,7 @@ def test_a_write_whose_answer_is_lost_is_retried_with_its_request_id(proxy, clie
     server wrote, the client saw UNAVAILABLE. The retry must be a replay: a client that
     picked a new request id would be refused the filing (the id is taken) and would
     append the note twice."""
-    cid = "CMP-LOST-ANSWER"
+    cid = "SH-0042:CMP-LOST-ANSWER"
     waits = []
     with complaintflow.Client(proxy.address, token=tokens["dealer_a"], retry=PATIENT, sleep=waits.append) as client:
         filing = cf.file_request(cf.time_plan(), complaint_id=cid)
@@ -107,9 +107,9 @@ def test_a_call_waits_out_a_server_that_is_briefly_away(proxy, restarts, tokens,
         time.sleep(seconds)  # the channel reconnects meanwhile
 
     with complaintflow.Client(proxy.address, token=tokens["dealer_a"], retry=PATIENT, sleep=wait) as client:
-        filed = client.file_complaint(cf.file_request(plan, complaint_id="CMP-AWAY"))
+        filed = client.file_complaint(cf.file_request(plan, complaint_id="SH-0042:CMP-AWAY"))
         assert not filed.replayed and len(waits) >= 2
-        assert client.get_complaint("CMP-AWAY").version == 0
+        assert client.get_complaint("SH-0042:CMP-AWAY").version == 0
 
         # Giving up: with the proxy refusing, the last UNAVAILABLE comes out after the
         # policy's attempts.
@@ -123,7 +123,7 @@ def test_a_call_waits_out_a_server_that_is_briefly_away(proxy, restarts, tokens,
             sleep=waits.append,
         )
         with pytest.raises(grpc.RpcError) as raised:
-            brief.get_complaint("CMP-AWAY")
+            brief.get_complaint("SH-0042:CMP-AWAY")
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE and waits == [0.01, 0.02]
 
 
@@ -131,12 +131,12 @@ def test_refusals_are_not_retried(server, tokens, plan):
     waits = []
     with complaintflow.Client(server.address, token=tokens["dealer_a"], sleep=waits.append) as client:
         with pytest.raises(grpc.RpcError) as raised:
-            client.get_complaint("CMP-NEVER")
+            client.get_complaint("SH-0042:CMP-NEVER")
         assert raised.value.code() == grpc.StatusCode.NOT_FOUND
-        client.file_complaint(cf.file_request(plan, complaint_id="CMP-ONCE"))
+        client.file_complaint(cf.file_request(plan, complaint_id="SH-0042:CMP-ONCE"))
         with pytest.raises(grpc.RpcError) as raised:
             client.append_events(
-                cpb.AppendEventsRequest(name="complaints/CMP-ONCE", expected_version=5, events=[cf.submission(cf.note())])
+                cpb.AppendEventsRequest(name="complaints/SH-0042:CMP-ONCE", expected_version=5, events=[cf.submission(cf.note())])
             )
         failure = complaintflow.decode(raised.value)
         assert (failure.code, failure.reason) == (grpc.StatusCode.ABORTED, "WRONG_EXPECTED_VERSION")
@@ -145,10 +145,10 @@ def test_refusals_are_not_retried(server, tokens, plan):
 
 
 def test_listings_page_through_everything_once(server, clients, tokens, plan):
-    ours = [f"CMP-PAGE-{i:02}" for i in range(7)]
+    ours = [f"SH-0042:CMP-PAGE-{i:02}" for i in range(7)]
     for cid in ours:
         clients.dealer_a.file(cf.file_request(plan, complaint_id=cid))
-    clients.dealer_b.file(cf.file_request(plan, complaint_id="CMP-PAGE-B", dealer=cf.DEALER_B, region=cf.REGION_B))
+    clients.dealer_b.file(cf.file_request(plan, complaint_id="BJ-0007:CMP-PAGE-B", dealer=cf.DEALER_B, region=cf.REGION_B))
     cid = ours[0]
     for k in range(3):
         clients.dealer_a.append(cid, *[cf.submission(cf.note(f"{k}-{i}")) for i in range(80)])
@@ -190,7 +190,7 @@ def seed(clients, plan, prefix, count):
 
 
 def test_a_subscription_resumes_after_dropped_connections_without_gap_or_duplicate(proxy, clients, tokens, plan):
-    seed(clients, plan, "CMP-RESUME", 3)  # positions 0..5
+    seed(clients, plan, "SH-0042:CMP-RESUME", 3)  # positions 0..5
     with complaintflow.Client(proxy.address, token=tokens["admin"], retry=PATIENT) as client:
         subscription = client.subscribe()
         reader = cf.StreamReader(subscription)
@@ -199,10 +199,10 @@ def test_a_subscription_resumes_after_dropped_connections_without_gap_or_duplica
             # The rest of the seed is probably in the client's buffers: lost with the
             # connection, it must come again from the server.
             proxy.drop_all()
-            seed(clients, plan, "CMP-RESUME-MORE", 2)  # 6..9
+            seed(clients, plan, "SH-0042:CMP-RESUME-MORE", 2)  # 6..9
             got += read(reader, 6)
             proxy.drop_all()
-            clients.dealer_a.append("CMP-RESUME-0", cf.submission(cf.note("live")))  # 10
+            clients.dealer_a.append("SH-0042:CMP-RESUME-0", cf.submission(cf.note("live")))  # 10
             got += read(reader, 1)
         finally:
             reader.cancel()
@@ -212,7 +212,7 @@ def test_a_subscription_resumes_after_dropped_connections_without_gap_or_duplica
         assert reader.next(5) is None and reader.error is None, "cancel() ends it cleanly"
 
         # A stored position resumes a later subscription where this one stopped.
-        clients.dealer_a.append("CMP-RESUME-0", cf.submission(cf.note("later")))
+        clients.dealer_a.append("SH-0042:CMP-RESUME-0", cf.submission(cf.note("later")))
         later = cf.StreamReader(client.subscribe(subscription.position))
         try:
             assert [e.position for e in read(later, 1)] == [11]
@@ -221,7 +221,7 @@ def test_a_subscription_resumes_after_dropped_connections_without_gap_or_duplica
 
 
 def test_a_subscription_resumes_across_a_kill_of_the_server(proxy, restarts, clients, tokens, plan):
-    seed(clients, plan, "CMP-KILL", 2)  # positions 0..3
+    seed(clients, plan, "SH-0042:CMP-KILL", 2)  # positions 0..3
 
     def wait(seconds):
         restarts.start_once()
@@ -236,9 +236,9 @@ def test_a_subscription_resumes_across_a_kill_of_the_server(proxy, restarts, cli
             assert restarts.restarted.wait(60), "the subscription noticed the server gone and waited"
             with grpc.insecure_channel(restarts.current.address) as channel:
                 dealer = cf.Client(channel, tokens["dealer_a"])
-                dealer.append("CMP-KILL-0", cf.submission(cf.note("after the restart")))  # 4
-                dealer.append("CMP-KILL-1", cf.submission(cf.apologized()))  # 5, filtered out
-                dealer.append("CMP-KILL-1", cf.submission(cf.note("and another")))  # 6
+                dealer.append("SH-0042:CMP-KILL-0", cf.submission(cf.note("after the restart")))  # 4
+                dealer.append("SH-0042:CMP-KILL-1", cf.submission(cf.apologized()))  # 5, filtered out
+                dealer.append("SH-0042:CMP-KILL-1", cf.submission(cf.note("and another")))  # 6
             after = read(reader, 2)
         finally:
             reader.cancel()
@@ -272,15 +272,15 @@ def test_tls_checks_the_servers_certificate(tmp_path, tokens, plan):
     )
     try:
         with complaintflow.Client(srv.address, token=tokens["dealer_a"], tls=True, root_certificates=cert.read_bytes()) as client:
-            assert client.file_complaint(cf.file_request(plan, complaint_id="CMP-TLS")).version == 0
+            assert client.file_complaint(cf.file_request(plan, complaint_id="SH-0042:CMP-TLS")).version == 0
         refused = dict(token=tokens["dealer_a"], retry=complaintflow.NO_RETRY, timeout=10)
         with complaintflow.Client(srv.address, tls=True, root_certificates=stranger.read_bytes(), **refused) as client:
             with pytest.raises(grpc.RpcError) as raised:
-                client.get_complaint("CMP-TLS")
+                client.get_complaint("SH-0042:CMP-TLS")
             assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
         with complaintflow.Client(srv.address, **refused) as plaintext:
             with pytest.raises(grpc.RpcError) as raised:
-                plaintext.get_complaint("CMP-TLS")
+                plaintext.get_complaint("SH-0042:CMP-TLS")
             assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
         with pytest.raises(ValueError):
             complaintflow.Client(srv.address, root_certificates=cert.read_bytes())

@@ -48,7 +48,7 @@ def all_at_once(pool, calls):
 
 
 def test_concurrent_appends_are_atomic_and_contiguous(dealers, plan):
-    cid = "CMP-BUSY"
+    cid = "SH-0042:CMP-BUSY"
     dealers[0].file(cf.file_request(plan, complaint_id=cid))
     per_worker = 8
 
@@ -83,7 +83,7 @@ def test_concurrent_appends_are_atomic_and_contiguous(dealers, plan):
 def test_concurrent_retries_of_one_filing_are_all_answered_as_retries(dealers, plan):
     with ThreadPoolExecutor(WORKERS) as pool:
         for trial in range(TRIALS):
-            request = cf.file_request(plan, complaint_id=f"CMP-RACE-{trial}")
+            request = cf.file_request(plan, complaint_id=f"SH-0042:CMP-RACE-{trial}")
             results = all_at_once(pool, [lambda c=c: c.file(request) for c in dealers])
             refused = [r for r in results if r[0] != "OK"]
             unexpected = [r for r in refused if r[0] != "ALREADY_EXISTS"]
@@ -99,7 +99,7 @@ def test_concurrent_retries_of_one_filing_are_all_answered_as_retries(dealers, p
 def test_concurrent_retries_of_one_append_are_all_answered_as_retries(dealers, plan):
     with ThreadPoolExecutor(WORKERS) as pool:
         for trial in range(TRIALS):
-            cid = f"CMP-APPEND-RACE-{trial}"
+            cid = f"SH-0042:CMP-APPEND-RACE-{trial}"
             dealers[0].file(cf.file_request(plan, complaint_id=cid))
             request = cpb.AppendEventsRequest(
                 name=f"complaints/{cid}",

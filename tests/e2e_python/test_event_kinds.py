@@ -18,7 +18,7 @@ HASH = f"sha256:{HEX}"
 
 def test_every_event_kind_round_trips(clients, plan):
     staff, manager = clients.dealer_a, clients.manager_a
-    cid, target = "CMP-KINDS", "CMP-KINDS-TARGET"
+    cid, target = "SH-0042:CMP-KINDS", "SH-0042:CMP-KINDS-TARGET"
     staff.file(cf.file_request(plan, complaint_id=target))
     # Recorded by the CAC and pushed to the dealer, which owes it same-day feedback.
     filing = cf.file_request(
@@ -98,7 +98,7 @@ def test_every_event_kind_round_trips(clients, plan):
 
 def test_an_evidence_hash_must_name_its_algorithm_as_documented(clients, plan):
     """events.proto: `algorithm:lowercase-hex`; plain hex is refused on the exact field."""
-    cid = "CMP-EVIDENCE"
+    cid = "SH-0042:CMP-EVIDENCE"
     clients.dealer_a.file(cf.file_request(plan, complaint_id=cid))
 
     def attach(content_hash):

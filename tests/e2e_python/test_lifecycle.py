@@ -61,7 +61,7 @@ def live_through(client: cf.Client, plan: cf.TimePlan, complaint_id: str) -> lis
 
 def test_a_complaint_lives_from_filing_to_closing(clients, plan):
     dealer = clients.dealer_a
-    cid = "CMP-LIFE-1"
+    cid = "SH-0042:CMP-LIFE-1"
     appended = live_through(dealer, plan, cid)
     assert appended[-1].version == len(LIFE) - 1
 
@@ -149,12 +149,12 @@ def test_a_complaint_lives_from_filing_to_closing(clients, plan):
 
 def test_listing_and_statistics_follow_dealers(clients, plan):
     admin = clients.admin
-    live_through(clients.dealer_a, plan, "CMP-LIST-A1")
-    clients.dealer_a.file(cf.file_request(plan, complaint_id="CMP-LIST-A2"))
+    live_through(clients.dealer_a, plan, "SH-0042:CMP-LIST-A1")
+    clients.dealer_a.file(cf.file_request(plan, complaint_id="SH-0042:CMP-LIST-A2"))
     clients.dealer_b.file(
         cf.file_request(
             plan,
-            complaint_id="CMP-LIST-B1",
+            complaint_id="BJ-0007:CMP-LIST-B1",
             dealer=cf.DEALER_B,
             region=cf.REGION_B,
             channel=voc.CHANNEL_DEALER_HOTLINE,
@@ -174,20 +174,20 @@ def test_listing_and_statistics_follow_dealers(clients, plan):
 
     # Projections follow the log asynchronously: wait until all three are listed.
     cf.wait_until(lambda: len(listed(admin)) == 3, what="three complaints listed")
-    assert sorted(listed(admin, dealer_code=cf.DEALER_A)) == ["CMP-LIST-A1", "CMP-LIST-A2"]
-    assert listed(admin, dealer_code=cf.DEALER_B) == ["CMP-LIST-B1"]
+    assert sorted(listed(admin, dealer_code=cf.DEALER_A)) == ["SH-0042:CMP-LIST-A1", "SH-0042:CMP-LIST-A2"]
+    assert listed(admin, dealer_code=cf.DEALER_B) == ["BJ-0007:CMP-LIST-B1"]
     assert listed(admin, dealer_code="XX-0000") == []
-    assert listed(admin, region_code=cf.REGION_B) == ["CMP-LIST-B1"]
-    assert listed(admin, dealer_code=cf.DEALER_A, status=voc.STATUS_CLOSED) == ["CMP-LIST-A1"]
-    assert listed(admin, status=voc.STATUS_RECEIVED, category=voc.CATEGORY_SPARE_PARTS) == ["CMP-LIST-B1"]
+    assert listed(admin, region_code=cf.REGION_B) == ["BJ-0007:CMP-LIST-B1"]
+    assert listed(admin, dealer_code=cf.DEALER_A, status=voc.STATUS_CLOSED) == ["SH-0042:CMP-LIST-A1"]
+    assert listed(admin, status=voc.STATUS_RECEIVED, category=voc.CATEGORY_SPARE_PARTS) == ["BJ-0007:CMP-LIST-B1"]
     # Page by page, one at a time, newest first, nothing twice.
     one_by_one = listed(admin, page_size=1)
-    assert sorted(one_by_one) == ["CMP-LIST-A1", "CMP-LIST-A2", "CMP-LIST-B1"]
+    assert sorted(one_by_one) == ["BJ-0007:CMP-LIST-B1", "SH-0042:CMP-LIST-A1", "SH-0042:CMP-LIST-A2"]
     # A dealer asking for everything sees its own; the CAC sees its region.
-    assert sorted(listed(clients.dealer_a)) == ["CMP-LIST-A1", "CMP-LIST-A2"]
-    assert listed(clients.dealer_b) == ["CMP-LIST-B1"]
+    assert sorted(listed(clients.dealer_a)) == ["SH-0042:CMP-LIST-A1", "SH-0042:CMP-LIST-A2"]
+    assert listed(clients.dealer_b) == ["BJ-0007:CMP-LIST-B1"]
     assert listed(clients.dealer_b, dealer_code=cf.DEALER_A) == []
-    assert sorted(listed(clients.cac_east)) == ["CMP-LIST-A1", "CMP-LIST-A2"]
+    assert sorted(listed(clients.cac_east)) == ["SH-0042:CMP-LIST-A1", "SH-0042:CMP-LIST-A2"]
     closed = admin.complaints.ListComplaints(cpb.ListComplaintsRequest(dealer_code=cf.DEALER_A, status=voc.STATUS_CLOSED))
     assert closed.complaints[0].version == len(LIFE) - 1 and closed.next_page_token == ""
 
@@ -221,28 +221,28 @@ def test_listing_and_statistics_follow_dealers(clients, plan):
 
 
 def test_a_missing_complaint_is_not_found(clients):
-    failure = cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "CMP-NOBODY")
-    assert "CMP-NOBODY" in failure.message
-    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.timeline, "CMP-NOBODY")
+    failure = cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "SH-0042:CMP-NOBODY")
+    assert "SH-0042:CMP-NOBODY" in failure.message
+    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.timeline, "SH-0042:CMP-NOBODY")
 
 
 def test_listing_is_newest_first_and_filters_by_filing_time(clients, plan):
-    for cid, minute in (("CMP-T1", 1), ("CMP-T0", 0), ("CMP-T2", 2)):
+    for cid, minute in (("SH-0042:CMP-T1", 1), ("SH-0042:CMP-T0", 0), ("SH-0042:CMP-T2", 2)):
         clients.dealer_a.file(cf.file_request(cf.TimePlan(plan.at(minute), plan.severity, plan.mode), complaint_id=cid))
 
     def listed(**filters):
         return [c.complaint_id for c in clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(**filters)).complaints]
 
     cf.wait_until(lambda: len(listed()) == 3, what="three complaints listed")
-    assert listed() == ["CMP-T2", "CMP-T1", "CMP-T0"], "newest filing first, not newest write"
-    assert listed(filed_after=cf.ts(plan.at(0))) == ["CMP-T2", "CMP-T1", "CMP-T0"], "at or after"
-    assert listed(filed_after=cf.ts(plan.at(1))) == ["CMP-T2", "CMP-T1"]
-    assert listed(filed_before=cf.ts(plan.at(1))) == ["CMP-T0"], "strictly before"
+    assert listed() == ["SH-0042:CMP-T2", "SH-0042:CMP-T1", "SH-0042:CMP-T0"], "newest filing first, not newest write"
+    assert listed(filed_after=cf.ts(plan.at(0))) == ["SH-0042:CMP-T2", "SH-0042:CMP-T1", "SH-0042:CMP-T0"], "at or after"
+    assert listed(filed_after=cf.ts(plan.at(1))) == ["SH-0042:CMP-T2", "SH-0042:CMP-T1"]
+    assert listed(filed_before=cf.ts(plan.at(1))) == ["SH-0042:CMP-T0"], "strictly before"
     assert listed(filed_before=cf.ts(plan.at(0))) == []
     first = clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(page_size=2))
-    assert [c.complaint_id for c in first.complaints] == ["CMP-T2", "CMP-T1"] and first.next_page_token
+    assert [c.complaint_id for c in first.complaints] == ["SH-0042:CMP-T2", "SH-0042:CMP-T1"] and first.next_page_token
     rest = clients.admin.complaints.ListComplaints(cpb.ListComplaintsRequest(page_size=2, page_token=first.next_page_token))
-    assert [c.complaint_id for c in rest.complaints] == ["CMP-T0"] and rest.next_page_token == ""
+    assert [c.complaint_id for c in rest.complaints] == ["SH-0042:CMP-T0"] and rest.next_page_token == ""
 
     # Statistics periods are whole months of filing in Beijing time; the end is exclusive.
     local = plan.filed_at.astimezone(cf.BEIJING)

@@ -59,7 +59,7 @@ def test_a_malformed_filing_names_the_field(clients, plan, case):
 
 def test_malformed_appends_and_reads_name_the_field(clients, plan):
     dealer = clients.dealer_a
-    cid = "CMP-MALFORMED"
+    cid = "SH-0042:CMP-MALFORMED"
     dealer.file(cf.file_request(plan, complaint_id=cid))
     name = f"complaints/{cid}"
     good = cf.submission(cf.note("fine"))
@@ -116,7 +116,7 @@ def test_malformed_appends_and_reads_name_the_field(clients, plan):
     assert only_field(listing, cpb.ListComplaintsRequest(page_size=-5)) == "page_size"
     assert only_field(listing, cpb.ListComplaintsRequest(status=42)) == "status"
     assert only_field(listing, cpb.ListComplaintsRequest(page_token="%%%")) == "page_token"
-    assert only_field(clients.dealer_a.audit.VerifyComplaint, audit.VerifyComplaintRequest(name="CMP-1")) == "name"
+    assert only_field(clients.dealer_a.audit.VerifyComplaint, audit.VerifyComplaintRequest(name="SH-0042:CMP-1")) == "name"
     check = clients.auditor.audit.CheckDigest
     assert only_field(check, audit.CheckDigestRequest()) == "digest"
     assert only_field(check, audit.CheckDigestRequest(digest=audit.Digest(position=0, head_hash="beef"))) == "digest.head_hash"
@@ -136,7 +136,7 @@ def test_an_oversized_message_is_refused_and_the_server_stays_healthy(clients, p
 
     # 5 MiB of description: over the server's 4 MiB message limit (Python's grpcio
     # sends it; it has no send limit by default).
-    huge = cf.file_request(plan, complaint_id="CMP-HUGE")
+    huge = cf.file_request(plan, complaint_id="SH-0042:CMP-HUGE")
     huge.filed.description = "x" * (5 * 1024 * 1024)
     assert huge.ByteSize() > 4 * 1024 * 1024
     failure = cf.fails(
@@ -148,19 +148,19 @@ def test_an_oversized_message_is_refused_and_the_server_stays_healthy(clients, p
 
     # Still healthy, and a normal call on the same channel works.
     assert health_status(clients.channel) == serving
-    normal = cf.file_request(plan, complaint_id="CMP-NORMAL")
+    normal = cf.file_request(plan, complaint_id="SH-0042:CMP-NORMAL")
     assert clients.dealer_a.file(normal).version == 0
-    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "CMP-HUGE")
-    assert clients.admin.get("CMP-NORMAL").version == 0
+    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "SH-0042:CMP-HUGE")
+    assert clients.admin.get("SH-0042:CMP-NORMAL").version == 0
     # And a fresh connection too.
     with grpc.insecure_channel(server.address) as fresh:
         assert health_status(fresh) == serving
-        assert cf.Client(fresh, None, raw_authorization=clients.admin.metadata[0][1]).get("CMP-NORMAL").version == 0
+        assert cf.Client(fresh, None, raw_authorization=clients.admin.metadata[0][1]).get("SH-0042:CMP-NORMAL").version == 0
 
 
 def test_a_message_just_under_the_limit_is_judged_on_its_content(clients, plan):
     """3.9 MiB passes the transport; the 4000-character description limit refuses it."""
-    big = cf.file_request(plan, complaint_id="CMP-BIG")
+    big = cf.file_request(plan, complaint_id="SH-0042:CMP-BIG")
     big.filed.description = "x" * (4 * 1024 * 1024 - 64 * 1024)
     assert big.ByteSize() < 4 * 1024 * 1024
     assert only_field(clients.dealer_a.file, big) == "filed.description"

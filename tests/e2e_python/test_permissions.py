@@ -14,15 +14,15 @@ UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
 
 def test_a_dealer_cannot_reach_another_dealers_complaint(clients, plan):
     a, b = clients.dealer_a, clients.dealer_b
-    cid = "CMP-PRIVATE-A"
+    cid = "SH-0042:CMP-PRIVATE-A"
     a.file(cf.file_request(plan, complaint_id=cid))
     a.append(cid, cf.submission(cf.apologized(), plan.at(1)), expected_version=0)
     name = f"complaints/{cid}"
 
     # Reads: NOT_FOUND, exactly like a complaint that does not exist.
     hidden = cf.fails(NOT_FOUND, b.get, cid)
-    missing = cf.fails(NOT_FOUND, b.get, "CMP-DOES-NOT-EXIST")
-    assert hidden.message.replace(cid, "X") == missing.message.replace("CMP-DOES-NOT-EXIST", "X"), (
+    missing = cf.fails(NOT_FOUND, b.get, "SH-0042:CMP-DOES-NOT-EXIST")
+    assert hidden.message.replace(cid, "X") == missing.message.replace("SH-0042:CMP-DOES-NOT-EXIST", "X"), (
         "the refusal must not tell a hidden complaint from a missing one"
     )
     cf.fails(NOT_FOUND, b.get, cid, as_of_version=0)
@@ -41,8 +41,8 @@ def test_a_dealer_cannot_reach_another_dealers_complaint(clients, plan):
     for expected_version in (None, 1, 0):
         cf.fails((DENIED, NOT_FOUND), b.append, cid, cf.submission(cf.note("B was here")), expected_version=expected_version)
     # Filing for a dealer it does not act for.
-    cf.fails(DENIED, b.file, cf.file_request(plan, complaint_id="CMP-B-FOR-A"))
-    cf.fails(NOT_FOUND, clients.admin.get, "CMP-B-FOR-A")
+    cf.fails(DENIED, b.file, cf.file_request(plan, complaint_id="SH-0042:CMP-B-FOR-A"))
+    cf.fails(NOT_FOUND, clients.admin.get, "SH-0042:CMP-B-FOR-A")
 
     assert a.get(cid).version == 1
     assert [e.actor for e in a.timeline(cid)] == ["dealer_staff:dealer-a"] * 2
@@ -56,7 +56,7 @@ def test_a_dealer_cannot_reach_another_dealers_complaint(clients, plan):
 
 
 def test_the_auditor_reads_everything_and_writes_nothing(clients, plan):
-    cid = "CMP-AUDITED"
+    cid = "SH-0042:CMP-AUDITED"
     clients.dealer_a.file(cf.file_request(plan, complaint_id=cid))
     auditor = clients.auditor
     assert auditor.get(cid).complaint_id == cid
@@ -69,13 +69,13 @@ def test_the_auditor_reads_everything_and_writes_nothing(clients, plan):
     failure = cf.fails(DENIED, auditor.append, cid, cf.submission(cf.note("auditor note")))
     assert "auditor" in failure.message
     cf.fails(DENIED, auditor.append, cid, cf.submission(cf.note("auditor note")), expected_version=0)
-    cf.fails(DENIED, auditor.file, cf.file_request(plan, complaint_id="CMP-BY-AUDITOR"))
+    cf.fails(DENIED, auditor.file, cf.file_request(plan, complaint_id="SH-0042:CMP-BY-AUDITOR"))
     assert clients.admin.get(cid).version == 0
-    cf.fails(NOT_FOUND, clients.admin.get, "CMP-BY-AUDITOR")
+    cf.fails(NOT_FOUND, clients.admin.get, "SH-0042:CMP-BY-AUDITOR")
 
 
 def test_calls_without_a_valid_token_are_unauthenticated(clients, plan):
-    cid = "CMP-AUTH"
+    cid = "SH-0042:CMP-AUTH"
     clients.dealer_a.file(cf.file_request(plan, complaint_id=cid))
     callers = {
         "no token": clients.anonymous,

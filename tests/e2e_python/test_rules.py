@@ -32,7 +32,7 @@ def rule(failure: cf.Failure) -> str:
 
 def test_rule_violations_name_the_rule_and_write_nothing(clients, plan):
     dealer = clients.dealer_a
-    cid = "CMP-RULES"
+    cid = "SH-0042:CMP-RULES"
     dealer.file(cf.file_request(plan, complaint_id=cid))
     s = cf.submission
 
@@ -80,7 +80,7 @@ def test_rule_violations_name_the_rule_and_write_nothing(clients, plan):
 
 def test_compensation_needs_the_right_level(clients, plan):
     staff, manager = clients.dealer_a, clients.manager_a
-    cid = "CMP-COMPENSATION"
+    cid = "SH-0042:CMP-COMPENSATION"
     staff.file(cf.file_request(plan, complaint_id=cid))
     s = cf.submission
     request = ev.WorkflowEvent(
@@ -115,7 +115,7 @@ def test_calls_outside_calling_hours_are_refused(clients):
     """A complaint filed late in an evening two days ago (its deadlines may fire while
     the test runs: nothing here depends on its version)."""
     dealer = clients.dealer_a
-    cid = "CMP-NIGHT-CALL"
+    cid = "SH-0042:CMP-NIGHT-CALL"
     two_days_ago = dt.datetime.now(cf.BEIJING).date() - dt.timedelta(days=2)
     filed_at = dt.datetime.combine(two_days_ago, dt.time(21, 30), tzinfo=cf.BEIJING)
     plan = cf.TimePlan(filed_at, voc.SEVERITY_NORMAL, "old")

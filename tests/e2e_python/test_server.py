@@ -72,11 +72,11 @@ def test_health_reports_every_service_serving(channel):
 
 
 def test_sigterm_with_a_live_subscription_stops_cleanly(server, clients, plan, tokens):
-    filing = cf.file_request(plan, complaint_id="CMP-SHUTDOWN")
+    filing = cf.file_request(plan, complaint_id="SH-0042:CMP-SHUTDOWN")
     original = clients.dealer_a.file(filing)
     reader = cf.StreamReader(clients.admin.subscriptions.Subscribe(sub.SubscribeRequest(), timeout=60))
     first = reader.next()
-    assert first.event.complaint_id == "CMP-SHUTDOWN"
+    assert first.event.complaint_id == "SH-0042:CMP-SHUTDOWN"
 
     code = server.stop(timeout=30)
     assert code == 0, f"exit {code} after SIGTERM:\n{server.log_tail()}"
@@ -89,14 +89,14 @@ def test_sigterm_with_a_live_subscription_stops_cleanly(server, clients, plan, t
     try:
         with grpc.insecure_channel(again.address) as channel:
             admin = cf.Client(channel, tokens["admin"])
-            assert admin.get("CMP-SHUTDOWN").version == 0
-            assert len(admin.timeline("CMP-SHUTDOWN")) == 1
+            assert admin.get("SH-0042:CMP-SHUTDOWN").version == 0
+            assert len(admin.timeline("SH-0042:CMP-SHUTDOWN")) == 1
             # Retries are still recognised after a restart.
             retried = cf.Client(channel, tokens["dealer_a"]).file(filing)
             assert (retried.replayed, retried.position) == (True, original.position)
             # The log goes on from where it was: the next event is position 1.
             reader = cf.StreamReader(admin.subscriptions.Subscribe(sub.SubscribeRequest(start_position=1), timeout=60))
-            appended = admin.append("CMP-SHUTDOWN", cf.submission(cf.note("after the restart")))
+            appended = admin.append("SH-0042:CMP-SHUTDOWN", cf.submission(cf.note("after the restart")))
             assert appended.position == 1
             assert reader.next().event.position == 1
             reader.cancel()

@@ -13,8 +13,8 @@ def seed(clients, plan, prefix: str, count: int) -> list[str]:
     for i in range(count):
         ours = i % 2 == 0
         client = clients.dealer_a if ours else clients.dealer_b
-        cid = f"{prefix}-{'A' if ours else 'B'}{i}"
         dealer, region = (cf.DEALER_A, cf.REGION_A) if ours else (cf.DEALER_B, cf.REGION_B)
+        cid = f"{dealer}:{prefix}-{'A' if ours else 'B'}{i}"
         client.file(cf.file_request(plan, complaint_id=cid, dealer=dealer, region=region))
         client.append(cid, cf.submission(cf.apologized(), plan.at(1)), expected_version=0)
         ids.append(cid)
@@ -62,13 +62,13 @@ def test_a_subscription_resumes_after_a_disconnect_without_gap_or_duplicate(clie
     second = cf.StreamReader(admin.subscriptions.Subscribe(sub.SubscribeRequest(start_position=last + 1), timeout=60))
     more, _ = read_events(second, lambda events, _: events and events[-1].position >= head)
     # Then live: an event appended now arrives on the open stream.
-    clients.dealer_a.append("CMP-SUB2-A0", cf.submission(cf.note("live")))
+    clients.dealer_a.append("SH-0042:CMP-SUB2-A0", cf.submission(cf.note("live")))
     live, _ = read_events(second, lambda events, _: len(events) == 1)
     second.cancel()
 
     positions = [e.position for e in got + more + live]
     assert positions == list(range(head + 2)), f"contiguous, no gap, no duplicate: {positions}"
-    assert live[0].complaint_id == "CMP-SUB2-A0" and live[0].event_type == "complaint.note_added"
+    assert live[0].complaint_id == "SH-0042:CMP-SUB2-A0" and live[0].event_type == "complaint.note_added"
     # Each event as the timeline has it.
     timeline = {(e.complaint_id, e.version): e for cid in {e.complaint_id for e in got + more} for e in admin.timeline(cid)}
     for e in got + more:
@@ -124,19 +124,19 @@ def test_a_dealers_subscription_never_shows_another_dealers_events(clients, plan
 def test_the_subscription_limit_refuses_one_more_and_frees_on_cancel(clients, plan):
     """The server serves 256 live subscriptions; the 257th is RESOURCE_EXHAUSTED until
     one ends."""
-    clients.dealer_a.file(cf.file_request(plan, complaint_id="CMP-MANY"))
+    clients.dealer_a.file(cf.file_request(plan, complaint_id="SH-0042:CMP-MANY"))
     admin = clients.admin
     readers = []
     try:
         for _ in range(256):
             reader = cf.StreamReader(admin.subscriptions.Subscribe(sub.SubscribeRequest(), timeout=120))
-            assert reader.next(20).event.complaint_id == "CMP-MANY"
+            assert reader.next(20).event.complaint_id == "SH-0042:CMP-MANY"
             readers.append(reader)
         extra = cf.StreamReader(admin.subscriptions.Subscribe(sub.SubscribeRequest(), timeout=120))
         assert extra.next(20) is None
         assert extra.error is not None and extra.error.code() == cf.grpc.StatusCode.RESOURCE_EXHAUSTED, extra.error
         # Unary calls still go through meanwhile.
-        assert admin.get("CMP-MANY").version == 0
+        assert admin.get("SH-0042:CMP-MANY").version == 0
     finally:
         for reader in readers:
             reader.cancel()
@@ -153,7 +153,7 @@ def test_the_subscription_limit_refuses_one_more_and_frees_on_cancel(clients, pl
 def test_a_subscriber_that_stops_reading_holds_back_only_itself(server, clients, plan, tokens):
     """A subscriber that reads nothing for a while: writers go on at full speed (the
     server buffers per subscriber), and it later receives everything, in order."""
-    cid = "CMP-SLOW-READER"
+    cid = "SH-0042:CMP-SLOW-READER"
     # The writer on a connection of its own, so that only the subscriber's stalls.
     with cf.grpc.insecure_channel(server.address, options=[("grpc.use_local_subchannel_pool", 1)]) as own:
         writer = cf.Client(own, tokens["dealer_a"])

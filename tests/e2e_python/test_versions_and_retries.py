@@ -13,7 +13,7 @@ ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS
 
 def test_a_stale_expected_version_is_aborted_with_both_versions(clients, plan):
     dealer = clients.dealer_a
-    cid = "CMP-STALE"
+    cid = "SH-0042:CMP-STALE"
     dealer.file(cf.file_request(plan, complaint_id=cid))
     first = dealer.append(cid, cf.submission(cf.apologized(), plan.at(1)), expected_version=0)
     assert first.version == 1
@@ -42,14 +42,14 @@ def test_a_stale_expected_version_is_aborted_with_both_versions(clients, plan):
     assert dealer.append(cid, cf.submission(cf.note("unconditional"))).version == 4
     # A complaint that was never filed is NOT_FOUND for writes as for reads, with or
     # without an expected version: answers never tell which complaints exist.
-    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.append, "CMP-NEVER-FILED", cf.submission(cf.note("x")), expected_version=0)
-    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.append, "CMP-NEVER-FILED", cf.submission(cf.note("x")))
-    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "CMP-NEVER-FILED")
+    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.append, "SH-0042:CMP-NEVER-FILED", cf.submission(cf.note("x")), expected_version=0)
+    cf.fails(grpc.StatusCode.NOT_FOUND, dealer.append, "SH-0042:CMP-NEVER-FILED", cf.submission(cf.note("x")))
+    cf.fails(grpc.StatusCode.NOT_FOUND, clients.admin.get, "SH-0042:CMP-NEVER-FILED")
 
 
 def test_retrying_a_request_returns_the_original_answer_and_writes_once(clients, plan):
     dealer = clients.dealer_a
-    cid = "CMP-RETRY"
+    cid = "SH-0042:CMP-RETRY"
     filing = cf.file_request(plan, complaint_id=cid)
     original = dealer.file(filing)
     assert not original.replayed

@@ -139,6 +139,14 @@ validated_string!(
         if s.starts_with(crate::follow_up::STREAM_PREFIX) { Err(InvalidValue::new(f, "must not start with \"follow-up:\", the follow-ups' streams")) } else { Ok(s) }
     }
 );
+impl ComplaintId {
+    /// The dealer whose namespace a client-chosen id is in: everything before its last
+    /// `:` (`SH-0042` for `SH-0042:RO-2026-0117`). Ids derived by the server have none.
+    pub fn dealer_namespace(&self) -> Option<&str> {
+        self.0.rsplit_once(':').map(|(dealer, _)| dealer)
+    }
+}
+
 validated_string!(
     /// A quality follow-up call's id: 1..=64 characters of `[A-Za-z0-9._:-]`.
     FollowUpId, "follow_up_id", |f, s| identifier(64)(f, s)
@@ -320,6 +328,18 @@ mod tests {
         let id = ComplaintId::parse("CAC-2024:0001_a.b").expect("valid id");
         assert_eq!(id.as_str(), "CAC-2024:0001_a.b");
         assert!(ComplaintId::parse("a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn a_client_chosen_id_names_its_dealer_before_the_last_colon() {
+        let id = |s: &str| ComplaintId::parse(s).expect("valid id");
+        assert_eq!(
+            id("SH-0042:RO-2026-0117").dealer_namespace(),
+            Some("SH-0042")
+        );
+        // A dealer code may itself hold a colon; the number after the last one may not.
+        assert_eq!(id("EU:D-1:RO-7").dealer_namespace(), Some("EU:D-1"));
+        assert_eq!(id("C-0123456789ABCDEF").dealer_namespace(), None);
     }
 
     #[test]

@@ -51,6 +51,24 @@ fn derived_complaint_id(
     ))
 }
 
+/// A client-chosen id is in its dealer's namespace, `<dealer code>:<number>`: two dealer
+/// systems' numbers never collide, and an id that is taken is always one the caller may
+/// see, so `ALREADY_EXISTS` tells nobody what another tenant has filed.
+fn check_dealer_namespace(id: &ComplaintId, dealer: &str) -> Result<(), FieldViolation> {
+    if id.dealer_namespace() == Some(dealer) {
+        Ok(())
+    } else {
+        Err(FieldViolation::new(
+            "complaint_id",
+            format!(
+                "a complaint id chosen by the client is the dealer's code, a colon and the \
+                 dealer system's own number without a colon (e.g. `{dealer}:RO-2026-0117`); \
+                 leave it empty to have the server derive one"
+            ),
+        ))
+    }
+}
+
 /// The id derived before ids were scoped by dealer, from the request id alone: a retry
 /// of a filing answered by an older server finds its complaint under it.
 fn unscoped_complaint_id(request_id: Uuid) -> Result<ComplaintId, FieldViolation> {
@@ -208,6 +226,14 @@ impl ComplaintApi {
             &id,
             "filed",
         )?;
+        if !req.complaint_id.is_empty() {
+            check_dealer_namespace(&id, filed.dealer.as_str())?;
+        }
+        // Before the log is asked whether the id is taken: a filing the caller may not
+        // make is refused alike whether or not the complaint exists.
+        caller
+            .may_file(filed.dealer.as_str(), filed.region.as_str())
+            .map_err(ApiError::PermissionDenied)?;
         let occurred_at = optional_timestamp_from_proto(req.occur_time, "occur_time")?;
         self.check_occur_age(occurred_at, "occur_time", req.backfill)?;
         let submission = Submission {
