@@ -168,6 +168,11 @@ impl Browser {
         .await
     }
 
+    async fn post_owned(&self, path: &str, form: &[(&str, String)]) -> Page {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &form).await
+    }
+
     async fn sign_in(&self, token: &str) -> Page {
         let form = self.get("/sign-in").await;
         assert_eq!(form.status, StatusCode::OK);
@@ -654,6 +659,63 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
         refused.body
     );
     assert_eq!(version(&server, &t.cac_east, "SH-0042:CMP-SH-1").await, 1);
+
+    // A call logged after it was made carries its own time, read in the region's zone,
+    // and that time is what the calling-hours rule judges.
+    server.clock.advance(jiff::SignedDuration::from_hours(14)); // 23:00 in Shanghai
+    let browser = Browser::signed_in(&server, &t.cac_east).await; // the session expired
+    let page = browser.get("/complaints/SH-0042:CMP-SH-1").await;
+    let csrf = hidden(&page.body, "csrf");
+    let logged = |called_at: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("request_id", uuid::Uuid::new_v4().to_string()),
+            ("expected_version", "1".to_owned()),
+            ("purpose", "2".to_owned()),
+            ("answered", "yes".to_owned()),
+            ("called_at", called_at.to_owned()),
+        ]
+    };
+    let late = browser
+        .post_owned(
+            "/complaints/SH-0042:CMP-SH-1/actions/contact-attempt",
+            &logged("2026-03-02T22:30"),
+        )
+        .await;
+    assert!(late.body.contains("outside_calling_hours"), "{}", late.body);
+    let logged_later = browser
+        .post_owned(
+            "/complaints/SH-0042:CMP-SH-1/actions/contact-attempt",
+            &logged("2026-03-02T16:45"),
+        )
+        .await;
+    assert_eq!(
+        logged_later.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        logged_later.body
+    );
+    let events = client
+        .list_complaint_events(signed(
+            &t.cac_east,
+            proto::ListComplaintEventsRequest {
+                parent: "complaints/SH-0042:CMP-SH-1".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let call = events.last().unwrap();
+    assert_eq!(call.event_type, "complaint.contact_attempted");
+    assert_eq!(
+        call.occur_time.unwrap().seconds,
+        "2026-03-02T08:45:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second()
+    );
     server.stop().await;
 }
 

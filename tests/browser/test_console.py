@@ -11,6 +11,7 @@ statistics page go to CONSOLE_SCREENSHOTS (default docs/screenshots).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import http.cookiejar
 import json
 import os
@@ -29,7 +30,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 BIN = os.environ.get("COMPLAINTFLOW_BIN", "target/debug/complaintflow")
 SCREENSHOTS = Path(os.environ.get("CONSOLE_SCREENSHOTS", "docs/screenshots"))
@@ -161,6 +164,27 @@ def queue_rows(driver):
     return driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
 
 
+def switch_language(driver, to: str) -> None:
+    driver.find_element(By.ID, "switch-language").click()
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == to
+    )
+
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def a_call_time_after(filed: dt.datetime) -> dt.datetime | None:
+    """The latest past minute within the default policy's calling hours (09:00-21:00 in
+    Beijing) that is after the filing, or None: whenever the suite runs, the call it
+    records keeps to the rules."""
+    at = dt.datetime.now(BEIJING).replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    if not 9 <= at.hour < 21:
+        evening = at.date() if at.hour >= 21 else at.date() - dt.timedelta(days=1)
+        at = dt.datetime.combine(evening, dt.time(20, 30), BEIJING)
+    return at if at > filed + dt.timedelta(minutes=1) else None
+
+
 def shot(driver, name: str) -> None:
     """The whole page, not only the window (Chromium's DevTools protocol)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -206,16 +230,31 @@ def test_a_cac_agent_records_a_contact_attempt_and_switches_language(demo, brows
     assert "未回复" in counts and "已超时" in counts
     shot(browser, "queue.png")
 
-    # A complaint still open, from the queue: record a contact attempt on its page.
-    rows[0].find_element(By.CSS_SELECTOR, "td a").click()
+    # A complaint still open, from the queue: record on its page a call made earlier,
+    # at a time within calling hours (the form takes the call's own time).
+    links = [row.find_element(By.CSS_SELECTOR, "td a").get_attribute("href") for row in rows]
+    for link in links:
+        browser.get(link)
+        filed = dt.datetime.fromisoformat(browser.find_element(By.ID, "filed-at").get_attribute("data-time"))
+        called_at = a_call_time_after(filed)
+        if called_at is not None:
+            break
+    assert called_at is not None, "no complaint in the queue was filed before the last calling hour"
     complaint_url = browser.current_url.split("?")[0]
     before = int(browser.find_element(By.ID, "version").text)
     form = browser.find_element(By.ID, "step-contact-attempt")
     form.find_element(By.CSS_SELECTOR, "select[name=purpose] option[value='2']").click()
     form.find_element(By.NAME, "answered").click()
     form.find_element(By.NAME, "note").send_keys("浏览器测试：已告知客户进度")
+    # A datetime-local input takes its value from script, as a date picker would set it.
+    browser.execute_script(
+        "arguments[0].value = arguments[1]",
+        form.find_element(By.NAME, "called_at"),
+        called_at.strftime("%Y-%m-%dT%H:%M"),
+    )
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.find_element(By.ID, "done").text
+    banners = browser.find_elements(By.CSS_SELECTOR, "p.banner")
+    assert [b.get_attribute("id") for b in banners] == ["done"], [b.text for b in banners]
     assert int(browser.find_element(By.ID, "version").text) == before + 1
     last = browser.find_elements(By.CSS_SELECTOR, "#timeline tbody tr")[-1]
     assert last.get_attribute("data-type") == "complaint.contact_attempted"
@@ -234,13 +273,14 @@ def test_a_cac_agent_records_a_contact_attempt_and_switches_language(demo, brows
     assert browser.find_element(By.ID, "total").text != "0"
     shot(browser, "statistics.png")
 
-    # English, kept across pages; and back.
-    browser.find_element(By.ID, "switch-language").click()
+    # English, kept across pages; and back. The switch is a form: wait for the new page
+    # rather than read the old one's heading.
+    switch_language(browser, "en")
     assert "Annual analysis" in browser.find_element(By.TAG_NAME, "h1").text
     browser.get(f"{demo.base}/")
     assert "Open complaints" in browser.find_element(By.TAG_NAME, "h1").text
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
-    browser.find_element(By.ID, "switch-language").click()
+    switch_language(browser, "zh-CN")
     assert "未结案投诉" in browser.find_element(By.TAG_NAME, "h1").text
     assert not severe(browser)
 

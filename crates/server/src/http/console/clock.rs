@@ -29,6 +29,13 @@ pub(crate) fn to_proto(ts: Timestamp) -> prost_types::Timestamp {
     }
 }
 
+/// RFC 3339 in UTC to the second, for machines reading the page; empty when unset.
+pub(crate) fn rfc3339(ts: Option<&prost_types::Timestamp>) -> String {
+    from_proto(ts).map_or_else(String::new, |ts| {
+        ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    })
+}
+
 /// `2026-03-02 14:30` in `zone`; empty when unset.
 pub(crate) fn local(ts: Option<&prost_types::Timestamp>, zone: &TimeZone) -> String {
     from_proto(ts).map_or_else(String::new, |ts| {

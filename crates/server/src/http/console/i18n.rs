@@ -150,6 +150,7 @@ catalogue! {
     Acknowledge => "确认受理", "Acknowledge";
     ConfirmedFacts => "与客户确认的事实", "Facts confirmed with the customer";
     PlanPromisedBy => "承诺给出方案的时间", "Plan promised by";
+    CalledAt => "通话时间（留空即现在）", "Called at (empty: now)";
     Apologize => "致歉", "Apologize";
     Note => "备注", "Note";
     ReportToCac => "上报客户服务中心", "Report to the CAC";

@@ -40,6 +40,7 @@ pub(crate) struct StepForm {
     cac_reference: String,
     purpose: String,
     answered: String,
+    called_at: String,
     text: String,
 }
 
@@ -65,6 +66,9 @@ fn step_fields(desk: &Desk, step: &str) -> Markup {
                 }
             }
             label { input type="checkbox" name="answered" value="yes"; " " (desk.t(Msg::Answered)) }
+            // Agents often log a call after making it: the call's own time decides whether
+            // it was within calling hours.
+            label { (desk.t(Msg::CalledAt)) input type="datetime-local" name="called_at"; }
             label { (desk.t(Msg::Note)) input type="text" name="note" size="40"; }
         },
         _ => html! {
@@ -89,8 +93,9 @@ pub(crate) fn forms(desk: &Desk, complaint: &proto::Complaint) -> Markup {
     }
 }
 
-/// A `datetime-local` value, read in the complaint's region's zone.
+/// The `datetime-local` value of `field`, read in the complaint's region's zone.
 fn local_time(
+    field: &'static str,
     value: &str,
     zone: &jiff::tz::TimeZone,
 ) -> Result<Option<prost_types::Timestamp>, ConsoleError> {
@@ -98,12 +103,12 @@ fn local_time(
         return Ok(None);
     }
     let bad = ConsoleError::Field {
-        field: "plan_promised_by",
+        field,
         reason: "not a date and time",
     };
     let local: DateTime = value.parse().map_err(|_| bad)?;
     let at = zone.to_timestamp(local).map_err(|_| ConsoleError::Field {
-        field: "plan_promised_by",
+        field,
         reason: "not a time in the region's zone",
     })?;
     Ok(Some(clock::to_proto(at)))
@@ -113,7 +118,7 @@ fn event(step: &str, form: &StepForm, zone: &jiff::tz::TimeZone) -> Result<Kind,
     Ok(match step {
         "acknowledge" => Kind::Acknowledged(proto::Acknowledged {
             confirmed_facts: form.confirmed_facts.clone(),
-            plan_promised_by: local_time(&form.plan_promised_by, zone)?,
+            plan_promised_by: local_time("plan_promised_by", &form.plan_promised_by, zone)?,
         }),
         "apologize" => Kind::Apologized(proto::Apologized {
             note: form.note.clone(),
@@ -191,6 +196,11 @@ async fn append(desk: &Desk, id: &str, step: &str, form: &StepForm) -> Result<bo
         .unwrap_or_default();
     let zone = clock::calendar(desk.serving.app.engine.policy(), &region).time_zone();
     let kind = event(step, form, zone)?;
+    // Only a call is dated by the form; every other step happens as it is recorded.
+    let occur_time = match step {
+        "contact-attempt" => local_time("called_at", &form.called_at, zone)?,
+        _ => None,
+    };
     let expected_version = form
         .expected_version
         .parse()
@@ -205,6 +215,7 @@ async fn append(desk: &Desk, id: &str, step: &str, form: &StepForm) -> Result<bo
             expected_version: Some(expected_version),
             events: vec![proto::EventSubmission {
                 event: Some(proto::WorkflowEvent { kind: Some(kind) }),
+                occur_time,
                 ..Default::default()
             }],
             backfill: false,

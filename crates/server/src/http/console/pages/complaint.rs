@@ -208,7 +208,7 @@ pub(crate) async fn render(
                     dt { (desk.t(Msg::Channel)) } dd { (i18n::channel(c.channel, lang)) }
                     dt { (desk.t(Msg::Category)) } dd { (categories(&c.categories, lang)) }
                     dt { (desk.t(Msg::Severity)) } dd { (i18n::severity(c.severity, lang)) }
-                    dt { (desk.t(Msg::Filed)) } dd { (clock::local(c.file_time.as_ref(), zone)) }
+                    dt { (desk.t(Msg::Filed)) } dd id="filed-at" data-time=(clock::rfc3339(c.file_time.as_ref())) { (clock::local(c.file_time.as_ref(), zone)) }
                     dt { (desk.t(Msg::Customer)) } dd { @if let Some(p) = &c.customer { (p.name) " " (p.phone) } }
                     dt { (desk.t(Msg::Vehicle)) } dd { @if let Some(v) = &c.vehicle { (v.model) " " span.mono { (v.vin) } } }
                     dt { (desk.t(Msg::Description)) } dd { (c.description) }
