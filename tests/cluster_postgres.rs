@@ -86,6 +86,17 @@ fn application_name(n: usize) -> String {
     format!("cf-node-{n}")
 }
 
+/// Where node `n` finds the log of `schema`.
+fn schema_url(schema: &Schema, n: usize) -> String {
+    let base = store_suite::postgres::base_url().unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!(
+        "{base}{separator}options=-c%20search_path%3D{}&application_name={}",
+        schema.name,
+        application_name(n)
+    )
+}
+
 impl Cluster {
     async fn start() -> Option<Self> {
         let schema = Schema::create().await?;
@@ -110,13 +121,7 @@ impl Cluster {
     }
 
     fn url(&self, n: usize) -> String {
-        let base = store_suite::postgres::base_url().unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        format!(
-            "{base}{separator}options=-c%20search_path%3D{}&application_name={}",
-            self.schema.name,
-            application_name(n)
-        )
+        schema_url(&self.schema, n)
     }
 
     fn spawn(&self, n: usize) -> Node {
@@ -683,4 +688,99 @@ async fn postgres_restarted_under_load_nodes_recover_and_lose_nothing() {
     // The lease was lost with every session; one node holds it again.
     cluster.until_lease_holder(None).await;
     cluster.finish().await;
+}
+
+/// Webhooks configured alike on every node are delivered by one node at a time, the
+/// holder of the store's lease: each event is posted once, not once per node. When the
+/// holder stops, another node takes the delivery over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_on_every_node_are_delivered_once_by_the_lease_holder() {
+    use complaintflow_server::notify::config::{EventKind, WebhookConfig, WebhookDelivery};
+    use support::server::{TestServer, filing_request, signed};
+
+    let Some(schema) = Schema::create().await else {
+        eprintln!("skipped: COMPLAINTFLOW_TEST_POSTGRES is not set");
+        return;
+    };
+    // The receiver counts deliveries by log position.
+    let hits: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let hits = hits.clone();
+            move |body: axum::body::Bytes| async move {
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                hits.lock()
+                    .unwrap()
+                    .push(json["position"].as_u64().unwrap());
+                http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut tokens = TokenFile::default();
+    let admin = issue(&mut tokens, "root", Role::Admin, |_| {});
+    let dealers = BTreeMap::from([("SH-0042".to_owned(), "EAST".to_owned())]);
+    let clock = ManualClock::new(support::at("2026-03-02T01:00:00Z"));
+    let roots: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes = Vec::new();
+    for (n, root) in roots.iter().enumerate() {
+        let (url, hook) = (schema_url(&schema, n), hook.clone());
+        nodes.push(
+            TestServer::start_with(root.path(), &tokens, dealers.clone(), clock.clone(), |c| {
+                c.store_url = Some(url);
+                c.webhooks = vec![WebhookConfig {
+                    name: "desk".to_owned(),
+                    url: hook,
+                    secret: "s3cret-s3cret-s3cret".to_owned(),
+                    events: vec![EventKind::Any],
+                    regions: Vec::new(),
+                    dealers: Vec::new(),
+                    min_level: None,
+                }];
+                c.webhook_delivery = WebhookDelivery {
+                    allowed_hosts: vec!["127.0.0.1".to_owned()],
+                    ..WebhookDelivery::default()
+                };
+            })
+            .await,
+        );
+    }
+    let file = async |node: &TestServer, n: usize| {
+        let request = filing_request(&format!("SH-0042:CMP-WH-{n}"), "SH-0042", "EAST");
+        let mut client = node.complaints().await;
+        client
+            .file_complaint(signed(&admin, request))
+            .await
+            .unwrap()
+            .into_inner()
+            .position
+    };
+    let until_delivered = async |last: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !hits.lock().unwrap().contains(&last) {
+            assert!(Instant::now() < deadline, "position {last} never delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+
+    let mut last = 0;
+    for n in 0..6 {
+        last = file(&nodes[n % 2], n).await;
+    }
+    until_delivered(last).await;
+    // Time for a second node's copies, were it posting too.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut delivered = hits.lock().unwrap().clone();
+    delivered.sort_unstable();
+    assert_eq!(delivered, (0..=last).collect::<Vec<_>>(), "each event once");
+
+    // The first node (the first to claim the lease) stops; the other delivers from then.
+    nodes.remove(0).stop().await;
+    let after = file(&nodes[0], 6).await;
+    until_delivered(after).await;
+    nodes.remove(0).stop().await;
 }

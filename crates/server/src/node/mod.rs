@@ -235,18 +235,27 @@ pub async fn serve_with_clock(
     }
 
     let follower = tokio::spawn(follow::follow_log(projections.clone(), store.clone()));
+    // One claim on the store's lease per node, for the two kinds of work that must run on
+    // one node at a time: firing timers and delivering webhooks.
+    let lease: Arc<dyn complaintflow_log::Lease> = Arc::from(store.scheduler_lease());
     // Before the scheduler: a new endpoint starts at the head as it is now, so it hears
     // of the deadlines that fell due while the server was down.
     let notifier = crate::notify::Notifier::start(
         engine.clone(),
+        lease.holding(),
         &config.data_dir,
         &config.webhooks,
         &config.webhook_delivery,
     )
     .map_err(|e| setup(e.to_string()))?;
     let notifications = tokio::spawn(notifier.run(config.config_file.clone(), stop_rx.clone()));
-    let scheduler =
-        tokio::spawn(Scheduler::new(engine.clone(), projections.clone()).run(stop_rx.clone()));
+    let scheduler = tokio::spawn({
+        let (scheduler, stop) = (
+            Scheduler::new(engine.clone(), projections.clone()),
+            stop_rx.clone(),
+        );
+        async move { scheduler.run_leased(lease.as_ref(), stop).await }
+    });
 
     let token_watch = tokio::spawn({
         let (mut file, stop) = (WatchedTokens(tokens.clone()), stop_rx.clone());

@@ -35,6 +35,9 @@ pub(super) struct Shared {
     pub(super) engine: Arc<Engine>,
     pub(super) client: HttpClient,
     pub(super) clock: SharedClock,
+    /// Whether this node holds the store's lease: of several nodes on one log, only the
+    /// holder delivers, so that an event is not posted once per node.
+    pub(super) holding: watch::Receiver<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,9 +94,20 @@ impl Endpoint {
         let store = self.shared.engine.store().clone();
         let mut head = store.watch_head();
         let mut saved = next;
+        let mut holding = self.shared.holding.clone();
         loop {
             if *stop.borrow() {
                 return;
+            }
+            if !*holding.borrow_and_update() {
+                info!(position = next, "another node holds the lease and delivers");
+                tokio::select! {
+                    biased;
+                    () = stopped(&mut stop) => return,
+                    _ = holding.wait_for(|held| *held) => {}
+                }
+                info!(position = next, "this node holds the lease: delivering");
+                continue;
             }
             let step = self.step(store.as_ref(), &mut next, &mut saved, &mut stop);
             match step.await {
@@ -132,6 +146,11 @@ impl Endpoint {
         }
         let page = store.read_all(*next, PAGE).await?;
         for event in &page {
+            // A node that lost the lease stops before its next post; the new holder goes
+            // on from its own checkpoint.
+            if !*self.shared.holding.borrow() {
+                break;
+            }
             if filter::wants(&self.config, &self.shared.engine, event).await? {
                 match self.deliver(event, stop).await? {
                     Outcome::Delivered => {}

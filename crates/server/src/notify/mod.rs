@@ -59,8 +59,11 @@ struct Running {
 
 impl Notifier {
     /// Starts delivering to `webhooks` (needs a Tokio runtime).
+    /// Starts delivering to `webhooks`, from this node only while `holding` (the store's
+    /// lease, which the scheduler holds too) says it holds the lease.
     pub fn start(
         engine: Arc<Engine>,
+        holding: watch::Receiver<bool>,
         data_dir: &Path,
         webhooks: &[WebhookConfig],
         delivery: &WebhookDelivery,
@@ -72,6 +75,7 @@ impl Notifier {
                 engine,
                 client: client::HttpClient::new()?,
                 clock,
+                holding,
             }),
             data_dir: data_dir.to_owned(),
             delivery: delivery.clone(),
