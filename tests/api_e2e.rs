@@ -220,13 +220,21 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
             "cac_east",
             proto::ListComplaintsRequest {
                 region_code: "EAST".into(),
+                // The read models follow the log a moment behind the appends.
+                min_position: Some(appended.position),
                 ..Default::default()
             },
         ))
         .await;
     assert_eq!(listed.unwrap().into_inner().complaints.len(), 1);
     let stats = client
-        .get_statistics(server.request("cac_east", proto::GetStatisticsRequest::default()))
+        .get_statistics(server.request(
+            "cac_east",
+            proto::GetStatisticsRequest {
+                min_position: Some(appended.position),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner();
