@@ -202,6 +202,23 @@ async fn version(server: &TestServer, token: &str, complaint: &str) -> u64 {
         .version
 }
 
+/// A complaint's events as `token` reads them through gRPC.
+async fn timeline(server: &TestServer, token: &str, complaint: &str) -> Vec<proto::RecordedEvent> {
+    let mut client = server.complaints().await;
+    client
+        .list_complaint_events(signed(
+            token,
+            proto::ListComplaintEventsRequest {
+                parent: format!("complaints/{complaint}"),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_takes_a_token_of_the_file_and_sets_a_strict_cookie() {
     let root = tempfile::tempdir().unwrap();
@@ -604,19 +621,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
     assert_eq!(again.location, "/complaints/SH-0042:CMP-SH-1?done=replayed");
     assert_eq!(version(&server, &t.cac_east, "SH-0042:CMP-SH-1").await, 1);
     // The same events through gRPC carry the same actor.
-    let mut client = server.complaints().await;
-    let events = client
-        .list_complaint_events(signed(
-            &t.cac_east,
-            proto::ListComplaintEventsRequest {
-                parent: "complaints/SH-0042:CMP-SH-1".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = timeline(&server, &t.cac_east, "SH-0042:CMP-SH-1").await;
     assert_eq!(events[1].actor, "cac_agent:cac-east");
 
     // The complaint as it was before the call.
@@ -695,18 +700,7 @@ async fn a_contact_attempt_from_the_page_shows_in_the_timeline_as_the_person() {
         "{}",
         logged_later.body
     );
-    let events = client
-        .list_complaint_events(signed(
-            &t.cac_east,
-            proto::ListComplaintEventsRequest {
-                parent: "complaints/SH-0042:CMP-SH-1".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = timeline(&server, &t.cac_east, "SH-0042:CMP-SH-1").await;
     let call = events.last().unwrap();
     assert_eq!(call.event_type, "complaint.contact_attempted");
     assert_eq!(

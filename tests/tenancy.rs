@@ -477,18 +477,14 @@ async fn a_complaint_id_tells_nothing_of_another_tenants_complaints() {
     )
     .await;
     let mut client = server.complaints().await;
-    client
-        .file_complaint(signed(
-            &t.dealer_b,
-            filing_request("BJ-0007:RO-1", "BJ-0007", "NORTH"),
-        ))
-        .await
-        .expect("filed");
     let mut file = async |token: &str, complaint: &str, dealer: &str, region: &str| {
         client
             .file_complaint(signed(token, filing_request(complaint, dealer, region)))
             .await
     };
+    file(&t.dealer_b, "BJ-0007:RO-1", "BJ-0007", "NORTH")
+        .await
+        .expect("filed");
 
     // Filing in another dealer's namespace: refused alike, taken or not.
     let mut answers = Vec::new();
