@@ -88,13 +88,7 @@ fn application_name(n: usize) -> String {
 
 /// Where node `n` finds the log of `schema`.
 fn schema_url(schema: &Schema, n: usize) -> String {
-    let base = store_suite::postgres::base_url().unwrap();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!(
-        "{base}{separator}options=-c%20search_path%3D{}&application_name={}",
-        schema.name,
-        application_name(n)
-    )
+    schema.url(&application_name(n))
 }
 
 impl Cluster {

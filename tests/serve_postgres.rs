@@ -145,3 +145,92 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
     drop(store);
     schema.drop_schema().await;
 }
+
+/// An embedded deployment moves to PostgreSQL and back (issue 14, backup, restore and
+/// copy): every step keeps the log verbatim, so the digest never changes, and a store
+/// that already holds events is never written into.
+#[test]
+fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
+    use support::cli::{run, text};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(restored) = runtime.block_on(Schema::create()) else {
+        return;
+    };
+    let copied = runtime.block_on(Schema::create()).unwrap();
+    let (restored_url, copied_url) = (restored.url("restore"), copied.url("copy"));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let ok = |args: &[&str]| {
+        let output = run(args);
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let sled = path("sled");
+    ok(&["demo", "--data-dir", &sled, "--complaints", "30"]);
+    let digest = ok(&["digest", "--data-dir", &sled]);
+    let digest_of = |url: &str| ok(&["digest", "--data-dir", &path("unused"), "--store", url]);
+
+    let archive = path("log.cfarc");
+    ok(&["backup", "--data-dir", &sled, "--out", &archive]);
+    ok(&[
+        "restore",
+        "--from",
+        &archive,
+        "--data-dir",
+        &path("node"),
+        "--store",
+        &restored_url,
+    ]);
+    assert_eq!(digest_of(&restored_url), digest);
+    ok(&["copy", "--from", &restored_url, "--to", &path("back")]);
+    assert_eq!(ok(&["digest", "--data-dir", &path("back")]), digest);
+    ok(&[
+        "copy",
+        "--from",
+        &format!("sled:{sled}"),
+        "--to",
+        &copied_url,
+    ]);
+    assert_eq!(digest_of(&copied_url), digest);
+    // A backup of the database is the same archive, byte for byte.
+    let again = path("again.cfarc");
+    ok(&[
+        "backup",
+        "--data-dir",
+        &path("unused"),
+        "--store",
+        &copied_url,
+        "--out",
+        &again,
+    ]);
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    for refused in [
+        run(&[
+            "restore",
+            "--from",
+            &archive,
+            "--data-dir",
+            &path("node"),
+            "--store",
+            &restored_url,
+        ]),
+        run(&["copy", "--from", &sled, "--to", &copied_url]),
+    ] {
+        assert!(!refused.status.success(), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("already holds"),
+            "{}",
+            text(&refused)
+        );
+        assert!(
+            !text(&refused).contains("postgres://"),
+            "no URL in messages"
+        );
+    }
+    assert_eq!(digest_of(&copied_url), digest);
+}

@@ -7,19 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use complaintflow_log::EventStore;
 use complaintflow_log::archive::{self, Reader, Summary};
 use complaintflow_log::clock::ManualClock;
+use complaintflow_server::node::{OpenOptions, OpenedStore, StoreLocation};
 use jiff::Timestamp;
 
-use super::DataDirArg;
+use super::StoreArg;
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct BackupArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// The archive to write (written beside it first, then renamed: a cut-short backup
     /// never takes the name).
     #[arg(long)]
@@ -31,26 +31,44 @@ pub(super) struct RestoreArgs {
     /// The archive `backup` wrote.
     #[arg(long = "from")]
     archive: PathBuf,
-    /// The data directory to load it into: new or empty.
+    /// Where to load it: a new or empty data directory, or with `--store` an empty
+    /// PostgreSQL database.
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
 }
 
 #[derive(Debug, clap::Args)]
 pub(super) struct CopyArgs {
-    /// The data directory to copy the log from.
+    /// The log to copy: a data directory (`./data` or `sled:./data`) or a PostgreSQL URL.
     #[arg(long = "from")]
-    from: PathBuf,
-    /// The data directory to copy it into: new or empty.
+    from: String,
+    /// Where to copy it, new or empty: a data directory or a PostgreSQL URL.
     #[arg(long = "to")]
-    to: PathBuf,
+    to: String,
+}
+
+/// `--from`/`--to` of `copy`: a PostgreSQL URL, else a data directory.
+fn location(text: &str) -> StoreLocation {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        StoreLocation::Postgres(text.to_owned())
+    } else {
+        StoreLocation::DataDir(PathBuf::from(text.strip_prefix("sled:").unwrap_or(text)))
+    }
+}
+
+/// A location for messages: a URL may hold a password, so only its kind is named.
+fn shown(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::DataDir(dir) => dir.display().to_string(),
+        StoreLocation::Postgres(_) => "the PostgreSQL database".to_owned(),
+    }
 }
 
 pub(super) async fn backup(args: BackupArgs) -> CliResult {
-    let store = args.data.open_intact()?;
+    let store = args.store.open_intact().await?;
     let partial = partial_name(&args.out);
     let mut out = BufWriter::new(File::create(&partial)?);
-    let summary = archive::write(&store, &mut out).await?;
+    let summary = archive::write(store.shared().as_ref(), &mut out).await?;
     let file = out
         .into_inner()
         .map_err(std::io::IntoInnerError::into_error)?;
@@ -63,50 +81,51 @@ pub(super) async fn backup(args: BackupArgs) -> CliResult {
 
 pub(super) async fn restore(args: RestoreArgs) -> CliResult {
     let mut reader = Reader::open(BufReader::new(File::open(&args.archive)?))?;
-    let (store, clock) = open_target(&args.data)?;
-    let restored = archive::restore(&store, &clock, reader.by_ref()).await;
+    let location = args.store.location();
+    let (store, clock) = open_target(&location).await?;
+    let restored = archive::restore(store.shared().as_ref(), &clock, reader.by_ref()).await;
     store.close().await?;
     restored?;
     let summary = reader
         .summary()
         .ok_or("the archive ended without its trailer")?;
-    println!(
-        "restored into {}: {}",
-        args.data.data_dir.display(),
-        describe(summary)
-    );
+    println!("restored into {}: {}", shown(&location), describe(summary));
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) async fn copy(args: CopyArgs) -> CliResult {
-    let source = DataDirArg {
-        data_dir: args.from,
-    }
-    .open_intact()?;
-    let target_dir = DataDirArg { data_dir: args.to };
-    let (target, clock) = open_target(&target_dir)?;
-    let copied = archive::copy(&source, &target, &clock).await;
+    let (from, to) = (location(&args.from), location(&args.to));
+    let options = OpenOptions {
+        create: false,
+        ..OpenOptions::default()
+    };
+    let source = OpenedStore::open(&from, options).await?.intact()?;
+    let (target, clock) = open_target(&to).await?;
+    let copied = archive::copy(source.shared().as_ref(), target.shared().as_ref(), &clock).await;
     source.close().await?;
     target.close().await?;
     let copied = copied?;
-    println!(
-        "copied {copied} events into {}",
-        target_dir.data_dir.display()
-    );
+    println!("copied {copied} events into {}", shown(&to));
     Ok(ExitCode::SUCCESS)
 }
 
 /// A new or empty store whose clock the restore sets to each archived moment.
-fn open_target(
-    data: &DataDirArg,
-) -> Result<(complaintflow_store_sled::SledStore, ManualClock), Box<dyn std::error::Error>> {
+async fn open_target(
+    location: &StoreLocation,
+) -> Result<(OpenedStore, ManualClock), Box<dyn std::error::Error>> {
     let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
-    let store = data.open_with_clock(Arc::new(clock.clone()))?;
-    if store.head() > 0 {
+    let options = OpenOptions {
+        create: true,
+        clock: Arc::new(clock.clone()),
+        ..OpenOptions::default()
+    };
+    let store = OpenedStore::open(location, options).await?;
+    let head = store.shared().head();
+    if head > 0 {
+        store.close().await?;
         return Err(format!(
-            "{} already holds {} events: restore only into a new or empty data directory",
-            data.data_dir.display(),
-            store.head()
+            "{} already holds {head} events: restore only into a new or empty store",
+            shown(location)
         )
         .into());
     }

@@ -16,7 +16,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use complaintflow_log::clock::SharedClock;
 use complaintflow_log::{EventStore, StoreError};
 use complaintflow_store_sled::{SledOptions, SledStore};
 
@@ -65,16 +64,6 @@ impl DataDirArg {
         }
     }
 
-    /// The event log in `<data-dir>/events`, created if missing, stamping its commits
-    /// with `clock`: for `restore`, which sets the time of each archived commit.
-    pub fn open_with_clock(&self, clock: SharedClock) -> Result<SledStore, StoreError> {
-        self.open_configured(SledOptions {
-            create: true,
-            clock,
-            ..SledOptions::default()
-        })
-    }
-
     fn open(&self, create: bool) -> Result<SledStore, StoreError> {
         self.open_configured(SledOptions {
             create,
@@ -100,15 +89,17 @@ pub struct StoreArg {
 }
 
 impl StoreArg {
+    /// Where the log is.
+    pub fn location(&self) -> complaintflow_server::node::StoreLocation {
+        complaintflow_server::node::StoreLocation::new(self.url.as_deref(), &self.data.data_dir)
+    }
+
     /// The log, whatever it lost: for `verify`, which reports a loss instead of refusing
     /// it. A path that holds no data directory is refused, never created.
     pub async fn open_existing(
         &self,
     ) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
-        let location = complaintflow_server::node::StoreLocation::new(
-            self.url.as_deref(),
-            &self.data.data_dir,
-        );
+        let location = self.location();
         let options = complaintflow_server::node::OpenOptions {
             create: false,
             ..Default::default()
@@ -148,7 +139,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Load an archive verbatim into a new data directory; every hash is checked.
     Restore(backup::RestoreArgs),
-    /// Copy the log of one data directory into a new one, verbatim and checked.
+    /// Copy the log into a new, empty store, verbatim and checked: data directory or
+    /// PostgreSQL, either way (`--from ./data --to postgres://…` moves to PostgreSQL).
     Copy(backup::CopyArgs),
     /// Drive a server on this machine with concurrent clients and measure it.
     Loadtest(loadtest::LoadtestArgs),

@@ -43,6 +43,17 @@ impl Schema {
         Some(schema)
     }
 
+    /// A URL of this schema, as a node or a command is given it, naming the connecting
+    /// program `application` (visible in `pg_stat_activity`).
+    pub(crate) fn url(&self, application: &str) -> String {
+        let base = base_url().expect("the schema exists, so the URL is set");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!(
+            "{base}{separator}options=-c%20search_path%3D{}&application_name={application}",
+            self.name
+        )
+    }
+
     /// Where a store of this schema connects.
     pub(crate) fn target(&self) -> PgTarget {
         let mut target = self.base.clone();
