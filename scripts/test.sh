@@ -12,9 +12,10 @@ if [ ! -x .tools/node_modules/.bin/buf ]; then
 fi
 .tools/node_modules/.bin/buf lint
 
-echo "== Rust: formatting and lints (clippy's pedantic set, see [workspace.lints])"
+echo "== Rust: formatting, lints (clippy's pedantic set, see [workspace.lints]) and docs"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 echo "== PostgreSQL: a throw-away cluster for the PgStore tests (scripts/postgres.sh)"
 # Sourced: the cluster lives until this script exits, and COMPLAINTFLOW_TEST_POSTGRES

@@ -83,7 +83,7 @@ pub struct StoreArg {
     #[command(flatten)]
     pub data: DataDirArg,
     /// The event log in PostgreSQL (`postgres://user@host/db`) instead of
-    /// <data-dir>/events; the data directory then holds only read-model snapshots.
+    /// `<data-dir>/events`; the data directory then holds only read-model snapshots.
     #[arg(long = "store", env = "COMPLAINTFLOW_STORE", hide_env_values = true)]
     pub url: Option<String>,
 }

@@ -4,7 +4,7 @@
 //! # How it works
 //! 1. **Plan** (pure): complaint `n` gets its own ChaCha8 generator seeded from
 //!    (seed, n), picks a [`Path`] through the workflow and writes its whole history
-//!    with a [`story::Story`], which checks every event with the domain's rules and
+//!    with a `story::Story`, which checks every event with the domain's rules and
 //!    plays the timer scheduler. Same seed, same complaints, same events, same
 //!    `occurred_at`, same event ids (UUID v5 of seed, complaint and index; timer events
 //!    use the scheduler's own ids).

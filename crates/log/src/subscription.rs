@@ -22,7 +22,7 @@ const BUFFER: usize = 1024;
 pub type Subscription = ReceiverStream<Result<RecordedEvent, StoreError>>;
 
 /// Subscribes to the global log from position `from`, read ahead by a task of its own
-/// into a buffer of [`BUFFER`] events. The stream ends when the consumer drops it, or
+/// into a buffer of `BUFFER` events. The stream ends when the consumer drops it, or
 /// after an error (which it yields). Resuming after a disconnect is
 /// `subscribe(store, last_seen + 1)`.
 pub fn subscribe(store: Arc<dyn EventStore>, from: u64) -> Subscription {

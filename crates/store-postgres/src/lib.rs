@@ -2,7 +2,7 @@
 //! follow it.
 //!
 //! One row per event in `complaintflow_events`; one row, `complaintflow_head`, says where
-//! the log ends. Each node commits its appends in groups ([`writer`]), taking the head
+//! the log ends. Each node commits its appends in groups (`writer`), taking the head
 //! row's lock once per group, so global positions are gapless and in commit order across
 //! nodes. Reads go straight to the table: every committed row is durable, and commit
 //! order is position order, so a reader always sees a gapless prefix of the log. The

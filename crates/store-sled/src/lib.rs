@@ -1,5 +1,5 @@
 //! The embedded backend: one sled database in a data directory, written by one
-//! group-commit thread ([`writer`]), read directly by any task.
+//! group-commit thread (`writer`), read directly by any task.
 //!
 //! Readers see sled's in-memory state, which can run ahead of the disk while a group is
 //! being flushed, so every read is cut at the durable head the writer publishes: nobody

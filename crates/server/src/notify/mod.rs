@@ -1,6 +1,6 @@
 //! Escalation notifications: webhooks driven from the log.
 //!
-//! Each configured endpoint has its own task ([`endpoint`]) that reads the global log
+//! Each configured endpoint has its own task (`endpoint`) that reads the global log
 //! from its own durable checkpoint under `<data-dir>/webhooks/`, so an endpoint that is
 //! down holds back only itself, and a restart or a crash resumes where it was. The set
 //! of endpoints follows the config file while the server runs: an endpoint added starts
