@@ -390,13 +390,13 @@ mod api {
         let mut follow_ups = FollowUpServiceClient::new(channel.clone());
         let mut complaints = ComplaintServiceClient::new(channel);
 
-        let request = open_request("FU-A", "SH-0042", "EAST");
+        let request = open_request("SH-0042:FU-A", "SH-0042", "EAST");
         let first = follow_ups
             .open_follow_up(signed(&dealer_a, request.clone()))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(first.name, "followUps/FU-A");
+        assert_eq!(first.name, "followUps/SH-0042:FU-A");
         let again = follow_ups
             .open_follow_up(signed(&dealer_a, request))
             .await
@@ -404,16 +404,36 @@ mod api {
             .into_inner();
         assert!(again.replayed);
         assert_eq!(again.position, first.position);
-        // Another dealer's delivery, another dealer's follow-up: out of scope.
-        let foreign = open_request("FU-B", "BJ-0007", "NORTH");
-        assert_eq!(
-            code(follow_ups.open_follow_up(signed(&dealer_a, foreign)).await),
-            Code::PermissionDenied
-        );
+        // Another dealer's delivery, another dealer's follow-up: out of scope, and the
+        // same answer whether the other dealer has opened that id or not.
+        follow_ups
+            .open_follow_up(signed(
+                &dealer_b,
+                open_request("BJ-0007:FU-B", "BJ-0007", "NORTH"),
+            ))
+            .await
+            .unwrap();
+        for id in ["BJ-0007:FU-B", "BJ-0007:FU-FRESH"] {
+            let foreign = open_request(id, "BJ-0007", "NORTH");
+            assert_eq!(
+                code(follow_ups.open_follow_up(signed(&dealer_a, foreign)).await),
+                Code::PermissionDenied,
+                "{id}"
+            );
+        }
+        // An id outside the dealer's namespace is refused before anything is looked up.
+        for id in ["FU-C", "BJ-0007:FU-B"] {
+            let request = open_request(id, "SH-0042", "EAST");
+            assert_eq!(
+                code(follow_ups.open_follow_up(signed(&dealer_a, request)).await),
+                Code::InvalidArgument,
+                "{id}"
+            );
+        }
         assert_eq!(
             code(
                 follow_ups
-                    .get_follow_up(signed(&dealer_b, get("FU-A")))
+                    .get_follow_up(signed(&dealer_b, get("SH-0042:FU-A")))
                     .await
             ),
             Code::NotFound
@@ -425,7 +445,10 @@ mod api {
         assert_eq!(
             code(
                 follow_ups
-                    .record_follow_up_event(signed(&dealer_b, record("FU-A", answer.clone())))
+                    .record_follow_up_event(signed(
+                        &dealer_b,
+                        record("SH-0042:FU-A", answer.clone())
+                    ))
                     .await
             ),
             Code::NotFound
@@ -433,13 +456,16 @@ mod api {
         assert_eq!(
             code(
                 follow_ups
-                    .record_follow_up_event(signed(&auditor, record("FU-A", answer.clone())))
+                    .record_follow_up_event(signed(
+                        &auditor,
+                        record("SH-0042:FU-A", answer.clone())
+                    ))
                     .await
             ),
             Code::PermissionDenied
         );
         follow_ups
-            .record_follow_up_event(signed(&dealer_a, record("FU-A", answer)))
+            .record_follow_up_event(signed(&dealer_a, record("SH-0042:FU-A", answer)))
             .await
             .unwrap();
 
@@ -450,7 +476,10 @@ mod api {
         assert_eq!(
             rule(
                 follow_ups
-                    .record_follow_up_event(signed(&dealer_a, record("FU-A", became.clone())))
+                    .record_follow_up_event(signed(
+                        &dealer_a,
+                        record("SH-0042:FU-A", became.clone())
+                    ))
                     .await
             ),
             "follow_up_complaint_unknown"
@@ -463,19 +492,19 @@ mod api {
             .await
             .unwrap();
         follow_ups
-            .record_follow_up_event(signed(&dealer_a, record("FU-A", became.clone())))
+            .record_follow_up_event(signed(&dealer_a, record("SH-0042:FU-A", became.clone())))
             .await
             .unwrap();
         assert_eq!(
             rule(
                 follow_ups
-                    .record_follow_up_event(signed(&dealer_a, record("FU-A", became)))
+                    .record_follow_up_event(signed(&dealer_a, record("SH-0042:FU-A", became)))
                     .await
             ),
             "follow_up_finished"
         );
         let state = follow_ups
-            .get_follow_up(signed(&auditor, get("FU-A")))
+            .get_follow_up(signed(&auditor, get("SH-0042:FU-A")))
             .await
             .unwrap()
             .into_inner()
@@ -494,7 +523,12 @@ mod api {
             async move { client.list_follow_ups(request).await.unwrap().into_inner() }
         };
         assert_eq!(listed(&cac_east).await.follow_ups.len(), 1);
-        assert!(listed(&dealer_b).await.follow_ups.is_empty());
+        // Dealer B sees its own follow-up at most, never dealer A's.
+        let theirs = listed(&dealer_b).await.follow_ups;
+        assert!(
+            theirs.iter().all(|f| f.dealer_code == "BJ-0007"),
+            "{theirs:?}"
+        );
         let stats = |token: &str| {
             let mut client = follow_ups.clone();
             let request = signed(token, proto::GetFollowUpStatisticsRequest::default());
@@ -512,7 +546,7 @@ mod api {
             (1, 1, 1)
         );
         assert_eq!(mine.deadline_met, 1);
-        assert_eq!(stats(&dealer_b).await.follow_ups, 0);
+        assert!(stats(&dealer_b).await.follow_ups <= 1);
         server.stop().await;
     }
 }

@@ -68,7 +68,7 @@ fn plan_one(
     filed_at: Timestamp,
 ) -> Result<FollowUpPlan, DemoError> {
     let mut rng: ChaCha8Rng = rng_for(config.seed, number, Stream::FollowUp);
-    let id = FollowUpId::parse(format!("FU-{:07}", number + 1))?;
+    let id = FollowUpId::parse(format!("{}:FU-{:07}", filed.dealer, number + 1))?;
     let advisor = Actor::new(
         ActorId::parse(format!(
             "{}.advisor.{}",

@@ -139,11 +139,17 @@ validated_string!(
         if s.starts_with(crate::follow_up::STREAM_PREFIX) { Err(InvalidValue::new(f, "must not start with \"follow-up:\", the follow-ups' streams")) } else { Ok(s) }
     }
 );
+/// The dealer whose namespace a client-chosen id is in: everything before its last `:`
+/// (`SH-0042` for `SH-0042:RO-2026-0117`).
+fn dealer_namespace(id: &str) -> Option<&str> {
+    id.rsplit_once(':').map(|(dealer, _)| dealer)
+}
+
 impl ComplaintId {
     /// The dealer whose namespace a client-chosen id is in: everything before its last
     /// `:` (`SH-0042` for `SH-0042:RO-2026-0117`). Ids derived by the server have none.
     pub fn dealer_namespace(&self) -> Option<&str> {
-        self.0.rsplit_once(':').map(|(dealer, _)| dealer)
+        dealer_namespace(&self.0)
     }
 }
 
@@ -151,6 +157,13 @@ validated_string!(
     /// A quality follow-up call's id: 1..=64 characters of `[A-Za-z0-9._:-]`.
     FollowUpId, "follow_up_id", |f, s| identifier(64)(f, s)
 );
+impl FollowUpId {
+    /// The dealer whose namespace the id is in, as for [`ComplaintId::dealer_namespace`].
+    pub fn dealer_namespace(&self) -> Option<&str> {
+        dealer_namespace(&self.0)
+    }
+}
+
 validated_string!(
     /// A dealer ("4S" store) code, e.g. `D-31001`.
     DealerCode, "dealer_code", |f, s| identifier(32)(f, s)

@@ -133,6 +133,22 @@ impl FollowUpApi {
         let request_id = parse_uuid(&req.request_id, "request_id")?;
         let opened = opened_from_proto(req)?;
         let id = opened.follow_up_id.clone();
+        // As for complaints: the id is in the dealer's namespace, and a caller that may
+        // not open for that dealer is refused before the log says whether it is taken.
+        if id.dealer_namespace() != Some(opened.dealer.as_str()) {
+            return Err(FieldViolation::new(
+                "follow_up_id",
+                format!(
+                    "a follow-up id is the dealer's code, a colon and the dealer system's own \
+                     number without a colon (e.g. `{}:SO-2026-0042`)",
+                    opened.dealer
+                ),
+            )
+            .into());
+        }
+        caller
+            .may_file(opened.dealer.as_str(), opened.region.as_str())
+            .map_err(ApiError::PermissionDenied)?;
         let submission = Submission {
             event_id: Uuid::new_v5(&REQUEST_NAMESPACE, request_id.as_bytes()),
             event: opened.into(),
