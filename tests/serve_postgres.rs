@@ -173,15 +173,17 @@ fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
 
     let archive = path("log.cfarc");
     ok(&["backup", "--data-dir", &sled, "--out", &archive]);
-    ok(&[
+    let node = path("node");
+    let restore = [
         "restore",
         "--from",
         &archive,
         "--data-dir",
-        &path("node"),
+        &node,
         "--store",
         &restored_url,
-    ]);
+    ];
+    ok(&restore);
     assert_eq!(digest_of(&restored_url), digest);
     ok(&["copy", "--from", &restored_url, "--to", &path("back")]);
     assert_eq!(ok(&["digest", "--data-dir", &path("back")]), digest);
@@ -210,15 +212,7 @@ fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
     );
 
     for refused in [
-        run(&[
-            "restore",
-            "--from",
-            &archive,
-            "--data-dir",
-            &path("node"),
-            "--store",
-            &restored_url,
-        ]),
+        run(&restore),
         run(&["copy", "--from", &sled, "--to", &copied_url]),
     ] {
         assert!(!refused.status.success(), "{}", text(&refused));

@@ -58,9 +58,8 @@ struct Running {
 }
 
 impl Notifier {
-    /// Starts delivering to `webhooks` (needs a Tokio runtime).
-    /// Starts delivering to `webhooks`, from this node only while `holding` (the store's
-    /// lease, which the scheduler holds too) says it holds the lease.
+    /// Starts delivering to `webhooks` (needs a Tokio runtime), from this node only while
+    /// `holding` (the store's lease, which the scheduler holds too) says it holds it.
     pub fn start(
         engine: Arc<Engine>,
         holding: watch::Receiver<bool>,

@@ -232,13 +232,6 @@ impl Scheduler {
         }
     }
 
-    /// Fires deadlines as they fall due until `shutdown` turns true, while this node
-    /// holds the store's scheduler lease.
-    pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        let lease = self.engine.store().scheduler_lease();
-        self.run_leased(lease.as_ref(), shutdown).await;
-    }
-
     /// Fires deadlines as they fall due until `shutdown` turns true, only while `lease`
     /// is held: a pass under way stops as soon as it is lost. Wakes at the next due
     /// moment, or at least every `MAX_SLEEP`, or when new timers appear.

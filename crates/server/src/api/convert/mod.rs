@@ -30,6 +30,7 @@ pub use follow_ups::{
     FOLLOW_UPS_COLLECTION, follow_up_event_from_proto, follow_up_id_from_name, follow_up_name,
     follow_up_to_proto, opened_from_proto,
 };
+pub(crate) use names::check_dealer_namespace;
 pub use names::{
     COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
 };

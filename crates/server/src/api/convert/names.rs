@@ -20,6 +20,29 @@ pub fn complaint_id_from_name(name: &str, field: &str) -> Result<ComplaintId, Fi
     ComplaintId::parse(id).map_err(|err| FieldViolation::invalid(field, err))
 }
 
+/// Ids that clients choose (complaints', follow-ups') are in their dealer's namespace,
+/// `<dealer code>:<number>`: two dealer systems' numbers never collide, and an id that is
+/// taken is always one the caller may see, so `ALREADY_EXISTS` tells nobody what another
+/// tenant has. `namespace` is the id's (`dealer_namespace`); the refusal names `what` the
+/// id is, an `example` number and a `hint`.
+pub(crate) fn check_dealer_namespace(
+    field: &str,
+    namespace: Option<&str>,
+    dealer: &str,
+    (what, example, hint): (&str, &str, &str),
+) -> Result<(), FieldViolation> {
+    if namespace == Some(dealer) {
+        return Ok(());
+    }
+    Err(FieldViolation::new(
+        field,
+        format!(
+            "{what} is the dealer's code, a colon and the dealer system's own number without a \
+             colon (e.g. `{dealer}:{example}`){hint}"
+        ),
+    ))
+}
+
 /// The id part of a resource name `{collection}/{id}`, not yet checked.
 pub(crate) fn id_in_name<'a>(
     collection: &str,

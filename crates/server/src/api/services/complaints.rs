@@ -9,9 +9,9 @@ use super::paging::{binding, page_size};
 use super::position;
 use crate::api::auth::principal;
 use crate::api::convert::{
-    FieldViolation, complaint_id_from_name, complaint_name, complaint_to_proto, event_from_proto,
-    filed_from_proto, optional_enum_from_proto, optional_timestamp_from_proto, parse_optional_uuid,
-    parse_uuid, recorded_event_to_proto,
+    FieldViolation, check_dealer_namespace, complaint_id_from_name, complaint_name,
+    complaint_to_proto, event_from_proto, filed_from_proto, optional_enum_from_proto,
+    optional_timestamp_from_proto, parse_optional_uuid, parse_uuid, recorded_event_to_proto,
 };
 use crate::api::proto::complaint_service_server::ComplaintService;
 use crate::api::proto::{self, get_complaint_request::AsOf as ProtoAsOf};
@@ -49,24 +49,6 @@ fn derived_complaint_id(
         &REQUEST_NAMESPACE,
         format!("{scope}{request_id}/complaint").as_bytes(),
     ))
-}
-
-/// A client-chosen id is in its dealer's namespace, `<dealer code>:<number>`: two dealer
-/// systems' numbers never collide, and an id that is taken is always one the caller may
-/// see, so `ALREADY_EXISTS` tells nobody what another tenant has filed.
-fn check_dealer_namespace(id: &ComplaintId, dealer: &str) -> Result<(), FieldViolation> {
-    if id.dealer_namespace() == Some(dealer) {
-        Ok(())
-    } else {
-        Err(FieldViolation::new(
-            "complaint_id",
-            format!(
-                "a complaint id chosen by the client is the dealer's code, a colon and the \
-                 dealer system's own number without a colon (e.g. `{dealer}:RO-2026-0117`); \
-                 leave it empty to have the server derive one"
-            ),
-        ))
-    }
 }
 
 /// The id derived before ids were scoped by dealer, from the request id alone: a retry
@@ -227,7 +209,16 @@ impl ComplaintApi {
             "filed",
         )?;
         if !req.complaint_id.is_empty() {
-            check_dealer_namespace(&id, filed.dealer.as_str())?;
+            check_dealer_namespace(
+                "complaint_id",
+                id.dealer_namespace(),
+                filed.dealer.as_str(),
+                (
+                    "a complaint id chosen by the client",
+                    "RO-2026-0117",
+                    "; leave it empty to have the server derive one",
+                ),
+            )?;
         }
         // Before the log is asked whether the id is taken: a filing the caller may not
         // make is refused alike whether or not the complaint exists.

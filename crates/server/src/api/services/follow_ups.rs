@@ -10,8 +10,9 @@ use super::AppState;
 use super::paging::{binding, page_size};
 use crate::api::auth::principal;
 use crate::api::convert::{
-    FieldViolation, follow_up_event_from_proto, follow_up_id_from_name, follow_up_name,
-    follow_up_to_proto, opened_from_proto, optional_timestamp_from_proto, parse_uuid,
+    FieldViolation, check_dealer_namespace, follow_up_event_from_proto, follow_up_id_from_name,
+    follow_up_name, follow_up_to_proto, opened_from_proto, optional_timestamp_from_proto,
+    parse_uuid,
 };
 use crate::api::proto;
 use crate::api::proto::follow_up_service_server::FollowUpService;
@@ -135,17 +136,12 @@ impl FollowUpApi {
         let id = opened.follow_up_id.clone();
         // As for complaints: the id is in the dealer's namespace, and a caller that may
         // not open for that dealer is refused before the log says whether it is taken.
-        if id.dealer_namespace() != Some(opened.dealer.as_str()) {
-            return Err(FieldViolation::new(
-                "follow_up_id",
-                format!(
-                    "a follow-up id is the dealer's code, a colon and the dealer system's own \
-                     number without a colon (e.g. `{}:SO-2026-0042`)",
-                    opened.dealer
-                ),
-            )
-            .into());
-        }
+        check_dealer_namespace(
+            "follow_up_id",
+            id.dealer_namespace(),
+            opened.dealer.as_str(),
+            ("a follow-up id", "SO-2026-0042", ""),
+        )?;
         caller
             .may_file(opened.dealer.as_str(), opened.region.as_str())
             .map_err(ApiError::PermissionDenied)?;
