@@ -228,3 +228,123 @@ fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
     }
     assert_eq!(digest_of(&copied_url), digest);
 }
+
+/// Every command that writes or rebuilds takes `--store` as `serve` does: the demo fills
+/// a database as it fills a data directory (the same timelines), `rebuild` builds a
+/// node's read models from the database, `import` back-fills into it, `export` reads it,
+/// and `--accept-log-loss`, which only the embedded log knows, is refused with a database.
+#[test]
+fn demo_rebuild_and_import_work_on_a_database() {
+    use support::cli::{run, text};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(demo) = runtime.block_on(Schema::create()) else {
+        return;
+    };
+    let imported = runtime.block_on(Schema::create()).unwrap();
+    let (demo_url, imported_url) = (demo.url("demo"), imported.url("import"));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let ok = |args: &[&str]| {
+        let output = run(args);
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let node = path("node");
+    let with_store = |url: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", &node, "--store", url]);
+        all.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()
+    };
+    let ok_store = |url: &str, args: &[&str]| {
+        let all = with_store(url, args);
+        ok(&all.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    ok(&["demo", "--data-dir", &path("sled"), "--complaints", "25"]);
+    let printed = ok_store(&demo_url, &["demo", "--complaints", "25"]);
+    // The database is named without the URL's options (nor a password, were there one).
+    assert!(!printed.contains(&demo_url), "{printed}");
+    // The demo files complaints side by side, so the log's order varies from run to run;
+    // each complaint's timeline does not.
+    let timelines = |export: String| -> Vec<serde_json::Value> {
+        export
+            .lines()
+            .map(|line| {
+                let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+                let fields = event.as_object_mut().unwrap();
+                fields.remove("position").unwrap();
+                fields.remove("hash").unwrap();
+                event
+            })
+            .collect()
+    };
+    assert_eq!(
+        timelines(ok_store(&demo_url, &["export"])),
+        timelines(ok(&["export", "--data-dir", &path("sled")])),
+        "the same demo on either backend"
+    );
+    let again = run(&with_store(&demo_url, &["demo", "--complaints", "1"])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already holds"), "{}", text(&again));
+    assert!(!text(&again).contains(&demo_url), "{}", text(&again));
+
+    let rebuilt = ok_store(&demo_url, &["rebuild"]);
+    assert!(
+        rebuilt.starts_with("rebuilt projections from "),
+        "{rebuilt}"
+    );
+    assert!(Path::new(&node).join("projections").exists());
+
+    // An export is no restore (the engine's own events cannot be submitted), so its
+    // import into another database stops at the first of them, saying what went in.
+    let file = path("timelines.jsonl");
+    ok_store(&demo_url, &["export", "--output", &file]);
+    let import = || {
+        let output = run(&with_store(&imported_url, &["import", &file])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>());
+        assert!(!output.status.success());
+        text(&output)
+    };
+    let first = import();
+    assert!(first.contains("went in and stay"), "{first}");
+    assert!(!first.contains(&imported_url), "{first}");
+    assert_eq!(import(), first, "a second run stops at the same line");
+    // What a dealer system back-fills, its filings, goes in, and again as a replay.
+    let filings = path("filings.jsonl");
+    let exported = std::fs::read_to_string(&file).unwrap();
+    let filed: Vec<&str> = exported
+        .lines()
+        .filter(|line| line.contains(r#""event_type":"complaint.filed""#))
+        .collect();
+    assert_eq!(filed.len(), 25);
+    std::fs::write(&filings, filed.join("\n")).unwrap();
+    assert_eq!(
+        ok_store(&imported_url, &["import", &filings]),
+        "imported 25 events (0 already present)"
+    );
+    assert_eq!(
+        ok_store(&imported_url, &["import", &filings]),
+        "imported 0 events (25 already present)"
+    );
+    assert_eq!(
+        ok_store(&imported_url, &["verify"]),
+        "intact: 25 events verified"
+    );
+
+    let refused = run(&with_store(&demo_url, &["serve", "--accept-log-loss"])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--accept-log-loss applies to the embedded log only"),
+        "{}",
+        text(&refused)
+    );
+}

@@ -1,4 +1,5 @@
-//! `complaintflow demo`: a realistic, deterministic sample in a data directory.
+//! `complaintflow demo`: a realistic, deterministic sample in an empty log (a data
+//! directory's, or a database's with `--store`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,18 +7,16 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 
-use super::DataDirArg;
+use super::StoreArg;
 use crate::demo::{DemoConfig, generate};
 use complaintflow_domain::Policy;
-use complaintflow_log::EventStore;
 use complaintflow_log::clock::ManualClock;
 use complaintflow_server::engine::Engine;
-use complaintflow_store_sled::{SledOptions, SledStore};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct DemoArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// How many complaints.
     #[arg(long, default_value_t = 400)]
     complaints: usize,
@@ -51,19 +50,14 @@ pub(super) async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::
     };
     // The sample's own clock: events are recorded at the simulated times they happen.
     let clock = ManualClock::new(config.start);
-    let options = SledOptions {
-        clock: Arc::new(clock.clone()),
-        ..SledOptions::default()
-    };
-    let store = Arc::new(SledStore::open(
-        complaintflow_server::node::events_dir(&args.data.data_dir),
-        options,
-    )?);
+    let opened = args.store.open_for_writes(Arc::new(clock.clone())).await?;
+    let store = opened.shared();
     if store.head() > 0 {
+        let held = store.head();
+        opened.close().await?;
         return Err(format!(
-            "{} already holds {} events: the demo fills an empty data directory",
-            args.data.data_dir.display(),
-            store.head()
+            "{} already holds {held} events: the demo fills an empty log",
+            opened.describe()
         )
         .into());
     }
@@ -82,13 +76,22 @@ pub(super) async fn run(args: DemoArgs) -> Result<ExitCode, Box<dyn std::error::
     })
     .await?;
     bar.finish_and_clear();
-    store.close().await?;
+    opened.close().await?;
     println!("{summary}");
-    println!(
-        "data in {}; start the server with `complaintflow serve --data-dir {}`",
-        args.data.data_dir.display(),
-        args.data.data_dir.display()
-    );
-    println!("{}", crate::demo::guide(&config, &args.data.data_dir)?);
+    let data_dir = &args.store.data.data_dir;
+    match &args.store.url {
+        None => println!(
+            "data in {}; start the server with `complaintflow serve --data-dir {}`",
+            data_dir.display(),
+            data_dir.display()
+        ),
+        // The URL may hold a password: it is not printed back.
+        Some(_) => println!(
+            "events in {}; start a node with `complaintflow serve --store \"$COMPLAINTFLOW_STORE\" --data-dir {}`",
+            opened.describe(),
+            data_dir.display()
+        ),
+    }
+    println!("{}", crate::demo::guide(&config, data_dir)?);
     Ok(ExitCode::SUCCESS)
 }

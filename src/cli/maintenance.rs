@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::DataDirArg;
+use super::StoreArg;
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
 use complaintflow_server::node::{load_policy, projections_dir};
 use complaintflow_server::projections::Projections;
@@ -16,18 +16,20 @@ type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 #[derive(Debug, clap::Args)]
 pub(super) struct RebuildArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// The policy the server runs with [default: built-in]; deadlines depend on it.
     #[arg(long, env = "COMPLAINTFLOW_POLICY")]
     policy: Option<PathBuf>,
 }
 
-/// Throws the projections away and rebuilds them from the log, with a progress bar.
+/// Throws the projections away and rebuilds them from the log, with a progress bar. With
+/// `--store`, the log is the database's and the read models this node's.
 pub(super) async fn rebuild(args: RebuildArgs) -> CliResult {
-    let store = args.data.open_intact()?;
+    let opened = args.store.open_intact().await?;
+    let store = opened.shared();
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let projections = Projections::open_empty(projections_dir(&args.data.data_dir), policy)?;
-    let bar = ProgressBar::new(complaintflow_log::EventStore::head(&store));
+    let projections = Projections::open_empty(projections_dir(&args.store.data.data_dir), policy)?;
+    let bar = ProgressBar::new(store.head());
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} rebuilding [{bar:40}] {pos}/{len} events ({per_sec}, {eta})",
@@ -36,14 +38,14 @@ pub(super) async fn rebuild(args: RebuildArgs) -> CliResult {
     );
     let started = std::time::Instant::now();
     let applied = projections
-        .catch_up(&store, |done, _| bar.set_position(done))
+        .catch_up(store.as_ref(), |done, _| bar.set_position(done))
         .await?;
     bar.finish_and_clear();
     let rebuilt = started.elapsed().as_secs_f64();
     let started = std::time::Instant::now();
     projections.flush().await?;
     let saved = started.elapsed().as_secs_f64();
-    store.close().await?;
+    opened.close().await?;
     println!(
         "rebuilt projections from {applied} events in {rebuilt:.2} s ({:.0} events/s), snapshot saved in {saved:.2} s; {} deadlines pending",
         applied as f64 / rebuilt.max(1e-9),

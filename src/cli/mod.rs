@@ -16,8 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use complaintflow_log::{EventStore, StoreError};
-use complaintflow_store_sled::{SledOptions, SledStore};
+use complaintflow_log::StoreError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,45 +37,7 @@ pub struct DataDirArg {
     pub data_dir: PathBuf,
 }
 
-impl DataDirArg {
-    /// The event log in `<data-dir>/events`, created if missing: for commands that write.
-    pub fn open_store(&self) -> Result<SledStore, StoreError> {
-        self.open(true)
-    }
-
-    /// The event log of an existing data directory, whatever it lost: for `verify`,
-    /// which reports a loss instead of refusing it. A path that holds no data directory
-    /// (a typo) is refused, never created.
-    pub fn open_existing(&self) -> Result<SledStore, StoreError> {
-        self.open(false)
-    }
-
-    /// The event log of an existing data directory that lost nothing acknowledged: for
-    /// commands that read it as the truth (digests, exports, rebuilds).
-    pub fn open_intact(&self) -> Result<SledStore, StoreError> {
-        let store = self.open_existing()?;
-        match store.known_loss() {
-            None => Ok(store),
-            Some(loss) => Err(StoreError::LogLoss {
-                path: store.path().to_path_buf(),
-                loss,
-            }),
-        }
-    }
-
-    fn open(&self, create: bool) -> Result<SledStore, StoreError> {
-        self.open_configured(SledOptions {
-            create,
-            ..SledOptions::default()
-        })
-    }
-
-    fn open_configured(&self, options: SledOptions) -> Result<SledStore, StoreError> {
-        complaintflow_server::node::open_sled(&self.data_dir, options)
-    }
-}
-
-/// Where the event log is, for the commands that read it: the data directory's, or a
+/// Where the event log is, for the commands that use it: the data directory's, or a
 /// PostgreSQL database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArg {
@@ -99,12 +60,27 @@ impl StoreArg {
     pub async fn open_existing(
         &self,
     ) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
-        let location = self.location();
         let options = complaintflow_server::node::OpenOptions {
             create: false,
             ..Default::default()
         };
-        complaintflow_server::node::OpenedStore::open(&location, options).await
+        complaintflow_server::node::OpenedStore::open(&self.location(), options).await
+    }
+
+    /// The log to write to, created if it is a data directory that does not exist yet,
+    /// refused if it lost acknowledged events. `clock` stamps what is appended.
+    pub async fn open_for_writes(
+        &self,
+        clock: complaintflow_log::clock::SharedClock,
+    ) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
+        let options = complaintflow_server::node::OpenOptions {
+            create: true,
+            clock,
+            ..Default::default()
+        };
+        complaintflow_server::node::OpenedStore::open(&self.location(), options)
+            .await?
+            .intact()
     }
 
     /// The log, if it lost nothing acknowledged: for commands that read it as the truth.

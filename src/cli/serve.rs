@@ -51,7 +51,7 @@ pub(super) struct ServeArgs {
     /// Log format.
     #[arg(long, env = "COMPLAINTFLOW_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
-    /// Start even though the event log lost acknowledged events (found at start-up by the
+    /// Start even though the embedded event log lost acknowledged events (found at start-up by the
     /// log's own record of what was acknowledged). The loss is recorded in
     /// <data-dir>/events/overrides.log; restore from a backup instead if you can.
     #[arg(long)]

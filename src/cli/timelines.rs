@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{DataDirArg, StoreArg};
+use super::StoreArg;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, Policy};
-use complaintflow_log::{Direction, EventStore, ExpectedVersion, MAX_PAGE};
+use complaintflow_log::{Direction, ExpectedVersion, MAX_PAGE};
 use complaintflow_server::engine::{Engine, Submission, allow_all, codec};
 use complaintflow_server::export::EventLine;
 use complaintflow_server::node::{load_policy, projections_dir};
@@ -82,7 +82,7 @@ pub(super) async fn export(args: ExportArgs) -> CliResult {
 #[derive(Debug, clap::Args)]
 pub(super) struct ImportArgs {
     #[command(flatten)]
-    data: DataDirArg,
+    store: StoreArg,
     /// The JSON lines file to read ("-" for standard input).
     input: PathBuf,
     /// Who the events are recorded as: `workflow_role:identity`.
@@ -95,13 +95,11 @@ pub(super) struct ImportArgs {
 
 pub(super) async fn import(args: ImportArgs) -> CliResult {
     let actor = codec::actor_from_str(&args.actor)?;
-    let store = Arc::new(args.data.open_store()?);
+    let clock = Arc::new(complaintflow_log::clock::SystemClock);
+    let opened = args.store.open_for_writes(clock.clone()).await?;
+    let store = opened.shared();
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let engine = Engine::new(
-        store.clone(),
-        policy,
-        Arc::new(complaintflow_log::clock::SystemClock),
-    );
+    let engine = Engine::new(store.clone(), policy, clock);
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -180,7 +178,7 @@ pub(super) async fn import(args: ImportArgs) -> CliResult {
     {
         flush(complaint, &mut batch, first_line).await?;
     }
-    store.close().await?;
+    opened.close().await?;
     println!(
         "imported {} events ({} already present)",
         appended.get(),

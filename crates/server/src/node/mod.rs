@@ -196,6 +196,15 @@ pub async fn serve_with_clock(
         None => None,
     };
     let location = StoreLocation::new(config.store_url.as_deref(), &config.data_dir);
+    if config.accept_log_loss && matches!(location, StoreLocation::Postgres(_)) {
+        // A database that lost its tail is brought back by its own recovery (point-in-time
+        // recovery, a replica) or `complaintflow restore`: no node may paper over it.
+        return Err(setup(
+            "--accept-log-loss applies to the embedded log only; a PostgreSQL log that lost \
+             acknowledged events is recovered with the database's own tools or `complaintflow \
+             restore`",
+        ));
+    }
     let store_options = OpenOptions {
         limits: config.store,
         clock: clock.clone(),
