@@ -10,6 +10,9 @@
 #   scripts/postgres.sh CMD [ARGS...]    # runs CMD with the cluster, then removes it
 #
 # Installs Debian's `postgresql` package when no PostgreSQL binaries are found.
+#
+# The cluster skips disk flushes (fsync=off): nothing in it outlives the run. Benchmarks
+# set COMPLAINTFLOW_PG_FSYNC=on to measure the durable cluster a deployment runs.
 
 # runuser and useradd live there, and not every CI shell has them on its PATH.
 PATH="$PATH:/usr/sbin:/sbin"
@@ -97,9 +100,13 @@ complaintflow_pg_start() {
     fi
     # A test cluster: nothing in it outlives the run, so it skips the disk flushes (the
     # store still commits with synchronous_commit = on; no test cuts the power).
+    local flushes="-c fsync=off -c full_page_writes=off"
+    if [ "${COMPLAINTFLOW_PG_FSYNC:-off}" = on ]; then
+        flushes="-c fsync=on -c full_page_writes=on"
+    fi
     complaintflow_pg_as "$COMPLAINTFLOW_PG_BIN/pg_ctl" -D "$COMPLAINTFLOW_PG_DIR/data" -w \
         -l "$COMPLAINTFLOW_PG_DIR/server.log" \
-        -o "-p $port -k $COMPLAINTFLOW_PG_DIR/socket -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c full_page_writes=off $tls" \
+        -o "-p $port -k $COMPLAINTFLOW_PG_DIR/socket -c listen_addresses=127.0.0.1 -c max_connections=400 $flushes $tls" \
         start >/dev/null || {
         cat "$COMPLAINTFLOW_PG_DIR/server.log" >&2
         return 1

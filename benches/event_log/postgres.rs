@@ -18,7 +18,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::{
-    OwnStreams, Row, TaskRun, complaint_events, join_runs, latency_histogram, record_micros,
+    OwnStreams, Row, TaskRun, WriterStats, complaint_events, join_runs, latency_histogram,
+    process_cpu, record_micros,
 };
 
 pub(crate) const STORE_VAR: &str = "COMPLAINTFLOW_BENCH_STORE";
@@ -86,6 +87,8 @@ pub(crate) async fn pg_store_scenario(
             .await
             .expect("connect PgStore"),
     );
+    let writer_before = WriterStats::now();
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let deadline = started + seconds;
     let handles: Vec<_> = (0..tasks)
@@ -102,6 +105,8 @@ pub(crate) async fn pg_store_scenario(
         .collect();
     let (events, latency) = join_runs(handles).await;
     let elapsed = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_before);
+    let writer = WriterStats::now().since(&writer_before);
     store.close().await.expect("close");
     drop(store);
     schema.finish().await;
@@ -112,6 +117,8 @@ pub(crate) async fn pg_store_scenario(
         elapsed,
     )
     .with_latency(&latency)
+    .with_writer(writer)
+    .with_cpu(cpu)
 }
 
 const BASELINE_SCHEMA: &str = "

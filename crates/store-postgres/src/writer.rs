@@ -1,5 +1,5 @@
-//! Group commit on PostgreSQL: one writer task per node takes every append queued and
-//! commits them in one transaction.
+//! Group commit on PostgreSQL: one writer task per node takes the appends queued and
+//! commits them in one transaction per group, in two round trips.
 //!
 //! The transaction first locks the one row of `complaintflow_head` (`FOR UPDATE`), which
 //! says where the log ends and with which hash. Whoever holds that lock is the only one
@@ -54,23 +54,36 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// Takes the queued appends in groups and commits them, one group at a time: a
+    /// second group in flight would wait for the head's lock anyway, and measured slower
+    /// (see `docs/benchmarks.md`).
     pub(crate) async fn run(self, mut queue: mpsc::Receiver<AppendRequest>) {
         while let Some(first) = queue.recv().await {
-            let mut events = first.events.len();
-            let mut bytes = size_of(&first);
-            let mut group = vec![first];
-            while events < self.max_group_events && bytes < self.max_group_bytes {
-                match queue.try_recv() {
-                    Ok(next) => {
-                        events += next.events.len();
-                        bytes += size_of(&next);
-                        group.push(next);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let group = self.gather(first, &mut queue);
             self.commit(group).await;
         }
+    }
+
+    /// `first` and what else is queued, up to a group's size.
+    fn gather(
+        &self,
+        first: AppendRequest,
+        queue: &mut mpsc::Receiver<AppendRequest>,
+    ) -> Vec<AppendRequest> {
+        let mut events = first.events.len();
+        let mut bytes = size_of(&first);
+        let mut group = vec![first];
+        while events < self.max_group_events && bytes < self.max_group_bytes {
+            match queue.try_recv() {
+                Ok(next) => {
+                    events += next.events.len();
+                    bytes += size_of(&next);
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        group
     }
 
     async fn commit(&self, requests: Vec<AppendRequest>) {
@@ -120,117 +133,135 @@ impl Writer {
         }
     }
 
-    /// One transaction for the whole group. Refused appends are answered as refused;
-    /// the others commit together or not at all.
+    /// One transaction for the whole group, in two round trips: the head's lock with the
+    /// reads the checks need, then the rows, the head and COMMIT. Refused appends are
+    /// answered as refused; the others commit together or not at all.
     async fn try_commit(
         &self,
         requests: &[AppendRequest],
     ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let lock_head = tx
-            .prepare_cached(
-                "SELECT next_position, last_hash, last_recorded_at_us \
-                 FROM complaintflow_head FOR UPDATE",
-            )
-            .await?;
-        // Sent together and run in the order sent (futures are polled, and send, in
-        // order; a statement prepared beforehand goes out at once): the head's lock
-        // first, so the reads after it see every commit before it. One round trip.
-        let (head, ids, heads) = {
-            let ((), head, ids, heads) = futures::try_join!(
-                async {
-                    tx.batch_execute("SET LOCAL synchronous_commit TO on")
-                        .await
-                        .map_err(PgError::from)
-                },
-                async { tx.query_opt(&lock_head, &[]).await.map_err(PgError::from) },
-                stored_ids(&tx, requests),
-                stream_heads(&tx, requests),
-            )?;
-            (head, ids, heads)
-        };
-        let head =
-            head.ok_or_else(|| PgError::corrupt("complaintflow_head", "the head row is missing"))?;
-        let at = "complaintflow_head";
-        let next_position: i64 = head.try_get(0)?;
-        let last_hash: &[u8] = head.try_get(1)?;
-        let last_recorded_at: i64 = head.try_get(2)?;
-        let next_position = u64::try_from(next_position)
-            .map_err(|_| PgError::corrupt(at, format!("next_position {next_position}")))?;
-        let recorded_at = self.clock.now().as_microsecond().max(last_recorded_at);
-        let mut group = Group {
-            ids,
-            heads,
-            next_position,
-            last_hash: rows::hash(last_hash, at, "last_hash")?,
-            recorded_at,
-            rows: Rows::default(),
-        };
-        let outcomes: Vec<_> = requests.iter().map(|r| group.stage(r)).collect();
-        let events = group.rows.position.len() as u64;
-        if events == 0 {
-            // Nothing to write: the locks go with the rollback.
-            tx.rollback().await?;
-            return Ok((outcomes, None));
+        let client = self.pool.get().await?;
+        let result = transact(&client, self, requests).await;
+        if result.is_err() {
+            // The transaction may still be open, or its end unknown: the connection must
+            // never serve another group, so it leaves the pool and closes.
+            drop(deadpool_postgres::Object::take(client));
         }
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO complaintflow_events ({}) SELECT * FROM unnest(\
-                 $1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
-                 $6::integer[], $7::bigint[], $8::bigint[], $9::uuid[], $10::uuid[], \
-                 $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])",
-                rows::COLUMNS
-            ))
-            .await?;
-        let r = &group.rows;
-        let recorded = vec![recorded_at; r.position.len()];
-        let new_head = group.last_hash.as_bytes().as_slice();
-        let next = bigint(group.next_position);
-        let notice = group.next_position.to_string();
-        let update = tx
-            .prepare_cached(
-                "UPDATE complaintflow_head \
-                 SET next_position = $1, last_hash = $2, last_recorded_at_us = $3",
-            )
-            .await?;
-        let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
-        let rows: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
-            &r.position,
-            &r.stream,
-            &r.version,
-            &r.event_id,
-            &r.event_type,
-            &r.schema_version,
-            &r.occurred_at,
-            &recorded,
-            &r.correlation_id,
-            &r.causation_id,
-            &r.actor,
-            &r.payload,
-            &r.content_hash,
-            &r.hash,
-        ];
-        let head_row: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&next, &new_head, &recorded_at];
-        let notification: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
-            [&self.channel, &notice];
-        // The rows, the head and the notification (delivered only once the transaction
-        // commits), in one round trip.
-        futures::try_join!(
-            tx.execute(&insert, &rows),
-            tx.execute(&update, &head_row),
-            tx.execute(&notify, &notification),
-        )?;
-        tx.commit().await?;
-        Ok((
-            outcomes,
-            Some(Committed {
-                next_position: group.next_position,
-                events,
-            }),
-        ))
+        result
     }
+}
+
+/// The group's transaction on `client`, which the caller discards on error.
+async fn transact(
+    client: &deadpool_postgres::Client,
+    writer: &Writer,
+    requests: &[AppendRequest],
+) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
+    let lock_head = client
+        .prepare_cached(
+            "SELECT next_position, last_hash, last_recorded_at_us \
+             FROM complaintflow_head FOR UPDATE",
+        )
+        .await?;
+    // Sent together and run in the order sent (futures are polled, and send, in order;
+    // a statement prepared beforehand goes out at once): the transaction, then the
+    // head's lock, so the reads after it see every commit before it. One round trip.
+    let ((), head, ids, heads) = futures::try_join!(
+        async {
+            client
+                .batch_execute("BEGIN; SET LOCAL synchronous_commit TO on")
+                .await
+                .map_err(PgError::from)
+        },
+        async {
+            client
+                .query_opt(&lock_head, &[])
+                .await
+                .map_err(PgError::from)
+        },
+        stored_ids(client, requests),
+        stream_heads(client, requests),
+    )?;
+    let head =
+        head.ok_or_else(|| PgError::corrupt("complaintflow_head", "the head row is missing"))?;
+    let at = "complaintflow_head";
+    let next_position: i64 = head.try_get(0)?;
+    let last_hash: &[u8] = head.try_get(1)?;
+    let last_recorded_at: i64 = head.try_get(2)?;
+    let next_position = u64::try_from(next_position)
+        .map_err(|_| PgError::corrupt(at, format!("next_position {next_position}")))?;
+    let recorded_at = writer.clock.now().as_microsecond().max(last_recorded_at);
+    let mut group = Group {
+        ids,
+        heads,
+        next_position,
+        last_hash: rows::hash(last_hash, at, "last_hash")?,
+        recorded_at,
+        rows: Rows::default(),
+    };
+    let outcomes: Vec<_> = requests.iter().map(|r| group.stage(r)).collect();
+    let events = group.rows.position.len() as u64;
+    if events == 0 {
+        // Nothing to write: the lock goes with the rollback.
+        client.batch_execute("ROLLBACK").await?;
+        return Ok((outcomes, None));
+    }
+    let insert = client
+        .prepare_cached(&format!(
+            "INSERT INTO complaintflow_events ({}) SELECT * FROM unnest(\
+             $1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
+             $6::integer[], $7::bigint[], $8::bigint[], $9::uuid[], $10::uuid[], \
+             $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])",
+            rows::COLUMNS
+        ))
+        .await?;
+    let r = &group.rows;
+    let recorded = vec![recorded_at; r.position.len()];
+    let new_head = group.last_hash.as_bytes().as_slice();
+    let next = bigint(group.next_position);
+    let notice = group.next_position.to_string();
+    let update = client
+        .prepare_cached(
+            "UPDATE complaintflow_head \
+             SET next_position = $1, last_hash = $2, last_recorded_at_us = $3",
+        )
+        .await?;
+    let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    let rows: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
+        &r.position,
+        &r.stream,
+        &r.version,
+        &r.event_id,
+        &r.event_type,
+        &r.schema_version,
+        &r.occurred_at,
+        &recorded,
+        &r.correlation_id,
+        &r.causation_id,
+        &r.actor,
+        &r.payload,
+        &r.content_hash,
+        &r.hash,
+    ];
+    let head_row: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&next, &new_head, &recorded_at];
+    let notification: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&writer.channel, &notice];
+    // The rows, the head, the notification (delivered only once the transaction commits)
+    // and COMMIT, in one round trip. Should a statement fail, PostgreSQL answers the
+    // COMMIT with a rollback and the statement's error is what `try_join!` returns.
+    futures::try_join!(
+        client.execute(&insert, &rows),
+        client.execute(&update, &head_row),
+        client.execute(&notify, &notification),
+        client.batch_execute("COMMIT"),
+    )?;
+    Ok((
+        outcomes,
+        Some(Committed {
+            next_position: group.next_position,
+            events,
+        }),
+    ))
 }
 
 struct Committed {
@@ -260,7 +291,7 @@ fn size_of(request: &AppendRequest) -> usize {
 /// Where each event id of the group is stored in the stream it is sent to, if it is: an
 /// event id is a retry key within its stream only.
 async fn stored_ids(
-    tx: &deadpool_postgres::Transaction<'_>,
+    client: &deadpool_postgres::Client,
     requests: &[AppendRequest],
 ) -> Result<HashMap<(StreamId, Uuid), StoredId>, PgError> {
     let (streams, ids): (Vec<&str>, Vec<Uuid>) = requests
@@ -271,15 +302,19 @@ async fn stored_ids(
                 .map(|e| (r.stream.as_str(), e.event.event_id))
         })
         .unzip();
-    let query = tx
+    let query = client
         .prepare_cached(
-            "SELECT e.stream, e.event_id, e.version, e.position, e.content_hash \
+            // A lateral lookup per key: the (stream, event_id) index, whatever the
+            // planner guesses of the arrays and of a table it last analyzed when small
+            // (a plain join was planned as a scan, which grew with the log).
+            "SELECT k.stream, k.event_id, e.version, e.position, e.content_hash \
              FROM unnest($1::text[], $2::uuid[]) AS k(stream, event_id) \
-             JOIN complaintflow_events e ON e.stream = k.stream AND e.event_id = k.event_id",
+             CROSS JOIN LATERAL (SELECT version, position, content_hash \
+             FROM complaintflow_events WHERE stream = k.stream AND event_id = k.event_id) e",
         )
         .await?;
     let mut stored = HashMap::new();
-    for row in tx.query(&query, &[&streams, &ids]).await? {
+    for row in client.query(&query, &[&streams, &ids]).await? {
         let stream: String = row.try_get(0)?;
         let event_id: Uuid = row.try_get(1)?;
         let at = format!("the row of event id {event_id} in stream {stream}");
@@ -302,20 +337,20 @@ async fn stored_ids(
 
 /// The last version and hash of each stream the group appends to (`None`: no stream).
 async fn stream_heads(
-    tx: &deadpool_postgres::Transaction<'_>,
+    client: &deadpool_postgres::Client,
     requests: &[AppendRequest],
 ) -> Result<HashMap<StreamId, Option<(u64, Hash)>>, PgError> {
     let mut heads: HashMap<StreamId, Option<(u64, Hash)>> =
         requests.iter().map(|r| (r.stream.clone(), None)).collect();
     let names: Vec<&str> = heads.keys().map(StreamId::as_str).collect();
-    let query = tx
+    let query = client
         .prepare_cached(
             "SELECT s.name, h.version, h.hash FROM unnest($1::text[]) AS s(name) \
              CROSS JOIN LATERAL (SELECT version, hash FROM complaintflow_events \
              WHERE stream = s.name ORDER BY version DESC LIMIT 1) AS h",
         )
         .await?;
-    let rows = tx.query(&query, &[&names]).await?;
+    let rows = client.query(&query, &[&names]).await?;
     for row in rows {
         let name: String = row.try_get(0)?;
         let at = format!("the head of stream {name}");
