@@ -24,6 +24,7 @@
     reason = "a test or benchmark stops at the first surprise"
 )]
 
+use complaintflow_log::LogReader;
 use std::env;
 use std::hint::black_box;
 use std::str::FromStr;

@@ -15,6 +15,7 @@
     reason = "a test or benchmark stops at the first surprise"
 )]
 
+use complaintflow_log::LogReader;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -25,6 +25,7 @@ mod support;
 #[macro_use]
 mod store_suite;
 
+use complaintflow_log::LogReader;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

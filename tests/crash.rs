@@ -16,6 +16,7 @@
 )]
 #![cfg(unix)]
 
+use complaintflow_log::LogReader;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;

@@ -79,7 +79,7 @@ async fn filled_world(dir: &Path, complaints: usize, first: usize) -> (World, u6
             .submit(Role::DealerStaff, &id, support::events::apologized())
             .await);
     }
-    let head = complaintflow_log::EventStore::head(world.store.as_ref());
+    let head = complaintflow_log::LogReader::head(world.store.as_ref());
     (world, head)
 }
 
@@ -240,7 +240,7 @@ async fn an_accepted_loss_is_recorded_and_the_log_goes_on() {
         ..Default::default()
     };
     let store = complaintflow_store_sled::SledStore::open(early.join("events"), options).unwrap();
-    assert_eq!(complaintflow_log::EventStore::known_loss(&store), None);
+    assert_eq!(complaintflow_log::LogReader::known_loss(&store), None);
     store.close().await.unwrap();
     drop(store);
 

@@ -14,6 +14,7 @@
 
 mod conformance;
 
+use complaintflow_log::LogReader;
 use std::path::Path;
 use std::process::Command;
 

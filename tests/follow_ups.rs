@@ -11,6 +11,7 @@
 
 mod support;
 
+use complaintflow_log::LogReader;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use complaintflow_domain::follow_up::{
@@ -21,7 +22,7 @@ use complaintflow_domain::values::{
     DealerCode, FollowUpId, Label, RegionCode, SatisfactionScore, Text, Vin,
 };
 use complaintflow_domain::{Role, Status};
-use complaintflow_log::{AppendOutcome, Direction, EventStore, ExpectedVersion};
+use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion};
 use complaintflow_server::engine::{AllowAllFollowUps, EngineError, Submission, follow_up_stream};
 use support::events::filing;
 use support::{World, actor, at};

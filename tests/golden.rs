@@ -13,6 +13,7 @@
 
 mod conformance;
 
+use complaintflow_log::LogReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -17,8 +17,8 @@ use complaintflow_domain::Policy;
 use complaintflow_domain::state::Status;
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::{
-    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, MAX_PAGE, NewEvent,
-    RecordedEvent, StoreError, StoreLimits, StreamId,
+    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, LogReader, MAX_PAGE,
+    NewEvent, RecordedEvent, StoreError, StoreLimits, StreamId,
 };
 use complaintflow_server::engine::Engine;
 use complaintflow_server::projections::{ListQuery, Projections, ScheduledTimer, StatsFilter};
@@ -97,16 +97,7 @@ struct ShortPages(Arc<SledStore>);
 const SHORT_PAGE: usize = 997;
 
 #[async_trait::async_trait]
-impl EventStore for ShortPages {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        self.0.append(stream, expected, events).await
-    }
-
+impl LogReader for ShortPages {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -125,16 +116,28 @@ impl EventStore for ShortPages {
         self.0.stream_version(stream).await
     }
 
+    fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.watch_head()
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for ShortPages {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.0.append(stream, expected, events).await
+    }
+
     async fn find_event(
         &self,
         stream: &StreamId,
         event_id: &uuid::Uuid,
     ) -> Result<Option<EventSlot>, StoreError> {
         self.0.find_event(stream, event_id).await
-    }
-
-    fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.watch_head()
     }
 
     fn limits(&self) -> StoreLimits {

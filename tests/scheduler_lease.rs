@@ -16,6 +16,7 @@
 
 mod support;
 
+use complaintflow_log::LogReader;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,12 +14,12 @@ mod support;
 #[macro_use]
 mod store_suite;
 
+use complaintflow_log::LogReader;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use complaintflow_log::EventStore;
 use complaintflow_log::verify::verify_log;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::config::Config;

@@ -23,6 +23,7 @@
 
 mod support;
 
+use complaintflow_log::LogReader;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
@@ -35,7 +36,7 @@ use complaintflow::loadtest::client::{BearerAuth, ComplaintClient, connect};
 use complaintflow::loadtest::workload;
 use complaintflow_domain::ComplaintEvent;
 use complaintflow_log::verify::{DigestCheck, check_digest, take_digest, verify_log};
-use complaintflow_log::{Digest, EventStore, MAX_PAGE, RecordedEvent};
+use complaintflow_log::{Digest, MAX_PAGE, RecordedEvent};
 use complaintflow_server::api::proto;
 use complaintflow_store_sled::{SledOptions, SledStore};
 use rand::rngs::StdRng;

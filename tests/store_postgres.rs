@@ -13,6 +13,7 @@ mod conformance;
 #[macro_use]
 mod store_suite;
 
+use complaintflow_log::LogReader;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

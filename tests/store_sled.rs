@@ -9,6 +9,7 @@
 
 mod conformance;
 
+use complaintflow_log::LogReader;
 use std::path::Path;
 
 use complaintflow_log::verify::{

@@ -19,6 +19,7 @@
 
 mod support;
 
+use complaintflow_log::LogReader;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
@@ -39,7 +40,7 @@ use uuid::Uuid;
 use complaintflow_domain::vocabulary::{EmergencyKind, Level, Severity};
 use complaintflow_domain::{ComplaintState, Policy};
 use complaintflow_log::clock::ManualClock;
-use complaintflow_log::{EventStore, MAX_PAGE, RecordedEvent};
+use complaintflow_log::{MAX_PAGE, RecordedEvent};
 use complaintflow_server::api::proto;
 use complaintflow_server::api::proto::audit_service_client::AuditServiceClient;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;

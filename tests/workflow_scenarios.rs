@@ -13,6 +13,7 @@ use complaintflow_domain::events::{ContactAttempted, Escalated};
 use complaintflow_domain::vocabulary::*;
 use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
 use complaintflow_log::EventStore;
+use complaintflow_log::LogReader;
 use complaintflow_server::engine::DomainEvent;
 use complaintflow_server::engine::codec::decode;
 use jiff::SignedDuration;

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use super::*;
 use complaintflow_domain::ComplaintEvent;
-use complaintflow_log::EventStore;
+use complaintflow_log::LogReader;
 use complaintflow_store_sled::{SledOptions, SledStore};
 
 fn config(complaints: usize, seed: u64) -> DemoConfig {

@@ -6,6 +6,7 @@ pub(crate) mod cli;
 pub(crate) mod events;
 pub(crate) mod server;
 
+use complaintflow_log::LogReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use complaintflow_domain::values::{ActorId, ComplaintId};
 use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
 use complaintflow_log::clock::ManualClock;
-use complaintflow_log::{AppendOutcome, Direction, EventStore, ExpectedVersion, RecordedEvent};
+use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion, RecordedEvent};
 use complaintflow_server::engine::{Engine, EngineError, Submission, allow_all};
 use complaintflow_server::projections::{ComplaintRecord, Projections};
 use complaintflow_server::timers::{FireReport, Scheduler};

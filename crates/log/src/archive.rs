@@ -23,7 +23,7 @@ use std::io::{self, BufRead, Write};
 use crate::clock::ManualClock;
 use crate::codec::{self, DecodeError};
 use crate::hash::Hash;
-use crate::{Digest, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError};
+use crate::{Digest, EventStore, ExpectedVersion, LogReader, NewEvent, RecordedEvent, StoreError};
 
 /// The first bytes of every archive.
 pub const MAGIC: &[u8; 8] = b"CFLOGARC";
@@ -82,7 +82,7 @@ pub struct Summary {
 
 /// Writes the archive of `store`'s log up to its head at the moment of the call; events
 /// appended meanwhile are not included. Returns what the trailer says.
-pub async fn write(store: &dyn EventStore, out: &mut impl Write) -> Result<Summary, ArchiveError> {
+pub async fn write(store: &dyn LogReader, out: &mut impl Write) -> Result<Summary, ArchiveError> {
     let end = store.head();
     out.write_all(MAGIC)?;
     out.write_all(&[FORMAT])?;
@@ -282,7 +282,7 @@ pub async fn restore(
 /// Copies the log of `source` into the empty `target` whose clock is `clock`, page by
 /// page, checked as a restore is.
 pub async fn copy(
-    source: &dyn EventStore,
+    source: &dyn LogReader,
     target: &dyn EventStore,
     clock: &ManualClock,
 ) -> Result<u64, ArchiveError> {

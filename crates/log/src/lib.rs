@@ -42,18 +42,10 @@ pub use types::{
 /// The largest page any read returns, whatever the caller asks for.
 pub const MAX_PAGE: usize = 10_000;
 
+/// Reading the log: all an auditor's tools need (verifying, digests, exports, backups),
+/// from a store or from a running server's.
 #[async_trait]
-pub trait EventStore: Send + Sync + 'static {
-    /// Appends `events` to `stream` atomically, after checking `expected`. Returns once
-    /// the events are durable. A retry of an append already stored (same event ids, same
-    /// content) returns the original slots with `replayed = true` and writes nothing.
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError>;
-
+pub trait LogReader: Send + Sync + 'static {
     /// Up to `limit` events of one stream, starting at version `from` (inclusive) and
     /// going in `direction`. Backwards from `u64::MAX` reads from the end.
     async fn read_stream(
@@ -77,6 +69,34 @@ pub trait EventStore: Send + Sync + 'static {
     /// The version of the last durable event of `stream`, if it has any.
     async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError>;
 
+    /// What the backend found missing from its log when it opened, by its own durable
+    /// record of what was acknowledged. A store with a loss refuses appends.
+    fn known_loss(&self) -> Option<LogLoss> {
+        None
+    }
+
+    /// How many events are durable: the position the next event will get.
+    fn head(&self) -> u64 {
+        *self.watch_head().borrow()
+    }
+
+    /// Follows [`LogReader::head`]: changes after every durable commit.
+    fn watch_head(&self) -> watch::Receiver<u64>;
+}
+
+/// The log a node appends to: reading it, and appending, checked and durable.
+#[async_trait]
+pub trait EventStore: LogReader {
+    /// Appends `events` to `stream` atomically, after checking `expected`. Returns once
+    /// the events are durable. A retry of an append already stored (same event ids, same
+    /// content) returns the original slots with `replayed = true` and writes nothing.
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
+
     /// Where a durable event with this id landed in `stream`, if it is stored there. Lets
     /// a caller tell a retry of a stored append from a new one before it checks anything
     /// else. An event id is a retry key within its stream: other streams may use it too.
@@ -86,26 +106,12 @@ pub trait EventStore: Send + Sync + 'static {
         event_id: &uuid::Uuid,
     ) -> Result<Option<EventSlot>, StoreError>;
 
-    /// How many events are durable: the position the next event will get.
-    /// What the backend found missing from its log when it opened, by its own durable
-    /// record of what was acknowledged. A store with a loss refuses appends.
-    fn known_loss(&self) -> Option<LogLoss> {
-        None
-    }
-
     /// Whether appends can be taken now: an error says why not (the writer stopped after
     /// a failure, the log lost events). For readiness probes; an append reports the same
     /// error on its own.
     fn writable(&self) -> Result<(), StoreError> {
         Ok(())
     }
-
-    fn head(&self) -> u64 {
-        *self.watch_head().borrow()
-    }
-
-    /// Follows [`EventStore::head`]: changes after every durable commit.
-    fn watch_head(&self) -> watch::Receiver<u64>;
 
     /// The limits this store enforces.
     fn limits(&self) -> StoreLimits;

@@ -19,8 +19,8 @@ use crate::hash::{Link, chain_hash};
 use crate::lease::{Lease, SharedLease};
 use crate::replay::{self, StoredId};
 use crate::{
-    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, MAX_PAGE, NewEvent,
-    RecordedEvent, StoreError, StoreLimits, StreamId,
+    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, LogReader, MAX_PAGE,
+    NewEvent, RecordedEvent, StoreError, StoreLimits, StreamId,
 };
 
 /// An event log in memory.
@@ -92,6 +92,59 @@ impl Log {
         let position = *self.streams.get(stream)?.last()?;
         let event = self.events.get(usize::try_from(position).ok()?)?;
         Some((event.version, event.hash))
+    }
+}
+
+#[async_trait]
+impl LogReader for MemStore {
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log()?;
+        let Some(positions) = log.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let at = |position: &u64| log.events[*position as usize].clone();
+        let limit = limit.min(MAX_PAGE);
+        // A stream's versions are 0, 1, 2, … so its version is its index here.
+        Ok(match direction {
+            Direction::Forwards => positions
+                .iter()
+                .skip(usize::try_from(from).unwrap_or(usize::MAX))
+                .take(limit)
+                .map(at)
+                .collect(),
+            Direction::Backwards => {
+                let end = usize::try_from(from)
+                    .map_or(positions.len(), |from| from.saturating_add(1))
+                    .min(positions.len());
+                positions[..end].iter().rev().take(limit).map(at).collect()
+            }
+        })
+    }
+
+    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let log = self.log()?;
+        let from = usize::try_from(from).unwrap_or(usize::MAX);
+        Ok(log
+            .events
+            .iter()
+            .skip(from)
+            .take(limit.min(MAX_PAGE))
+            .cloned()
+            .collect())
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        Ok(self.log()?.stream_head(stream).map(|(version, _)| version))
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
     }
 }
 
@@ -188,52 +241,6 @@ impl EventStore for MemStore {
         })
     }
 
-    async fn read_stream(
-        &self,
-        stream: &StreamId,
-        from: u64,
-        direction: Direction,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let log = self.log()?;
-        let Some(positions) = log.streams.get(stream) else {
-            return Ok(Vec::new());
-        };
-        let at = |position: &u64| log.events[*position as usize].clone();
-        let limit = limit.min(MAX_PAGE);
-        // A stream's versions are 0, 1, 2, … so its version is its index here.
-        Ok(match direction {
-            Direction::Forwards => positions
-                .iter()
-                .skip(usize::try_from(from).unwrap_or(usize::MAX))
-                .take(limit)
-                .map(at)
-                .collect(),
-            Direction::Backwards => {
-                let end = usize::try_from(from)
-                    .map_or(positions.len(), |from| from.saturating_add(1))
-                    .min(positions.len());
-                positions[..end].iter().rev().take(limit).map(at).collect()
-            }
-        })
-    }
-
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let log = self.log()?;
-        let from = usize::try_from(from).unwrap_or(usize::MAX);
-        Ok(log
-            .events
-            .iter()
-            .skip(from)
-            .take(limit.min(MAX_PAGE))
-            .cloned()
-            .collect())
-    }
-
-    async fn stream_version(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        Ok(self.log()?.stream_head(stream).map(|(version, _)| version))
-    }
-
     async fn find_event(
         &self,
         stream: &StreamId,
@@ -248,10 +255,6 @@ impl EventStore for MemStore {
                 version: stored.version,
                 position: stored.position,
             }))
-    }
-
-    fn watch_head(&self) -> watch::Receiver<u64> {
-        self.head.clone()
     }
 
     fn limits(&self) -> StoreLimits {

@@ -1,10 +1,10 @@
-//! Recomputes hash chains and checks digests, against any [`EventStore`].
+//! Recomputes hash chains and checks digests, against any [`LogReader`].
 
 use std::collections::HashMap;
 use std::fmt;
 
 use super::hash::{Hash, Link, chain_hash, content_hash};
-use super::{Digest, Direction, EventStore, LogLoss, RecordedEvent, StoreError, StreamId};
+use super::{Digest, Direction, LogLoss, LogReader, RecordedEvent, StoreError, StreamId};
 
 const PAGE: usize = 4096;
 
@@ -141,7 +141,7 @@ fn unreadable(position: u64, err: &StoreError) -> BrokenLink {
 
 /// Walks the global log from the start up to `until` (exclusive), checking every link.
 /// Returns the report and the hash of the last event checked.
-async fn walk_log(store: &dyn EventStore, until: u64) -> Result<(VerifyReport, Hash), StoreError> {
+async fn walk_log(store: &dyn LogReader, until: u64) -> Result<(VerifyReport, Hash), StoreError> {
     let mut streams: HashMap<StreamId, (u64, Hash)> = HashMap::new();
     let mut prev_global = Hash::GENESIS;
     let mut next = 0u64;
@@ -216,7 +216,7 @@ async fn walk_log(store: &dyn EventStore, until: u64) -> Result<(VerifyReport, H
 
 /// Verifies the whole global log: every content hash, every stream link, every global link.
 /// A log that lost acknowledged events is never intact, however well what is left verifies.
-pub async fn verify_log(store: &dyn EventStore) -> Result<VerifyReport, StoreError> {
+pub async fn verify_log(store: &dyn LogReader) -> Result<VerifyReport, StoreError> {
     let mut report = walk_log(store, store.head()).await?.0;
     if report.first_break.is_none()
         && let Some(loss) = store.known_loss()
@@ -241,7 +241,7 @@ pub async fn verify_log(store: &dyn EventStore) -> Result<VerifyReport, StoreErr
 /// Verifies one stream: its versions, content hashes, and each event's links to the
 /// previous event of the stream and of the global log.
 pub async fn verify_stream(
-    store: &dyn EventStore,
+    store: &dyn LogReader,
     stream: &StreamId,
 ) -> Result<VerifyReport, StoreError> {
     let mut prev_stream = Hash::GENESIS;
@@ -300,7 +300,7 @@ fn stream_break(checked: u64, broken: BrokenLink) -> VerifyReport {
 }
 
 /// A digest of the log as it is now: the last durable position and its hash.
-pub async fn take_digest(store: &dyn EventStore) -> Result<Option<Digest>, StoreError> {
+pub async fn take_digest(store: &dyn LogReader) -> Result<Option<Digest>, StoreError> {
     let Some(last) = store.head().checked_sub(1) else {
         return Ok(None);
     };
@@ -325,7 +325,7 @@ pub enum DigestCheck {
 }
 
 pub async fn check_digest(
-    store: &dyn EventStore,
+    store: &dyn LogReader,
     digest: &Digest,
 ) -> Result<DigestCheck, StoreError> {
     let head = store.head();

@@ -36,8 +36,8 @@ use self::rows::{COLUMNS, bigint};
 use self::writer::{AppendRequest, Writer};
 use complaintflow_log::clock::{SharedClock, SystemClock};
 use complaintflow_log::{
-    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss, MAX_PAGE,
-    NewEvent, RecordedEvent, StoreError, StoreLimits, StreamId,
+    AppendOutcome, Direction, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss, LogReader,
+    MAX_PAGE, NewEvent, RecordedEvent, StoreError, StoreLimits, StreamId,
 };
 
 /// How to open a [`PgStore`].
@@ -268,30 +268,7 @@ fn poisoned() -> StoreError {
 }
 
 #[async_trait]
-impl EventStore for PgStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let events = self.limits.prepare(stream, events)?;
-        let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
-            stream: stream.clone(),
-            expected,
-            events,
-            reply,
-        };
-        self.sender()?
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
-    }
-
+impl LogReader for PgStore {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -356,6 +333,40 @@ impl EventStore for PgStore {
         })
     }
 
+    fn known_loss(&self) -> Option<LogLoss> {
+        self.loss.clone()
+    }
+
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let events = self.limits.prepare(stream, events)?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected,
+            events,
+            reply,
+        };
+        self.sender()?
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
     async fn find_event(
         &self,
         stream: &StreamId,
@@ -384,14 +395,6 @@ impl EventStore for PgStore {
             })),
             _ => Err(PgError::corrupt(at, "negative version or position").into()),
         }
-    }
-
-    fn known_loss(&self) -> Option<LogLoss> {
-        self.loss.clone()
-    }
-
-    fn watch_head(&self) -> watch::Receiver<u64> {
-        self.head.clone()
     }
 
     fn limits(&self) -> StoreLimits {

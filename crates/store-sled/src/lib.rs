@@ -30,8 +30,8 @@ use complaintflow_log::clock::{SharedClock, SystemClock};
 use complaintflow_log::parallel;
 use complaintflow_log::{
     AppendOutcome, Direction, EncodedPage, EventSlot, EventStore, ExpectedVersion, Hash, LogLoss,
-    MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue, StreamId,
-    WriterFailure,
+    LogReader, MAX_PAGE, NewEvent, PageRecord, RecordedEvent, StoreError, StoreLimits, StoredValue,
+    StreamId, WriterFailure,
 };
 use complaintflow_log::{chunk, codec};
 
@@ -318,31 +318,7 @@ impl SledStore {
 }
 
 #[async_trait]
-impl EventStore for SledStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let events = self.limits.prepare(stream, events)?;
-        self.backfill.start();
-        let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
-            stream: stream.clone(),
-            expected,
-            events,
-            reply,
-        };
-        self.sender()?
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
-    }
-
+impl LogReader for SledStore {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -383,6 +359,41 @@ impl EventStore for SledStore {
         )
     }
 
+    fn watch_head(&self) -> watch::Receiver<u64> {
+        self.durable.clone()
+    }
+
+    fn known_loss(&self) -> Option<LogLoss> {
+        self.loss.clone()
+    }
+}
+
+#[async_trait]
+impl EventStore for SledStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let events = self.limits.prepare(stream, events)?;
+        self.backfill.start();
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected,
+            events,
+            reply,
+        };
+        self.sender()?
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+    }
+
     async fn find_event(
         &self,
         stream: &StreamId,
@@ -407,14 +418,6 @@ impl EventStore for SledStore {
             version: entry.version,
             position: entry.position,
         }))
-    }
-
-    fn watch_head(&self) -> watch::Receiver<u64> {
-        self.durable.clone()
-    }
-
-    fn known_loss(&self) -> Option<LogLoss> {
-        self.loss.clone()
     }
 
     fn writable(&self) -> Result<(), StoreError> {

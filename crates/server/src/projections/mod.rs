@@ -35,7 +35,7 @@ pub use stats::{BucketKey, HandlingCounts, Statistics, StatsBucket, StatsFilter}
 use complaintflow_domain::Policy;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::{
-    EncodedPage, EventStore, Hash, MAX_PAGE, RecordedEvent, StoreError, subscription,
+    EncodedPage, EventStore, Hash, LogReader, MAX_PAGE, RecordedEvent, StoreError, subscription,
 };
 use model::Model;
 use snapshot::Unusable;
@@ -228,7 +228,7 @@ impl Projections {
     #[instrument(skip_all)]
     pub async fn catch_up(
         &self,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
         progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
         let runtime = tokio::runtime::Handle::current();
@@ -238,7 +238,7 @@ impl Projections {
     fn fold_backlog(
         &self,
         runtime: &tokio::runtime::Handle,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
         let _writing = self.writing.lock().map_err(|_| poisoned())?;
@@ -292,7 +292,7 @@ impl Projections {
     fn built_from_another_log(
         &self,
         runtime: &tokio::runtime::Handle,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
     ) -> Result<Option<String>, ProjectionError> {
         let (checkpoint, built_from) = {
             let model = self.read();
@@ -439,7 +439,7 @@ const READ_AHEAD: usize = 6;
 /// What lies beyond `target` is read one page after another, to the end.
 fn log_pages<'a>(
     runtime: &'a tokio::runtime::Handle,
-    store: &'a dyn EventStore,
+    store: &'a dyn LogReader,
     start: u64,
     target: u64,
 ) -> impl Iterator<Item = Result<EncodedPage, StoreError>> + 'a {
@@ -494,7 +494,7 @@ fn log_pages<'a>(
 /// The global chain hash of the event at `position`.
 fn hash_at(
     runtime: &tokio::runtime::Handle,
-    store: &dyn EventStore,
+    store: &dyn LogReader,
     position: u64,
 ) -> Result<Hash, ProjectionError> {
     let events = runtime.block_on(store.read_all(position, 1))?;
