@@ -175,3 +175,87 @@ fn an_import_that_fails_says_what_went_in() {
     // Running it again stops at the same line, with the same events in.
     assert_eq!(import(), first);
 }
+
+/// While `serve` holds a data directory, `verify`, `digest`, `export` and `backup` read it
+/// through the server's local socket, a prefix of the log as it stood when each began:
+/// the digest still checks once the server stops, the backup restores to a log that
+/// extends it, every exported line is in the export taken afterwards. The socket is the
+/// directory owner's alone and goes with the server; `rebuild`, which would write, still
+/// refuses the directory.
+#[test]
+fn the_read_only_commands_work_while_the_server_runs() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    demo(&data);
+    let dir = data.to_str().unwrap();
+    let log = tmp.path().join("server.log");
+    let mut server = support::cli::serve(&data)
+        .stderr(support::cli::log_file(&log))
+        .spawn()
+        .unwrap();
+    support::cli::listening(&mut server, Some(&log));
+    let socket = data.join("local.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the owner's alone");
+
+    let verified = ok(&["verify", "--data-dir", dir]);
+    assert!(verified.starts_with("intact: "), "{verified}");
+    let complaint = ok(&[
+        "verify",
+        "--data-dir",
+        dir,
+        "--complaint",
+        "SH-0042:CMP-0000001",
+    ]);
+    assert!(complaint.starts_with("intact: "), "{complaint}");
+    let running_digest = digest(&data);
+    let running_archive = tmp.path().join("running.cfarc");
+    ok(&[
+        "backup",
+        "--data-dir",
+        dir,
+        "--out",
+        running_archive.to_str().unwrap(),
+    ]);
+    let running_export = ok(&["export", "--data-dir", dir]);
+    assert!(running_export.lines().count() > 40, "{running_export}");
+    let refused = fails(&["rebuild", "--data-dir", dir]);
+    assert!(refused.contains("in use by another process"), "{refused}");
+
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(server.wait().unwrap().success());
+    assert!(!socket.exists(), "the socket goes with the server");
+
+    let check = ok(&["digest", "--data-dir", dir, "--check", &running_digest]);
+    assert!(check.starts_with("consistent"), "{check}");
+    let restored = tmp.path().join("restored");
+    ok(&[
+        "restore",
+        "--from",
+        running_archive.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    let restored_check = ok(&[
+        "digest",
+        "--data-dir",
+        restored.to_str().unwrap(),
+        "--check",
+        &running_digest,
+    ]);
+    assert!(restored_check.starts_with("consistent"), "{restored_check}");
+    let export = ok(&["export", "--data-dir", dir]);
+    let lines: std::collections::HashSet<&str> = export.lines().collect();
+    for line in running_export.lines() {
+        assert!(
+            lines.contains(line),
+            "exported while running, gone after: {line}"
+        );
+    }
+}

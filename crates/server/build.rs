@@ -15,6 +15,10 @@ const PROTOS: &[&str] = &[
     "../../proto/complaintflow/v1/follow_ups.proto",
 ];
 
+/// Served on the data directory's local socket only: compiled apart, so that the network
+/// port's reflection does not list it.
+const LOCAL_PROTOS: &[&str] = &["../../proto/complaintflow/local/v1/log.proto"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=../../proto");
     let mut compiler = protox::Compiler::new(["../../proto"])?;
@@ -36,5 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // tonic's codec, but a request body that is not valid protobuf is INVALID_ARGUMENT.
         .codec_path("crate::api::codec::Codec")
         .compile_fds(descriptors)?;
+    let mut local = protox::Compiler::new(["../../proto"])?;
+    local.open_files(LOCAL_PROTOS)?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .codec_path("crate::api::codec::Codec")
+        .compile_fds(local.file_descriptor_set())?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `verify` and `digest`: what an auditor runs against the log (a data directory's, or
-//! a database's with `--store`).
+//! a database's with `--store`), also while a server runs on it.
 
 use std::process::ExitCode;
 
@@ -22,8 +22,8 @@ pub(super) struct VerifyArgs {
 }
 
 pub(super) async fn verify(args: VerifyArgs) -> CliResult {
-    let opened = args.store.open_existing().await?;
-    let store = opened.shared();
+    let opened = args.store.open_for_reading().await?;
+    let store = opened.reader();
     for line in opened.recorded_overrides()? {
         println!("note: an operator accepted a loss of acknowledged events: {line}");
     }
@@ -58,8 +58,8 @@ pub(super) struct DigestArgs {
 }
 
 pub(super) async fn digest(args: DigestArgs) -> CliResult {
-    let opened = args.store.open_intact().await?;
-    let store = opened.shared();
+    let opened = args.store.open_intact_for_reading().await?;
+    let store = opened.reader();
     let code = match args.check {
         None => {
             if let Some(digest) = take_digest(store.as_ref()).await? {

@@ -65,10 +65,10 @@ fn shown(location: &StoreLocation) -> String {
 }
 
 pub(super) async fn backup(args: BackupArgs) -> CliResult {
-    let store = args.store.open_intact().await?;
+    let store = args.store.open_intact_for_reading().await?;
     let partial = partial_name(&args.out);
     let mut out = BufWriter::new(File::create(&partial)?);
-    let summary = archive::write(store.shared().as_ref(), &mut out).await?;
+    let summary = archive::write(store.reader().as_ref(), &mut out).await?;
     let file = out
         .into_inner()
         .map_err(std::io::IntoInnerError::into_error)?;

@@ -13,10 +13,11 @@ mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use complaintflow_log::StoreError;
+use complaintflow_log::{LogReader, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,6 +68,11 @@ impl StoreArg {
         complaintflow_server::node::OpenedStore::open(&self.location(), options).await
     }
 
+    /// The log, if it lost nothing acknowledged: for commands that read it as the truth.
+    pub async fn open_intact(&self) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
+        self.open_existing().await?.intact()
+    }
+
     /// The log to write to, created if it is a data directory that does not exist yet,
     /// refused if it lost acknowledged events. `clock` stamps what is appended.
     pub async fn open_for_writes(
@@ -83,9 +89,85 @@ impl StoreArg {
             .intact()
     }
 
-    /// The log, if it lost nothing acknowledged: for commands that read it as the truth.
-    pub async fn open_intact(&self) -> Result<complaintflow_server::node::OpenedStore, StoreError> {
-        self.open_existing().await?.intact()
+    /// The log for a command that only reads it, whatever it lost: opened here, or read
+    /// through the local socket of the server that holds the data directory.
+    pub async fn open_for_reading(&self) -> Result<LogSource, Box<dyn std::error::Error>> {
+        match self.open_existing().await {
+            Ok(opened) => Ok(LogSource::Opened(opened)),
+            Err(StoreError::DataDirLocked { path }) => {
+                let socket = complaintflow_server::local_log::socket_path(&self.data.data_dir);
+                match complaintflow_server::local_log::ServedLog::connect(&socket).await {
+                    Ok(served) => Ok(LogSource::Served {
+                        log: Arc::new(served),
+                        data_dir: self.data.data_dir.clone(),
+                    }),
+                    Err(err) => Err(format!(
+                        "data directory {} is in use by another process, and no server answers \
+                         on its local socket: {err}",
+                        path.display()
+                    )
+                    .into()),
+                }
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// As [`StoreArg::open_for_reading`], if the log lost nothing acknowledged: for
+    /// commands that read it as the truth.
+    pub async fn open_intact_for_reading(&self) -> Result<LogSource, Box<dyn std::error::Error>> {
+        Ok(self.open_for_reading().await?.intact()?)
+    }
+}
+
+/// A log a read-only command reads: a store it opened, or a running server's, read
+/// through that server's local socket.
+pub enum LogSource {
+    Opened(complaintflow_server::node::OpenedStore),
+    Served {
+        log: Arc<complaintflow_server::local_log::ServedLog>,
+        data_dir: PathBuf,
+    },
+}
+
+impl LogSource {
+    pub fn reader(&self) -> Arc<dyn LogReader> {
+        match self {
+            Self::Opened(opened) => opened.shared(),
+            Self::Served { log, .. } => log.clone(),
+        }
+    }
+
+    /// The source, unless its log lost acknowledged events.
+    pub fn intact(self) -> Result<Self, StoreError> {
+        match self {
+            Self::Opened(opened) => Ok(Self::Opened(opened.intact()?)),
+            Self::Served { log, data_dir } => match log.known_loss() {
+                None => Ok(Self::Served { log, data_dir }),
+                Some(loss) => Err(StoreError::LogLoss {
+                    path: complaintflow_server::node::events_dir(&data_dir),
+                    loss,
+                }),
+            },
+        }
+    }
+
+    /// The losses an operator accepted (the embedded log records them in its directory,
+    /// which a running server does not lock for reading).
+    pub fn recorded_overrides(&self) -> std::io::Result<Vec<String>> {
+        match self {
+            Self::Opened(opened) => opened.recorded_overrides(),
+            Self::Served { data_dir, .. } => complaintflow_store_sled::recorded_overrides(
+                &complaintflow_server::node::events_dir(data_dir),
+            ),
+        }
+    }
+
+    pub async fn close(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Opened(opened) => opened.close().await,
+            Self::Served { .. } => Ok(()),
+        }
     }
 }
 

@@ -35,8 +35,8 @@ pub(super) struct ExportArgs {
 }
 
 pub(super) async fn export(args: ExportArgs) -> CliResult {
-    let opened = args.store.open_intact().await?;
-    let store = opened.shared();
+    let opened = args.store.open_intact_for_reading().await?;
+    let store = opened.reader();
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
         let projections = complaintflow_server::projections::Projections::open(

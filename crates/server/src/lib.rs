@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod export;
 pub mod http;
+pub mod local_log;
 pub mod node;
 pub mod notify;
 pub mod projections;

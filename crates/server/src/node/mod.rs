@@ -299,6 +299,21 @@ pub async fn serve_with_clock(
         tokens,
         clock: clock_for_auth,
     })));
+    // While this process holds the embedded log, the operator's read-only tools read it
+    // here (see `local_log`). A database needs no such door: the tools open it themselves.
+    let local_socket = match &opened {
+        OpenedStore::Sled(_) => {
+            let log: Arc<dyn complaintflow_log::LogReader> = store.clone();
+            match crate::local_log::serve(&config.data_dir, log, stop_tx.subscribe()) {
+                Ok(socket) => Some(socket),
+                Err(err) => {
+                    warn!(error = %err, "no local socket: verify, digest, export and backup cannot read this data directory while the server runs");
+                    None
+                }
+            }
+        }
+        OpenedStore::Postgres(_) => None,
+    };
     on_listening(Listening {
         grpc: bound,
         http: http.as_ref().map(|(address, _)| *address),
@@ -355,6 +370,9 @@ pub async fn serve_with_clock(
     }
     if let Some((_, task)) = http {
         let _ = task.await;
+    }
+    if let Some(socket) = local_socket {
+        socket.close().await;
     }
     opened.close().await?;
     follower.abort();
