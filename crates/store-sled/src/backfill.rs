@@ -1,4 +1,4 @@
-//! Puts the ids stored before the store opened into the id filter (see `seen`), on a
+//! Puts the ids stored before the store opened into the id filter (see `id_filter`), on a
 //! thread of its own, the first time an append or a retry check needs the filter.
 //!
 //! Scanning a million id keys takes about a second of one core: a store opened only to
@@ -13,22 +13,22 @@ use std::time::Instant;
 
 use tracing::{info, warn};
 
+use super::id_filter::IdFilter;
 use super::keys::ID_PREFIX;
-use super::seen::Seen;
 
 pub(crate) struct Backfill {
     log: sled::Tree,
-    seen: Arc<Seen>,
+    filter: Arc<IdFilter>,
     started: AtomicBool,
     stop: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Backfill {
-    pub(crate) fn new(log: sled::Tree, seen: Arc<Seen>) -> Self {
+    pub(crate) fn new(log: sled::Tree, filter: Arc<IdFilter>) -> Self {
         Self {
             log,
-            seen,
+            filter,
             started: AtomicBool::new(false),
             stop: Arc::new(AtomicBool::new(false)),
             thread: Mutex::new(None),
@@ -40,14 +40,14 @@ impl Backfill {
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (log, seen, stop) = (self.log.clone(), self.seen.clone(), self.stop.clone());
+        let (log, filter, stop) = (self.log.clone(), self.filter.clone(), self.stop.clone());
         let spawned = std::thread::Builder::new()
             .name("complaintflow-ids".into())
             .spawn(move || {
                 let filled = super::guard::guarded(
                     || "the event-id index".to_owned(),
                     || {
-                        fill(&log, &seen, &stop);
+                        fill(&log, &filter, &stop);
                         Ok(())
                     },
                 );
@@ -84,9 +84,9 @@ impl Drop for Backfill {
     }
 }
 
-/// Every id key stored, into `seen`; then `seen` is complete. Ids the writer stores
+/// Every id key stored, into `filter`; then `filter` is complete. Ids the writer stores
 /// meanwhile are inserted by the writer too, so an id this scan misses is not lost.
-fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
+fn fill(log: &sled::Tree, filter: &IdFilter, stop: &AtomicBool) {
     let started = Instant::now();
     let mut ids = 0u64;
     for key in log.scan_prefix(ID_PREFIX).keys() {
@@ -96,7 +96,7 @@ fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
         match key {
             Ok(key) => {
                 if let Some(event_id) = super::keys::event_id_of_id_key(&key) {
-                    seen.insert(event_id);
+                    filter.insert(event_id);
                 }
             }
             Err(err) => {
@@ -106,7 +106,7 @@ fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
         }
         ids += 1;
     }
-    seen.mark_complete();
+    filter.mark_complete();
     info!(
         ids,
         seconds = started.elapsed().as_secs_f64(),
@@ -117,8 +117,8 @@ fn fill(log: &sled::Tree, seen: &Seen, stop: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id_filter::tests::false_positives;
     use crate::keys::legacy_id_key as id_key;
-    use crate::seen::tests::false_positives;
     use uuid::Uuid;
 
     /// The id key of the event id `n`, whose 16 bytes are `n` big-endian.
@@ -134,18 +134,18 @@ mod tests {
             log.insert(key(n), &[]).unwrap();
         }
         log.insert(b"s-not-an-id", &[]).unwrap();
-        let seen = Arc::new(Seen::new(3_000));
-        let backfill = Backfill::new(log, seen.clone());
+        let filter = Arc::new(IdFilter::new(3_000));
+        let backfill = Backfill::new(log, filter.clone());
         assert!(
-            seen.may_contain(&9_999u128.to_be_bytes()),
+            filter.may_contain(&9_999u128.to_be_bytes()),
             "incomplete: perhaps"
         );
         backfill.start();
         backfill.start();
         let thread = backfill.lock().take().unwrap();
         thread.join().unwrap();
-        assert!((0..3_000u128).all(|n| seen.may_contain(&n.to_be_bytes())));
-        let strangers = false_positives(&seen);
+        assert!((0..3_000u128).all(|n| filter.may_contain(&n.to_be_bytes())));
+        let strangers = false_positives(&filter);
         assert!(strangers < 100, "{strangers} false positives in 10,000");
     }
 
@@ -154,11 +154,11 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let log = db.open_tree("log").unwrap();
         log.insert(key(1), &[]).unwrap();
-        let seen = Arc::new(Seen::new(1));
-        let backfill = Backfill::new(log, seen.clone());
+        let filter = Arc::new(IdFilter::new(1));
+        let backfill = Backfill::new(log, filter.clone());
         backfill.stop.store(true, Ordering::Relaxed);
         backfill.start();
         backfill.stop();
-        assert!(seen.may_contain(&7u128.to_be_bytes()));
+        assert!(filter.may_contain(&7u128.to_be_bytes()));
     }
 }

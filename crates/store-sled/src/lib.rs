@@ -9,8 +9,8 @@ mod acknowledged;
 mod backfill;
 mod durability;
 mod guard;
+mod id_filter;
 mod keys;
-mod seen;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -105,8 +105,8 @@ pub struct SledStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     limits: StoreLimits,
     /// The writer's filter of stored event ids: most lookups of a new id end here.
-    seen_ids: Arc<seen::Seen>,
-    /// Fills `seen_ids` with the ids stored before opening, once appends begin.
+    id_filter: Arc<id_filter::IdFilter>,
+    /// Fills `id_filter` with the ids stored before opening, once appends begin.
     backfill: backfill::Backfill,
     /// What the log lost, by the acknowledged record; appends are refused while set.
     loss: Option<LogLoss>,
@@ -169,8 +169,8 @@ impl SledStore {
 
         let (durable_tx, durable) = watch::channel(tail.next_position);
         let (queue_tx, queue_rx) = mpsc::channel(options.queue_depth);
-        let seen_ids = Arc::new(seen::Seen::new(tail.next_position as usize));
-        let backfill = backfill::Backfill::new(log.clone(), seen_ids.clone());
+        let id_filter = Arc::new(id_filter::IdFilter::new(tail.next_position as usize));
+        let backfill = backfill::Backfill::new(log.clone(), id_filter.clone());
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
             .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
@@ -180,7 +180,7 @@ impl SledStore {
         }
         let writer = Writer {
             db: db.clone(),
-            seen_ids: seen_ids.clone(),
+            id_filter: id_filter.clone(),
             heads: Default::default(),
             log: log.clone(),
             clock: options.clock,
@@ -207,7 +207,7 @@ impl SledStore {
             queue: Mutex::new(Some(queue_tx)),
             writer: Mutex::new(Some(handle)),
             limits: options.limits,
-            seen_ids,
+            id_filter,
             backfill,
             loss,
             failure: failure_cell,
@@ -221,7 +221,7 @@ impl SledStore {
     /// Whether the id filter holds every id stored before opening (see `backfill`).
     #[doc(hidden)]
     pub fn id_filter_complete(&self) -> bool {
-        self.seen_ids.is_complete()
+        self.id_filter.is_complete()
     }
 
     /// Stops taking appends, lets every queued append finish, and flushes. Appends that
@@ -403,7 +403,7 @@ impl EventStore for SledStore {
         // can become durable, so an id stored below this head is always in the filter.
         let durable = *self.durable.borrow();
         self.backfill.start();
-        if !self.seen_ids.may_contain(event_id.as_bytes()) {
+        if !self.id_filter.may_contain(event_id.as_bytes()) {
             return Ok(None);
         }
         let stored = guarded(

@@ -31,8 +31,8 @@ use uuid::Uuid;
 
 use super::acknowledged::{Acknowledged, AcknowledgedFile};
 use super::durability::DiskSync;
+use super::id_filter::IdFilter;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
-use super::seen::Seen;
 use crate::sled_error;
 use complaintflow_log::append_metrics;
 use complaintflow_log::chunk::ChunkBuilder;
@@ -84,7 +84,7 @@ const RECORD_OVERHEAD: usize = 224;
 
 /// What the writer knows without asking sled, lent to a group while it stages.
 pub(crate) struct Known<'a> {
-    ids: &'a Seen,
+    ids: &'a IdFilter,
     heads: &'a HashMap<StreamId, StreamHead>,
 }
 
@@ -106,8 +106,8 @@ pub(crate) struct LogTail {
 
 pub(crate) struct Writer {
     pub db: sled::Db,
-    /// Event ids (their 16 bytes) that may be stored (see `seen`), shared with readers.
-    pub seen_ids: Arc<Seen>,
+    /// Event ids (their 16 bytes) that may be stored (see `id_filter`), shared with readers.
+    pub id_filter: Arc<IdFilter>,
     /// The heads of recently appended streams, so that a busy complaint's next append
     /// does not ask sled.
     pub heads: HashMap<StreamId, StreamHead>,
@@ -222,7 +222,7 @@ impl Writer {
 
     fn known(&self) -> Known<'_> {
         Known {
-            ids: &self.seen_ids,
+            ids: &self.id_filter,
             heads: &self.heads,
         }
     }
@@ -276,7 +276,7 @@ impl Writer {
             }
             self.tail = group.tail;
             for (_, id) in group.ids.keys() {
-                self.seen_ids.insert(id.as_bytes());
+                self.id_filter.insert(id.as_bytes());
             }
             if self.heads.len() + group.heads.len() > MAX_CACHED_HEADS {
                 self.heads.clear();

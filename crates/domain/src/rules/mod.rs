@@ -3,14 +3,14 @@
 
 mod compensation;
 mod contact;
-mod engine;
+mod escalation;
 mod plan;
 mod records;
 mod violation;
 
 pub use violation::RuleViolation;
 
-use engine::TimerEvent;
+use escalation::TimerEvent;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -205,9 +205,9 @@ fn check_event(
         E::CompensationRequested(p) => compensation::check_request(state, p),
         E::CompensationApproved(p) => compensation::check_approval(state, p, ctx, policy),
         E::CompensationRejected(p) => compensation::check_rejection(state, p, ctx),
-        E::Escalated(p) => engine::check_escalation(state, p, ctx, policy),
-        E::EngineerDispatched(p) => engine::check_dispatch(p, ctx),
-        E::OnSiteAppraisalRecorded(_) => engine::check_appraisal(state),
+        E::Escalated(p) => escalation::check_escalation(state, p, ctx, policy),
+        E::EngineerDispatched(p) => escalation::check_dispatch(p, ctx),
+        E::OnSiteAppraisalRecorded(_) => escalation::check_appraisal(state),
         E::CorrectiveActionAssigned(p) => plan::check_action_assigned(state, &p.action_id),
         E::CorrectiveActionDone(p) => plan::check_action_step(state, &p.action_id, false),
         E::CorrectiveActionVerified(p) => plan::check_action_step(state, &p.action_id, true),
@@ -219,18 +219,22 @@ fn check_event(
             }
         }
         E::DeadlineWarning(p) => {
-            engine::check_deadline_event(state, &p.deadline, TimerEvent::Warning, ctx, policy)
+            escalation::check_deadline_event(state, &p.deadline, TimerEvent::Warning, ctx, policy)
                 .map(drop)
         }
         E::DeadlineMissed(p) => {
-            engine::check_deadline_event(state, &p.deadline, TimerEvent::Missed, ctx, policy)
+            escalation::check_deadline_event(state, &p.deadline, TimerEvent::Missed, ctx, policy)
                 .map(drop)
         }
-        E::CallbackDue(p) => {
-            engine::check_deadline_event(state, &p.deadline, TimerEvent::CallbackDue, ctx, policy)
-                .map(drop)
-        }
-        E::ProgressReportDue(p) => engine::check_progress_report_due(state, p, ctx, policy),
+        E::CallbackDue(p) => escalation::check_deadline_event(
+            state,
+            &p.deadline,
+            TimerEvent::CallbackDue,
+            ctx,
+            policy,
+        )
+        .map(drop),
+        E::ProgressReportDue(p) => escalation::check_progress_report_due(state, p, ctx, policy),
         E::Acknowledged(p) => records::check_acknowledgement(p, ctx),
         E::DuplicateMerged(p) => records::check_duplicate_merged(state, p),
         E::PlanPromiseRenewed(p) => records::check_plan_renewal(state, p, ctx),

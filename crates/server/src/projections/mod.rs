@@ -11,13 +11,13 @@
 //! another policy or layout, since deadlines depend on both) they are rebuilt from the
 //! log, which is why nothing is fsynced per batch.
 
+mod fold;
 mod keys;
 mod model;
 mod query;
 mod record;
 mod snapshot;
 mod stats;
-mod working;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -37,9 +37,9 @@ use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::{
     EncodedPage, EventStore, Hash, LogReader, MAX_PAGE, RecordedEvent, StoreError, subscription,
 };
+use fold::Fold;
 use model::Model;
 use snapshot::Unusable;
-use working::Fold;
 
 /// Bump when what the read models hold changes meaning: snapshots taken before are
 /// then set aside and the read models rebuilt.
@@ -198,7 +198,7 @@ impl Projections {
             return Ok(());
         };
         let next = last.position + 1;
-        let changes = working::fold(&|id| self.stored(id), &self.policy, events);
+        let changes = fold::fold(&|id| self.stored(id), &self.policy, events);
         let skipped = changes.skipped;
         let mut model = self.write();
         model.install(changes, next, &self.policy);

@@ -12,9 +12,9 @@ use jiff::Timestamp;
 use foldhash::HashMap;
 use std::sync::Arc;
 
+use super::fold::{Changes, FollowUpChange};
 use super::record::{ComplaintRecord, ScheduledTimer, TimerMoment};
 use super::stats::{Buckets, merge_buckets};
-use super::working::{Changes, FollowUpChange};
 use complaintflow_domain::Policy;
 use complaintflow_domain::follow_up::{self, FollowUpState};
 use complaintflow_domain::values::{ComplaintId, FollowUpId};

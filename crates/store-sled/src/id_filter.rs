@@ -21,7 +21,7 @@ use fastbloom::AtomicBloomFilter;
 const FALSE_POSITIVE_RATE: f64 = 0.001;
 const FIRST_CAPACITY: usize = 1 << 20;
 
-pub(crate) struct Seen {
+pub(crate) struct IdFilter {
     filters: RwLock<Vec<Filter>>,
     /// Every id stored before the store opened has been inserted.
     complete: AtomicBool,
@@ -52,7 +52,7 @@ impl Filter {
     }
 }
 
-impl Seen {
+impl IdFilter {
     /// An incomplete filter with room for `expected` ids and as many again.
     pub(crate) fn new(expected: usize) -> Self {
         Self::starting_at(FIRST_CAPACITY, expected)
@@ -110,7 +110,7 @@ pub(super) mod tests {
     use super::*;
 
     /// How many of 10,000 ids never inserted the filter does not rule out.
-    pub(crate) fn false_positives(seen: &Seen) -> usize {
+    pub(crate) fn false_positives(seen: &IdFilter) -> usize {
         (10_000..20_000u128)
             .filter(|n| seen.may_contain(&n.to_be_bytes()))
             .count()
@@ -119,7 +119,7 @@ pub(super) mod tests {
     #[test]
     fn inserted_ids_are_always_found_and_most_others_are_not() {
         let keys: Vec<[u8; 16]> = (0..5_000u128).map(u128::to_be_bytes).collect();
-        let seen = Seen::new(1000);
+        let seen = IdFilter::new(1000);
         for key in &keys {
             seen.insert(key);
         }
@@ -131,7 +131,7 @@ pub(super) mod tests {
 
     #[test]
     fn an_incomplete_filter_rules_nothing_out() {
-        let seen = Seen::new(0);
+        let seen = IdFilter::new(0);
         seen.insert(&[1; 16]);
         assert!((0..100u128).all(|n| seen.may_contain(&n.to_be_bytes())));
         seen.mark_complete();
@@ -141,7 +141,7 @@ pub(super) mod tests {
 
     #[test]
     fn a_full_filter_is_followed_by_a_larger_one() {
-        let seen = Seen::starting_at(100, 0);
+        let seen = IdFilter::starting_at(100, 0);
         seen.mark_complete();
         let keys = (0..110u128).map(u128::to_be_bytes);
         for key in keys.clone() {
