@@ -77,7 +77,7 @@ impl Scheduler {
     /// Fires every timer due by the clock's now, earliest first, including those that
     /// come due because of what was fired. Waits for the projections to see each round
     /// of firings before looking again; never fires one timer twice in a pass.
-    pub async fn fire_due(&self) -> Result<FireReport, EngineError> {
+    pub async fn fire_due(&self) -> Result<FireReport, SchedulerError> {
         let mut report = FireReport::default();
         let mut attempted = HashSet::new();
         loop {
@@ -85,8 +85,7 @@ impl Scheduler {
             self.projections.wait_for(self.engine.store().head()).await;
             let due = self
                 .projections
-                .due_timers(now, BATCH)
-                .map_err(projection_error)?;
+                .due_timers(now, BATCH)?;
             let fresh: Vec<_> = due
                 .into_iter()
                 .filter(|timer| {
@@ -313,6 +312,11 @@ pub fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
     }
 }
 
-fn projection_error(err: crate::projections::ProjectionError) -> EngineError {
-    EngineError::Store(StoreError::Backend(err.to_string()))
+/// Why a pass of the scheduler stopped: a firing refused, or the deadline index unread.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("reading the due deadlines: {0}")]
+    Projection(#[from] crate::projections::ProjectionError),
 }
