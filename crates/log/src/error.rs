@@ -102,5 +102,115 @@ pub enum StoreError {
     WriterStopped(#[source] Arc<WriterFailure>),
 
     #[error("storage backend error: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
+}
+
+impl StoreError {
+    /// A backend failure with no error underneath (a poisoned lock, a task that panicked).
+    pub fn backend(what: impl Into<String>) -> Self {
+        Self::Backend(BackendError::new(what))
+    }
+
+    /// A backend failure caused by `source`: what was being done, and the error itself.
+    pub fn backend_from(
+        what: impl AsRef<str>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend(BackendError::from_source(what, source))
+    }
+}
+
+/// A backend failure none of the other variants names: what failed and, when there is
+/// one, the backend's own error, kept as the source. Cheap to clone, so that every
+/// append of a failed group can carry it.
+///
+/// Its message includes what the source says: the command line, the logs and the
+/// operators read messages, not source chains.
+#[derive(Debug, Clone)]
+pub struct BackendError {
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl BackendError {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self {
+            message: what.into(),
+            source: None,
+        }
+    }
+
+    /// `what` was being done when `source` happened.
+    pub fn from_source(
+        what: impl AsRef<str>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: format!("{}: {source}", what.as_ref()),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// `source`, with a message that already says all it should (its causes included).
+    pub fn described(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod backend_error_tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_backend_error_keeps_its_source_and_says_what_it_says() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "read-only file system",
+        );
+        let err = StoreError::backend_from("cannot sync /data/events", io);
+        assert_eq!(
+            err.to_string(),
+            "storage backend error: cannot sync /data/events: read-only file system"
+        );
+        let backend = err.source().expect("the backend error");
+        let io = backend.source().expect("the io error underneath");
+        assert_eq!(
+            io.downcast_ref::<std::io::Error>()
+                .map(std::io::Error::kind),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        assert!(
+            StoreError::backend("a lock was poisoned")
+                .source()
+                .is_some()
+        );
+        assert!(
+            StoreError::backend("a lock was poisoned")
+                .source()
+                .and_then(|backend| backend.source())
+                .is_none()
+        );
+    }
 }

@@ -28,7 +28,7 @@ pub mod verify;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{BackendSource, InvalidInput, StoreError, WriterFailure};
+pub use error::{BackendError, BackendSource, InvalidInput, StoreError, WriterFailure};
 pub use hash::Hash;
 pub use lease::Lease;
 pub use limits::{PreparedEvent, StoreLimits};

@@ -77,7 +77,7 @@ impl MemStore {
     fn log(&self) -> Result<MutexGuard<'_, Log>, StoreError> {
         self.log
             .lock()
-            .map_err(|_| StoreError::Backend("the in-memory log's lock was poisoned".into()))
+            .map_err(|_| StoreError::backend("the in-memory log's lock was poisoned"))
     }
 }
 

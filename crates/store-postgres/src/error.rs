@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use complaintflow_log::StoreError;
+use complaintflow_log::{BackendError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
@@ -89,7 +89,7 @@ impl From<PgError> for StoreError {
         match err {
             PgError::Corrupt { location, reason } => StoreError::Corrupt { location, reason },
             err if err.is_outage() => StoreError::Unavailable(with_causes(&err)),
-            err => StoreError::Backend(with_causes(&err)),
+            err => StoreError::Backend(BackendError::described(with_causes(&err), err)),
         }
     }
 }

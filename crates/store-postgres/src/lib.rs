@@ -190,7 +190,7 @@ impl PgStore {
         if let Some(writer) = writer {
             writer
                 .await
-                .map_err(|e| StoreError::Backend(format!("the writer task failed: {e}")))?;
+                .map_err(|e| StoreError::backend_from("the writer task failed", e))?;
         }
         Ok(())
     }
@@ -264,7 +264,7 @@ async fn find_loss(client: &deadpool_postgres::Client) -> Result<(Option<LogLoss
 }
 
 fn poisoned() -> StoreError {
-    StoreError::Backend("a lock was poisoned by a panic".into())
+    StoreError::backend("a lock was poisoned by a panic")
 }
 
 #[async_trait]

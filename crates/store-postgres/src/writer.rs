@@ -124,7 +124,7 @@ impl Writer {
                             reason: reason.clone(),
                         },
                         StoreError::Backend(why) => StoreError::Backend(why.clone()),
-                        other => StoreError::Backend(other.to_string()),
+                        other => StoreError::backend(other.to_string()),
                     });
                     append_metrics::record_outcome(&outcome);
                     let _ = request.reply.send(outcome);

@@ -59,7 +59,7 @@ pub(crate) fn sled_error(err: sled::Error) -> StoreError {
             },
             reason: "the storage engine found damaged data".into(),
         },
-        other => StoreError::Backend(other.to_string()),
+        other => StoreError::backend_from("the storage engine", other),
     }
 }
 
@@ -128,10 +128,10 @@ impl SledStore {
         let path = path.as_ref().to_path_buf();
         if options.create {
             std::fs::create_dir_all(&path).map_err(|e| {
-                StoreError::Backend(format!(
-                    "cannot create data directory {}: {e}",
-                    path.display()
-                ))
+                StoreError::backend_from(
+                    format!("cannot create data directory {}", path.display()),
+                    e,
+                )
             })?;
         } else if !path.join("db").is_file() {
             return Err(StoreError::NotADataDir { path });
@@ -173,7 +173,7 @@ impl SledStore {
         let backfill = backfill::Backfill::new(log.clone(), id_filter.clone());
         // Fail here, with a clear message, rather than in the writer's flushers.
         durability::DiskSync::open(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot sync {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::backend_from(format!("cannot sync {}", path.display()), e))?;
         let failure_cell = Arc::new(writer::Failure::default());
         if let Some(failure) = failure {
             failure_cell.set(failure);
@@ -197,7 +197,7 @@ impl SledStore {
                 let path = path.clone();
                 move || writer.run(path, queue_rx)
             })
-            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::backend_from("cannot start the writer thread", e))?;
 
         Ok(Self {
             path,
@@ -234,8 +234,8 @@ impl SledStore {
         if let Some(handle) = handle {
             tokio::task::spawn_blocking(move || handle.join())
                 .await
-                .map_err(|e| StoreError::Backend(e.to_string()))?
-                .map_err(|_| StoreError::Backend("the writer thread panicked".into()))?;
+                .map_err(|e| StoreError::backend_from("waiting for the writer thread", e))?
+                .map_err(|_| StoreError::backend("the writer thread panicked"))?;
         }
         // A log that lost events refuses appends, but its storage engine is sound: only a
         // failed write leaves sled unable to flush.
@@ -271,7 +271,7 @@ impl SledStore {
             then(page).map(Some)
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("log reader failed: {e}")))?
+        .map_err(|e| StoreError::backend_from("log reader failed", e))?
     }
 
     fn sender(&self) -> Result<mpsc::Sender<AppendRequest>, StoreError> {
@@ -520,7 +520,7 @@ fn decode_page(page: &EncodedPage) -> Result<Vec<RecordedEvent>, StoreError> {
 }
 
 fn poisoned() -> StoreError {
-    StoreError::Backend("a lock was poisoned by a panic".into())
+    StoreError::backend("a lock was poisoned by a panic")
 }
 
 /// How long opening waits for a directory's lock. A store closed a moment ago lets go of
@@ -560,7 +560,7 @@ fn open_error(path: &Path, err: sled::Error) -> StoreError {
             reason: "the storage engine found damaged data while recovering its log".into(),
         }
     } else {
-        StoreError::Backend(format!("cannot open {}: {text}", path.display()))
+        StoreError::backend(format!("cannot open {}: {text}", path.display()))
     }
 }
 
@@ -620,10 +620,13 @@ fn find_loss(
         }
         Ok(None) => {
             AcknowledgedFile::open(path, reached(tail)).map_err(|e| {
-                StoreError::Backend(format!(
-                    "cannot create {}: {e}",
-                    AcknowledgedFile::path_in(path).display()
-                ))
+                StoreError::backend_from(
+                    format!(
+                        "cannot create {}",
+                        AcknowledgedFile::path_in(path).display()
+                    ),
+                    e,
+                )
             })?;
             meta.insert(ACKNOWLEDGED_KEY, &[1]).map_err(sled_error)?;
             db.flush().map_err(sled_error)?;
@@ -692,10 +695,10 @@ fn accept_loss(
         })
         .and_then(|()| AcknowledgedFile::open(path, reached(tail))?.write(reached(tail)));
     recorded.map_err(|e| {
-        StoreError::Backend(format!(
-            "cannot record the override in {}: {e}",
-            overrides.display()
-        ))
+        StoreError::backend_from(
+            format!("cannot record the override in {}", overrides.display()),
+            e,
+        )
     })?;
     db.open_tree(META_TREE)
         .map_err(sled_error)?

@@ -26,7 +26,7 @@ use complaintflow_domain::values::{ComplaintId, FollowUpId};
 use complaintflow_domain::{ComplaintState, EventMeta, Obligations, Policy};
 use complaintflow_log::codec::{Envelope, decode_envelope, stream_of};
 use complaintflow_log::parallel;
-use complaintflow_log::{EncodedPage, RecordedEvent, StoreError};
+use complaintflow_log::{BackendError, EncodedPage, RecordedEvent, StoreError};
 
 /// What one run changed: an update of each touched complaint, and the statistics
 /// deltas.
@@ -137,7 +137,7 @@ impl<'a> Fold<'a> {
         let shards = parallel::broadcast(shards, pages, fold).map_err(|stopped| match stopped {
             parallel::Stopped::Source(err) => ProjectionError::Store(err),
             parallel::Stopped::Panicked => {
-                ProjectionError::Backend("folding events panicked".into())
+                ProjectionError::Backend(BackendError::new("folding events panicked"))
             }
         })?;
         for working in shards {

@@ -35,7 +35,8 @@ pub use stats::{BucketKey, HandlingCounts, Statistics, StatsBucket, StatsFilter}
 use complaintflow_domain::Policy;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::{
-    EncodedPage, EventStore, Hash, LogReader, MAX_PAGE, RecordedEvent, StoreError, subscription,
+    BackendError, EncodedPage, EventStore, Hash, LogReader, MAX_PAGE, RecordedEvent, StoreError,
+    subscription,
 };
 use fold::Fold;
 use model::Model;
@@ -50,7 +51,7 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     #[error("projection storage: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
     #[error("corrupt projection value: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -96,7 +97,10 @@ impl Projections {
     pub fn open(dir: impl AsRef<Path>, policy: Arc<Policy>) -> Result<Self, ProjectionError> {
         let dir = dir.as_ref().to_path_buf();
         let cannot = |e: std::io::Error| {
-            ProjectionError::Backend(format!("cannot open {}: {e}", dir.display()))
+            ProjectionError::Backend(BackendError::from_source(
+                format!("cannot open {}", dir.display()),
+                e,
+            ))
         };
         std::fs::create_dir_all(&dir).map_err(cannot)?;
         remove_sled_leftovers(&dir).map_err(cannot)?;
@@ -143,9 +147,9 @@ impl Projections {
     pub fn open_empty(dir: impl AsRef<Path>, policy: Arc<Policy>) -> Result<Self, ProjectionError> {
         let dir = dir.as_ref();
         snapshot::remove(dir).map_err(|e| {
-            ProjectionError::Backend(format!(
-                "cannot remove the snapshot in {}: {e}",
-                dir.display()
+            ProjectionError::Backend(BackendError::from_source(
+                format!("cannot remove the snapshot in {}", dir.display()),
+                e,
             ))
         })?;
         Self::open(dir, policy)
@@ -326,7 +330,9 @@ impl Projections {
             let this = self.clone();
             tokio::task::spawn_blocking(move || this.apply(&events))
                 .await
-                .map_err(|e| ProjectionError::Backend(e.to_string()))??;
+                .map_err(|e| {
+                    ProjectionError::Backend(BackendError::from_source("applying events", e))
+                })??;
             metrics::gauge!("complaintflow_projection_lag_events")
                 .set(store.head().saturating_sub(self.checkpoint()) as f64);
             if self.snapshot_due() {
@@ -372,7 +378,9 @@ impl Projections {
         let position = (checkpoint, log_hash);
         let tail = (&stats, follow_ups.as_slice());
         let bytes = snapshot::write(&self.dir, &self.fingerprint, position, &records, tail)
-            .map_err(|e| ProjectionError::Backend(format!("writing the snapshot: {e}")))?;
+            .map_err(|e| {
+                ProjectionError::Backend(BackendError::from_source("writing the snapshot", e))
+            })?;
         *mark = SnapshotMark {
             checkpoint,
             at: Instant::now(),
@@ -512,9 +520,12 @@ fn hash_at(
 pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn fingerprint(policy: &Policy) -> Result<Vec<u8>, ProjectionError> {
-    let text = policy
-        .to_toml_string()
-        .map_err(|e| ProjectionError::Backend(format!("cannot fingerprint the policy: {e}")))?;
+    let text = policy.to_toml_string().map_err(|e| {
+        ProjectionError::Backend(BackendError::from_source(
+            "cannot fingerprint the policy",
+            e,
+        ))
+    })?;
     let mut hasher = blake3::Hasher::new();
     hasher.update(&PROJECTION_SCHEMA.to_be_bytes());
     hasher.update(text.as_bytes());
@@ -542,7 +553,7 @@ fn remove_sled_leftovers(dir: &Path) -> std::io::Result<()> {
 }
 
 fn poisoned() -> ProjectionError {
-    ProjectionError::Backend("a lock was poisoned by a panic".into())
+    ProjectionError::Backend(BackendError::new("a lock was poisoned by a panic"))
 }
 
 #[cfg(test)]

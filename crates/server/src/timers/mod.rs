@@ -83,9 +83,7 @@ impl Scheduler {
         loop {
             let now = self.engine.clock().now();
             self.projections.wait_for(self.engine.store().head()).await;
-            let due = self
-                .projections
-                .due_timers(now, BATCH)?;
+            let due = self.projections.due_timers(now, BATCH)?;
             let fresh: Vec<_> = due
                 .into_iter()
                 .filter(|timer| {
