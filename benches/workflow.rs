@@ -201,7 +201,7 @@ async fn rebuild_breakdown(
     read_whole_log(store, |page| {
         for recorded in page {
             let (Ok(event), Ok(id)) = (
-                codec::decode(recorded),
+                codec::domain_event(recorded),
                 ComplaintId::parse(recorded.stream.as_str()),
             ) else {
                 continue;

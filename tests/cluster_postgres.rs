@@ -397,7 +397,8 @@ async fn check(cluster: &Cluster, record: &Record, survivors: &[usize]) {
     assert!(verify_log(&store).await.unwrap().is_intact());
     let mut last = 0;
     for ack in &record.acks {
-        let stream = complaintflow_server::engine::stream_of(&support::id(&ack.complaint)).unwrap();
+        let stream =
+            complaintflow_server::engine::complaint_stream(&support::id(&ack.complaint)).unwrap();
         if ack.event_id != Uuid::nil() {
             let slot = store
                 .find_event(&stream, &ack.event_id)
@@ -412,7 +413,8 @@ async fn check(cluster: &Cluster, record: &Record, survivors: &[usize]) {
     }
     let mut events = 0;
     for (complaint, requests) in &record.requests {
-        let stream = complaintflow_server::engine::stream_of(&support::id(complaint)).unwrap();
+        let stream =
+            complaintflow_server::engine::complaint_stream(&support::id(complaint)).unwrap();
         let stored = store
             .read_stream(&stream, 0, Direction::Forwards, 10_000)
             .await
@@ -441,7 +443,8 @@ async fn check(cluster: &Cluster, record: &Record, survivors: &[usize]) {
                 .await
                 .unwrap()
                 .into_inner();
-            let stream = complaintflow_server::engine::stream_of(&support::id(complaint)).unwrap();
+            let stream =
+                complaintflow_server::engine::complaint_stream(&support::id(complaint)).unwrap();
             assert_eq!(
                 timeline.events.len() as u64,
                 store.stream_version(&stream).await.unwrap().unwrap() + 1,
@@ -563,7 +566,7 @@ async fn the_lease_holder_killed_with_deadlines_due_another_fires_each_once() {
     let firings = loop {
         let mut all = Vec::new();
         for c in &complaints {
-            let stream = complaintflow_server::engine::stream_of(&support::id(c)).unwrap();
+            let stream = complaintflow_server::engine::complaint_stream(&support::id(c)).unwrap();
             all.push(fired(
                 &store
                     .read_stream(&stream, 0, Direction::Forwards, 1000)

@@ -25,7 +25,7 @@ use complaintflow_domain::{Policy, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::memory::MemStore;
 use complaintflow_log::{Direction, EventStore, ExpectedVersion, Lease, StoreLimits};
-use complaintflow_server::engine::{Engine, Submission, allow_all, stream_of};
+use complaintflow_server::engine::{Engine, Submission, allow_all, complaint_stream};
 use complaintflow_server::projections::Projections;
 use complaintflow_server::timers::Scheduler;
 use support::events::filing;
@@ -115,7 +115,7 @@ impl Node {
     async fn timeline(&self, complaint: &str) -> Vec<complaintflow_log::RecordedEvent> {
         self.store
             .read_stream(
-                &stream_of(&id(complaint)).unwrap(),
+                &complaint_stream(&id(complaint)).unwrap(),
                 0,
                 Direction::Forwards,
                 10_000,

@@ -382,7 +382,8 @@ async fn check_log(events_dir: &Path, ledger: &Ledger, previous: Option<Digest>)
                 event.event_type
             );
         }
-        let decoded = complaintflow_server::engine::codec::decode(event).expect("a readable event");
+        let decoded =
+            complaintflow_server::engine::codec::domain_event(event).expect("a readable event");
         if let ComplaintEvent::NoteAdded(note) = decoded.event {
             *notes.entry(note.text.as_str().to_owned()).or_default() += 1;
         }

@@ -383,7 +383,7 @@ fn with_states(log: &[RecordedEvent]) -> Vec<(&RecordedEvent, ComplaintState)> {
     let mut states: HashMap<String, Option<ComplaintState>> = HashMap::new();
     let mut out = Vec::new();
     for recorded in log {
-        let Ok(event) = codec::decode(recorded) else {
+        let Ok(event) = codec::domain_event(recorded) else {
             continue; // follow-up streams
         };
         let state = states.entry(recorded.stream.to_string()).or_default();

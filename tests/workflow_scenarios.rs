@@ -15,7 +15,7 @@ use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status}
 use complaintflow_log::EventStore;
 use complaintflow_log::LogReader;
 use complaintflow_server::engine::DomainEvent;
-use complaintflow_server::engine::codec::decode;
+use complaintflow_server::engine::codec::domain_event;
 use jiff::SignedDuration;
 use support::events::*;
 use support::{World, at};
@@ -397,7 +397,7 @@ async fn a_complaint_filed_four_days_late_fires_its_overdue_deadlines_at_once_in
         .await
         .iter()
         .filter(|e| e.actor == "engine:engine")
-        .map(|e| decode(e).expect("decodes"))
+        .map(|e| domain_event(e).expect("decodes"))
         .collect();
     let missed: Vec<_> = engine_events
         .iter()
@@ -491,7 +491,7 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
             .await
             .iter()
             .filter(|e| e.actor == "engine:engine" && e.recorded_at >= at("2026-12-02T00:00:00Z"))
-            .map(|e| decode(e).expect("decodes"))
+            .map(|e| domain_event(e).expect("decodes"))
             .collect();
         let types: Vec<&str> = engine_events.iter().map(|e| e.event.event_type()).collect();
         let progress: Vec<_> = engine_events
@@ -846,7 +846,7 @@ async fn engine_kinds(world: &World, c: &str, event_type: &str) -> Vec<DeadlineK
         .await
         .iter()
         .filter(|e| e.event_type == event_type)
-        .filter_map(|e| match decode(e).expect("decodes").event {
+        .filter_map(|e| match domain_event(e).expect("decodes").event {
             ComplaintEvent::DeadlineWarning(w) => Some(w.deadline.kind),
             ComplaintEvent::DeadlineMissed(m) => Some(m.deadline.kind),
             _ => None,
@@ -894,7 +894,7 @@ async fn merge_as_the_api_does(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
     use complaintflow_log::{ExpectedVersion, NewEvent};
-    use complaintflow_server::engine::{Submission, actor_to_string, stream_of};
+    use complaintflow_server::engine::{Submission, actor_to_string, complaint_stream};
 
     let world = World::start(MONDAY_10).await;
     let survivor = "CMP-SURVIVOR";
@@ -983,7 +983,7 @@ async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
         actor: actor_to_string(&dealer),
         payload: merge.event.encode_payload(),
     };
-    let stream = stream_of(&support::id(other)).unwrap();
+    let stream = complaint_stream(&support::id(other)).unwrap();
     world
         .store
         .append(&stream, ExpectedVersion::Any, vec![stored])

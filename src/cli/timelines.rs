@@ -58,7 +58,7 @@ pub(super) async fn export(args: ExportArgs) -> CliResult {
     let mut out = BufWriter::new(sink);
     let mut lines = 0u64;
     for id in &ids {
-        let stream = complaintflow_server::engine::stream_of(id)?;
+        let stream = complaintflow_server::engine::complaint_stream(id)?;
         let mut from = 0;
         loop {
             let page = store

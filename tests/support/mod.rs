@@ -248,7 +248,8 @@ impl World {
     }
 
     pub(crate) async fn timeline(&self, complaint: &str) -> Vec<RecordedEvent> {
-        let stream = complaintflow_server::engine::stream_of(&id(complaint)).expect("stream");
+        let stream =
+            complaintflow_server::engine::complaint_stream(&id(complaint)).expect("stream");
         self.store
             .read_stream(&stream, 0, Direction::Forwards, 10_000)
             .await

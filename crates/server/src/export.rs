@@ -44,7 +44,7 @@ fn first_schema() -> u16 {
 impl EventLine {
     /// A recorded complaint event as the export writes it.
     pub fn exported(recorded: &RecordedEvent) -> Result<Self, EngineError> {
-        let event = codec::decode(recorded)?;
+        let event = codec::domain_event(recorded)?;
         Ok(Self {
             complaint_id: recorded.stream.to_string(),
             version: Some(recorded.version),

@@ -8,7 +8,7 @@ use complaintflow_log::{InvalidInput, RecordedEvent, StreamId};
 use super::EngineError;
 
 /// A complaint's stream: the same name, the store's alphabet being wider.
-pub fn stream_of(complaint: &ComplaintId) -> Result<StreamId, InvalidInput> {
+pub fn complaint_stream(complaint: &ComplaintId) -> Result<StreamId, InvalidInput> {
     StreamId::new(complaint.as_str())
 }
 
@@ -35,12 +35,13 @@ pub struct DomainEvent {
     pub meta: EventMeta,
 }
 
-pub fn decode(recorded: &RecordedEvent) -> Result<DomainEvent, EngineError> {
-    decode_envelope(&recorded.into())
+/// A stored event's domain event and metadata.
+pub fn domain_event(recorded: &RecordedEvent) -> Result<DomainEvent, EngineError> {
+    domain_event_of(&recorded.into())
 }
 
-/// Decodes the domain event of a record read borrowed (see `store::codec::Envelope`).
-pub fn decode_envelope(envelope: &Envelope<'_>) -> Result<DomainEvent, EngineError> {
+/// The domain event of a record read borrowed (see `complaintflow_log::codec::Envelope`).
+pub fn domain_event_of(envelope: &Envelope<'_>) -> Result<DomainEvent, EngineError> {
     let event = ComplaintEvent::decode(
         envelope.event_type,
         envelope.schema_version,

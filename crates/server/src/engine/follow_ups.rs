@@ -12,7 +12,7 @@ use complaintflow_log::{
     AppendOutcome, Direction, ExpectedVersion, MAX_PAGE, NewEvent, StoreError, StreamId,
 };
 
-use super::codec::{actor_from_str, actor_to_string, stream_of};
+use super::codec::{actor_from_str, actor_to_string, complaint_stream};
 use super::{AsOf, Engine, EngineError, MAX_ATTEMPTS, Submission};
 
 /// Decides whether the caller may touch the follow-up in the state it is in (`None`:
@@ -129,7 +129,7 @@ impl Engine {
             if let (FollowUpEvent::BecameComplaint(became), Some(current)) =
                 (&submission.event, &state)
             {
-                let stream = stream_of(&became.complaint_id).map_err(StoreError::from)?;
+                let stream = complaint_stream(&became.complaint_id).map_err(StoreError::from)?;
                 let (complaint, _) = self.load_stream(&stream, AsOf::Now).await?;
                 let seen = complaint.filter(|complaint| guard.sees_complaint(complaint));
                 check_complaint_link(current, &became.complaint_id, seen.as_ref())

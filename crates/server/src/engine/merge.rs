@@ -12,7 +12,7 @@
 
 use uuid::Uuid;
 
-use super::{AsOf, Engine, EngineError, Submission, stream_of};
+use super::{AsOf, Engine, EngineError, Submission, complaint_stream};
 use complaintflow_domain::events::MergedInto;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{Actor, CheckContext, ComplaintEvent, merge::duplicate_merged};
@@ -53,7 +53,7 @@ impl Engine {
         merge_version: u64,
     ) -> Result<(), EngineError> {
         let event_id = duplicate_merged_event_id(merge_event);
-        let stream = stream_of(&merge.target).map_err(StoreError::from)?;
+        let stream = complaint_stream(&merge.target).map_err(StoreError::from)?;
         if self.store.find_event(&stream, &event_id).await?.is_some() {
             return Ok(());
         }

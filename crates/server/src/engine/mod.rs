@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use tracing::instrument;
 use uuid::Uuid;
 
-pub use codec::{DomainEvent, actor_to_string, stream_of};
+pub use codec::{DomainEvent, actor_to_string, complaint_stream};
 pub use error::EngineError;
 pub use follow_ups::{AllowAll as AllowAllFollowUps, FollowUpGuard, follow_up_stream};
 pub use merge::duplicate_merged_event_id;
@@ -210,7 +210,7 @@ impl Engine {
         submissions: &[Submission],
         guard: Guard<'_>,
     ) -> Result<AppendOutcome, EngineError> {
-        let stream = stream_of(complaint).map_err(complaintflow_log::StoreError::from)?;
+        let stream = complaint_stream(complaint).map_err(complaintflow_log::StoreError::from)?;
         let actor_text = actor_to_string(actor);
         // One submission per complaint at a time: a copy of a request that races its
         // original waits for it, then finds it stored and is answered as a replay, instead
@@ -221,7 +221,8 @@ impl Engine {
         let mut streams = vec![stream.clone()];
         for submission in submissions {
             if let Some(target) = complaintflow_domain::referenced_complaint(&submission.event) {
-                streams.push(stream_of(target).map_err(complaintflow_log::StoreError::from)?);
+                streams
+                    .push(complaint_stream(target).map_err(complaintflow_log::StoreError::from)?);
             }
         }
         streams.sort_unstable();
@@ -278,7 +279,7 @@ impl Engine {
                 // The rules name that case themselves (merge_into_self).
                 continue;
             }
-            let stream = stream_of(target).map_err(complaintflow_log::StoreError::from)?;
+            let stream = complaint_stream(target).map_err(complaintflow_log::StoreError::from)?;
             let (state, _) = self.load_stream(&stream, AsOf::Now).await?;
             let seen = state.filter(|state| guard(Some(state), &[]).is_ok());
             complaintflow_domain::check_reference(target, seen.as_ref()).map_err(|violation| {
@@ -392,7 +393,7 @@ impl Engine {
         complaint: &ComplaintId,
         as_of: AsOf,
     ) -> Result<ComplaintState, EngineError> {
-        let stream = stream_of(complaint).map_err(complaintflow_log::StoreError::from)?;
+        let stream = complaint_stream(complaint).map_err(complaintflow_log::StoreError::from)?;
         self.load_stream(&stream, as_of)
             .await?
             .0
@@ -449,7 +450,7 @@ impl Engine {
             let Some(last) = page.last() else { break };
             from = last.version + 1;
             for recorded in &page {
-                let event = codec::decode(recorded)?;
+                let event = codec::domain_event(recorded)?;
                 if !as_of.includes(&event) {
                     return Ok((state, version));
                 }

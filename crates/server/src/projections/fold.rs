@@ -381,7 +381,7 @@ impl<'a> Working<'a> {
             return;
         }
         let policy = self.policy;
-        let decoded = codec::decode_envelope(recorded);
+        let decoded = codec::domain_event_of(recorded);
         let touched = match decoded {
             Ok(_) => self.touch(hash, recorded.stream),
             Err(_) => None,

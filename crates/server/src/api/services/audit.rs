@@ -16,7 +16,7 @@ use crate::api::proto::audit_service_server::AuditService;
 use crate::api::proto::{self, check_digest_response::Verdict};
 use crate::api::status::ApiError;
 use crate::auth::Principal;
-use crate::engine::{AsOf, EngineError, stream_of};
+use crate::engine::{AsOf, EngineError, complaint_stream};
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_log::verify::{self, BrokenLink, DigestCheck, VerifyReport};
 use complaintflow_log::{Digest, Direction, StoreError};
@@ -88,7 +88,7 @@ impl AuditApi {
         if !caller.can_see(state.dealer.as_str(), state.region.as_str()) {
             return Err(ApiError::NotFound(format!("complaint {id} not found")));
         }
-        let stream = stream_of(&id).map_err(StoreError::from)?;
+        let stream = complaint_stream(&id).map_err(StoreError::from)?;
         let report = verify::verify_stream(self.state.engine.store().as_ref(), &stream).await?;
         Ok(proto::VerifyComplaintResponse {
             result: Some(result_to_proto(&report)),
@@ -248,7 +248,8 @@ async fn export_one(
     id: &ComplaintId,
     out: &Outbox,
 ) -> Result<(), Status> {
-    let stream = stream_of(id).map_err(|e| Status::from(ApiError::from(StoreError::from(e))))?;
+    let stream =
+        complaint_stream(id).map_err(|e| Status::from(ApiError::from(StoreError::from(e))))?;
     let mut from = 0;
     loop {
         let page = store

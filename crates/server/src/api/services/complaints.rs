@@ -17,7 +17,7 @@ use crate::api::proto::complaint_service_server::ComplaintService;
 use crate::api::proto::{self, get_complaint_request::AsOf as ProtoAsOf};
 use crate::api::status::ApiError;
 use crate::auth::{Principal, Scope};
-use crate::engine::{AsOf, EngineError, Submission, stream_of};
+use crate::engine::{AsOf, EngineError, Submission, complaint_stream};
 use crate::projections::{ListQuery, StatsFilter, Within};
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, ComplaintState, tracked_deadlines};
@@ -172,7 +172,7 @@ impl ComplaintApi {
         filed: Option<&proto::Filed>,
     ) -> Result<ComplaintId, ApiError> {
         let unscoped = unscoped_complaint_id(request_id)?;
-        let stream = stream_of(&unscoped).map_err(StoreError::from)?;
+        let stream = complaint_stream(&unscoped).map_err(StoreError::from)?;
         let store = self.state.engine.store();
         if store
             .find_event(&stream, &derived_event_id(request_id, 0))
@@ -449,7 +449,7 @@ impl ComplaintApi {
             None if req.descending => u64::MAX,
             None => 0,
         };
-        let stream = stream_of(&id).map_err(StoreError::from)?;
+        let stream = complaint_stream(&id).map_err(StoreError::from)?;
         let mut events = self
             .state
             .engine
