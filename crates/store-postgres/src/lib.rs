@@ -150,6 +150,7 @@ impl PgStore {
             refusal: loss
                 .as_ref()
                 .map(|loss| format!("the log lost acknowledged events: {loss}")),
+            known: writer::Known::default(),
         };
         let writer = tokio::spawn(writer.run(queue_rx));
         let follower = tokio::spawn(follow::follow(

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{Instrument, debug_span, warn};
+use tracing::{Instrument, debug, debug_span, warn};
 use uuid::Uuid;
 
 use super::error::PgError;
@@ -51,13 +51,91 @@ pub(crate) struct Writer {
     pub max_group_bytes: usize,
     /// Why appends are refused, if they are (a log that lost acknowledged events).
     pub refusal: Option<String>,
+    /// The log's end and the heads of streams as this node last saw them (see [`Known`]).
+    pub known: Known,
+}
+
+/// The end of the log: where the next event goes, the last hash and the last recorded
+/// time (which never goes back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    next_position: u64,
+    last_hash: Hash,
+    recorded_at: i64,
+}
+
+/// What this node knows of the log from its own last group: the head it left, and the
+/// last version and hash of the streams it read or wrote. While no other node appends,
+/// that is the truth, and a group whose streams are all known (or new) is staged from it
+/// and committed in one round trip: the head's row is moved only if it is still the
+/// head this node left, under the row's lock, and the rows go in only if it moved. Any
+/// doubt (another node moved the head, a stream unknown, an append that would be
+/// refused, a unique key hit because an id was a retry) sends the group through the
+/// locked path, which reads everything under the lock; nothing is ever decided from
+/// memory alone that the database has not confirmed.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    head: Option<Head>,
+    streams: HashMap<StreamId, (u64, Hash)>,
+}
+
+/// Streams remembered at most; past it the memory starts again from the next group.
+const KNOWN_STREAMS: usize = 65_536;
+
+impl Known {
+    fn forget(&mut self) {
+        self.head = None;
+        self.streams.clear();
+    }
+
+    fn learn(&mut self, head: Head, streams: HashMap<StreamId, Option<(u64, Hash)>>) {
+        if self.streams.len() + streams.len() > KNOWN_STREAMS {
+            self.streams.clear();
+        }
+        self.head = Some(head);
+        self.streams
+            .extend(streams.into_iter().filter_map(|(s, h)| Some((s, h?))));
+    }
+
+    /// The group staged from memory, if every append can be judged from it and would
+    /// write: a refusal or a replay is never answered from memory.
+    fn stage(
+        &self,
+        requests: &[AppendRequest],
+        now: i64,
+    ) -> Option<(Vec<Result<AppendOutcome, StoreError>>, Group)> {
+        let head = self.head?;
+        let mut heads = HashMap::new();
+        for request in requests {
+            let known = match self.streams.get(&request.stream) {
+                Some(known) => Some(*known),
+                None if request.expected == ExpectedVersion::NoStream => None,
+                None => return None,
+            };
+            heads.insert(request.stream.clone(), known);
+        }
+        let mut group = Group {
+            ids: HashMap::new(),
+            heads,
+            staged_on: head,
+            next_position: head.next_position,
+            last_hash: head.last_hash,
+            recorded_at: now.max(head.recorded_at),
+            rows: Rows::default(),
+        };
+        let outcomes: Vec<_> = requests.iter().map(|r| group.stage(r)).collect();
+        let all_written = outcomes
+            .iter()
+            .all(|outcome| outcome.as_ref().is_ok_and(|o| !o.replayed));
+        (all_written && !group.rows.position.is_empty()).then_some((outcomes, group))
+    }
 }
 
 impl Writer {
     /// Takes the queued appends in groups and commits them, one group at a time: a
     /// second group in flight would wait for the head's lock anyway, and measured slower
     /// (see `docs/benchmarks.md`).
-    pub(crate) async fn run(self, mut queue: mpsc::Receiver<AppendRequest>) {
+    pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<AppendRequest>) {
         while let Some(first) = queue.recv().await {
             let group = self.gather(first, &mut queue);
             self.commit(group).await;
@@ -86,7 +164,7 @@ impl Writer {
         group
     }
 
-    async fn commit(&self, requests: Vec<AppendRequest>) {
+    async fn commit(&mut self, requests: Vec<AppendRequest>) {
         if let Some(why) = &self.refusal {
             for request in requests {
                 let _ = request
@@ -133,21 +211,184 @@ impl Writer {
         }
     }
 
-    /// One transaction for the whole group, in two round trips: the head's lock with the
-    /// reads the checks need, then the rows, the head and COMMIT. Refused appends are
-    /// answered as refused; the others commit together or not at all.
+    /// One transaction for the whole group: in one round trip when this node's memory of
+    /// the log is enough (see [`Known`]), else in two, reading under the head's lock.
+    /// Refused appends are answered as refused; the others commit together or not at all.
     async fn try_commit(
-        &self,
+        &mut self,
         requests: &[AppendRequest],
     ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
-        let client = self.pool.get().await?;
-        let result = transact(&client, self, requests).await;
-        if result.is_err() {
-            // The transaction may still be open, or its end unknown: the connection must
-            // never serve another group, so it leaves the pool and closes.
-            drop(deadpool_postgres::Object::take(client));
+        let now = self.clock.now().as_microsecond();
+        if let Some((outcomes, group)) = self.known.stage(requests, now) {
+            let client = self.pool.get().await?;
+            match commit_if_head_unmoved(&client, &self.channel, &group).await {
+                Ok(true) => {
+                    let committed = Committed {
+                        next_position: group.next_position,
+                        events: group.rows.position.len() as u64,
+                    };
+                    self.known.learn(group.head(), group.heads);
+                    metrics::counter!("complaintflow_store_group_commits_total", "path" => "one_round_trip")
+                        .increment(1);
+                    return Ok((outcomes, Some(committed)));
+                }
+                Ok(false) => {
+                    debug!("the head moved since this node's last commit: reading under the lock");
+                }
+                Err(err) => {
+                    debug!(error = %err, "the one-round-trip commit failed: reading under the lock");
+                    drop(deadpool_postgres::Object::take(client));
+                }
+            }
+            self.known.forget();
         }
-        result
+        let client = self.pool.get().await?;
+        match transact(&client, self, requests).await {
+            Ok((outcomes, committed, group)) => {
+                // A group that wrote nothing left the head where it was.
+                let head = if committed.is_some() {
+                    group.head()
+                } else {
+                    group.staged_on
+                };
+                self.known.learn(head, group.heads);
+                metrics::counter!("complaintflow_store_group_commits_total", "path" => "locked")
+                    .increment(1);
+                Ok((outcomes, committed))
+            }
+            Err(err) => {
+                self.known.forget();
+                // The transaction may still be open, or its end unknown: the connection
+                // must never serve another group, so it leaves the pool and closes.
+                drop(deadpool_postgres::Object::take(client));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The group's rows as the insert's parameters, `$1` to `$14`.
+fn row_params<'a>(
+    r: &'a Rows,
+    recorded: &'a Vec<i64>,
+) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 14] {
+    [
+        &r.position,
+        &r.stream,
+        &r.version,
+        &r.event_id,
+        &r.event_type,
+        &r.schema_version,
+        &r.occurred_at,
+        recorded,
+        &r.correlation_id,
+        &r.causation_id,
+        &r.actor,
+        &r.payload,
+        &r.content_hash,
+        &r.hash,
+    ]
+}
+
+/// The insert of a group's rows, from arrays, with `extra` after the `unnest`.
+fn insert_sql(extra: &str) -> String {
+    format!(
+        "INSERT INTO complaintflow_events ({}) SELECT * FROM unnest(\
+         $1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
+         $6::integer[], $7::bigint[], $8::bigint[], $9::uuid[], $10::uuid[], \
+         $11::text[], $12::bytea[], $13::bytea[], $14::bytea[]){extra}",
+        rows::COLUMNS
+    )
+}
+
+/// One round trip: BEGIN, the head moved from the one `group` was staged on to its new
+/// end (under the row's lock, waiting for any other writer), the rows and the
+/// notification only if it did, COMMIT. `Ok(false)`: the head was not where this node
+/// left it, and nothing was written.
+async fn commit_if_head_unmoved(
+    client: &deadpool_postgres::Client,
+    channel: &str,
+    group: &Group,
+) -> Result<bool, PgError> {
+    let moved = client
+        .prepare_cached(
+            "UPDATE complaintflow_head \
+             SET next_position = $1, last_hash = $2, last_recorded_at_us = $3 \
+             WHERE next_position = $4 AND last_hash = $5",
+        )
+        .await?;
+    let insert = client
+        .prepare_cached(&insert_sql(
+            " WHERE EXISTS (SELECT 1 FROM complaintflow_head \
+             WHERE next_position = $15 AND last_hash = $16)",
+        ))
+        .await?;
+    let notify = client
+        .prepare_cached(
+            "SELECT pg_notify($1, $2) FROM complaintflow_head \
+             WHERE next_position = $3 AND last_hash = $4",
+        )
+        .await?;
+    let r = &group.rows;
+    let recorded = vec![group.recorded_at; r.position.len()];
+    let staged_on = group.staged_on;
+    let old_next = bigint(staged_on.next_position);
+    let old_hash = staged_on.last_hash.as_bytes().as_slice();
+    let new_next = bigint(group.next_position);
+    let new_hash = group.last_hash.as_bytes().as_slice();
+    let notice = group.next_position.to_string();
+    let mut insert_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        row_params(r, &recorded).to_vec();
+    insert_params.extend([
+        &new_next as &(dyn tokio_postgres::types::ToSql + Sync),
+        &new_hash,
+    ]);
+    let (_, updated, inserted, _, ()) = futures::try_join!(
+        async {
+            client
+                .batch_execute("BEGIN; SET LOCAL synchronous_commit TO on")
+                .await
+                .map_err(PgError::from)
+        },
+        async {
+            client
+                .execute(
+                    &moved,
+                    &[
+                        &new_next,
+                        &new_hash,
+                        &group.recorded_at,
+                        &old_next,
+                        &old_hash,
+                    ],
+                )
+                .await
+                .map_err(PgError::from)
+        },
+        async {
+            client
+                .execute(&insert, &insert_params)
+                .await
+                .map_err(PgError::from)
+        },
+        async {
+            client
+                .execute(&notify, &[&channel, &notice, &new_next, &new_hash])
+                .await
+                .map_err(PgError::from)
+        },
+        async { client.batch_execute("COMMIT").await.map_err(PgError::from) },
+    )?;
+    match (updated, inserted) {
+        (1, n) if n == r.position.len() as u64 => Ok(true),
+        (0, 0) => Ok(false),
+        _ => Err(PgError::corrupt(
+            "complaintflow_head",
+            format!(
+                "a one-round-trip commit moved {updated} head rows and wrote {inserted} of {} rows",
+                r.position.len()
+            ),
+        )),
     }
 }
 
@@ -156,7 +397,14 @@ async fn transact(
     client: &deadpool_postgres::Client,
     writer: &Writer,
     requests: &[AppendRequest],
-) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
+) -> Result<
+    (
+        Vec<Result<AppendOutcome, StoreError>>,
+        Option<Committed>,
+        Group,
+    ),
+    PgError,
+> {
     let lock_head = client
         .prepare_cached(
             "SELECT next_position, last_hash, last_recorded_at_us \
@@ -191,11 +439,17 @@ async fn transact(
     let next_position = u64::try_from(next_position)
         .map_err(|_| PgError::corrupt(at, format!("next_position {next_position}")))?;
     let recorded_at = writer.clock.now().as_microsecond().max(last_recorded_at);
+    let last_hash = rows::hash(last_hash, at, "last_hash")?;
     let mut group = Group {
         ids,
         heads,
+        staged_on: Head {
+            next_position,
+            last_hash,
+            recorded_at: last_recorded_at,
+        },
         next_position,
-        last_hash: rows::hash(last_hash, at, "last_hash")?,
+        last_hash,
         recorded_at,
         rows: Rows::default(),
     };
@@ -204,17 +458,9 @@ async fn transact(
     if events == 0 {
         // Nothing to write: the lock goes with the rollback.
         client.batch_execute("ROLLBACK").await?;
-        return Ok((outcomes, None));
+        return Ok((outcomes, None, group));
     }
-    let insert = client
-        .prepare_cached(&format!(
-            "INSERT INTO complaintflow_events ({}) SELECT * FROM unnest(\
-             $1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
-             $6::integer[], $7::bigint[], $8::bigint[], $9::uuid[], $10::uuid[], \
-             $11::text[], $12::bytea[], $13::bytea[], $14::bytea[])",
-            rows::COLUMNS
-        ))
-        .await?;
+    let insert = client.prepare_cached(&insert_sql("")).await?;
     let r = &group.rows;
     let recorded = vec![recorded_at; r.position.len()];
     let new_head = group.last_hash.as_bytes().as_slice();
@@ -227,22 +473,7 @@ async fn transact(
         )
         .await?;
     let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
-    let rows: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
-        &r.position,
-        &r.stream,
-        &r.version,
-        &r.event_id,
-        &r.event_type,
-        &r.schema_version,
-        &r.occurred_at,
-        &recorded,
-        &r.correlation_id,
-        &r.causation_id,
-        &r.actor,
-        &r.payload,
-        &r.content_hash,
-        &r.hash,
-    ];
+    let rows = row_params(r, &recorded);
     let head_row: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&next, &new_head, &recorded_at];
     let notification: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&writer.channel, &notice];
@@ -255,13 +486,11 @@ async fn transact(
         client.execute(&notify, &notification),
         client.batch_execute("COMMIT"),
     )?;
-    Ok((
-        outcomes,
-        Some(Committed {
-            next_position: group.next_position,
-            events,
-        }),
-    ))
+    let committed = Committed {
+        next_position: group.next_position,
+        events,
+    };
+    Ok((outcomes, Some(committed), group))
 }
 
 struct Committed {
@@ -387,6 +616,8 @@ struct Rows {
 struct Group {
     ids: HashMap<(StreamId, Uuid), StoredId>,
     heads: HashMap<StreamId, Option<(u64, Hash)>>,
+    /// The head the group was staged on: its first event goes there.
+    staged_on: Head,
     next_position: u64,
     last_hash: Hash,
     recorded_at: i64,
@@ -394,6 +625,15 @@ struct Group {
 }
 
 impl Group {
+    /// The log's end once the group is committed.
+    fn head(&self) -> Head {
+        Head {
+            next_position: self.next_position,
+            last_hash: self.last_hash,
+            recorded_at: self.recorded_at,
+        }
+    }
+
     /// Checks one append and, if it passes, stages its rows. A refused append stages
     /// nothing: every check happens before the first row.
     fn stage(&mut self, request: &AppendRequest) -> Result<AppendOutcome, StoreError> {
