@@ -222,33 +222,64 @@ async fn a_nodes_memory_of_the_log_never_decides_against_the_log() {
     let clock = clock();
     let (a, b) = (schema.store(&clock).await, schema.store(&clock).await);
     let s = stream("C-shared");
-    let first = a.append(&s, ExpectedVersion::NoStream, events(1)).await.unwrap();
+    let first = a
+        .append(&s, ExpectedVersion::NoStream, events(1))
+        .await
+        .unwrap();
     assert_eq!(first.last_version(), 0);
     // a remembers s at version 0; b moves it to 1.
-    b.append(&s, ExpectedVersion::Exact(0), events(1)).await.unwrap();
+    b.append(&s, ExpectedVersion::Exact(0), events(1))
+        .await
+        .unwrap();
     // By a's memory Exact(1) is wrong and Exact(0) right: the log says otherwise.
     let refused = a.append(&s, ExpectedVersion::Exact(0), events(1)).await;
     assert!(
-        matches!(refused, Err(StoreError::WrongExpectedVersion { actual: Some(1), .. })),
+        matches!(
+            refused,
+            Err(StoreError::WrongExpectedVersion {
+                actual: Some(1),
+                ..
+            })
+        ),
         "{refused:?}"
     );
-    let third = a.append(&s, ExpectedVersion::Exact(1), events(1)).await.unwrap();
+    let third = a
+        .append(&s, ExpectedVersion::Exact(1), events(1))
+        .await
+        .unwrap();
     assert_eq!((third.last_version(), third.slots[0].position), (2, 2));
     // b remembers s at version 1 and the head at 2, both stale now.
-    let fourth = b.append(&s, ExpectedVersion::Exact(2), events(1)).await.unwrap();
+    let fourth = b
+        .append(&s, ExpectedVersion::Exact(2), events(1))
+        .await
+        .unwrap();
     assert_eq!((fourth.last_version(), fourth.slots[0].position), (3, 3));
     // A stream a never saw, created by b: NoStream from a is refused.
     let t = stream("C-other");
-    b.append(&t, ExpectedVersion::NoStream, events(1)).await.unwrap();
+    b.append(&t, ExpectedVersion::NoStream, events(1))
+        .await
+        .unwrap();
     let again = a.append(&t, ExpectedVersion::NoStream, events(1)).await;
     assert!(
-        matches!(again, Err(StoreError::WrongExpectedVersion { actual: Some(0), .. })),
+        matches!(
+            again,
+            Err(StoreError::WrongExpectedVersion {
+                actual: Some(0),
+                ..
+            })
+        ),
         "{again:?}"
     );
     // A retry on the node that remembers the stream is a replay, not a second event.
     let batch = events(2);
-    let stored = a.append(&t, ExpectedVersion::Exact(0), batch.clone()).await.unwrap();
-    let retried = a.append(&t, ExpectedVersion::Exact(0), batch).await.unwrap();
+    let stored = a
+        .append(&t, ExpectedVersion::Exact(0), batch.clone())
+        .await
+        .unwrap();
+    let retried = a
+        .append(&t, ExpectedVersion::Exact(0), batch)
+        .await
+        .unwrap();
     assert!(retried.replayed);
     assert_eq!(retried.slots, stored.slots);
     assert_eq!(a.head(), 7);

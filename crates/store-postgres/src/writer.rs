@@ -1,14 +1,16 @@
 //! Group commit on PostgreSQL: one writer task per node takes the appends queued and
-//! commits them in one transaction per group, in two round trips.
+//! commits them in one transaction per group.
 //!
-//! The transaction first locks the one row of `complaintflow_head` (`FOR UPDATE`), which
-//! says where the log ends and with which hash. Whoever holds that lock is the only one
-//! handing out positions, and holds it until COMMIT, so positions are given in commit
-//! order: a reader never sees position n+1 committed while n is still in flight, the way
-//! a `bigserial` lets happen. Every check (replays, expected versions) reads under that
-//! lock, so it sees every other node's committed appends. The lock is taken once per
-//! group, not per append. An append is answered only after COMMIT returned, with
-//! `synchronous_commit = on`.
+//! The transaction moves the one row of `complaintflow_head`, which says where the log
+//! ends and with which hash, and holds that row's lock until COMMIT: whoever holds it is
+//! the only one handing out positions, so positions are given in commit order and a
+//! reader never sees position n+1 committed while n is still in flight, the way a
+//! `bigserial` lets happen. The lock is taken once per group, not per append. An append
+//! is answered only after COMMIT returned, with `synchronous_commit = on`.
+//!
+//! A group commits in one round trip while this node's memory of the log is the truth
+//! (see [`Known`]), and otherwise in two, with every check (replays, expected versions)
+//! read under the head's lock, so that it sees every other node's committed appends.
 
 use std::collections::HashMap;
 
@@ -343,7 +345,7 @@ async fn commit_if_head_unmoved(
         &new_next as &(dyn tokio_postgres::types::ToSql + Sync),
         &new_hash,
     ]);
-    let (_, updated, inserted, _, ()) = futures::try_join!(
+    let ((), updated, inserted, _, ()) = futures::try_join!(
         async {
             client
                 .batch_execute("BEGIN; SET LOCAL synchronous_commit TO on")
