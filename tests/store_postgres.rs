@@ -159,7 +159,16 @@ async fn three_nodes_append_at_once_and_a_follower_sees_every_event_once_in_orde
     }
     let ids: HashSet<Uuid> = seen.iter().map(|e| e.event_id).collect();
     assert_eq!(ids.len(), total);
+    // Each node hears of the others' last commits by notification, or at its next poll
+    // of the head row (200 ms here): within that bound, never at once.
     for node in &nodes {
+        let mut head = node.watch_head();
+        let reached = tokio::time::timeout(
+            Duration::from_secs(5),
+            head.wait_for(|head| *head >= total as u64),
+        )
+        .await;
+        assert!(reached.is_ok(), "a node never learned of the last commits");
         assert_eq!(node.head(), total as u64);
     }
     let report = verify_log(follower.as_ref()).await.unwrap();
