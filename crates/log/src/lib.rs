@@ -13,6 +13,7 @@ pub mod chunk;
 pub mod clock;
 pub mod codec;
 mod error;
+pub mod group_commit;
 pub mod hash;
 pub mod lease;
 mod limits;

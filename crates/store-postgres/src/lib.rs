@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
 pub use self::error::PgError;
@@ -352,20 +352,7 @@ impl EventStore for PgStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendOutcome, StoreError> {
         let events = self.limits.prepare(stream, events)?;
-        let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
-            stream: stream.clone(),
-            expected,
-            events,
-            reply,
-        };
-        self.sender()?
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        AppendRequest::submit(self.sender()?, stream, expected, events).await
     }
 
     async fn find_event(

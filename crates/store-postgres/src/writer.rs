@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, debug, debug_span, warn};
 use uuid::Uuid;
 
@@ -24,9 +24,7 @@ use complaintflow_log::append_metrics;
 use complaintflow_log::clock::SharedClock;
 use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::replay::{self, StoredId};
-use complaintflow_log::{
-    AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
-};
+use complaintflow_log::{AppendOutcome, EventSlot, ExpectedVersion, Hash, StoreError, StreamId};
 
 /// The channel other nodes are woken on after a commit (the payload is the new head):
 /// one per schema, as several logs may share a database.
@@ -35,13 +33,7 @@ pub(crate) fn channel(schema: &str) -> String {
     format!("complaintflow_{}", &digest[..16])
 }
 
-/// One append waiting for the writer.
-pub(crate) struct AppendRequest {
-    pub stream: StreamId,
-    pub expected: ExpectedVersion,
-    pub events: Vec<PreparedEvent>,
-    pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
-}
+pub(crate) use complaintflow_log::group_commit::AppendRequest;
 
 pub(crate) struct Writer {
     pub pool: deadpool_postgres::Pool,

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use self::acknowledged::{Acknowledged, AcknowledgedFile};
@@ -378,20 +378,7 @@ impl EventStore for SledStore {
     ) -> Result<AppendOutcome, StoreError> {
         let events = self.limits.prepare(stream, events)?;
         self.backfill.start();
-        let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
-            stream: stream.clone(),
-            expected,
-            events,
-            reply,
-        };
-        self.sender()?
-            .send(request)
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
+        AppendRequest::submit(self.sender()?, stream, expected, events).await
     }
 
     async fn find_event(

@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock, mpsc as sync_mpsc};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{debug_span, error};
 use uuid::Uuid;
 
@@ -40,10 +40,7 @@ use complaintflow_log::clock::SharedClock;
 use complaintflow_log::codec::{self, Envelope};
 use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::replay::{self, StoredId};
-use complaintflow_log::{
-    AppendOutcome, EventSlot, ExpectedVersion, Hash, PreparedEvent, StoreError, StreamId,
-    WriterFailure,
-};
+use complaintflow_log::{AppendOutcome, EventSlot, Hash, StoreError, StreamId, WriterFailure};
 
 /// The first failure that stopped the writer, shared by the writer, the flusher and the
 /// store: set once, and from then on every append is refused with it.
@@ -88,13 +85,7 @@ pub(crate) struct Known<'a> {
     heads: &'a HashMap<StreamId, StreamHead>,
 }
 
-/// One append waiting for the writer.
-pub(crate) struct AppendRequest {
-    pub stream: StreamId,
-    pub expected: ExpectedVersion,
-    pub events: Vec<PreparedEvent>,
-    pub reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
-}
+pub(crate) use complaintflow_log::group_commit::AppendRequest;
 
 /// Where the global log ends, as the writer continues it.
 #[derive(Debug, Clone, Copy)]
