@@ -146,6 +146,26 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
     schema.drop_schema().await;
 }
 
+/// Runs the binary; its trimmed stdout, or the test fails with everything it said.
+fn ok(args: &[&str]) -> String {
+    let output = support::cli::run(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        support::cli::text(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Two schemas of the test database, with the runtime that made them (none without
+/// `COMPLAINTFLOW_TEST_POSTGRES`).
+fn two_schemas() -> Option<(tokio::runtime::Runtime, Schema, Schema)> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let first = runtime.block_on(Schema::create())?;
+    let second = runtime.block_on(Schema::create()).unwrap();
+    Some((runtime, first, second))
+}
+
 /// An embedded deployment moves to PostgreSQL and back (issue 14, backup, restore and
 /// copy): every step keeps the log verbatim, so the digest never changes, and a store
 /// that already holds events is never written into.
@@ -153,19 +173,12 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
 fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
     use support::cli::{run, text};
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some(restored) = runtime.block_on(Schema::create()) else {
+    let Some((_runtime, restored, copied)) = two_schemas() else {
         return;
     };
-    let copied = runtime.block_on(Schema::create()).unwrap();
     let (restored_url, copied_url) = (restored.url("restore"), copied.url("copy"));
     let tmp = tempfile::tempdir().unwrap();
     let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
-    let ok = |args: &[&str]| {
-        let output = run(args);
-        assert!(output.status.success(), "{args:?}: {}", text(&output));
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    };
     let sled = path("sled");
     ok(&["demo", "--data-dir", &sled, "--complaints", "30"]);
     let digest = ok(&["digest", "--data-dir", &sled]);
@@ -237,19 +250,12 @@ fn a_log_moves_between_sled_and_postgres_with_the_same_digest() {
 fn demo_rebuild_and_import_work_on_a_database() {
     use support::cli::{run, text};
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let Some(demo) = runtime.block_on(Schema::create()) else {
+    let Some((_runtime, demo, imported)) = two_schemas() else {
         return;
     };
-    let imported = runtime.block_on(Schema::create()).unwrap();
     let (demo_url, imported_url) = (demo.url("demo"), imported.url("import"));
     let tmp = tempfile::tempdir().unwrap();
     let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
-    let ok = |args: &[&str]| {
-        let output = run(args);
-        assert!(output.status.success(), "{args:?}: {}", text(&output));
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
-    };
     let node = path("node");
     let with_store = |url: &str, args: &[&str]| {
         let mut all = args.to_vec();
