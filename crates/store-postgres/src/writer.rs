@@ -213,8 +213,8 @@ impl Writer {
         requests: &[AppendRequest],
     ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, Option<Committed>), PgError> {
         let now = self.clock.now().as_microsecond();
+        let mut client = self.pool.get().await?;
         if let Some((outcomes, group)) = self.known.stage(requests, now) {
-            let client = self.pool.get().await?;
             match commit_if_head_unmoved(&client, &self.channel, &group).await {
                 Ok(true) => {
                     let committed = Committed {
@@ -231,12 +231,13 @@ impl Writer {
                 }
                 Err(err) => {
                     debug!(error = %err, "the one-round-trip commit failed: reading under the lock");
+                    // Its transaction's end is unknown: the connection serves nothing more.
                     drop(deadpool_postgres::Object::take(client));
+                    client = self.pool.get().await?;
                 }
             }
             self.known.forget();
         }
-        let client = self.pool.get().await?;
         match transact(&client, self, requests).await {
             Ok((outcomes, committed, group)) => {
                 // A group that wrote nothing left the head where it was.
@@ -260,6 +261,10 @@ impl Writer {
         }
     }
 }
+
+/// Every group's transaction starts so: durable at COMMIT, whatever the database's or
+/// the role's default.
+const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit TO on";
 
 /// The group's rows as the insert's parameters, `$1` to `$14`.
 fn row_params<'a>(
@@ -338,12 +343,7 @@ async fn commit_if_head_unmoved(
         &new_hash,
     ]);
     let ((), updated, inserted, _, ()) = futures::try_join!(
-        async {
-            client
-                .batch_execute("BEGIN; SET LOCAL synchronous_commit TO on")
-                .await
-                .map_err(PgError::from)
-        },
+        async { client.batch_execute(BEGIN).await.map_err(PgError::from) },
         async {
             client
                 .execute(
@@ -409,12 +409,7 @@ async fn transact(
     // a statement prepared beforehand goes out at once): the transaction, then the
     // head's lock, so the reads after it see every commit before it. One round trip.
     let ((), head, ids, heads) = futures::try_join!(
-        async {
-            client
-                .batch_execute("BEGIN; SET LOCAL synchronous_commit TO on")
-                .await
-                .map_err(PgError::from)
-        },
+        async { client.batch_execute(BEGIN).await.map_err(PgError::from) },
         async {
             client
                 .query_opt(&lock_head, &[])
