@@ -4,9 +4,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use complaintflow_log::{
-    Direction, LogReader, MAX_PAGE, RecordedEvent, StoreError, StreamId, codec,
-};
+use complaintflow_log::{Direction, LogReader, MAX_PAGE, StoreError, StreamId, codec};
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -42,13 +40,23 @@ impl LocalLogService for LocalLogApi {
         request: Request<ReadLogRequest>,
     ) -> Result<Response<ReadLogResponse>, Status> {
         let request = request.into_inner();
-        let events = self
+        // The records as the store keeps them: nothing decoded only to be encoded again.
+        let page = self
             .log
-            .read_all(request.from_position, page_size(request.max_events))
+            .read_all_encoded(request.from_position, page_size(request.max_events))
             .await
             .map_err(ApiError::from)?;
+        let records = page.records().map(|(position, record)| {
+            record.map(<[u8]>::to_vec).map_err(|err| {
+                ApiError::from(StoreError::Corrupt {
+                    location: format!("position {position}"),
+                    reason: err.to_string(),
+                })
+                .into()
+            })
+        });
         Ok(Response::new(ReadLogResponse {
-            records: records(&events),
+            records: within_budget(records)?,
         }))
     }
 
@@ -74,8 +82,9 @@ impl LocalLogService for LocalLogApi {
             )
             .await
             .map_err(ApiError::from)?;
+        let records = events.iter().map(|event| Ok(codec::encode(event.into())));
         Ok(Response::new(ReadLogStreamResponse {
-            records: records(&events),
+            records: within_budget(records)?,
         }))
     }
 }
@@ -84,20 +93,22 @@ fn page_size(asked: u32) -> usize {
     usize::try_from(asked).map_or(MAX_PAGE, |asked| asked.clamp(1, MAX_PAGE))
 }
 
-/// The events' records, up to [`PAGE_BYTES`] (the first always, whatever its size): the
-/// client asks again from where the page ends.
-fn records(events: &[RecordedEvent]) -> Vec<Vec<u8>> {
+/// The records, up to [`PAGE_BYTES`] (the first always, whatever its size): the client
+/// asks again from where the page ends.
+fn within_budget(
+    records: impl Iterator<Item = Result<Vec<u8>, Status>>,
+) -> Result<Vec<Vec<u8>>, Status> {
     let mut bytes = 0;
-    let mut out = Vec::with_capacity(events.len());
-    for event in events {
-        let record = codec::encode(event.into());
+    let mut out = Vec::new();
+    for record in records {
+        let record = record?;
         bytes += record.len();
         if bytes > PAGE_BYTES && !out.is_empty() {
             break;
         }
         out.push(record);
     }
-    out
+    Ok(out)
 }
 
 /// The local socket of a running server; [`LocalSocket::close`] stops it and removes the
