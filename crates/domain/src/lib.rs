@@ -15,8 +15,8 @@ pub mod vocabulary;
 
 #[cfg(test)]
 mod scenario_tests;
-#[cfg(test)]
-mod testkit;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use actor::{Actor, EventMeta, Role};
 pub use calendar::{BusinessCalendar, CalendarError, add_business_duration};

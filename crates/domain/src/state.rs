@@ -761,7 +761,11 @@ mod tests {
     #[test]
     fn events_before_filing_leave_no_state() {
         assert_eq!(
-            applied(None, &resolved(), &meta(1, "2025-09-01T10:00:00+08:00")),
+            applied(
+                None,
+                &resolved().into(),
+                &meta(1, "2025-09-01T10:00:00+08:00")
+            ),
             None
         );
     }
@@ -796,12 +800,16 @@ mod tests {
         let state = filed_state();
         let state = applied(
             Some(state),
-            &paused(WaitingFor::Parts),
+            &paused(WaitingFor::Parts).into(),
             &meta(2, "2025-09-01T11:00:00+08:00"),
         );
         assert!(state.as_ref().is_some_and(ComplaintState::is_paused));
-        let state =
-            applied(state, &resumed(), &meta(3, "2025-09-02T11:00:00+08:00")).expect("state");
+        let state = applied(
+            state,
+            &resumed().into(),
+            &meta(3, "2025-09-02T11:00:00+08:00"),
+        )
+        .expect("state");
         assert!(!state.is_paused());
         assert_eq!(
             state.pauses[0].ended_at,
@@ -815,10 +823,11 @@ mod tests {
             proposal(&[
                 ("O1", at("2025-09-03T17:00:00+08:00")),
                 ("O2", at("2025-09-04T17:00:00+08:00")),
-            ]),
-            accept("O1"),
-            resolved(),
-            satisfaction(1),
+            ])
+            .into(),
+            accept("O1").into(),
+            resolved().into(),
+            satisfaction(1).into(),
             events::Reopened {
                 reason: text("still unhappy"),
             }

@@ -1,43 +1,63 @@
-//! Test helpers: sample payloads and a harness that runs `check` + `apply`
-//! the way the engine does.
+//! Sample values and events for tests: the domain's own, the server's and the
+//! integration tests'. Kept in one place so that a change to an event's shape is
+//! made once, and every crate's tests describe the same complaint.
+//!
+//! Built for the domain's tests and, through the `testkit` feature, for the tests
+//! of the crates that enable it in their dev-dependencies; never for a release.
+//! Builders return the event's own payload type, so a test can adjust a field
+//! before `.into()` makes it a `ComplaintEvent`.
+
+// A sample that does not parse is a broken test, and should stop it at once.
+#![allow(clippy::expect_used, reason = "samples are literals the tests own")]
+
+#[cfg(test)]
+mod harness;
 
 use jiff::Timestamp;
 
-use super::actor::{Actor, EventMeta, Role};
-use super::events::{self, ComplaintEvent};
-use super::policy::Policy;
-use super::rules::{CheckContext, RuleViolation, check};
-use super::state::{ComplaintState, apply};
-use super::values::*;
-use super::vocabulary::*;
+use crate::actor::{Actor, Role};
+use crate::events as ev;
+use crate::values::{
+    ActionId, ActorId, CompensationId, ComplaintId, DealerCode, DocumentRef, Label, Mileage, Money,
+    OptionId, PhoneNumber, Plate, RegionCode, SatisfactionScore, Text, Vin,
+};
+use crate::vocabulary::{
+    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind, Level, Origin,
+    ResponsibleParty, RootCause, Severity, WaitingFor,
+};
 
-pub(crate) const COMPLAINT: &str = "CMP-2025-0004";
+#[cfg(test)]
+pub(crate) use harness::Harness;
 
-pub(crate) fn at(s: &str) -> Timestamp {
+/// The id of the complaint the domain's and the conversions' tests work on.
+pub const COMPLAINT: &str = "CMP-2025-0004";
+
+pub fn at(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")
 }
 
-pub(crate) fn text(s: &str) -> Text {
+pub fn text(s: &str) -> Text {
     Text::parse(s).expect("test text")
 }
 
-pub(crate) fn label(s: &str) -> Label {
+pub fn label(s: &str) -> Label {
     Label::parse(s).expect("test label")
 }
 
-pub(crate) fn complaint_id() -> ComplaintId {
+pub fn complaint_id() -> ComplaintId {
     ComplaintId::parse(COMPLAINT).expect("test id")
 }
 
-pub(crate) fn option_id(s: &str) -> OptionId {
+pub fn option_id(s: &str) -> OptionId {
     OptionId::parse(s).expect("test option id")
 }
 
-pub(crate) fn money(fen: u64) -> Money {
+pub fn money(fen: u64) -> Money {
     Money::new(fen).expect("test amount")
 }
 
-pub(crate) fn actor(role: Role) -> Actor {
+/// The first user of `role`, or the engine itself.
+pub fn actor(role: Role) -> Actor {
     match role {
         Role::Engine => Actor::engine(),
         _ => Actor::new(
@@ -49,19 +69,19 @@ pub(crate) fn actor(role: Role) -> Actor {
 
 /// Seed 004: a customer waited an hour in the showroom while her repaired
 /// car stood in the car park and nobody told her.
-pub(crate) fn seed_004_filing() -> events::Filed {
-    events::Filed {
+pub fn seed_004_filing() -> ev::Filed {
+    ev::Filed {
         complaint_id: complaint_id(),
         origin: Origin::Dealer,
         channel: Channel::WalkIn,
         dealer: DealerCode::parse("D-14001").expect("dealer"),
         region: RegionCode::parse("CN-NORTH").expect("region"),
         received_by: label("Service advisor Wang"),
-        customer: events::Customer {
+        customer: ev::Customer {
             name: label("Ms Li"),
             phone: PhoneNumber::parse("+86 138 0013 8000").expect("phone"),
         },
-        vehicle: events::Vehicle {
+        vehicle: ev::Vehicle {
             vin: Vin::parse("LSVAG2180E2100001").expect("vin"),
             plate: Some(Plate::parse("晋A12345").expect("plate")),
             model: label("Sedan 1.6"),
@@ -81,8 +101,65 @@ pub(crate) fn seed_004_filing() -> events::Filed {
     }
 }
 
-pub(crate) fn option(id: &str, promised_by: Timestamp) -> events::SolutionOption {
-    events::SolutionOption {
+/// Seed 004 with every optional field set, as a major emergency that happened at a
+/// sub-second instant: a conversion that drops a field or rounds a time shows.
+pub fn major_flood_filing() -> ev::Filed {
+    ev::Filed {
+        severity: Severity::Major,
+        emergency: Some(EmergencyKind::Flood),
+        happened_at: Some(at("2025-09-01T01:00:00.25Z")),
+        ..seed_004_filing()
+    }
+}
+
+/// Seed 004 under any complaint id, filed at SH-0042 in region EAST: the dealer and
+/// region the integration tests' servers and tokens are set up for. `customise`
+/// changes what a scenario needs.
+pub fn filing(complaint: &str, customise: impl FnOnce(&mut ev::Filed)) -> ev::Filed {
+    let mut filed = ev::Filed {
+        complaint_id: ComplaintId::parse(complaint).expect("test complaint id"),
+        dealer: DealerCode::parse("SH-0042").expect("dealer"),
+        region: RegionCode::parse("EAST").expect("region"),
+        categories: vec![Category::ReceptionAttitude],
+        happened_at: None,
+        ..seed_004_filing()
+    };
+    filed.vehicle.plate = Some(Plate::parse("沪A12345").expect("plate"));
+    filed.vehicle.purchased_on = Some(jiff::civil::date(2024, 5, 20));
+    customise(&mut filed);
+    filed
+}
+
+pub fn apologized() -> ev::Apologized {
+    ev::Apologized {
+        note: Some(text("Apologized in person")),
+    }
+}
+
+pub fn reported_to_cac() -> ev::ReportedToCac {
+    ev::ReportedToCac {
+        cac_reference: None,
+    }
+}
+
+/// With the optional reference set, so that it travels through the API as well.
+pub fn reported_to_cac_with_reference() -> ev::ReportedToCac {
+    ev::ReportedToCac {
+        cac_reference: Some(label("CAC-2026-118")),
+    }
+}
+
+pub fn cause(root_cause: RootCause, responsible: ResponsibleParty) -> ev::CauseFound {
+    ev::CauseFound {
+        root_cause,
+        responsible,
+        summary: text("Root cause established"),
+        within_dealer_authority: true,
+    }
+}
+
+pub fn option(id: &str, promised_by: Timestamp) -> ev::SolutionOption {
+    ev::SolutionOption {
         option_id: option_id(id),
         summary: text("Free car wash and a written apology"),
         pros: text("Quick"),
@@ -92,180 +169,153 @@ pub(crate) fn option(id: &str, promised_by: Timestamp) -> events::SolutionOption
     }
 }
 
-pub(crate) fn proposal(options: &[(&str, Timestamp)]) -> ComplaintEvent {
-    events::SolutionProposed {
+/// One `option` for each id and promised time.
+pub fn proposal(options: &[(&str, Timestamp)]) -> ev::SolutionProposed {
+    ev::SolutionProposed {
         options: options.iter().map(|(id, by)| option(id, *by)).collect(),
     }
-    .into()
 }
 
-pub(crate) fn accept(id: &str) -> ComplaintEvent {
-    events::OptionAccepted {
+pub fn accept(id: &str) -> ev::OptionAccepted {
+    ev::OptionAccepted {
         option_id: option_id(id),
     }
-    .into()
 }
 
-pub(crate) fn resolved() -> ComplaintEvent {
-    events::Resolved {
+pub fn work() -> ev::WorkCarriedOut {
+    ev::WorkCarriedOut {
+        description: text("Done as agreed"),
+    }
+}
+
+pub fn resolved() -> ev::Resolved {
+    ev::Resolved {
         summary: text("Apologized, explained, new pick-up notification process"),
     }
-    .into()
-}
-
-pub(crate) fn satisfaction(score: u8) -> ComplaintEvent {
-    events::SatisfactionRecorded {
-        score: SatisfactionScore::new(score).expect("score"),
-        customer_words: Some(text("OK")),
-    }
-    .into()
 }
 
 /// A satisfaction call-back.
-pub(crate) fn call(answered: bool) -> ComplaintEvent {
+pub fn call(answered: bool) -> ev::ContactAttempted {
     call_for(ContactPurpose::SatisfactionCallback, answered)
 }
 
-pub(crate) fn call_for(purpose: ContactPurpose, answered: bool) -> ComplaintEvent {
-    events::ContactAttempted {
+pub fn call_for(purpose: ContactPurpose, answered: bool) -> ev::ContactAttempted {
+    ev::ContactAttempted {
         purpose,
         answered,
         recording: None,
         note: None,
     }
-    .into()
 }
 
-pub(crate) fn paused(waiting_for: WaitingFor) -> ComplaintEvent {
-    events::Paused {
+/// A satisfaction call-back with its recording, so that the optional reference
+/// travels through the API as well.
+pub fn recorded_call(answered: bool) -> ev::ContactAttempted {
+    ev::ContactAttempted {
+        recording: Some(DocumentRef::parse("rec://calls/0001").expect("recording")),
+        ..call(answered)
+    }
+}
+
+pub fn satisfaction(score: u8) -> ev::SatisfactionRecorded {
+    ev::SatisfactionRecorded {
+        score: SatisfactionScore::new(score).expect("score"),
+        customer_words: Some(text("OK")),
+    }
+}
+
+pub fn paused(waiting_for: WaitingFor) -> ev::Paused {
+    ev::Paused {
         waiting_for,
         reason: text("waiting"),
     }
-    .into()
 }
 
-pub(crate) fn resumed() -> ComplaintEvent {
-    events::Resumed { note: None }.into()
+pub fn resumed() -> ev::Resumed {
+    ev::Resumed { note: None }
 }
 
-pub(crate) fn reported_to_cac() -> ComplaintEvent {
-    events::ReportedToCac {
-        cac_reference: None,
-    }
-    .into()
+pub fn closed() -> ev::Closed {
+    ev::Closed { summary: None }
 }
 
-pub(crate) fn closed() -> ComplaintEvent {
-    events::Closed { summary: None }.into()
+/// With the optional summary set, so that it travels through the API as well.
+pub fn closed_with_summary() -> ev::Closed {
+    ev::Closed {
+        summary: Some(text("Closed, customer satisfied")),
+    }
 }
 
-/// Runs events through `check` and `apply` like the engine: each event is
-/// checked against the state so far, dated `at`, with the engine clock at `at`.
-pub(crate) struct Harness {
-    pub policy: Policy,
-    pub state: Option<ComplaintState>,
-    pub version: u64,
-    pub log: Vec<(ComplaintEvent, EventMeta)>,
+pub fn reopened() -> ev::Reopened {
+    ev::Reopened {
+        reason: text("The customer called again: the problem is back"),
+    }
 }
 
-impl Harness {
-    pub(crate) fn new() -> Self {
-        Self::with_policy(Policy::builtin())
+pub fn action(action: &str, department: Department) -> ev::CorrectiveActionAssigned {
+    ev::CorrectiveActionAssigned {
+        action_id: ActionId::parse(action).expect("action"),
+        department,
+        description: text("Add a step: tell the customer as soon as the car is ready"),
     }
+}
 
-    pub(crate) fn with_policy(policy: Policy) -> Self {
-        Self {
-            policy,
-            state: None,
-            version: 0,
-            log: Vec::new(),
-        }
+pub fn action_done(action: &str) -> ev::CorrectiveActionDone {
+    ev::CorrectiveActionDone {
+        action_id: ActionId::parse(action).expect("action"),
+        note: None,
     }
+}
 
-    /// A harness with the seed-004 complaint filed at `filed_at`.
-    pub(crate) fn filed_at(filed_at: &str) -> Self {
-        let mut harness = Self::new();
-        harness.ok(seed_004_filing(), Role::DealerStaff, filed_at);
-        harness
+pub fn action_verified(action: &str) -> ev::CorrectiveActionVerified {
+    ev::CorrectiveActionVerified {
+        action_id: ActionId::parse(action).expect("action"),
+        note: None,
     }
+}
 
-    pub(crate) fn state(&self) -> &ComplaintState {
-        self.state.as_ref().expect("complaint filed")
+pub fn compensation(
+    compensation: &str,
+    kind: CompensationKind,
+    fen: u64,
+) -> ev::CompensationRequested {
+    ev::CompensationRequested {
+        compensation_id: CompensationId::parse(compensation).expect("compensation"),
+        kind,
+        amount: money(fen),
+        reason: text("Car off the road for a week"),
     }
+}
 
-    #[allow(
-        clippy::unused_self,
-        reason = "read as a step of the test world, like its neighbours"
-    )]
-    pub(crate) fn context(&self, role: Role, when: Timestamp) -> CheckContext {
-        CheckContext {
-            complaint_id: complaint_id(),
-            actor: actor(role),
-            occurred_at: when,
-            now: when,
-        }
+pub fn approval(
+    compensation: &str,
+    level: Level,
+    fen: u64,
+    signature: Option<&str>,
+) -> ev::CompensationApproved {
+    ev::CompensationApproved {
+        compensation_id: CompensationId::parse(compensation).expect("compensation"),
+        level,
+        amount: money(fen),
+        customer_signature: signature.map(|s| DocumentRef::parse(s).expect("signature")),
     }
+}
 
-    pub(crate) fn try_event(
-        &mut self,
-        event: impl Into<ComplaintEvent>,
-        role: Role,
-        when: &str,
-    ) -> Result<(), RuleViolation> {
-        self.try_at(event.into(), role, at(when))
+pub fn engineer(arrival: Timestamp) -> ev::EngineerDispatched {
+    ev::EngineerDispatched {
+        engineer: label("Regional engineer Zhao"),
+        expected_arrival: arrival,
     }
+}
 
-    pub(crate) fn try_at(
-        &mut self,
-        event: ComplaintEvent,
-        role: Role,
-        when: Timestamp,
-    ) -> Result<(), RuleViolation> {
-        check(
-            self.state.as_ref(),
-            &event,
-            &self.context(role, when),
-            &self.policy,
-        )?;
-        self.append(event, role, when);
-        Ok(())
+pub fn appraisal() -> ev::OnSiteAppraisalRecorded {
+    ev::OnSiteAppraisalRecorded {
+        findings: text("Fire started at an aftermarket wiring harness"),
     }
+}
 
-    /// Applies without checking (for building states the rules test against).
-    pub(crate) fn append(&mut self, event: ComplaintEvent, role: Role, when: Timestamp) {
-        self.version += 1;
-        let meta = EventMeta {
-            version: self.version,
-            occurred_at: when,
-            recorded_at: when,
-            actor: actor(role),
-        };
-        apply(&mut self.state, &event, &meta);
-        self.log.push((event, meta));
-    }
-
-    #[track_caller]
-    pub(crate) fn ok(&mut self, event: impl Into<ComplaintEvent>, role: Role, when: &str) {
-        let event = event.into();
-        let event_type = event.event_type();
-        if let Err(violation) = self.try_event(event, role, when) {
-            panic!("{event_type} refused: {} ({violation})", violation.code());
-        }
-    }
-
-    /// The code of the rule that refuses `event`; the state is left unchanged.
-    #[track_caller]
-    pub(crate) fn refused(
-        &self,
-        event: impl Into<ComplaintEvent>,
-        role: Role,
-        when: &str,
-    ) -> &'static str {
-        let event = event.into();
-        let ctx = self.context(role, at(when));
-        match check(self.state.as_ref(), &event, &ctx, &self.policy) {
-            Err(violation) => violation.code(),
-            Ok(()) => panic!("{} was accepted", event.event_type()),
-        }
+pub fn progress() -> ev::ProgressReported {
+    ev::ProgressReported {
+        summary: text("Vehicle at the workshop, parts ordered"),
     }
 }

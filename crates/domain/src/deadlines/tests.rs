@@ -33,7 +33,7 @@ fn filed_with(change: impl FnOnce(&mut Filed), when: Timestamp) -> Harness {
     let mut filing = seed_004_filing();
     change(&mut filing);
     let mut h = Harness::new();
-    h.try_at(filing.into(), DealerStaff, when).expect("filed");
+    h.try_at(filing, DealerStaff, when).expect("filed");
     h
 }
 
@@ -143,8 +143,7 @@ fn a_plan_promised_at_reception_warns_falls_due_and_starts_again_with_a_new_date
         Acknowledged {
             confirmed_facts: text("waited an hour"),
             plan_promised_by: Some(t(1, "16:00")),
-        }
-        .into(),
+        },
         DealerStaff,
         t(1, "11:00"),
     )
@@ -167,8 +166,7 @@ fn a_plan_promised_at_reception_warns_falls_due_and_starts_again_with_a_new_date
         PlanPromiseRenewed {
             new_date: t(2, "12:00"),
             progress: text("the workshop is still testing the pump"),
-        }
-        .into(),
+        },
         DealerStaff,
         t(1, "16:30"),
     )
@@ -255,7 +253,7 @@ fn changing_the_promise_date_moves_the_deadline_under_a_new_key() {
         new_date: t(8, "17:00"),
         reason: text("part delayed"),
     };
-    h.try_at(change.into(), DealerStaff, t(3, "10:00"))
+    h.try_at(change, DealerStaff, t(3, "10:00"))
         .expect("change");
     let after = get(&h, DeadlineKind::Promise);
     assert_eq!(after.due_at, t(8, "17:00"));
@@ -338,8 +336,7 @@ fn at_the_top_of_the_ladder_a_miss_is_only_recorded() {
         reason: EscalationReason::Severity,
         note: None,
     };
-    h.try_at(up.into(), CacAgent, t(1, "11:00"))
-        .expect("escalate");
+    h.try_at(up, CacAgent, t(1, "11:00")).expect("escalate");
     let result = get(&h, DeadlineKind::Result);
     assert_eq!(
         fire(&mut h, &result, DueStage::Due, result.due_at),
@@ -405,8 +402,7 @@ fn reopening_restarts_the_result_clock_and_the_cac_report() {
     h.try_at(
         Reopened {
             reason: text("still unhappy"),
-        }
-        .into(),
+        },
         DealerStaff,
         t(3, "10:30"),
     )
@@ -441,14 +437,14 @@ fn emergencies_need_an_engineer_on_site() {
         engineer: label("Zhao"),
         expected_arrival: t(6, "23:30"),
     };
-    h.try_at(engineer.into(), RegionalEngineer, t(6, "21:00"))
+    h.try_at(engineer, RegionalEngineer, t(6, "21:00"))
         .expect("dispatch");
     assert_eq!(find(&h, DeadlineKind::EngineerDispatch), None);
     assert_eq!(get(&h, DeadlineKind::EngineerArrival).due_at, t(6, "23:30"));
     let appraisal = OnSiteAppraisalRecorded {
         findings: text("wiring fire"),
     };
-    h.try_at(appraisal.into(), RegionalEngineer, t(6, "23:40"))
+    h.try_at(appraisal, RegionalEngineer, t(6, "23:40"))
         .expect("appraisal");
     assert_eq!(find(&h, DeadlineKind::EngineerArrival), None);
 }
@@ -474,8 +470,7 @@ fn a_missed_progress_report_is_one_overdue_obligation_until_one_is_sent() {
     h.try_at(
         ProgressReported {
             summary: text("parts ordered"),
-        }
-        .into(),
+        },
         DealerStaff,
         t(4, "15:00"),
     )
@@ -504,8 +499,7 @@ fn progress_reports_fired_one_by_one_in_older_logs_are_one_overdue_obligation() 
                 deadline: key,
                 missed_periods: 1,
                 overdue_since: None,
-            }
-            .into(),
+            },
             Engine,
             first.due_at + SignedDuration::from_hours(24 * i64::from(generation)),
         );
@@ -694,8 +688,7 @@ fn pausing_is_not_meeting_and_a_note_meets_nothing() {
     h.try_at(
         NoteAdded {
             text: text("called the workshop"),
-        }
-        .into(),
+        },
         DealerStaff,
         t(1, "11:30"),
     )
@@ -742,8 +735,7 @@ fn a_policy_that_escalates_missed_progress_reports_escalates_once() {
     let mut h = Harness::with_policy(policy);
     let mut filing = seed_004_filing();
     filing.severity = Severity::Major;
-    h.try_at(filing.into(), DealerStaff, t(1, "10:00"))
-        .expect("filed");
+    h.try_at(filing, DealerStaff, t(1, "10:00")).expect("filed");
     h.try_at(reported_to_cac(), DealerStaff, t(1, "10:30"))
         .expect("reported");
     let report = get(&h, DeadlineKind::ProgressReport);
@@ -764,7 +756,7 @@ fn a_deadline_past_the_calendars_last_year_is_flagged_and_counted_on_weekends_on
     // Tuesday 2028-01-04 10:00.
     let mut h = Harness::with_policy(policy.clone());
     h.try_at(
-        seed_004_filing().into(),
+        seed_004_filing(),
         DealerStaff,
         at("2027-12-30T10:00:00+08:00"),
     )

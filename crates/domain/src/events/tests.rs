@@ -31,7 +31,7 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             cac_reference: Some(label("CAC-77")),
         }
         .into(),
-        call(false),
+        call(false).into(),
         CustomerUnreachable { failed_attempts: 3 }.into(),
         InformationGathered {
             facts: text("car was ready at 10:05"),
@@ -44,8 +44,8 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             within_dealer_authority: true,
         }
         .into(),
-        proposal(&[("O1", when)]),
-        accept("O1"),
+        proposal(&[("O1", when)]).into(),
+        accept("O1").into(),
         OptionRejected {
             option_id: option_id("O2"),
             reason: text("too slow"),
@@ -96,15 +96,15 @@ fn one_of_each() -> Vec<ComplaintEvent> {
             summary: text("parts ordered"),
         }
         .into(),
-        paused(WaitingFor::Parts),
-        resumed(),
+        paused(WaitingFor::Parts).into(),
+        resumed().into(),
         WorkCarriedOut {
             description: text("replaced harness"),
         }
         .into(),
-        resolved(),
-        satisfaction(5),
-        closed(),
+        resolved().into(),
+        satisfaction(5).into(),
+        closed().into(),
         Reopened {
             reason: text("noise came back"),
         }
@@ -244,10 +244,16 @@ fn stored_names_never_change() {
         ComplaintEvent::from(seed_004_filing()).event_type(),
         "complaint.filed"
     );
-    assert_eq!(accept("O1").event_type(), "complaint.option_accepted");
-    assert_eq!(resolved().event_type(), "complaint.resolved");
     assert_eq!(
-        satisfaction(4).event_type(),
+        ComplaintEvent::from(accept("O1")).event_type(),
+        "complaint.option_accepted"
+    );
+    assert_eq!(
+        ComplaintEvent::from(resolved()).event_type(),
+        "complaint.resolved"
+    );
+    assert_eq!(
+        ComplaintEvent::from(satisfaction(4)).event_type(),
         "complaint.satisfaction_recorded"
     );
 }
@@ -266,8 +272,11 @@ fn payload_layout_is_stable() {
     // Golden bytes: a change here breaks stored data and needs a new schema version.
     let note: ComplaintEvent = NoteAdded { text: text("hi") }.into();
     assert_eq!(note.encode_payload(), vec![2, b'h', b'i']);
-    assert_eq!(closed().encode_payload(), vec![0]);
-    assert_eq!(satisfaction(4).encode_payload(), vec![4, 1, 2, b'O', b'K']);
+    assert_eq!(ComplaintEvent::from(closed()).encode_payload(), vec![0]);
+    assert_eq!(
+        ComplaintEvent::from(satisfaction(4)).encode_payload(),
+        vec![4, 1, 2, b'O', b'K']
+    );
 }
 
 #[test]
