@@ -175,12 +175,16 @@ fn deadline_to_proto(view: &TrackedDeadline) -> proto::Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::convert::fixtures::{at, car_wash_option, dealer_cause, filing, id, key, v};
+    use crate::api::convert::fixtures::{key, v};
     use complaintflow_domain::deadlines::Deadline;
     use complaintflow_domain::deadlines::DeadlineKind;
     use complaintflow_domain::events as ev;
+    use complaintflow_domain::testkit::{at, cause, complaint_id, major_flood_filing, option};
     use complaintflow_domain::values::{ActorId, SatisfactionScore};
-    use complaintflow_domain::vocabulary::{ContactPurpose, EscalationReason, Level, WaitingFor};
+    use complaintflow_domain::vocabulary::{
+        ContactPurpose, Department, EscalationReason, Level, ResponsibleParty, RootCause,
+        WaitingFor,
+    };
     use complaintflow_domain::{
         Actor, ComplaintEvent, EventMeta, Policy, Role, replay, tracked_deadlines,
     };
@@ -220,14 +224,18 @@ mod tests {
 
     fn agreed_and_paused() -> Vec<ComplaintEvent> {
         vec![
-            filing().into(),
+            major_flood_filing().into(),
             ev::ReportedToCac {
                 cac_reference: None,
             }
             .into(),
-            dealer_cause().into(),
+            cause(
+                RootCause::DealerBrokenPromise,
+                ResponsibleParty::Dealer(Department::Service),
+            )
+            .into(),
             ev::SolutionProposed {
-                options: vec![car_wash_option()],
+                options: vec![option("opt-1", at("2025-09-03T10:00:00Z"))],
             }
             .into(),
             ev::OptionAccepted {
@@ -324,7 +332,7 @@ mod tests {
     fn a_merged_case_names_its_target() {
         let pb = complaint_to_proto(
             &state_of(vec![
-                filing().into(),
+                major_flood_filing().into(),
                 ev::MergedInto {
                     target: v("CMP-2025-0001"),
                 }
@@ -351,7 +359,7 @@ mod tests {
 
     #[test]
     fn deadlines_come_soonest_first_with_their_flags() {
-        let state = state_of(vec![filing().into()]);
+        let state = state_of(vec![major_flood_filing().into()]);
         let late = view(DeadlineKind::Result, "2025-09-08T10:00:00Z", false, false);
         let soon = view(
             DeadlineKind::ReportToCac,
@@ -390,7 +398,7 @@ mod tests {
 
     #[test]
     fn the_domains_own_open_deadlines_convert() {
-        let state = state_of(vec![filing().into()]);
+        let state = state_of(vec![major_flood_filing().into()]);
         let views = tracked_deadlines(&state, &Policy::builtin());
         assert!(!views.is_empty(), "a fresh major case has running clocks");
         let pb = complaint_to_proto(&state, &views);
@@ -398,6 +406,6 @@ mod tests {
         for (wire, view) in pb.deadlines.iter().zip(&views) {
             assert_eq!(wire.key, view.deadline.key.to_string());
         }
-        assert_eq!(id().to_string(), pb.complaint_id);
+        assert_eq!(complaint_id().to_string(), pb.complaint_id);
     }
 }

@@ -4,12 +4,13 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::api::convert::FieldViolation;
-use crate::api::convert::fixtures::{at, car_wash_option, dealer_cause, filing, id, key, money, v};
+use crate::api::convert::fixtures::{key, v};
 use crate::api::proto;
 use crate::api::proto::workflow_event::Kind;
 use complaintflow_domain::ComplaintEvent;
 use complaintflow_domain::deadlines::DeadlineKind;
 use complaintflow_domain::events as ev;
+use complaintflow_domain::testkit::{at, cause, complaint_id, major_flood_filing, money, option};
 use complaintflow_domain::values::*;
 use complaintflow_domain::vocabulary::*;
 
@@ -18,13 +19,13 @@ const PATH: &str = "events[2].event";
 /// One representative value of every variant, with optional fields set in some
 /// and left out in others so both spellings of "absent" are exercised.
 fn samples() -> Vec<ComplaintEvent> {
-    let mut minimal_filing = filing();
+    let mut minimal_filing = major_flood_filing();
     minimal_filing.vehicle.plate = None;
     minimal_filing.vehicle.purchased_on = None;
     minimal_filing.emergency = None;
     minimal_filing.happened_at = None;
     vec![
-        filing().into(),
+        major_flood_filing().into(),
         minimal_filing.into(),
         ev::Acknowledged {
             confirmed_facts: v("Waited an hour"),
@@ -45,7 +46,11 @@ fn samples() -> Vec<ComplaintEvent> {
         .into(),
         ev::CustomerUnreachable { failed_attempts: 3 }.into(),
         ev::InformationGathered { facts: v("Facts") }.into(),
-        dealer_cause().into(),
+        cause(
+            RootCause::DealerBrokenPromise,
+            ResponsibleParty::Dealer(Department::Service),
+        )
+        .into(),
         ev::CauseFound {
             root_cause: RootCause::SupplierPart,
             responsible: ResponsibleParty::Supplier,
@@ -55,7 +60,7 @@ fn samples() -> Vec<ComplaintEvent> {
         .into(),
         ev::SolutionProposed {
             options: vec![
-                car_wash_option(),
+                option("opt-1", at("2025-09-03T10:00:00Z")),
                 ev::SolutionOption {
                     option_id: v("opt-2"),
                     summary: v("Free service"),
@@ -307,14 +312,14 @@ fn the_samples_cover_every_event_type() {
 fn every_event_round_trips_through_the_wire() {
     for event in samples() {
         let wire = event_to_proto(&event);
-        let back = event_from_proto(wire, &id(), PATH);
+        let back = event_from_proto(wire, &complaint_id(), PATH);
         assert_eq!(back.as_ref(), Ok(&event), "{}", event.event_type());
     }
 }
 
 #[test]
 fn filed_takes_the_complaint_id_from_the_request() {
-    let Some(Kind::Filed(wire)) = event_to_proto(&filing().into()).kind else {
+    let Some(Kind::Filed(wire)) = event_to_proto(&major_flood_filing().into()).kind else {
         panic!("not a filing");
     };
     let other = ComplaintId::parse("OTHER-1").expect("id");
@@ -358,7 +363,7 @@ fn assert_refused_at(event: ComplaintEvent, edit: impl FnOnce(&mut Kind), field:
     if let Some(kind) = wire.kind.as_mut() {
         edit(kind);
     }
-    match event_from_proto(wire, &id(), PATH) {
+    match event_from_proto(wire, &complaint_id(), PATH) {
         Err(violation) => assert_eq!(violation.field, field, "{violation}"),
         Ok(accepted) => panic!("accepted {accepted:?}, expected a violation at {field}"),
     }
@@ -420,19 +425,23 @@ fn malformed_filings_name_the_field() {
         ),
     ];
     for &(edit, field) in cases {
-        assert_refused_at(filing().into(), on_filing(edit), &format!("{PATH}.{field}"));
+        assert_refused_at(
+            major_flood_filing().into(),
+            on_filing(edit),
+            &format!("{PATH}.{field}"),
+        );
     }
 }
 
 #[test]
 fn unknown_and_unspecified_enums_are_distinguished() {
-    let event: ComplaintEvent = filing().into();
+    let event: ComplaintEvent = major_flood_filing().into();
     let mut wire = event_to_proto(&event);
     if let Some(Kind::Filed(filed)) = wire.kind.as_mut() {
         filed.severity = 99;
     }
     assert_eq!(
-        event_from_proto(wire.clone(), &id(), PATH),
+        event_from_proto(wire.clone(), &complaint_id(), PATH),
         Err(FieldViolation::new(
             "events[2].event.filed.severity",
             "unknown value 99"
@@ -442,15 +451,15 @@ fn unknown_and_unspecified_enums_are_distinguished() {
         filed.severity = 0;
     }
     assert_eq!(
-        event_from_proto(wire, &id(), PATH),
+        event_from_proto(wire, &complaint_id(), PATH),
         Err(FieldViolation::required("events[2].event.filed.severity"))
     );
 }
 
 #[test]
 fn an_empty_workflow_event_is_refused_at_its_own_path() {
-    let err =
-        event_from_proto(proto::WorkflowEvent { kind: None }, &id(), PATH).expect_err("no kind");
+    let err = event_from_proto(proto::WorkflowEvent { kind: None }, &complaint_id(), PATH)
+        .expect_err("no kind");
     assert_eq!(err.field, PATH);
 }
 
@@ -525,13 +534,21 @@ fn responsible_party_needs_a_department_only_for_dealers() {
     ];
     for (kind, department, field) in cases {
         assert_refused_at(
-            dealer_cause().into(),
+            cause(
+                RootCause::DealerBrokenPromise,
+                ResponsibleParty::Dealer(Department::Service),
+            )
+            .into(),
             set_responsible(kind, department),
             &format!("{base}.{field}"),
         );
     }
     assert_refused_at(
-        dealer_cause().into(),
+        cause(
+            RootCause::DealerBrokenPromise,
+            ResponsibleParty::Dealer(Department::Service),
+        )
+        .into(),
         |event| {
             if let Kind::CauseFound(p) = event {
                 p.responsible = None;
