@@ -23,7 +23,7 @@ use complaintflow_domain::values::{
 };
 use complaintflow_domain::{Role, Status};
 use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion};
-use complaintflow_server::engine::{AllowAllFollowUps, EngineError, Submission, follow_up_stream};
+use complaintflow_server::engine::{EngineError, Submission, Trusted, follow_up_stream};
 use support::events::filing;
 use support::{World, actor, at};
 use uuid::Uuid;
@@ -84,12 +84,12 @@ async fn submit_as(
     };
     world
         .engine
-        .submit_follow_up(
+        .submit(
             &actor(role),
             &fid(id),
             ExpectedVersion::Any,
             &[submission],
-            &AllowAllFollowUps,
+            &Trusted,
         )
         .await
 }

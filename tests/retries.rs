@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use complaintflow_domain::{Policy, Role};
 use complaintflow_log::ExpectedVersion;
 use complaintflow_log::clock::Clock;
-use complaintflow_server::engine::{Engine, Submission, allow_all};
+use complaintflow_server::engine::{Engine, Submission, Trusted};
 use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::Timestamp;
 use support::events::*;
@@ -36,6 +36,11 @@ impl Clock for TickingClock {
 }
 
 fn engine(dir: &std::path::Path) -> Arc<Engine> {
+    nodes(dir, 1).remove(0)
+}
+
+/// `count` engines on one log, each taking its own turns, as nodes on one database do.
+fn nodes(dir: &std::path::Path, count: usize) -> Vec<Arc<Engine>> {
     let clock = Arc::new(TickingClock(AtomicI64::new(
         at("2026-11-23T10:00:00+08:00").as_microsecond(),
     )));
@@ -44,20 +49,30 @@ fn engine(dir: &std::path::Path) -> Arc<Engine> {
         ..SledOptions::default()
     };
     let store = Arc::new(SledStore::open(dir.join("events"), options).expect("store"));
-    Arc::new(Engine::new(store, Arc::new(Policy::builtin()), clock))
+    (0..count)
+        .map(|_| {
+            Arc::new(Engine::new(
+                store.clone(),
+                Arc::new(Policy::builtin()),
+                clock.clone(),
+            ))
+        })
+        .collect()
 }
 
-/// Sends `copies` copies of one submission at once; returns every answer.
+/// Sends `copies` copies of one submission at once, spread over `engines`; returns
+/// every answer.
 async fn race(
-    engine: &Arc<Engine>,
+    engines: &[Arc<Engine>],
     complaint: &str,
     expected: ExpectedVersion,
     submissions: Vec<Submission>,
     copies: usize,
 ) -> Vec<complaintflow_log::AppendOutcome> {
     let tasks: Vec<_> = (0..copies)
-        .map(|_| {
-            let (engine, submissions) = (engine.clone(), submissions.clone());
+        .map(|copy| {
+            let engine = engines[copy % engines.len()].clone();
+            let submissions = submissions.clone();
             let complaint = id(complaint);
             tokio::spawn(async move {
                 engine
@@ -66,7 +81,7 @@ async fn race(
                         &complaint,
                         expected,
                         &submissions,
-                        &allow_all,
+                        &Trusted,
                     )
                     .await
             })
@@ -102,7 +117,7 @@ async fn copies_racing_the_original_without_a_time_are_all_replays() {
         let complaint = format!("CMP-RACE-{round}");
         let filing = Submission::new(Uuid::new_v4(), filing(&complaint, |_| {}));
         let filed = race(
-            &engine,
+            std::slice::from_ref(&engine),
             &complaint,
             ExpectedVersion::NoStream,
             vec![filing],
@@ -115,7 +130,44 @@ async fn copies_racing_the_original_without_a_time_are_all_replays() {
             Submission::new(Uuid::new_v4(), apologized()),
             Submission::new(Uuid::new_v4(), reported()),
         ];
-        let appended = race(&engine, &complaint, ExpectedVersion::Any, appends, 12).await;
+        let appended = race(
+            std::slice::from_ref(&engine),
+            &complaint,
+            ExpectedVersion::Any,
+            appends,
+            12,
+        )
+        .await;
+        assert_one_append(&appended);
+        assert_eq!(appended[0].last_version(), 2);
+    }
+}
+
+/// A dealer system behind a load balancer retries on another node while the first still
+/// works on the request: the nodes do not share turns, so the copies meet only in the
+/// log, and each must still be answered as the one append it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_racing_on_different_nodes_are_all_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = nodes(dir.path(), 3);
+    for round in 0..10 {
+        let complaint = format!("CMP-NODES-{round}");
+        let filing = Submission::new(Uuid::new_v4(), filing(&complaint, |_| {}));
+        let filed = race(
+            &nodes,
+            &complaint,
+            ExpectedVersion::NoStream,
+            vec![filing],
+            12,
+        )
+        .await;
+        assert_one_append(&filed);
+
+        let appends = vec![
+            Submission::new(Uuid::new_v4(), apologized()),
+            Submission::new(Uuid::new_v4(), reported()),
+        ];
+        let appended = race(&nodes, &complaint, ExpectedVersion::Any, appends, 12).await;
         assert_one_append(&appended);
         assert_eq!(appended[0].last_version(), 2);
     }

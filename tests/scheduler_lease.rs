@@ -25,7 +25,7 @@ use complaintflow_domain::{Policy, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::memory::MemStore;
 use complaintflow_log::{Direction, EventStore, ExpectedVersion, Lease, StoreLimits};
-use complaintflow_server::engine::{Engine, Submission, allow_all, complaint_stream};
+use complaintflow_server::engine::{Engine, Submission, Trusted, complaint_stream};
 use complaintflow_server::projections::Projections;
 use complaintflow_server::timers::Scheduler;
 use support::events::filing;
@@ -95,7 +95,7 @@ impl Node {
                 &id(complaint),
                 ExpectedVersion::NoStream,
                 &[Submission::new(Uuid::new_v4(), filing(complaint, |_| {}))],
-                &allow_all,
+                &Trusted,
             )
             .await
             .unwrap();

@@ -19,7 +19,7 @@ use complaintflow_log::ExpectedVersion;
 use complaintflow_log::clock::ManualClock;
 use complaintflow_server::api::proto;
 use complaintflow_server::auth::{Role as AuthRole, TokenFile};
-use complaintflow_server::engine::{Submission, allow_all};
+use complaintflow_server::engine::{Submission, Trusted};
 use futures::future::join_all;
 use support::server::*;
 use support::{World, actor, at, id};
@@ -92,7 +92,7 @@ async fn fill(data_dir: &std::path::Path, dealer: &str, region: &str, count: usi
                         &id(&complaint),
                         ExpectedVersion::NoStream,
                         &[Submission::new(uuid::Uuid::new_v4(), filed)],
-                        &allow_all,
+                        &Trusted,
                     )
                     .await
                     .expect("filed")

@@ -550,7 +550,7 @@ async fn months_of_downtime_make_one_overdue_progress_report_and_a_bounded_catch
             &support::id(c),
             complaintflow_log::ExpectedVersion::Any,
             &[report],
-            &complaintflow_server::engine::allow_all,
+            &complaintflow_server::engine::Trusted,
         )
         .await);
     let overdue: Vec<DeadlineKind> = world
@@ -715,7 +715,7 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
             &support::id(c),
             complaintflow_log::ExpectedVersion::Any,
             &[submission],
-            &complaintflow_server::engine::allow_all,
+            &complaintflow_server::engine::Trusted,
         )
         .await
         .unwrap();
@@ -877,7 +877,7 @@ async fn merge_as_the_api_does(
             &complaint,
             complaintflow_log::ExpectedVersion::Any,
             submissions,
-            &complaintflow_server::engine::allow_all,
+            &complaintflow_server::engine::Trusted,
         )
         .await);
     world

@@ -16,7 +16,7 @@ use super::StoreArg;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, Policy};
 use complaintflow_log::{Direction, ExpectedVersion, MAX_PAGE};
-use complaintflow_server::engine::{Engine, Submission, allow_all, codec};
+use complaintflow_server::engine::{Engine, Submission, Trusted, codec};
 use complaintflow_server::export::EventLine;
 use complaintflow_server::node::{load_policy, projections_dir};
 
@@ -117,7 +117,7 @@ pub(super) async fn import(args: ImportArgs) -> CliResult {
                        first_line: usize|
            -> Result<(), Box<dyn std::error::Error>> {
         let outcome = engine
-            .submit(&actor, complaint, ExpectedVersion::Any, batch, &allow_all)
+            .submit(&actor, complaint, ExpectedVersion::Any, batch, &Trusted)
             .await
             .map_err(|e| {
                 let lines = format!("lines {first_line}..{}", first_line + batch.len() - 1);

@@ -25,7 +25,7 @@ use complaintflow_domain::follow_up::{
 use complaintflow_domain::values::{ActorId, FollowUpId, Label, SatisfactionScore};
 use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
 use complaintflow_log::ExpectedVersion;
-use complaintflow_server::engine::{AllowAllFollowUps, Engine, EngineError, Submission};
+use complaintflow_server::engine::{Engine, EngineError, Submission, Trusted};
 use complaintflow_server::timers::follow_up_firing_id;
 
 /// One follow-up for this many complaints.
@@ -262,7 +262,7 @@ async fn submit(engine: &Engine, seed: u64, plan: &FollowUpPlan) -> Result<(), E
             n => ExpectedVersion::Exact(n as u64 - 1),
         };
         engine
-            .submit_follow_up(actor, &plan.id, expected, &[submission], &AllowAllFollowUps)
+            .submit(actor, &plan.id, expected, &[submission], &Trusted)
             .await?;
     }
     Ok(())

@@ -15,7 +15,7 @@ use complaintflow_domain::values::{ActorId, ComplaintId};
 use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion, RecordedEvent};
-use complaintflow_server::engine::{Engine, EngineError, Submission, allow_all};
+use complaintflow_server::engine::{Engine, EngineError, Submission, Trusted};
 use complaintflow_server::projections::{ComplaintRecord, Projections};
 use complaintflow_server::timers::{FireReport, Scheduler};
 use complaintflow_store_sled::{SledOptions, SledStore};
@@ -193,7 +193,7 @@ impl World {
                 &id(complaint),
                 ExpectedVersion::Any,
                 &[submission],
-                &allow_all,
+                &Trusted,
             )
             .await
     }

@@ -12,7 +12,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{EventStore, RecordedEvent, StoreError};
+use super::{LogReader, RecordedEvent, StoreError};
 
 /// Events per read while catching up.
 const PAGE: usize = 512;
@@ -25,7 +25,7 @@ pub type Subscription = ReceiverStream<Result<RecordedEvent, StoreError>>;
 /// into a buffer of `BUFFER` events. The stream ends when the consumer drops it, or
 /// after an error (which it yields). Resuming after a disconnect is
 /// `subscribe(store, last_seen + 1)`.
-pub fn subscribe(store: Arc<dyn EventStore>, from: u64) -> Subscription {
+pub fn subscribe(store: Arc<dyn LogReader>, from: u64) -> Subscription {
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(async move {
         let mut tail = std::pin::pin!(tail(store, from, PAGE));
@@ -47,7 +47,7 @@ pub fn subscribe(store: Arc<dyn EventStore>, from: u64) -> Subscription {
 /// is held beyond one page of at most `page` events. The stream ends when the store
 /// closes, or after an error (which it yields).
 pub fn tail(
-    store: Arc<dyn EventStore>,
+    store: Arc<dyn LogReader>,
     from: u64,
     page: usize,
 ) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send {
@@ -67,7 +67,7 @@ pub fn tail(
 }
 
 struct Tail {
-    store: Arc<dyn EventStore>,
+    store: Arc<dyn LogReader>,
     head: watch::Receiver<u64>,
     next: u64,
     page: usize,

@@ -111,6 +111,17 @@ impl Principal {
     }
 }
 
+/// The engine asks a caller's scope before any rule.
+impl crate::engine::Access for Principal {
+    fn sees(&self, dealer: &str, region: &str) -> bool {
+        self.can_see(dealer, region)
+    }
+
+    fn may_open(&self, dealer: &str, region: &str) -> Result<(), String> {
+        self.may_file(dealer, region)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,114 +1,93 @@
-//! Quality follow-ups through the same checked, idempotent path as complaints: one
-//! submission per follow-up at a time, a retry answered from the stored events, every
-//! rule run against the state rebuilt from the log, and the append pinned to the
-//! version that state was built from.
+//! Quality follow-ups as the command handler sees them: whose a follow-up is, its rules,
+//! and the complaint it may become, which the caller must see.
 
 use complaintflow_domain::follow_up::{
     self, FollowUpContext, FollowUpEvent, FollowUpState, check_complaint_link,
 };
-use complaintflow_domain::values::FollowUpId;
-use complaintflow_domain::{Actor, ComplaintState, EventMeta};
-use complaintflow_log::{
-    AppendOutcome, Direction, ExpectedVersion, MAX_PAGE, NewEvent, StoreError, StreamId,
-};
+use complaintflow_domain::values::{ComplaintId, FollowUpId};
+use complaintflow_domain::{Actor, EventMeta};
+use complaintflow_log::{Direction, MAX_PAGE, NewEvent, StoreError, StreamId};
 
+use super::access::{Access, Owner};
 use super::codec::{actor_from_str, actor_to_string, complaint_stream};
-use super::{AsOf, Engine, EngineError, MAX_ATTEMPTS, Submission};
-
-/// Decides whether the caller may touch the follow-up in the state it is in (`None`:
-/// not opened yet, and the submissions open it), and whether it may see a complaint
-/// the follow-up is to become.
-pub trait FollowUpGuard: Send + Sync {
-    fn follow_up(
-        &self,
-        state: Option<&FollowUpState>,
-        submissions: &[Submission<FollowUpEvent>],
-    ) -> Result<(), EngineError>;
-
-    fn sees_complaint(&self, complaint: &ComplaintState) -> bool;
-}
-
-/// A guard that lets everything through (the engine's own timers, trusted tools).
-pub struct AllowAll;
-
-impl FollowUpGuard for AllowAll {
-    fn follow_up(
-        &self,
-        _: Option<&FollowUpState>,
-        _: &[Submission<FollowUpEvent>],
-    ) -> Result<(), EngineError> {
-        Ok(())
-    }
-
-    fn sees_complaint(&self, _: &ComplaintState) -> bool {
-        true
-    }
-}
+use super::command::Aggregate;
+use super::{AsOf, Engine, EngineError, Submission};
 
 /// A follow-up's stream.
 pub fn follow_up_stream(id: &FollowUpId) -> Result<StreamId, StoreError> {
     Ok(StreamId::new(follow_up::stream_name(id))?)
 }
 
-impl Engine {
-    /// Checks `submissions` in order against the follow-up's current state and the
-    /// policy, and appends them atomically (see [`Engine::submit`]).
-    pub async fn submit_follow_up(
-        &self,
-        actor: &Actor,
-        id: &FollowUpId,
-        expected: ExpectedVersion,
-        submissions: &[Submission<FollowUpEvent>],
-        guard: &dyn FollowUpGuard,
-    ) -> Result<AppendOutcome, EngineError> {
-        let stream = follow_up_stream(id)?;
-        let actor_text = actor_to_string(actor);
-        let _turn = self.turns.take(&stream).await;
-        if let Some(outcome) = self
-            .replay_if_stored(&stream, &actor_text, submissions)
-            .await?
-        {
-            return Ok(outcome);
-        }
-        for _ in 0..MAX_ATTEMPTS {
-            let (state, version) = self.replay_follow_up(&stream, AsOf::Now).await?;
-            guard.follow_up(state.as_ref(), submissions)?;
-            if !expected.admits(version) {
-                return Err(StoreError::WrongExpectedVersion {
-                    stream: stream.clone(),
-                    expected,
-                    actual: version,
-                }
-                .into());
-            }
-            let events = self
-                .check_follow_up(actor, &actor_text, id, state, version, submissions, guard)
-                .await?;
-            let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-            match self.store.append(&stream, pinned, events).await {
-                // Written by something outside this engine's turns: look again.
-                Err(StoreError::WrongExpectedVersion { .. }) => {}
-                result => return Ok(result?),
-            }
-        }
-        Err(EngineError::FollowUpContention(id.clone()))
+impl Aggregate for FollowUpId {
+    type Event = FollowUpEvent;
+    type State = FollowUpState;
+
+    fn stream(&self) -> Result<StreamId, EngineError> {
+        Ok(follow_up_stream(self)?)
     }
 
+    fn owner(state: &FollowUpState) -> Owner<'_> {
+        Owner {
+            dealer: state.opened.dealer.as_str(),
+            region: state.opened.region.as_str(),
+        }
+    }
+
+    fn opened_by(event: &FollowUpEvent) -> Option<Owner<'_>> {
+        match event {
+            FollowUpEvent::Opened(opened) => Some(Owner {
+                dealer: opened.dealer.as_str(),
+                region: opened.region.as_str(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn not_found(&self) -> EngineError {
+        EngineError::FollowUpNotFound(self.clone())
+    }
+
+    fn contention(&self) -> EngineError {
+        EngineError::FollowUpContention(self.clone())
+    }
+
+    async fn load(
+        engine: &Engine,
+        stream: &StreamId,
+    ) -> Result<(Option<FollowUpState>, Option<u64>), EngineError> {
+        engine.replay_follow_up(stream, AsOf::Now).await
+    }
+
+    async fn decide(
+        &self,
+        engine: &Engine,
+        actor: &Actor,
+        state: Option<FollowUpState>,
+        version: Option<u64>,
+        submissions: &[Submission<FollowUpEvent>],
+        access: &dyn Access,
+    ) -> Result<Vec<NewEvent>, EngineError> {
+        engine
+            .check_follow_up(actor, self, state, version, submissions, access)
+            .await
+    }
+}
+
+impl Engine {
     /// Runs every rule over the submissions, each against the state the previous ones
     /// leave; a follow-up that becomes a complaint must name one the caller sees, about
     /// the same delivery.
-    #[allow(clippy::too_many_arguments)]
     async fn check_follow_up(
         &self,
         actor: &Actor,
-        actor_text: &str,
         id: &FollowUpId,
         mut state: Option<FollowUpState>,
         version: Option<u64>,
         submissions: &[Submission<FollowUpEvent>],
-        guard: &dyn FollowUpGuard,
+        access: &dyn Access,
     ) -> Result<Vec<NewEvent>, EngineError> {
         let now = self.clock.now();
+        let actor_text = actor_to_string(actor);
         let mut events = Vec::with_capacity(submissions.len());
         let versions = version.map_or(0, |v| v + 1)..;
         for (next_version, (index, submission)) in versions.zip(submissions.iter().enumerate()) {
@@ -131,7 +110,10 @@ impl Engine {
             {
                 let stream = complaint_stream(&became.complaint_id).map_err(StoreError::from)?;
                 let (complaint, _) = self.load_stream(&stream, AsOf::Now).await?;
-                let seen = complaint.filter(|complaint| guard.sees_complaint(complaint));
+                let seen = complaint.filter(|complaint| {
+                    let owner = ComplaintId::owner(complaint);
+                    access.sees(owner.dealer, owner.region)
+                });
                 check_complaint_link(current, &became.complaint_id, seen.as_ref())
                     .map_err(refused)?;
             }
@@ -142,7 +124,7 @@ impl Engine {
                 actor: actor.clone(),
             };
             follow_up::apply(&mut state, &submission.event, &meta, &self.policy);
-            events.push(submission.to_new_event(actor_text, occurred_at));
+            events.push(submission.to_new_event(&actor_text, occurred_at));
         }
         Ok(events)
     }

@@ -12,11 +12,11 @@
 
 use uuid::Uuid;
 
-use super::{AsOf, Engine, EngineError, Submission, complaint_stream};
+use super::{AsOf, Engine, EngineError, Submission, Trusted, complaint_stream};
 use complaintflow_domain::events::MergedInto;
 use complaintflow_domain::values::ComplaintId;
-use complaintflow_domain::{Actor, CheckContext, ComplaintEvent, merge::duplicate_merged};
-use complaintflow_log::{AppendOutcome, ExpectedVersion, NewEvent, StoreError};
+use complaintflow_domain::{Actor, ComplaintEvent, merge::duplicate_merged};
+use complaintflow_log::{AppendOutcome, ExpectedVersion, StoreError};
 
 /// The namespace of the survivor's record ids, derived from the merge's event id.
 const MERGE_NAMESPACE: Uuid = Uuid::from_u128(0x3b1f_77c2_90a4_4d5e_8c61_2f0e_9d4b_71a3);
@@ -63,41 +63,35 @@ impl Engine {
             None => return Err(EngineError::NotFound(duplicate.clone())),
         };
         let event: ComplaintEvent = duplicate_merged(&before, &self.policy).into();
-        let _turn = self.turns.take(&stream).await;
-        if self.store.find_event(&stream, &event_id).await?.is_some() {
-            return Ok(());
-        }
-        let (survivor, version) = self.load_stream(&stream, AsOf::Now).await?;
-        let actor = Actor::engine();
-        let now = self.clock.now();
-        let context = CheckContext {
-            complaint_id: merge.target.clone(),
-            actor: actor.clone(),
-            occurred_at: now,
-            now,
-        };
-        complaintflow_domain::check(survivor.as_ref(), &event, &context, &self.policy).map_err(
-            |violation| EngineError::Rule {
-                index,
-                event_type: event.event_type(),
-                violation,
-            },
-        )?;
-        let actor_text = super::actor_to_string(&actor);
-        let new_event = NewEvent {
+        let record = Submission {
             event_id,
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            occurred_at: now,
+            event,
+            occurred_at: None,
             correlation_id: Some(merge_event),
             causation_id: Some(merge_event),
-            actor: actor_text,
-            payload: event.encode_payload(),
         };
-        let expected = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-        self.store
-            .append(&stream, expected, vec![new_event])
-            .await?;
+        // Written once: a copy running beside this one finds it stored and replays.
+        self.submit(
+            &Actor::engine(),
+            &merge.target,
+            ExpectedVersion::Any,
+            &[record],
+            &Trusted,
+        )
+        .await
+        .map_err(|err| match err {
+            // The record is the merge's consequence: its refusal is the merge's.
+            EngineError::Rule {
+                event_type,
+                violation,
+                ..
+            } => EngineError::Rule {
+                index,
+                event_type,
+                violation,
+            },
+            other => other,
+        })?;
         Ok(())
     }
 }

@@ -28,13 +28,13 @@ async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
         ),
         Phase::Stopping => (StatusCode::SERVICE_UNAVAILABLE, "stopping\n".to_owned()),
         Phase::Serving(serving) => {
-            let store = serving.app.engine.store();
-            match store.writable() {
+            let engine = &serving.app.engine;
+            match engine.writable() {
                 Ok(()) => (
                     StatusCode::OK,
                     format!(
                         "ready: log head {}, read models at {}\n",
-                        store.head(),
+                        engine.log().head(),
                         serving.app.projections.checkpoint()
                     ),
                 ),

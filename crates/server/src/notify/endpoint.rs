@@ -21,7 +21,7 @@ use super::{filter, metrics, sign};
 use crate::engine::{Engine, EngineError};
 use crate::export::EventLine;
 use complaintflow_log::clock::SharedClock;
-use complaintflow_log::{EventStore, RecordedEvent, StoreError};
+use complaintflow_log::{LogReader, RecordedEvent, StoreError};
 
 /// Events read from the log at a time.
 const PAGE: usize = 256;
@@ -91,7 +91,7 @@ impl Endpoint {
     }
 
     async fn deliver_from(&self, mut next: u64, mut stop: watch::Receiver<bool>) {
-        let store = self.shared.engine.store().clone();
+        let store = self.shared.engine.log().clone();
         let mut head = store.watch_head();
         let mut saved = next;
         let mut holding = self.shared.holding.clone();
@@ -136,7 +136,7 @@ impl Endpoint {
     /// Replays first, then one page of the log.
     async fn step(
         &self,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
         next: &mut u64,
         saved: &mut u64,
         stop: &mut watch::Receiver<bool>,
@@ -176,7 +176,7 @@ impl Endpoint {
     /// Sends the dead letters an operator queued again, in log order.
     async fn replay(
         &self,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Flow, EndpointError> {
         let files = self.files.clone();

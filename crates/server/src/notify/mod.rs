@@ -136,7 +136,7 @@ impl Notifier {
         let files = EndpointFiles::new(&self.data_dir, &webhook.name);
         if predecessor.is_none() {
             // Fixes a new endpoint's start now, not whenever its task first runs.
-            let head = self.shared.engine.store().head();
+            let head = self.shared.engine.log().head();
             if let Err(err) = endpoint::starting_point(&files, head) {
                 error!(endpoint = %webhook.name, error = %err, "webhook endpoint not started");
                 return;
@@ -161,7 +161,7 @@ impl Notifier {
                 let _ = predecessor.await;
             }
             let files = endpoint.files.clone();
-            let head = endpoint.shared.engine.store().head();
+            let head = endpoint.shared.engine.log().head();
             let start =
                 tokio::task::spawn_blocking(move || endpoint::starting_point(&files, head)).await;
             let failure = match start {

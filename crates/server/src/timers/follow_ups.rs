@@ -6,7 +6,7 @@ use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use super::{BATCH, FIRING_NAMESPACE, FireReport, Scheduler, firing_time};
-use crate::engine::{AllowAllFollowUps, EngineError, Submission};
+use crate::engine::{EngineError, Submission, Trusted};
 use complaintflow_domain::Actor;
 use complaintflow_domain::follow_up::on_deadline_due;
 use complaintflow_domain::values::FollowUpId;
@@ -55,12 +55,12 @@ impl Scheduler {
         let expected = ExpectedVersion::Exact(state.version);
         let submitted = self
             .engine
-            .submit_follow_up(
+            .submit(
                 &Actor::engine(),
                 id,
                 expected,
                 std::slice::from_ref(&submission),
-                &AllowAllFollowUps,
+                &Trusted,
             )
             .await;
         match submitted {

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
-use crate::engine::{AsOf, Engine, EngineError, Submission, allow_all};
+use crate::engine::{AsOf, Engine, EngineError, Submission, Trusted};
 use crate::projections::{Projections, ScheduledTimer, TimerMoment};
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
 use complaintflow_domain::values::ComplaintId;
@@ -82,7 +82,7 @@ impl Scheduler {
         let mut attempted = HashSet::new();
         loop {
             let now = self.engine.clock().now();
-            self.projections.wait_for(self.engine.store().head()).await;
+            self.projections.wait_for(self.engine.log().head()).await;
             let due = self.projections.due_timers(now, BATCH)?;
             let fresh: Vec<_> = due
                 .into_iter()
@@ -198,7 +198,7 @@ impl Scheduler {
                 complaint,
                 expected,
                 &submissions,
-                &allow_all,
+                &Trusted,
             )
             .await
         {

@@ -89,7 +89,7 @@ impl AuditApi {
             return Err(ApiError::NotFound(format!("complaint {id} not found")));
         }
         let stream = complaint_stream(&id).map_err(StoreError::from)?;
-        let report = verify::verify_stream(self.state.engine.store().as_ref(), &stream).await?;
+        let report = verify::verify_stream(self.state.engine.log().as_ref(), &stream).await?;
         Ok(proto::VerifyComplaintResponse {
             result: Some(result_to_proto(&report)),
         })
@@ -97,7 +97,7 @@ impl AuditApi {
 
     async fn verify_all(&self, caller: Principal) -> Result<proto::VerifyLogResponse, ApiError> {
         require_auditor(&caller)?;
-        let report = verify::verify_log(self.state.engine.store().as_ref()).await?;
+        let report = verify::verify_log(self.state.engine.log().as_ref()).await?;
         Ok(proto::VerifyLogResponse {
             result: Some(result_to_proto(&report)),
         })
@@ -105,7 +105,7 @@ impl AuditApi {
 
     async fn take(&self, caller: Principal) -> Result<proto::TakeDigestResponse, ApiError> {
         require_auditor(&caller)?;
-        let digest = verify::take_digest(self.state.engine.store().as_ref())
+        let digest = verify::take_digest(self.state.engine.log().as_ref())
             .await?
             .ok_or_else(|| {
                 ApiError::FailedPrecondition("the log is empty: there is nothing to digest".into())
@@ -134,7 +134,7 @@ impl AuditApi {
                 .parse()
                 .map_err(|_| FieldViolation::new("digest.head_hash", "expected 64 hex digits"))?,
         };
-        let check = verify::check_digest(self.state.engine.store().as_ref(), &digest).await?;
+        let check = verify::check_digest(self.state.engine.log().as_ref(), &digest).await?;
         let (verdict, detail, first_break) = match &check {
             DigestCheck::Consistent => (
                 Verdict::Consistent,
@@ -194,7 +194,7 @@ impl AuditApi {
         let budget = self.state.responses.clone();
         let opening = budget.charge(EXPORT_OPENING_BYTES)?;
         let (tx, rx) = mpsc::channel(EXPORT_QUEUE);
-        let store = self.state.engine.store().clone();
+        let store = self.state.engine.log().clone();
         tokio::spawn(async move {
             let _opening = opening;
             let out = Outbox { tx, budget };
@@ -244,7 +244,7 @@ impl Outbox {
 }
 
 async fn export_one(
-    store: &dyn complaintflow_log::EventStore,
+    store: &dyn complaintflow_log::LogReader,
     id: &ComplaintId,
     out: &Outbox,
 ) -> Result<(), Status> {

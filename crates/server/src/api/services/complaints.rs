@@ -105,25 +105,6 @@ fn require_writer(caller: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// The guard the engine runs on the complaint's current state: a caller only touches
-/// complaints in its scope (others look as if they did not exist), and only files
-/// complaints for dealers in its scope.
-fn scope_guard<'a>(
-    caller: &'a Principal,
-    complaint: &'a ComplaintId,
-) -> impl Fn(Option<&ComplaintState>, &[Submission]) -> Result<(), EngineError> + Send + Sync + 'a {
-    move |state, submissions| match (state, submissions.first().map(|s| &s.event)) {
-        (Some(state), _) if caller.can_see(state.dealer.as_str(), state.region.as_str()) => Ok(()),
-        (Some(state), _) => Err(EngineError::NotFound(state.id.clone())),
-        (None, Some(ComplaintEvent::Filed(filed))) => caller
-            .may_file(filed.dealer.as_str(), filed.region.as_str())
-            .map_err(EngineError::Forbidden),
-        // Appending to a complaint that was never filed: the same answer as for one the
-        // caller may not see, so that answers never tell which complaints exist.
-        (None, _) => Err(EngineError::NotFound(complaint.clone())),
-    }
-}
-
 fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
     proto::AppendEventsResponse {
         version: outcome.last_version(),
@@ -173,8 +154,9 @@ impl ComplaintApi {
     ) -> Result<ComplaintId, ApiError> {
         let unscoped = unscoped_complaint_id(request_id)?;
         let stream = complaint_stream(&unscoped).map_err(StoreError::from)?;
-        let store = self.state.engine.store();
-        if store
+        if self
+            .state
+            .engine
             .find_event(&stream, &derived_event_id(request_id, 0))
             .await?
             .is_some()
@@ -234,7 +216,6 @@ impl ComplaintApi {
             correlation_id: parse_optional_uuid(&req.correlation_id, "correlation_id")?,
             causation_id: None,
         };
-        let guard = scope_guard(&caller, &id);
         let outcome = self
             .state
             .engine
@@ -243,7 +224,7 @@ impl ComplaintApi {
                 &id,
                 ExpectedVersion::NoStream,
                 &[submission],
-                &guard,
+                &caller,
             )
             .await
             .map_err(|err| match err {
@@ -319,11 +300,10 @@ impl ComplaintApi {
         let expected = req
             .expected_version
             .map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
-        let guard = scope_guard(&caller, &id);
         let outcome = self
             .state
             .engine
-            .submit(&caller.actor, &id, expected, &submissions, &guard)
+            .submit(&caller.actor, &id, expected, &submissions, &caller)
             .await?;
         // A merge's survivor records it before the caller hears that it is done.
         self.state
@@ -453,7 +433,7 @@ impl ComplaintApi {
         let mut events = self
             .state
             .engine
-            .store()
+            .log()
             .read_stream(&stream, from, direction, size + 1)
             .await?;
         let next = (events.len() > size).then(|| {

@@ -18,9 +18,8 @@ use crate::api::proto;
 use crate::api::proto::follow_up_service_server::FollowUpService;
 use crate::api::status::ApiError;
 use crate::auth::Principal;
-use crate::engine::{EngineError, FollowUpGuard, Submission};
+use crate::engine::{EngineError, Submission};
 use crate::projections::StatsFilter;
-use complaintflow_domain::ComplaintState;
 use complaintflow_domain::follow_up::{FollowUpEvent, FollowUpState};
 use complaintflow_domain::values::FollowUpId;
 use complaintflow_log::{AppendOutcome, ExpectedVersion};
@@ -38,48 +37,6 @@ pub struct FollowUpApi {
 impl FollowUpApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
-    }
-}
-
-/// The caller's scope, as the engine asks it: a follow-up out of scope looks as if it
-/// did not exist, one is opened only for a dealer in scope, and the complaint it
-/// becomes must be one the caller sees.
-struct ScopeGuard<'a> {
-    caller: &'a Principal,
-    id: &'a FollowUpId,
-}
-
-impl FollowUpGuard for ScopeGuard<'_> {
-    fn follow_up(
-        &self,
-        state: Option<&FollowUpState>,
-        submissions: &[Submission<FollowUpEvent>],
-    ) -> Result<(), EngineError> {
-        let opened = match state {
-            Some(state) => &state.opened,
-            None => match submissions.first().map(|s| &s.event) {
-                Some(FollowUpEvent::Opened(opened)) => {
-                    return self
-                        .caller
-                        .may_file(opened.dealer.as_str(), opened.region.as_str())
-                        .map_err(EngineError::Forbidden);
-                }
-                _ => return Err(EngineError::FollowUpNotFound(self.id.clone())),
-            },
-        };
-        if self
-            .caller
-            .can_see(opened.dealer.as_str(), opened.region.as_str())
-        {
-            Ok(())
-        } else {
-            Err(EngineError::FollowUpNotFound(self.id.clone()))
-        }
-    }
-
-    fn sees_complaint(&self, complaint: &ComplaintState) -> bool {
-        self.caller
-            .can_see(complaint.dealer.as_str(), complaint.region.as_str())
     }
 }
 
@@ -102,11 +59,10 @@ impl FollowUpApi {
         expected: ExpectedVersion,
         submission: Submission<FollowUpEvent>,
     ) -> Result<AppendOutcome, ApiError> {
-        let guard = ScopeGuard { caller, id };
         Ok(self
             .state
             .engine
-            .submit_follow_up(&caller.actor, id, expected, &[submission], &guard)
+            .submit(&caller.actor, id, expected, &[submission], caller)
             .await?)
     }
 
@@ -191,7 +147,7 @@ impl FollowUpApi {
     /// A caller lists what it wrote: the read models are given a moment to reach the
     /// log's head as of the request (a listing never waits longer than that).
     async fn caught_up(&self) {
-        let head = self.state.engine.store().head();
+        let head = self.state.engine.log().head();
         let _ = tokio::time::timeout(CATCH_UP_WAIT, self.state.projections.wait_for(head)).await;
     }
 

@@ -19,7 +19,7 @@ use crate::api::proto::{self, subscribe_response::Message};
 use crate::api::status::ApiError;
 use crate::auth::Principal;
 use complaintflow_domain::ComplaintEvent;
-use complaintflow_log::{Direction, EventStore, RecordedEvent, StreamId, subscription};
+use complaintflow_log::{Direction, LogReader, RecordedEvent, StreamId, subscription};
 
 mod outbox;
 
@@ -90,7 +90,7 @@ struct Directory {
 impl Directory {
     async fn lookup(
         &mut self,
-        store: &dyn EventStore,
+        store: &dyn LogReader,
         event: &RecordedEvent,
     ) -> Option<(String, String)> {
         if let Some(known) = self.known.get(&event.stream) {
@@ -172,7 +172,7 @@ async fn run_feed(
     start: u64,
     outbox: &Outbox,
 ) -> Result<(), Stop> {
-    let store = state.engine.store().clone();
+    let store = state.engine.log().clone();
     let stall = state.limits.subscriber_stall_timeout.unsigned_abs();
     let tail = subscription::tail(store.clone(), start, PAGE).ready_chunks(PAGE);
     let mut tail = std::pin::pin!(tail);

@@ -1,0 +1,207 @@
+//! The one way events get written: the API, the timers and the tools all submit here.
+//!
+//! A submission takes its streams' turns, answers a retry from the stored events, loads
+//! the state once, asks the caller's access, runs the rules, and appends pinned to the
+//! version the state was built from. A lost race (another node, or a writer outside the
+//! engine) starts over from the retry check, so a copy of a request that another node
+//! stored meanwhile is a replay there too.
+
+use std::fmt::Display;
+use std::future::Future;
+
+use complaintflow_domain::Actor;
+use complaintflow_log::{
+    AppendOutcome, EventSlot, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamId,
+};
+use tracing::instrument;
+
+use super::access::{self, Access, Owner};
+use super::{Engine, EngineError, MAX_ATTEMPTS, Recordable, Submission, actor_to_string};
+
+/// A kind of stream the engine keeps, named by its id: complaints and follow-ups.
+pub trait Aggregate: Display + Send + Sync {
+    type Event: Recordable + Send + Sync;
+    type State: Send + Sync;
+
+    fn stream(&self) -> Result<StreamId, EngineError>;
+
+    /// Streams whose turns a submission also takes: those its events name and which
+    /// must not change between their check and the append.
+    fn also_turns(_: &[Submission<Self::Event>]) -> Result<Vec<StreamId>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    /// Whose the stream is.
+    fn owner(state: &Self::State) -> Owner<'_>;
+
+    /// Whose the stream becomes, if `event` opens it.
+    fn opened_by(event: &Self::Event) -> Option<Owner<'_>>;
+
+    fn not_found(&self) -> EngineError;
+
+    fn contention(&self) -> EngineError;
+
+    /// The stream's state now, and the version it was built from.
+    fn load(
+        engine: &Engine,
+        stream: &StreamId,
+    ) -> impl Future<Output = Result<(Option<Self::State>, Option<u64>), EngineError>> + Send;
+
+    /// Runs every rule over the submissions, each against the state the previous ones
+    /// leave, and builds the events to store.
+    fn decide(
+        &self,
+        engine: &Engine,
+        actor: &Actor,
+        state: Option<Self::State>,
+        version: Option<u64>,
+        submissions: &[Submission<Self::Event>],
+        access: &dyn Access,
+    ) -> impl Future<Output = Result<Vec<NewEvent>, EngineError>> + Send;
+}
+
+impl Engine {
+    /// Checks `submissions` in order against the stream's current state, the caller's
+    /// access and the policy, and appends them atomically. `expected` is what the caller
+    /// believes the version is; `Any` re-checks against newer state after a lost race.
+    #[instrument(skip_all, fields(stream = %id, events = submissions.len(), actor = %actor.id.as_str()))]
+    pub async fn submit<A: Aggregate>(
+        &self,
+        actor: &Actor,
+        id: &A,
+        expected: ExpectedVersion,
+        submissions: &[Submission<A::Event>],
+        access: &dyn Access,
+    ) -> Result<AppendOutcome, EngineError> {
+        let stream = id.stream()?;
+        let actor_text = actor_to_string(actor);
+        // One submission per stream at a time on this node: a copy of a request that
+        // races its original waits for it, then finds it stored. Always in name order,
+        // so that two submissions naming each other's streams cannot wait on each other.
+        let mut streams = A::also_turns(submissions)?;
+        streams.push(stream.clone());
+        streams.sort_unstable();
+        streams.dedup();
+        // Held until this function returns.
+        let mut turns = Vec::with_capacity(streams.len());
+        for stream in &streams {
+            turns.push(self.turns.take(stream).await);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            if let Some(outcome) = self
+                .replay_if_stored(&stream, &actor_text, submissions)
+                .await?
+            {
+                return Ok(outcome);
+            }
+            let (state, version) = A::load(self, &stream).await?;
+            let opening = submissions.first().and_then(|s| A::opened_by(&s.event));
+            access::admit(access, state.as_ref().map(A::owner), opening, || {
+                id.not_found()
+            })?;
+            if !expected.admits(version) {
+                return Err(StoreError::WrongExpectedVersion {
+                    stream,
+                    expected,
+                    actual: version,
+                }
+                .into());
+            }
+            let events = id
+                .decide(self, actor, state, version, submissions, access)
+                .await?;
+            let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            match self.store.append(&stream, pinned, events).await {
+                // Written meanwhile by something outside this node's turns: look again,
+                // from the retry check.
+                Err(StoreError::WrongExpectedVersion { .. }) => {}
+                // The log holds these ids already. The log judges by content, with the
+                // time this node stamped; the request may have left the time to the
+                // server, so the request's own judgment decides.
+                Err(conflict @ StoreError::IdempotencyConflict { .. }) => {
+                    return match self
+                        .replay_if_stored(&stream, &actor_text, submissions)
+                        .await?
+                    {
+                        Some(outcome) => Ok(outcome),
+                        None => Err(conflict.into()),
+                    };
+                }
+                result => return Ok(result?),
+            }
+        }
+        Err(id.contention())
+    }
+
+    /// A retry of an append that is already stored is answered here, from the stored
+    /// events, without running the rules again (the state has moved on since, and the
+    /// rules would judge the retry as new). It is a retry when every event is stored, as
+    /// one append, in this stream (an event id is a retry key within its stream: another
+    /// stream's use of it is not a retry of this one, nor a collision), with what the
+    /// client sent: the same type, payload, actor, correlation and causation, and the
+    /// same time if the client gave one. A time the server filled in is not part of the
+    /// request, so it never makes a retry differ.
+    async fn replay_if_stored<E: Recordable>(
+        &self,
+        stream: &StreamId,
+        actor_text: &str,
+        submissions: &[Submission<E>],
+    ) -> Result<Option<AppendOutcome>, EngineError> {
+        let Some(first) = submissions.first() else {
+            return Ok(None);
+        };
+        let Some(slot) = self.store.find_event(stream, &first.event_id).await? else {
+            return Ok(None);
+        };
+        // An append's events sit side by side in the log.
+        let stored = self
+            .store
+            .read_all(slot.position, submissions.len())
+            .await?;
+        let mut slots = Vec::with_capacity(submissions.len());
+        for (offset, submission) in (0u64..).zip(submissions) {
+            let conflict = |reason: &str| StoreError::IdempotencyConflict {
+                event_id: submission.event_id,
+                reason: reason.to_owned(),
+            };
+            let recorded = stored
+                .get(offset as usize)
+                .filter(|recorded| {
+                    recorded.event_id == submission.event_id
+                        && recorded.version == slot.version + offset
+                })
+                .ok_or_else(|| conflict("this append's event ids were stored by other appends"))?;
+            if &recorded.stream != stream || !requested(submission, actor_text, recorded) {
+                return Err(conflict("stored content differs").into());
+            }
+            slots.push(EventSlot {
+                event_id: recorded.event_id,
+                version: recorded.version,
+                position: recorded.position,
+            });
+        }
+        metrics::counter!("complaintflow_store_appends_total", "result" => "replayed").increment(1);
+        Ok(Some(AppendOutcome {
+            slots,
+            replayed: true,
+        }))
+    }
+}
+
+/// Whether `recorded` holds what `submission` asks for: everything the client sent, at
+/// the precision the log keeps; a time left to the server matches any.
+fn requested<E: Recordable>(
+    submission: &Submission<E>,
+    actor: &str,
+    recorded: &RecordedEvent,
+) -> bool {
+    recorded.event_type == submission.event.event_type()
+        && recorded.schema_version == submission.event.schema_version()
+        && recorded.actor == actor
+        && recorded.correlation_id == submission.correlation_id
+        && recorded.causation_id == submission.causation_id
+        && submission
+            .occurred_at
+            .is_none_or(|at| at.as_microsecond() == recorded.occurred_at.as_microsecond())
+        && recorded.payload == submission.event.encode_payload()
+}
