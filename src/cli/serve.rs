@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use complaintflow_server::config::{Config, LogFormat, TlsConfig};
+use serde::Serialize;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct ServeArgs {
-    /// A TOML config file; flags and environment variables override it.
+    /// A TOML config file; environment variables and flags override it.
     #[arg(long, env = "COMPLAINTFLOW_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./data].
@@ -58,48 +59,54 @@ pub(super) struct ServeArgs {
     accept_log_loss: bool,
 }
 
+/// The flags given, as config keys: the top layer of the configuration. A flag not given
+/// is left out, so the layers below keep their value.
+#[derive(Serialize)]
+struct Flags {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// `Some(None)` turns HTTP off, whatever the file or the environment say.
+    #[allow(clippy::option_option, reason = "whether given, then what it sets")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_listen: Option<Option<SocketAddr>>,
+    #[allow(clippy::option_option, reason = "whether given, then what it sets")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<Option<SocketAddr>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+}
+
 impl ServeArgs {
-    /// Defaults, then the file, then environment and flags.
+    /// Defaults, then the file, then the environment, then the flags (clap having read
+    /// each flag's own variable).
     pub(super) fn resolve(self) -> Result<Config, Box<dyn std::error::Error>> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
+        let off = |off: bool, on: Option<SocketAddr>| if off { Some(None) } else { on.map(Some) };
+        let flags = Flags {
+            data_dir: self.data_dir,
+            store_url: self.store_url,
+            listen: self.listen,
+            http_listen: off(self.no_http, self.http_listen),
+            metrics_listen: off(self.no_metrics, self.metrics_listen),
+            policy: self.policy,
+            tokens: self.tokens,
+            tls: self
+                .tls_cert
+                .zip(self.tls_key)
+                .map(|(cert, key)| TlsConfig { cert, key }),
+            log_format: self.log_format,
         };
-        if let Some(v) = self.data_dir {
-            config.data_dir = v;
-        }
-        if let Some(v) = self.store_url {
-            config.store_url = Some(v);
-        }
-        if let Some(v) = self.listen {
-            config.listen = v;
-        }
-        if let Some(v) = self.http_listen {
-            config.http_listen = Some(v);
-        }
-        if self.no_http {
-            config.http_listen = None;
-        }
-        if let Some(v) = self.metrics_listen {
-            config.metrics_listen = Some(v);
-        }
-        if self.no_metrics {
-            config.metrics_listen = None;
-        }
-        if let Some(v) = self.policy {
-            config.policy = Some(v);
-        }
-        if let Some(v) = self.tokens {
-            config.tokens = Some(v);
-        }
-        if let (Some(cert), Some(key)) = (self.tls_cert, self.tls_key) {
-            config.tls = Some(TlsConfig { cert, key });
-        }
-        if let Some(v) = self.log_format {
-            config.log_format = v;
-        }
+        let mut config = Config::layered(self.config.as_deref(), &flags)?;
         config.accept_log_loss = self.accept_log_loss;
-        config.validate()?;
         Ok(config)
     }
 }
@@ -133,5 +140,28 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command};
+    use complaintflow_server::config::is_config_var;
+
+    use super::ServeArgs;
+
+    /// A variable read both by clap and by the environment layer could mean two things
+    /// (`COMPLAINTFLOW_STORE` is a URL here, a table there).
+    #[test]
+    fn no_flag_variable_is_also_a_config_key() {
+        let command = ServeArgs::augment_args(Command::new("serve"));
+        let vars: Vec<_> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_env()?.to_str())
+            .collect();
+        assert!(vars.contains(&"COMPLAINTFLOW_STORE"), "{vars:?}");
+        for var in vars {
+            assert!(!is_config_var(var), "{var}");
+        }
     }
 }
