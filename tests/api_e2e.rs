@@ -11,6 +11,7 @@ mod support;
 
 use std::collections::HashMap;
 
+use complaintflow_domain::testkit::*;
 use complaintflow_domain::{ComplaintEvent, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_server::api::convert::event_to_proto;
@@ -21,7 +22,6 @@ use complaintflow_server::api::proto::{self, subscribe_response::Message};
 use complaintflow_server::auth::{Role as AuthRole, TokenFile};
 use futures::StreamExt;
 use support::at;
-use support::events::*;
 use support::server::{TestServer, code, filing_request, issue, signed};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -144,7 +144,8 @@ async fn a_dealer_files_and_works_a_complaint_and_reads_it_back() {
         ("complaints/SH-0042:CMP-E2E-1", 0, false)
     );
 
-    let events: Vec<ComplaintEvent> = vec![apologized().into(), reported().into()];
+    let events: Vec<ComplaintEvent> =
+        vec![apologized().into(), reported_to_cac_with_reference().into()];
     let appended = client
         .append_events(server.request("dealer_a", append_request(c, Some(0), events)))
         .await
@@ -403,7 +404,7 @@ async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
         (first.version, first.position)
     );
 
-    let stale = append_request(c, Some(0), vec![reported().into()]);
+    let stale = append_request(c, Some(0), vec![reported_to_cac_with_reference().into()]);
     let status = client
         .append_events(server.request("dealer_a", stale))
         .await
@@ -420,7 +421,10 @@ async fn conflicts_retries_and_rules_answer_with_precise_statuses() {
     );
 
     let status = client
-        .append_events(server.request("dealer_a", append_request(c, None, vec![closed().into()])))
+        .append_events(server.request(
+            "dealer_a",
+            append_request(c, None, vec![closed_with_summary().into()]),
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);

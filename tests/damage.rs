@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use complaintflow_domain::Role;
+use complaintflow_domain::testkit::{apologized, filing};
 use complaintflow_log::clock::ManualClock;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use support::World;
 use support::cli::{run, text};
-use support::events::filing;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create copy");
@@ -75,9 +75,7 @@ async fn filled_world(dir: &Path, complaints: usize, first: usize) -> (World, u6
         world.ok(world
             .submit(Role::DealerStaff, &id, filing(&id, |_| {}))
             .await);
-        world.ok(world
-            .submit(Role::DealerStaff, &id, support::events::apologized())
-            .await);
+        world.ok(world.submit(Role::DealerStaff, &id, apologized()).await);
     }
     let head = complaintflow_log::LogReader::head(world.store.as_ref());
     (world, head)

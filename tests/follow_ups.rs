@@ -18,13 +18,13 @@ use complaintflow_domain::follow_up::{
     Answered, BecameComplaint, CallUnanswered, Closed, FollowUpEvent, FollowUpStatus, Occasion,
     Opened,
 };
+use complaintflow_domain::testkit::filing;
 use complaintflow_domain::values::{
     DealerCode, FollowUpId, Label, RegionCode, SatisfactionScore, Text, Vin,
 };
 use complaintflow_domain::{Role, Status};
 use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion};
 use complaintflow_server::engine::{EngineError, Submission, Trusted, follow_up_stream};
-use support::events::filing;
 use support::{World, actor, at};
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ fn fid(text: &str) -> FollowUpId {
     FollowUpId::parse(text).expect("follow-up id")
 }
 
-/// A delivery of the car `support::events::filing` complains about, at SH-0042.
+/// A delivery of the car `testkit::filing` complains about, at SH-0042.
 fn opened(id: &str, occasion: Occasion, dealer: &str) -> Opened {
     let complaint = filing("CMP-TEMPLATE", |_| {});
     Opened {

@@ -40,7 +40,7 @@ fn refused_field(status: &tonic::Status) -> String {
 
 fn note() -> ComplaintEvent {
     ComplaintEvent::NoteAdded(NoteAdded {
-        text: support::events::text("called the customer back"),
+        text: complaintflow_domain::testkit::text("called the customer back"),
     })
 }
 

@@ -31,7 +31,7 @@ const DEADLINE: Duration = Duration::from_millis(600);
 
 fn note() -> ComplaintEvent {
     ComplaintEvent::NoteAdded(NoteAdded {
-        text: support::events::text("called the customer back"),
+        text: complaintflow_domain::testkit::text("called the customer back"),
     })
 }
 

@@ -13,13 +13,13 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use complaintflow_domain::testkit::{apologized, filing, reported_to_cac_with_reference};
 use complaintflow_domain::{Policy, Role};
 use complaintflow_log::ExpectedVersion;
 use complaintflow_log::clock::Clock;
 use complaintflow_server::engine::{Engine, Submission, Trusted};
 use complaintflow_store_sled::{SledOptions, SledStore};
 use jiff::Timestamp;
-use support::events::*;
 use support::{actor, at, id};
 use uuid::Uuid;
 
@@ -128,7 +128,7 @@ async fn copies_racing_the_original_without_a_time_are_all_replays() {
 
         let appends = vec![
             Submission::new(Uuid::new_v4(), apologized()),
-            Submission::new(Uuid::new_v4(), reported()),
+            Submission::new(Uuid::new_v4(), reported_to_cac_with_reference()),
         ];
         let appended = race(
             std::slice::from_ref(&engine),
@@ -165,7 +165,7 @@ async fn copies_racing_on_different_nodes_are_all_replays() {
 
         let appends = vec![
             Submission::new(Uuid::new_v4(), apologized()),
-            Submission::new(Uuid::new_v4(), reported()),
+            Submission::new(Uuid::new_v4(), reported_to_cac_with_reference()),
         ];
         let appended = race(&nodes, &complaint, ExpectedVersion::Any, appends, 12).await;
         assert_one_append(&appended);

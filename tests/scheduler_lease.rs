@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use complaintflow_domain::testkit::filing;
 use complaintflow_domain::{Policy, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::memory::MemStore;
@@ -28,7 +29,6 @@ use complaintflow_log::{Direction, EventStore, ExpectedVersion, Lease, StoreLimi
 use complaintflow_server::engine::{Engine, Submission, Trusted, complaint_stream};
 use complaintflow_server::projections::Projections;
 use complaintflow_server::timers::Scheduler;
-use support::events::filing;
 use support::{actor, at, id};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

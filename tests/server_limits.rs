@@ -143,7 +143,7 @@ impl Server {
     /// Files a complaint with `NOTES` notes of `NOTE_BYTES` each.
     async fn complaint_with_notes(&self) -> String {
         let mut client = ComplaintServiceClient::new(self.channel().await);
-        let filed = support::events::filing("SH-0042:C-NOTES", |_| {});
+        let filed = complaintflow_domain::testkit::filing("SH-0042:C-NOTES", |_| {});
         let Some(Kind::Filed(filed)) = event_to_proto(&ComplaintEvent::Filed(filed)).kind else {
             panic!("a filing");
         };

@@ -80,7 +80,7 @@ async fn fill(data_dir: &std::path::Path, dealer: &str, region: &str, count: usi
     for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
         let filings = chunk.iter().map(|n| {
             let complaint = format!("CMP-{dealer}-{n:06}");
-            let filed = support::events::filing(&complaint, |f| {
+            let filed = complaintflow_domain::testkit::filing(&complaint, |f| {
                 f.dealer = complaintflow_domain::values::DealerCode::parse(dealer).unwrap();
                 f.region = complaintflow_domain::values::RegionCode::parse(region).unwrap();
             });
@@ -220,7 +220,7 @@ async fn page_tokens_reveal_nothing_and_a_scan_limit_leaks_nothing() {
             &t.dealer_a,
             append_request(
                 "CMP-SH-0042-000000",
-                vec![support::events::apologized().into()],
+                vec![complaintflow_domain::testkit::apologized().into()],
             ),
         ))
         .await
@@ -544,7 +544,7 @@ async fn an_event_id_another_tenant_used_answers_like_a_fresh_one() {
     }
     let note = |text: &str| {
         ComplaintEvent::NoteAdded(complaintflow_domain::events::NoteAdded {
-            text: support::events::text(text),
+            text: complaintflow_domain::testkit::text(text),
         })
     };
     let with_id = |complaint: &str, text: &str, event_id: uuid::Uuid| {

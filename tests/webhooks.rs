@@ -37,6 +37,7 @@ use sha2::Sha256;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+use complaintflow_domain::testkit::apologized;
 use complaintflow_domain::vocabulary::{EmergencyKind, Level, Severity};
 use complaintflow_domain::{ComplaintState, Policy};
 use complaintflow_log::clock::ManualClock;
@@ -52,7 +53,6 @@ use complaintflow_server::notify::files::EndpointFiles;
 use complaintflow_server::notify::{checkpoint, dead_letter};
 use complaintflow_store_sled::{SledOptions, SledStore};
 
-use support::events::apologized;
 use support::server::{
     TestServer, append_request, filing_request, filing_request_with, issue, signed,
 };

@@ -10,6 +10,7 @@
 mod support;
 
 use complaintflow_domain::events::{ContactAttempted, Escalated};
+use complaintflow_domain::testkit::*;
 use complaintflow_domain::vocabulary::*;
 use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
 use complaintflow_log::EventStore;
@@ -17,7 +18,6 @@ use complaintflow_log::LogReader;
 use complaintflow_server::engine::DomainEvent;
 use complaintflow_server::engine::codec::domain_event;
 use jiff::SignedDuration;
-use support::events::*;
 use support::{World, at};
 
 // 2026-11-23 is a Monday; the built-in calendar is Asia/Shanghai, 08:30-17:30.
@@ -43,7 +43,9 @@ async fn resolve_seed_004(world: &World, c: &str) {
     world.clock.advance(minutes(5));
     world.ok(world.submit(Role::DealerStaff, c, apologized()).await);
     world.clock.advance(minutes(25));
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     world.clock.advance(minutes(30));
     let dealer_process = ResponsibleParty::Dealer(Department::Service);
     world.ok(world
@@ -65,11 +67,11 @@ async fn resolve_seed_004(world: &World, c: &str) {
         .submit(
             Role::DealerStaff,
             c,
-            proposal("O1", at("2026-11-24T17:00:00+08:00")),
+            proposal(&[("O1", at("2026-11-24T17:00:00+08:00"))]),
         )
         .await);
     world.clock.advance(minutes(10));
-    world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
+    world.ok(world.submit(Role::DealerStaff, c, accept("O1")).await);
     world.at("2026-11-23T14:00:00+08:00").await;
     world.ok(world.submit(Role::DealerStaff, c, work()).await);
     world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
@@ -81,19 +83,25 @@ async fn seed_004_the_waiting_customer_is_handled_in_time_and_closed_satisfied()
     let c = "CMP-SEED-004";
     resolve_seed_004(&world, c).await;
     assert_eq!(
-        world.refused(Role::DealerStaff, c, closed()).await,
+        world
+            .refused(Role::DealerStaff, c, closed_with_summary())
+            .await,
         "close_requires_follow_up"
     );
 
     // The satisfaction call-back, well within 3 business days.
     world.at("2026-11-25T10:00:00+08:00").await;
-    world.ok(world.submit(Role::DealerStaff, c, call(true)).await);
-    world.ok(world.submit(Role::DealerStaff, c, satisfied(5)).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, recorded_call(true))
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, satisfaction(5)).await);
     world.ok(world.submit(Role::DealerStaff, c, action_done("A1")).await);
     world.ok(world
         .submit(Role::ServiceManager, c, action_verified("A1"))
         .await);
-    world.ok(world.submit(Role::DealerStaff, c, closed()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, closed_with_summary())
+        .await);
 
     let record = world.record(c).await;
     assert_eq!(record.state.status, Status::Closed);
@@ -150,7 +158,9 @@ async fn a_vehicle_fire_goes_to_the_cac_at_once_and_owes_progress_reports_until_
     );
 
     world.advance(minutes(20)).await;
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     world.advance(minutes(20)).await;
     world.ok(world
         .submit(Role::CacAgent, c, engineer(at("2026-11-23T23:30:00+08:00")))
@@ -176,10 +186,10 @@ async fn a_vehicle_fire_goes_to_the_cac_at_once_and_owes_progress_reports_until_
         .submit(
             Role::DealerStaff,
             c,
-            proposal("O1", world.now() + hours(30)),
+            proposal(&[("O1", world.now() + hours(30))]),
         )
         .await);
-    world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
+    world.ok(world.submit(Role::DealerStaff, c, accept("O1")).await);
     world.ok(world.submit(Role::DealerStaff, c, work()).await);
     world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
     let due_before = world.count(c, "complaint.progress_report_due").await;
@@ -197,21 +207,31 @@ async fn three_unanswered_callbacks_at_different_times_of_day_make_the_customer_
     let c = "CMP-CALLBACK";
     resolve_seed_004(&world, c).await;
     world.at("2026-11-24T09:30:00+08:00").await;
-    world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, recorded_call(false))
+        .await);
     world.clock.advance(minutes(120)); // 11:30, still morning
     assert_eq!(
-        world.refused(Role::DealerStaff, c, call(false)).await,
+        world
+            .refused(Role::DealerStaff, c, recorded_call(false))
+            .await,
         "callback_needs_other_time_of_day"
     );
     world.at("2026-11-24T14:00:00+08:00").await;
-    world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, recorded_call(false))
+        .await);
     world.clock.advance(minutes(30));
     assert_eq!(
-        world.refused(Role::DealerStaff, c, call(false)).await,
+        world
+            .refused(Role::DealerStaff, c, recorded_call(false))
+            .await,
         "callback_too_soon"
     );
     world.at("2026-11-24T19:00:00+08:00").await;
-    world.ok(world.submit(Role::DealerStaff, c, call(false)).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, recorded_call(false))
+        .await);
 
     // The engine marks the customer unreachable; nobody has to remember to.
     world.advance(hours(1)).await;
@@ -223,12 +243,16 @@ async fn three_unanswered_callbacks_at_different_times_of_day_make_the_customer_
     );
     world.at("2026-11-25T10:00:00+08:00").await;
     assert_eq!(
-        world.refused(Role::DealerStaff, c, call(false)).await,
+        world
+            .refused(Role::DealerStaff, c, recorded_call(false))
+            .await,
         "customer_unreachable"
     );
     let record = world.record(c).await;
     assert_eq!(record.state.status, Status::FollowedUp);
-    world.ok(world.submit(Role::DealerStaff, c, closed()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, closed_with_summary())
+        .await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,9 +371,13 @@ async fn a_reopened_complaint_restarts_its_clocks() {
     let c = "CMP-REOPEN";
     resolve_seed_004(&world, c).await;
     world.at("2026-11-24T10:00:00+08:00").await;
-    world.ok(world.submit(Role::DealerStaff, c, call(true)).await);
-    world.ok(world.submit(Role::DealerStaff, c, satisfied(4)).await);
-    world.ok(world.submit(Role::DealerStaff, c, closed()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, recorded_call(true))
+        .await);
+    world.ok(world.submit(Role::DealerStaff, c, satisfaction(4)).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, closed_with_summary())
+        .await);
     assert!(world.record(c).await.deadlines.is_empty());
 
     world.at("2026-12-01T09:00:00+08:00").await;
@@ -447,7 +475,9 @@ async fn fire_appraised(world: &World, c: &str) {
     });
     world.ok(world.submit(Role::DealerStaff, c, fire).await);
     world.advance(minutes(20)).await;
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     world.ok(world
         .submit(Role::CacAgent, c, engineer(world.now() + minutes(70)))
         .await);
@@ -610,7 +640,9 @@ async fn the_emergency_flow_calls_at_night_and_the_satisfaction_call_back_waits_
     });
     world.ok(world.submit(Role::DealerStaff, c, fire).await);
     world.advance(minutes(20)).await;
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     world.ok(world
         .submit(Role::CacAgent, c, engineer(at("2026-11-24T00:30:00+08:00")))
         .await);
@@ -624,7 +656,9 @@ async fn the_emergency_flow_calls_at_night_and_the_satisfaction_call_back_waits_
     // A call that is not answered before handling is no call-back attempt.
     world.at("2026-11-24T09:30:00+08:00").await;
     assert_eq!(
-        world.refused(Role::DealerStaff, c, call(false)).await,
+        world
+            .refused(Role::DealerStaff, c, recorded_call(false))
+            .await,
         "callback_requires_resolution"
     );
     let asking = ContactAttempted {
@@ -742,15 +776,11 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
 
 mod seeds {
     use complaintflow_domain::events as ev;
-    use complaintflow_domain::values::{ComplaintId, Label, Money};
+    use complaintflow_domain::values::{ComplaintId, Money};
     use complaintflow_domain::vocabulary::*;
     use jiff::Timestamp;
 
-    use super::support::events::text;
-
-    pub(crate) fn label(s: &str) -> Label {
-        Label::parse(s).expect("label")
-    }
+    use complaintflow_domain::testkit::{label, text};
 
     pub(crate) fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
         ev::Acknowledged {
@@ -1013,7 +1043,9 @@ async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept
             seeds::acknowledged(at("2026-11-23T16:00:00+08:00")),
         )
         .await);
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     // 75 % of the six hours promised.
     world.at("2026-11-23T14:31:00+08:00").await;
     assert_eq!(
@@ -1054,7 +1086,7 @@ async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept
         .submit(
             Role::DealerStaff,
             c,
-            proposal("O1", at("2026-11-25T17:00:00+08:00")),
+            proposal(&[("O1", at("2026-11-25T17:00:00+08:00"))]),
         )
         .await);
     let record = world.record(c).await;
@@ -1100,9 +1132,13 @@ async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_rep
         engine_kinds(&world, c, "complaint.deadline_warning").await,
         [DeadlineKind::CacFeedback]
     );
-    world.ok(world.submit(Role::DealerStaff, c, reported()).await);
+    world.ok(world
+        .submit(Role::DealerStaff, c, reported_to_cac_with_reference())
+        .await);
     assert_eq!(
-        world.refused(Role::DealerStaff, c, reported()).await,
+        world
+            .refused(Role::DealerStaff, c, reported_to_cac_with_reference())
+            .await,
         "already_reported_to_cac"
     );
 
@@ -1119,10 +1155,10 @@ async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_rep
         .submit(
             Role::DealerStaff,
             c,
-            proposal("O1", at("2026-11-25T12:00:00+08:00")),
+            proposal(&[("O1", at("2026-11-25T12:00:00+08:00"))]),
         )
         .await);
-    world.ok(world.submit(Role::DealerStaff, c, accepted("O1")).await);
+    world.ok(world.submit(Role::DealerStaff, c, accept("O1")).await);
     assert_eq!(
         world
             .refused(Role::DealerStaff, c, seeds::result_report())

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub(crate) mod cli;
-pub(crate) mod events;
 pub(crate) mod server;
 
 use complaintflow_log::LogReader;
@@ -11,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use complaintflow_domain::values::{ActorId, ComplaintId};
-use complaintflow_domain::{Actor, ComplaintEvent, Policy, Role};
+use complaintflow_domain::values::ComplaintId;
+use complaintflow_domain::{ComplaintEvent, Policy, Role};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_log::{AppendOutcome, Direction, ExpectedVersion, RecordedEvent};
 use complaintflow_server::engine::{Engine, EngineError, Submission, Trusted};
@@ -23,19 +22,12 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub(crate) fn at(text: &str) -> Timestamp {
-    text.parse().expect("test timestamp")
-}
+// The kit's own, so that scenarios read their times and actors as every other test does.
+#[allow(unused_imports, reason = "each test binary uses a different part")]
+pub(crate) use complaintflow_domain::testkit::{actor, at};
 
 pub(crate) fn id(text: &str) -> ComplaintId {
     ComplaintId::parse(text).expect("test complaint id")
-}
-
-pub(crate) fn actor(role: Role) -> Actor {
-    match role {
-        Role::Engine => Actor::engine(),
-        _ => Actor::new(ActorId::parse(format!("{role}-1")).expect("actor"), role),
-    }
 }
 
 pub(crate) struct World {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use complaintflow_domain::ComplaintEvent;
+use complaintflow_domain::testkit::filing;
 use complaintflow_domain::values::{DealerCode, RegionCode};
 use complaintflow_log::clock::ManualClock;
 use complaintflow_server::api::convert::event_to_proto;
@@ -20,8 +21,6 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
-
-use super::events::filing;
 
 pub(crate) struct TestServer {
     pub address: SocketAddr,
@@ -159,7 +158,7 @@ pub(crate) fn filing_request(
     })
 }
 
-/// A filing request for `support::events::filing(complaint, customise)`.
+/// A filing request for `testkit::filing(complaint, customise)`.
 pub(crate) fn filing_request_with(
     complaint: &str,
     customise: impl FnOnce(&mut complaintflow_domain::events::Filed),
