@@ -34,6 +34,7 @@ use complaintflow_log::{
     StreamId, WriterFailure,
 };
 use complaintflow_log::{chunk, codec};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
@@ -497,10 +498,13 @@ fn decode_page(page: &EncodedPage) -> Result<Vec<RecordedEvent>, StoreError> {
     if page.len() < PARALLEL_DECODE_MIN || threads == 1 {
         return page.records().map(decode_record).collect();
     }
+    let runs: Vec<_> = page.runs(threads).collect();
+    let decoded: Vec<_> = runs
+        .into_par_iter()
+        .map(|run| run.map(decode_record).collect::<Result<Vec<_>, _>>())
+        .collect();
     let mut events = Vec::with_capacity(page.len());
-    for run in parallel::each(page.runs(threads), |run| {
-        run.map(decode_record).collect::<Result<Vec<_>, _>>()
-    }) {
+    for run in decoded {
         events.extend(run?);
     }
     Ok(events)

@@ -27,6 +27,7 @@ use complaintflow_domain::{ComplaintState, EventMeta, Obligations, Policy};
 use complaintflow_log::codec::{Envelope, decode_envelope, stream_of};
 use complaintflow_log::parallel;
 use complaintflow_log::{BackendError, EncodedPage, RecordedEvent, StoreError};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 /// What one run changed: an update of each touched complaint, and the statistics
 /// deltas.
@@ -108,10 +109,13 @@ impl<'a> Fold<'a> {
             return working.run(events());
         }
         let shards = std::mem::take(&mut self.shards);
-        self.shards = parallel::each(shards, |mut working| {
-            working.run(events());
-            working
-        });
+        self.shards = shards
+            .into_par_iter()
+            .map(|mut working| {
+                working.run(events());
+                working
+            })
+            .collect();
     }
 
     /// Folds every page of `pages` while the pages are still being read: each shard
@@ -152,7 +156,12 @@ impl<'a> Fold<'a> {
     /// What the runs changed, as updates to the records they started from.
     pub(crate) fn into_changes(self) -> Changes {
         let mut changes = Changes::default();
-        for part in parallel::each(self.shards, Working::into_changes) {
+        let parts: Vec<_> = self
+            .shards
+            .into_par_iter()
+            .map(Working::into_changes)
+            .collect();
+        for part in parts {
             changes.absorb(part);
         }
         changes
@@ -165,9 +174,12 @@ impl<'a> Fold<'a> {
             parts: Vec::with_capacity(self.shards.len()),
             ..Records::default()
         };
-        for (records, part_stats, part_skipped, follow_ups) in
-            parallel::each(self.shards, Working::into_records)
-        {
+        let parts: Vec<_> = self
+            .shards
+            .into_par_iter()
+            .map(Working::into_records)
+            .collect();
+        for (records, part_stats, part_skipped, follow_ups) in parts {
             built.parts.push(records);
             merge_buckets(&mut built.stats, part_stats);
             built.skipped += part_skipped;

@@ -19,7 +19,7 @@ use complaintflow_domain::Policy;
 use complaintflow_domain::follow_up::{self, FollowUpState};
 use complaintflow_domain::values::{ComplaintId, FollowUpId};
 use complaintflow_log::Hash;
-use complaintflow_log::parallel;
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
 #[derive(Debug, Default)]
 pub(crate) struct Model {
@@ -90,27 +90,30 @@ impl Model {
         parts: Vec<Vec<Arc<ComplaintRecord>>>,
         stats: Buckets,
     ) -> Self {
-        let derived = parallel::each(&parts, |part| {
-            let mut index = Vec::new();
-            let mut timers = Vec::new();
-            for record in part {
-                index.extend(record.index_keys());
-                timers.extend(record.timer_keys().into_iter().map(|(key, moment)| {
-                    let complaint = record.state.id.clone();
-                    (key, ScheduledTimer { complaint, moment })
-                }));
-            }
-            index.sort_unstable();
-            timers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            (index, timers)
-        });
+        let derived: Vec<_> = parts
+            .par_iter()
+            .map(|part| {
+                let mut index = Vec::new();
+                let mut timers = Vec::new();
+                for record in part {
+                    index.extend(record.index_keys());
+                    timers.extend(record.timer_keys().into_iter().map(|(key, moment)| {
+                        let complaint = record.state.id.clone();
+                        (key, ScheduledTimer { complaint, moment })
+                    }));
+                }
+                index.sort_unstable();
+                timers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                (index, timers)
+            })
+            .collect();
         let (index, timers): (Vec<_>, Vec<_>) = derived.into_iter().unzip();
         fn merge<T, C: FromIterator<T>>(runs: Vec<Vec<T>>) -> C {
             runs.into_iter().flatten().collect()
         }
         // The sorted runs only need merging.
-        let (sorted, records) = parallel::join(
-            || parallel::join(|| merge(index), || merge(timers)),
+        let ((index, timers), records) = rayon::join(
+            || rayon::join(|| merge(index), || merge(timers)),
             || {
                 parts
                     .into_iter()
@@ -119,8 +122,6 @@ impl Model {
                     .collect()
             },
         );
-        let (index, timers) = sorted.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let index = index.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Self {
             checkpoint,
             log_hash: Hash::GENESIS,

@@ -22,6 +22,8 @@ use super::stats::Buckets;
 use complaintflow_domain::follow_up::FollowUpState;
 use complaintflow_log::Hash;
 use complaintflow_log::parallel;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use rayon::slice::ParallelSlice;
 
 const MAGIC: &[u8; 16] = b"complaintflow-rm";
 /// Bump when the layout or the meaning of what is stored changes.
@@ -82,15 +84,16 @@ pub(crate) fn write(
     (stats, follow_ups): (&Buckets, &[FollowUpState]),
 ) -> io::Result<u64> {
     let chunk = records.len().div_ceil(parallel::cores()).max(1);
-    let parts = parallel::each(records.chunks(chunk), |part| {
-        let mut bytes = Vec::new();
-        for record in part {
-            encode(record.as_ref(), &mut bytes)?;
-        }
-        Ok::<_, io::Error>((part.len() as u64, bytes))
-    })
-    .into_iter()
-    .collect::<io::Result<Vec<_>>>()?;
+    let parts = records
+        .par_chunks(chunk)
+        .map(|part| {
+            let mut bytes = Vec::new();
+            for record in part {
+                encode(record.as_ref(), &mut bytes)?;
+            }
+            Ok::<_, io::Error>((part.len() as u64, bytes))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     let header = Header {
         format: FORMAT,
         fingerprint: fingerprint.to_vec(),
@@ -164,18 +167,19 @@ pub(crate) fn read(dir: &Path, fingerprint: &[u8]) -> Result<Contents, Unusable>
         sections.push((count, section));
         input = rest;
     }
-    let records = parallel::each(sections, |(count, mut section)| {
-        let records = (0..count)
-            .map(|_| decode(&mut section).map(Arc::new))
-            .collect::<Result<Vec<Arc<ComplaintRecord>>, _>>()?;
-        if section.is_empty() {
-            Ok(records)
-        } else {
-            Err(damaged("a part is longer than its records"))
-        }
-    })
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()?;
+    let records = sections
+        .into_par_iter()
+        .map(|(count, mut section)| {
+            let records = (0..count)
+                .map(|_| decode(&mut section).map(Arc::new))
+                .collect::<Result<Vec<Arc<ComplaintRecord>>, _>>()?;
+            if section.is_empty() {
+                Ok(records)
+            } else {
+                Err(damaged("a part is longer than its records"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let stats = (0..header.buckets)
         .map(|_| decode(&mut input))
         .collect::<Result<Buckets, _>>()?;
