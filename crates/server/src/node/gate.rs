@@ -6,6 +6,10 @@
 //! returns: the admission permit and the response's [`Lease`] on the byte budget travel
 //! with the body and are dropped at its end (or when HTTP/2 drops the stream). Live
 //! subscriptions, marked [`OwnLimits`], are bounded by their own limits instead.
+//!
+//! tower's `ConcurrencyLimitLayer` and `LoadShedLayer` come close, but their permit ends
+//! with the response future, before a large body has been sent (the memory it holds is
+//! what admission bounds), and they cannot let a live subscription out of the count.
 
 use std::pin::Pin;
 use std::sync::Arc;
