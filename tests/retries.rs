@@ -109,15 +109,14 @@ fn assert_one_append(outcomes: &[complaintflow_log::AppendOutcome]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn copies_racing_the_original_without_a_time_are_all_replays() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine(dir.path());
+/// Ten complaints, each filed and then appended to by copies of one request racing
+/// over `engines`: every copy is answered as the one append it is.
+async fn copies_race(engines: &[Arc<Engine>], prefix: &str) {
     for round in 0..10 {
-        let complaint = format!("CMP-RACE-{round}");
+        let complaint = format!("{prefix}-{round}");
         let filing = Submission::new(Uuid::new_v4(), filing(&complaint, |_| {}));
         let filed = race(
-            std::slice::from_ref(&engine),
+            engines,
             &complaint,
             ExpectedVersion::NoStream,
             vec![filing],
@@ -130,17 +129,16 @@ async fn copies_racing_the_original_without_a_time_are_all_replays() {
             Submission::new(Uuid::new_v4(), apologized()),
             Submission::new(Uuid::new_v4(), reported_to_cac_with_reference()),
         ];
-        let appended = race(
-            std::slice::from_ref(&engine),
-            &complaint,
-            ExpectedVersion::Any,
-            appends,
-            12,
-        )
-        .await;
+        let appended = race(engines, &complaint, ExpectedVersion::Any, appends, 12).await;
         assert_one_append(&appended);
         assert_eq!(appended[0].last_version(), 2);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_racing_the_original_without_a_time_are_all_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    copies_race(&[engine(dir.path())], "CMP-RACE").await;
 }
 
 /// A dealer system behind a load balancer retries on another node while the first still
@@ -149,26 +147,5 @@ async fn copies_racing_the_original_without_a_time_are_all_replays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn copies_racing_on_different_nodes_are_all_replays() {
     let dir = tempfile::tempdir().unwrap();
-    let nodes = nodes(dir.path(), 3);
-    for round in 0..10 {
-        let complaint = format!("CMP-NODES-{round}");
-        let filing = Submission::new(Uuid::new_v4(), filing(&complaint, |_| {}));
-        let filed = race(
-            &nodes,
-            &complaint,
-            ExpectedVersion::NoStream,
-            vec![filing],
-            12,
-        )
-        .await;
-        assert_one_append(&filed);
-
-        let appends = vec![
-            Submission::new(Uuid::new_v4(), apologized()),
-            Submission::new(Uuid::new_v4(), reported_to_cac_with_reference()),
-        ];
-        let appended = race(&nodes, &complaint, ExpectedVersion::Any, appends, 12).await;
-        assert_one_append(&appended);
-        assert_eq!(appended[0].last_version(), 2);
-    }
+    copies_race(&nodes(dir.path(), 3), "CMP-NODES").await;
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::paging::{binding, page_size};
 use super::position;
+use super::require_writer;
 use crate::api::auth::principal;
 use crate::api::convert::{
     FieldViolation, check_dealer_namespace, complaint_id_from_name, complaint_name,
@@ -91,17 +92,6 @@ pub struct ComplaintApi {
 impl ComplaintApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
-    }
-}
-
-fn require_writer(caller: &Principal) -> Result<(), ApiError> {
-    if caller.can_write() {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied(format!(
-            "{} may not write",
-            caller.role
-        )))
     }
 }
 

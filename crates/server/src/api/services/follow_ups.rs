@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::paging::{binding, page_size};
+use super::require_writer;
 use crate::api::auth::principal;
 use crate::api::convert::{
     FieldViolation, check_dealer_namespace, follow_up_event_from_proto, follow_up_id_from_name,
@@ -37,17 +38,6 @@ pub struct FollowUpApi {
 impl FollowUpApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
-    }
-}
-
-fn require_writer(caller: &Principal) -> Result<(), ApiError> {
-    if caller.can_write() {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied(format!(
-            "{} may not write",
-            caller.role
-        )))
     }
 }
 

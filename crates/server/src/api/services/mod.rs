@@ -37,3 +37,16 @@ pub struct AppState {
     /// Ends open subscriptions when the server shuts down.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
+
+/// Only a role that writes may submit events; a reader is told so before anything is
+/// looked up.
+fn require_writer(caller: &crate::auth::Principal) -> Result<(), crate::api::status::ApiError> {
+    if caller.can_write() {
+        Ok(())
+    } else {
+        Err(crate::api::status::ApiError::PermissionDenied(format!(
+            "{} may not write",
+            caller.role
+        )))
+    }
+}
