@@ -73,6 +73,9 @@ pub(crate) struct Known {
     streams: HashMap<StreamId, (u64, Hash)>,
 }
 
+/// Turns given to answered appenders before the next group is gathered, at most.
+const MAX_YIELDS: usize = 8;
+
 /// Streams remembered at most; past it the memory starts again from the next group.
 const KNOWN_STREAMS: usize = 65_536;
 
@@ -133,6 +136,23 @@ impl Writer {
         while let Some(first) = queue.recv().await {
             let group = self.gather(first, &mut queue);
             self.commit(group).await;
+            self.let_answered_append_again(&queue).await;
+        }
+    }
+
+    /// The appenders just answered are ready to run, and many append again at once:
+    /// letting them run before gathering puts them in the next group instead of the one
+    /// after, where they would wait a whole commit longer. Only while each turn brings
+    /// more appends, so an idle node waits for nothing.
+    async fn let_answered_append_again(&self, queue: &mpsc::Receiver<AppendRequest>) {
+        let mut queued = queue.len();
+        for _ in 0..MAX_YIELDS {
+            tokio::task::yield_now().await;
+            let now_queued = queue.len();
+            if now_queued == queued {
+                return;
+            }
+            queued = now_queued;
         }
     }
 
