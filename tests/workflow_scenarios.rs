@@ -10,6 +10,7 @@
 mod support;
 
 use complaintflow_domain::events::{ContactAttempted, Escalated};
+use complaintflow_domain::testkit;
 use complaintflow_domain::testkit::*;
 use complaintflow_domain::vocabulary::*;
 use complaintflow_domain::{ComplaintEvent, DeadlineKind, DueStage, Role, Status};
@@ -774,101 +775,6 @@ async fn the_engine_sees_events_stored_after_it_last_read_a_complaint() {
 
 // Issue 13 §3–§4: the merge's survivor, the promises and reports the seeds name.
 
-mod seeds {
-    use complaintflow_domain::events as ev;
-    use complaintflow_domain::values::{ComplaintId, Money};
-    use complaintflow_domain::vocabulary::*;
-    use jiff::Timestamp;
-
-    use complaintflow_domain::testkit::{label, text};
-
-    pub(crate) fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
-        ev::Acknowledged {
-            confirmed_facts: text("Waited an hour; nobody said the car was ready"),
-            plan_promised_by: Some(plan_by),
-        }
-    }
-
-    pub(crate) fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
-        ev::PlanPromiseRenewed {
-            new_date,
-            progress: text("The workshop is still testing the pump"),
-        }
-    }
-
-    pub(crate) fn result_report() -> ev::ResultReportedToCac {
-        ev::ResultReportedToCac {
-            summary: text("Repaired; the customer is satisfied"),
-            cac_reference: Some(label("CAC-2026-1123-9")),
-        }
-    }
-
-    pub(crate) fn merged_into(target: &str) -> ev::MergedInto {
-        ev::MergedInto {
-            target: ComplaintId::parse(target).expect("id"),
-        }
-    }
-
-    pub(crate) fn assessed(
-        nature: ComplaintNature,
-        wants: &[CustomerWant],
-    ) -> ev::ComplaintAssessed {
-        ev::ComplaintAssessed {
-            nature,
-            wants: wants.to_vec(),
-            note: None,
-        }
-    }
-
-    pub(crate) fn three_changes(
-        changes: &[ThreeChange],
-        at: Option<Timestamp>,
-    ) -> ev::ThreeChangesMade {
-        ev::ThreeChangesMade {
-            changes: changes.to_vec(),
-            appointment_at: at,
-            note: Some(text("Quiet room, the service manager, Thursday morning")),
-        }
-    }
-
-    pub(crate) fn supplier_notified() -> ev::SupplierNotified {
-        ev::SupplierNotified {
-            supplier: label("Pump Co"),
-            part: Some(label("water pump")),
-            note: None,
-        }
-    }
-
-    pub(crate) fn charged_back(fen: u64) -> ev::SupplierChargedBack {
-        ev::SupplierChargedBack {
-            supplier: label("Pump Co"),
-            amount: Money::new(fen).expect("money"),
-            settlement_reference: Some(label("SETTLE-2026-11")),
-        }
-    }
-
-    pub(crate) fn improvement() -> ev::SupplierImprovementRequested {
-        ev::SupplierImprovementRequested {
-            supplier: label("Pump Co"),
-            request: text("A seal test on every pump before delivery"),
-        }
-    }
-
-    pub(crate) fn shared() -> ev::CaseShared {
-        ev::CaseShared {
-            audience: label("Service advisors' morning meeting"),
-            lessons: text("Tell a waiting customer when the car is ready"),
-        }
-    }
-
-    pub(crate) fn prevention() -> ev::PreventionPlanned {
-        ev::PreventionPlanned {
-            department: Department::Service,
-            plan: text("A ready-call for every car; a hand-over list at the desk"),
-        }
-    }
-}
-
 /// The deadline kinds of the engine's `event_type` events (warnings or misses) on `c`.
 async fn engine_kinds(world: &World, c: &str, event_type: &str) -> Vec<DeadlineKind> {
     world
@@ -935,7 +841,7 @@ async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
         .submit(
             Role::DealerStaff,
             duplicate,
-            seeds::acknowledged(at("2026-11-24T12:00:00+08:00")),
+            testkit::acknowledged(at("2026-11-24T12:00:00+08:00")),
         )
         .await);
     world.ok(world
@@ -948,7 +854,10 @@ async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
     world.clock.advance(minutes(30));
 
     let dealer = support::actor(Role::DealerStaff);
-    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46e), seeds::merged_into(survivor));
+    let merge = Submission::new(
+        uuid::Uuid::from_u128(0x3e46e),
+        testkit::merged_into(survivor),
+    );
     assert!(
         !merge_as_the_api_does(&world, duplicate, &merge)
             .await
@@ -1002,7 +911,10 @@ async fn a_merged_duplicate_hands_its_open_obligations_to_the_survivor() {
     // retry finds the merge stored and writes the record.
     let other = "CMP-DUPLICATE-2";
     file_seed_004(&world, other).await;
-    let merge = Submission::new(uuid::Uuid::from_u128(0x3e46f), seeds::merged_into(survivor));
+    let merge = Submission::new(
+        uuid::Uuid::from_u128(0x3e46f),
+        testkit::merged_into(survivor),
+    );
     let stored = NewEvent {
         event_id: merge.event_id,
         event_type: merge.event.event_type().to_owned(),
@@ -1040,7 +952,7 @@ async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept
         .submit(
             Role::DealerStaff,
             c,
-            seeds::acknowledged(at("2026-11-23T16:00:00+08:00")),
+            testkit::acknowledged(at("2026-11-23T16:00:00+08:00")),
         )
         .await);
     world.ok(world
@@ -1069,7 +981,7 @@ async fn a_plan_promised_at_reception_warns_is_missed_renewed_by_a_call_and_kept
         .submit(
             Role::DealerStaff,
             c,
-            seeds::renewal(at("2026-11-24T12:00:00+08:00")),
+            testkit::renewal(at("2026-11-24T12:00:00+08:00")),
         )
         .await);
     let record = world.record(c).await;
@@ -1161,7 +1073,7 @@ async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_rep
     world.ok(world.submit(Role::DealerStaff, c, accept("O1")).await);
     assert_eq!(
         world
-            .refused(Role::DealerStaff, c, seeds::result_report())
+            .refused(Role::DealerStaff, c, testkit::result_report())
             .await,
         "result_report_requires_resolution"
     );
@@ -1169,7 +1081,7 @@ async fn a_complaint_pushed_by_the_cac_gets_same_day_feedback_and_its_result_rep
     world.ok(world.submit(Role::DealerStaff, c, work()).await);
     world.ok(world.submit(Role::DealerStaff, c, resolved()).await);
     world.ok(world
-        .submit(Role::DealerStaff, c, seeds::result_report())
+        .submit(Role::DealerStaff, c, testkit::result_report())
         .await);
     let record = world.record(c).await;
     assert!(
@@ -1202,14 +1114,14 @@ async fn supplier_handling_assessment_three_changes_and_prevention_are_recorded_
         .submit(
             Role::DealerStaff,
             c,
-            seeds::assessed(ComplaintNature::Malicious, &[CustomerWant::Compensation]),
+            testkit::assessed(ComplaintNature::Malicious, &[CustomerWant::Compensation]),
         )
         .await);
     world.ok(world
         .submit(
             Role::DealerStaff,
             c,
-            seeds::assessed(
+            testkit::assessed(
                 ComplaintNature::GoodFaith,
                 &[CustomerWant::Vent, CustomerWant::Respect],
             ),
@@ -1219,19 +1131,19 @@ async fn supplier_handling_assessment_three_changes_and_prevention_are_recorded_
         .submit(
             Role::DealerStaff,
             c,
-            seeds::three_changes(&[ThreeChange::Place, ThreeChange::Person], None),
+            testkit::three_changes(&[ThreeChange::Place, ThreeChange::Person], None),
         )
         .await);
     world.ok(world
         .submit(
             Role::ServiceManager,
             c,
-            seeds::three_changes(&[ThreeChange::Time], Some(at("2026-11-26T09:30:00+08:00"))),
+            testkit::three_changes(&[ThreeChange::Time], Some(at("2026-11-26T09:30:00+08:00"))),
         )
         .await);
     assert_eq!(
         world
-            .refused(Role::DealerStaff, c, seeds::supplier_notified())
+            .refused(Role::DealerStaff, c, testkit::supplier_notified())
             .await,
         "supplier_not_responsible"
     );
@@ -1243,21 +1155,23 @@ async fn supplier_handling_assessment_three_changes_and_prevention_are_recorded_
         )
         .await);
     world.ok(world
-        .submit(Role::DealerStaff, c, seeds::supplier_notified())
+        .submit(Role::DealerStaff, c, testkit::supplier_notified())
         .await);
     for _ in 0..2 {
         world.ok(world
-            .submit(Role::DealerStaff, c, seeds::charged_back(80_000))
+            .submit(Role::DealerStaff, c, testkit::charged_back(80_000))
             .await);
     }
     world.ok(world
-        .submit(Role::ServiceManager, c, seeds::improvement())
+        .submit(Role::ServiceManager, c, testkit::improvement())
         .await);
     for _ in 0..2 {
-        world.ok(world.submit(Role::ServiceManager, c, seeds::shared()).await);
+        world.ok(world
+            .submit(Role::ServiceManager, c, testkit::shared())
+            .await);
     }
     world.ok(world
-        .submit(Role::ServiceManager, c, seeds::prevention())
+        .submit(Role::ServiceManager, c, testkit::prevention())
         .await);
 
     let state = world.record(c).await.state;

@@ -22,8 +22,8 @@ use crate::values::{
     OptionId, PhoneNumber, Plate, RegionCode, SatisfactionScore, Text, Vin,
 };
 use crate::vocabulary::{
-    Category, Channel, CompensationKind, ContactPurpose, Department, EmergencyKind, Level, Origin,
-    ResponsibleParty, RootCause, Severity, WaitingFor,
+    Category, Channel, CompensationKind, ComplaintNature, ContactPurpose, CustomerWant, Department,
+    EmergencyKind, Level, Origin, ResponsibleParty, RootCause, Severity, ThreeChange, WaitingFor,
 };
 
 #[cfg(test)]
@@ -317,5 +317,85 @@ pub fn appraisal() -> ev::OnSiteAppraisalRecorded {
 pub fn progress() -> ev::ProgressReported {
     ev::ProgressReported {
         summary: text("Vehicle at the workshop, parts ordered"),
+    }
+}
+
+pub fn acknowledged(plan_by: Timestamp) -> ev::Acknowledged {
+    ev::Acknowledged {
+        confirmed_facts: text("Waited an hour; nobody said the car was ready"),
+        plan_promised_by: Some(plan_by),
+    }
+}
+
+pub fn renewal(new_date: Timestamp) -> ev::PlanPromiseRenewed {
+    ev::PlanPromiseRenewed {
+        new_date,
+        progress: text("The workshop is still testing the pump"),
+    }
+}
+
+pub fn result_report() -> ev::ResultReportedToCac {
+    ev::ResultReportedToCac {
+        summary: text("Repaired; the customer is satisfied"),
+        cac_reference: Some(label("CAC-2026-1123-9")),
+    }
+}
+
+pub fn merged_into(target: &str) -> ev::MergedInto {
+    ev::MergedInto {
+        target: ComplaintId::parse(target).expect("id"),
+    }
+}
+
+pub fn assessed(nature: ComplaintNature, wants: &[CustomerWant]) -> ev::ComplaintAssessed {
+    ev::ComplaintAssessed {
+        nature,
+        wants: wants.to_vec(),
+        note: None,
+    }
+}
+
+pub fn three_changes(changes: &[ThreeChange], at: Option<Timestamp>) -> ev::ThreeChangesMade {
+    ev::ThreeChangesMade {
+        changes: changes.to_vec(),
+        appointment_at: at,
+        note: Some(text("Quiet room, the service manager, Thursday morning")),
+    }
+}
+
+pub fn supplier_notified() -> ev::SupplierNotified {
+    ev::SupplierNotified {
+        supplier: label("Pump Co"),
+        part: Some(label("water pump")),
+        note: None,
+    }
+}
+
+pub fn charged_back(fen: u64) -> ev::SupplierChargedBack {
+    ev::SupplierChargedBack {
+        supplier: label("Pump Co"),
+        amount: Money::new(fen).expect("money"),
+        settlement_reference: Some(label("SETTLE-2026-11")),
+    }
+}
+
+pub fn improvement() -> ev::SupplierImprovementRequested {
+    ev::SupplierImprovementRequested {
+        supplier: label("Pump Co"),
+        request: text("A seal test on every pump before delivery"),
+    }
+}
+
+pub fn shared() -> ev::CaseShared {
+    ev::CaseShared {
+        audience: label("Service advisors' morning meeting"),
+        lessons: text("Tell a waiting customer when the car is ready"),
+    }
+}
+
+pub fn prevention() -> ev::PreventionPlanned {
+    ev::PreventionPlanned {
+        department: Department::Service,
+        plan: text("A ready-call for every car; a hand-over list at the desk"),
     }
 }
