@@ -113,12 +113,12 @@ impl Principal {
 
 /// The engine asks a caller's scope before any rule.
 impl crate::engine::Access for Principal {
-    fn sees(&self, dealer: &str, region: &str) -> bool {
-        self.can_see(dealer, region)
+    fn sees(&self, owner: crate::engine::Owner<'_>) -> bool {
+        self.can_see(owner.dealer, owner.region)
     }
 
-    fn may_open(&self, dealer: &str, region: &str) -> Result<(), String> {
-        self.may_file(dealer, region)
+    fn may_open(&self, owner: crate::engine::Owner<'_>) -> Result<(), String> {
+        self.may_file(owner.dealer, owner.region)
     }
 }
 

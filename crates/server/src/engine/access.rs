@@ -9,12 +9,12 @@ use super::EngineError;
 
 /// What a caller may see and open.
 pub trait Access: Send + Sync {
-    /// Whether the caller sees what belongs to `dealer` in `region`.
-    fn sees(&self, dealer: &str, region: &str) -> bool;
+    /// Whether the caller sees what `owner` owns.
+    fn sees(&self, owner: Owner<'_>) -> bool;
 
     /// Whether the caller may open a stream (file a complaint, open a follow-up) for
-    /// `dealer` in `region`; the error says why not.
-    fn may_open(&self, dealer: &str, region: &str) -> Result<(), String>;
+    /// `owner`; the error says why not.
+    fn may_open(&self, owner: Owner<'_>) -> Result<(), String>;
 }
 
 /// Access for the engine's own timers and trusted tools: everything.
@@ -22,11 +22,11 @@ pub trait Access: Send + Sync {
 pub struct Trusted;
 
 impl Access for Trusted {
-    fn sees(&self, _: &str, _: &str) -> bool {
+    fn sees(&self, _: Owner<'_>) -> bool {
         true
     }
 
-    fn may_open(&self, _: &str, _: &str) -> Result<(), String> {
+    fn may_open(&self, _: Owner<'_>) -> Result<(), String> {
         Ok(())
     }
 }
@@ -47,11 +47,9 @@ pub(crate) fn admit(
     not_found: impl FnOnce() -> EngineError,
 ) -> Result<(), EngineError> {
     match (existing, opening) {
-        (Some(owner), _) if access.sees(owner.dealer, owner.region) => Ok(()),
+        (Some(owner), _) if access.sees(owner) => Ok(()),
         (Some(_), _) => Err(not_found()),
-        (None, Some(owner)) => access
-            .may_open(owner.dealer, owner.region)
-            .map_err(EngineError::Forbidden),
+        (None, Some(owner)) => access.may_open(owner).map_err(EngineError::Forbidden),
         (None, None) => Err(not_found()),
     }
 }

@@ -18,6 +18,13 @@ use tracing::instrument;
 use super::access::{self, Access, Owner};
 use super::{Engine, EngineError, MAX_ATTEMPTS, Recordable, Submission, actor_to_string};
 
+/// Who submits, with the name the log records them under, worked out once per
+/// submission.
+pub struct Author<'a> {
+    pub actor: &'a Actor,
+    pub recorded_as: String,
+}
+
 /// A kind of stream the engine keeps, named by its id: complaints and follow-ups.
 pub trait Aggregate: Display + Send + Sync {
     type Event: Recordable + Send + Sync;
@@ -52,7 +59,7 @@ pub trait Aggregate: Display + Send + Sync {
     fn decide(
         &self,
         engine: &Engine,
-        actor: &Actor,
+        author: &Author<'_>,
         state: Option<Self::State>,
         version: Option<u64>,
         submissions: &[Submission<Self::Event>],
@@ -74,7 +81,10 @@ impl Engine {
         access: &dyn Access,
     ) -> Result<AppendOutcome, EngineError> {
         let stream = id.stream()?;
-        let actor_text = actor_to_string(actor);
+        let author = Author {
+            actor,
+            recorded_as: actor_to_string(actor),
+        };
         // One submission per stream at a time on this node: a copy of a request that
         // races its original waits for it, then finds it stored. Always in name order,
         // so that two submissions naming each other's streams cannot wait on each other.
@@ -89,7 +99,7 @@ impl Engine {
         }
         for _ in 0..MAX_ATTEMPTS {
             if let Some(outcome) = self
-                .replay_if_stored(&stream, &actor_text, submissions)
+                .replay_if_stored(&stream, &author.recorded_as, submissions)
                 .await?
             {
                 return Ok(outcome);
@@ -108,7 +118,7 @@ impl Engine {
                 .into());
             }
             let events = id
-                .decide(self, actor, state, version, submissions, access)
+                .decide(self, &author, state, version, submissions, access)
                 .await?;
             let pinned = version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, pinned, events).await {
@@ -120,7 +130,7 @@ impl Engine {
                 // server, so the request's own judgment decides.
                 Err(conflict @ StoreError::IdempotencyConflict { .. }) => {
                     return match self
-                        .replay_if_stored(&stream, &actor_text, submissions)
+                        .replay_if_stored(&stream, &author.recorded_as, submissions)
                         .await?
                     {
                         Some(outcome) => Ok(outcome),

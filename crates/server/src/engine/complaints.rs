@@ -2,12 +2,12 @@
 //! judge its events, including the complaints a merge names.
 
 use complaintflow_domain::values::ComplaintId;
-use complaintflow_domain::{Actor, CheckContext, ComplaintEvent, ComplaintState, EventMeta};
+use complaintflow_domain::{CheckContext, ComplaintEvent, ComplaintState, EventMeta};
 use complaintflow_log::{NewEvent, StoreError, StreamId};
 
 use super::access::{Access, Owner};
-use super::command::Aggregate;
-use super::{AsOf, Engine, EngineError, Submission, actor_to_string, complaint_stream};
+use super::command::{Aggregate, Author};
+use super::{AsOf, Engine, EngineError, Submission, complaint_stream};
 
 impl Aggregate for ComplaintId {
     type Event = ComplaintEvent;
@@ -62,14 +62,14 @@ impl Aggregate for ComplaintId {
     async fn decide(
         &self,
         engine: &Engine,
-        actor: &Actor,
+        author: &Author<'_>,
         state: Option<ComplaintState>,
         version: Option<u64>,
         submissions: &[Submission],
         access: &dyn Access,
     ) -> Result<Vec<NewEvent>, EngineError> {
         engine.check_references(self, submissions, access).await?;
-        engine.check_all(actor, self, state, version, submissions)
+        engine.check_all(author, self, state, version, submissions)
     }
 }
 
@@ -92,10 +92,7 @@ impl Engine {
                 continue;
             }
             let (state, _) = self.load_stream(&target.stream()?, AsOf::Now).await?;
-            let seen = state.filter(|state| {
-                let owner = ComplaintId::owner(state);
-                access.sees(owner.dealer, owner.region)
-            });
+            let seen = state.filter(|state| access.sees(ComplaintId::owner(state)));
             complaintflow_domain::check_reference(target, seen.as_ref()).map_err(|violation| {
                 EngineError::Rule {
                     index,
@@ -109,21 +106,20 @@ impl Engine {
 
     fn check_all(
         &self,
-        actor: &Actor,
+        author: &Author<'_>,
         complaint: &ComplaintId,
         mut state: Option<ComplaintState>,
         version: Option<u64>,
         submissions: &[Submission],
     ) -> Result<Vec<NewEvent>, EngineError> {
         let now = self.clock.now();
-        let actor_text = actor_to_string(actor);
         let mut events = Vec::with_capacity(submissions.len());
         let versions = version.map_or(0, |v| v + 1)..;
         for (next_version, (index, submission)) in versions.zip(submissions.iter().enumerate()) {
             let occurred_at = submission.occurred_at.unwrap_or(now);
             let context = CheckContext {
                 complaint_id: complaint.clone(),
-                actor: actor.clone(),
+                actor: author.actor.clone(),
                 occurred_at,
                 now,
             };
@@ -137,10 +133,10 @@ impl Engine {
                 version: next_version,
                 occurred_at,
                 recorded_at: now,
-                actor: actor.clone(),
+                actor: author.actor.clone(),
             };
             complaintflow_domain::apply(&mut state, &submission.event, &meta);
-            events.push(submission.to_new_event(&actor_text, occurred_at));
+            events.push(submission.to_new_event(&author.recorded_as, occurred_at));
         }
         Ok(events)
     }

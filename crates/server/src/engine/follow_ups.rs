@@ -1,16 +1,16 @@
 //! Quality follow-ups as the command handler sees them: whose a follow-up is, its rules,
 //! and the complaint it may become, which the caller must see.
 
+use complaintflow_domain::EventMeta;
 use complaintflow_domain::follow_up::{
     self, FollowUpContext, FollowUpEvent, FollowUpState, check_complaint_link,
 };
 use complaintflow_domain::values::{ComplaintId, FollowUpId};
-use complaintflow_domain::{Actor, EventMeta};
 use complaintflow_log::{Direction, MAX_PAGE, NewEvent, StoreError, StreamId};
 
 use super::access::{Access, Owner};
-use super::codec::{actor_from_str, actor_to_string, complaint_stream};
-use super::command::Aggregate;
+use super::codec::{actor_from_str, complaint_stream};
+use super::command::{Aggregate, Author};
 use super::{AsOf, Engine, EngineError, Submission};
 
 /// A follow-up's stream.
@@ -61,14 +61,14 @@ impl Aggregate for FollowUpId {
     async fn decide(
         &self,
         engine: &Engine,
-        actor: &Actor,
+        author: &Author<'_>,
         state: Option<FollowUpState>,
         version: Option<u64>,
         submissions: &[Submission<FollowUpEvent>],
         access: &dyn Access,
     ) -> Result<Vec<NewEvent>, EngineError> {
         engine
-            .check_follow_up(actor, self, state, version, submissions, access)
+            .check_follow_up(author, self, state, version, submissions, access)
             .await
     }
 }
@@ -79,7 +79,7 @@ impl Engine {
     /// the same delivery.
     async fn check_follow_up(
         &self,
-        actor: &Actor,
+        author: &Author<'_>,
         id: &FollowUpId,
         mut state: Option<FollowUpState>,
         version: Option<u64>,
@@ -87,7 +87,6 @@ impl Engine {
         access: &dyn Access,
     ) -> Result<Vec<NewEvent>, EngineError> {
         let now = self.clock.now();
-        let actor_text = actor_to_string(actor);
         let mut events = Vec::with_capacity(submissions.len());
         let versions = version.map_or(0, |v| v + 1)..;
         for (next_version, (index, submission)) in versions.zip(submissions.iter().enumerate()) {
@@ -99,7 +98,7 @@ impl Engine {
             let occurred_at = submission.occurred_at.unwrap_or(now);
             let context = FollowUpContext {
                 follow_up_id: id.clone(),
-                actor: actor.clone(),
+                actor: author.actor.clone(),
                 occurred_at,
                 now,
             };
@@ -110,10 +109,7 @@ impl Engine {
             {
                 let stream = complaint_stream(&became.complaint_id).map_err(StoreError::from)?;
                 let (complaint, _) = self.load_stream(&stream, AsOf::Now).await?;
-                let seen = complaint.filter(|complaint| {
-                    let owner = ComplaintId::owner(complaint);
-                    access.sees(owner.dealer, owner.region)
-                });
+                let seen = complaint.filter(|complaint| access.sees(ComplaintId::owner(complaint)));
                 check_complaint_link(current, &became.complaint_id, seen.as_ref())
                     .map_err(refused)?;
             }
@@ -121,10 +117,10 @@ impl Engine {
                 version: next_version,
                 occurred_at,
                 recorded_at: now,
-                actor: actor.clone(),
+                actor: author.actor.clone(),
             };
             follow_up::apply(&mut state, &submission.event, &meta, &self.policy);
-            events.push(submission.to_new_event(&actor_text, occurred_at));
+            events.push(submission.to_new_event(&author.recorded_as, occurred_at));
         }
         Ok(events)
     }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 pub use access::{Access, Owner, Trusted};
 pub use codec::{DomainEvent, actor_to_string, complaint_stream};
-pub use command::Aggregate;
+pub use command::{Aggregate, Author};
 pub use error::EngineError;
 pub use follow_ups::follow_up_stream;
 pub use merge::duplicate_merged_event_id;
