@@ -30,8 +30,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 BIN = os.environ.get("COMPLAINTFLOW_BIN", "target/debug/complaintflow")
@@ -153,10 +153,22 @@ def severe(driver) -> list:
     return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+def go_by(driver, element) -> None:
+    """Clicks a link or a form's button and waits for the page it loads. A click returns
+    before a form's navigation has always replaced the document, and the old page may
+    hold an element of the same id (an audit's outcome banner): read only the new one."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def sign_in(driver, demo: Demo, token: str) -> None:
     driver.get(f"{demo.base}/sign-in")
     driver.find_element(By.NAME, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "#sign-in button[type=submit]").click()
+    go_by(driver, driver.find_element(By.CSS_SELECTOR, "#sign-in button[type=submit]"))
     assert driver.find_element(By.ID, "identity"), driver.page_source
 
 
@@ -165,10 +177,8 @@ def queue_rows(driver):
 
 
 def switch_language(driver, to: str) -> None:
-    driver.find_element(By.ID, "switch-language").click()
-    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == to
-    )
+    go_by(driver, driver.find_element(By.ID, "switch-language"))
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == to
 
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -208,8 +218,7 @@ def test_a_dealer_sees_its_own_complaints_only(demo, browser):
         browser.get(f"{demo.base}/?view={view}")
         assert {row.get_attribute("data-dealer") for row in queue_rows(browser)} <= {demo.dealer}
     browser.get(f"{demo.base}/")
-    first = queue_rows(browser)[0].find_element(By.CSS_SELECTOR, "td a")
-    first.click()
+    go_by(browser, queue_rows(browser)[0].find_element(By.CSS_SELECTOR, "td a"))
     assert demo.dealer in browser.find_element(By.CSS_SELECTOR, "dl.facts").text
     assert browser.find_element(By.ID, "chain").get_attribute("class") == "badge good"
     browser.get(f"{demo.base}/statistics")
@@ -252,7 +261,7 @@ def test_a_cac_agent_records_a_contact_attempt_and_switches_language(demo, brows
         form.find_element(By.NAME, "called_at"),
         called_at.strftime("%Y-%m-%dT%H:%M"),
     )
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    go_by(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     banners = browser.find_elements(By.CSS_SELECTOR, "p.banner")
     assert [b.get_attribute("id") for b in banners] == ["done"], [b.text for b in banners]
     assert int(browser.find_element(By.ID, "version").text) == before + 1
@@ -289,19 +298,19 @@ def test_an_auditor_reads_and_verifies_and_can_change_nothing(demo, browser):
     sign_in(browser, demo, demo.auditor_token)
     regions = {row.get_attribute("data-region") for row in queue_rows(browser)}
     assert len(regions) > 1, "an auditor sees every region"
-    queue_rows(browser)[0].find_element(By.CSS_SELECTOR, "td a").click()
+    go_by(browser, queue_rows(browser)[0].find_element(By.CSS_SELECTOR, "td a"))
     assert browser.find_element(By.ID, "timeline")
     assert not browser.find_elements(By.ID, "actions")
     assert not browser.find_elements(By.CSS_SELECTOR, "form[action*='/actions/']")
-    browser.find_element(By.LINK_TEXT, "审计").click()
-    browser.find_element(By.CSS_SELECTOR, "#verify button").click()
+    go_by(browser, browser.find_element(By.LINK_TEXT, "审计"))
+    go_by(browser, browser.find_element(By.CSS_SELECTOR, "#verify button"))
     assert "banner good" in browser.find_element(By.ID, "outcome").get_attribute("class")
-    browser.find_element(By.CSS_SELECTOR, "#digest-form button").click()
+    go_by(browser, browser.find_element(By.CSS_SELECTOR, "#digest-form button"))
     digest = browser.find_element(By.ID, "digest").text
     position, head_hash = digest.split(":")
     browser.find_element(By.CSS_SELECTOR, "#check input[name=position]").send_keys(position)
     browser.find_element(By.CSS_SELECTOR, "#check input[name=head_hash]").send_keys(head_hash)
-    browser.find_element(By.CSS_SELECTOR, "#check button").click()
+    go_by(browser, browser.find_element(By.CSS_SELECTOR, "#check button"))
     assert "banner good" in browser.find_element(By.ID, "outcome").get_attribute("class")
     # The export is a download; its first line is JSON.
     export_link = browser.find_element(By.CSS_SELECTOR, "#export").get_attribute("action")
