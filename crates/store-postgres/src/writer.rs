@@ -8,9 +8,10 @@
 //! `bigserial` lets happen. The lock is taken once per group, not per append. An append
 //! is answered only after COMMIT returned, with `synchronous_commit = on`.
 //!
-//! A group commits in one round trip while this node's memory of the log is the truth
-//! (see [`Known`]), and otherwise in two, with every check (replays, expected versions)
-//! read under the head's lock, so that it sees every other node's committed appends.
+//! A group commits in one round trip, as one statement that is its own transaction,
+//! while this node's memory of the log is the truth (see [`Known`]); otherwise in two,
+//! with every check (replays, expected versions) read under the head's lock, so that it
+//! sees every other node's committed appends.
 
 use std::collections::HashMap;
 
@@ -320,33 +321,30 @@ fn insert_sql(extra: &str) -> String {
     )
 }
 
-/// One round trip: BEGIN, the head moved from the one `group` was staged on to its new
-/// end (under the row's lock, waiting for any other writer), the rows and the
-/// notification only if it did, COMMIT. `Ok(false)`: the head was not where this node
-/// left it, and nothing was written.
+/// One round trip, one statement, one transaction: the head moved from the one `group`
+/// was staged on to its new end (under the row's lock, waiting for any other writer),
+/// and the rows and the notification only if it did. Sent alone, the statement is its
+/// own transaction, committed before the answer comes back; it makes its commit durable
+/// itself (`set_config(…, true)` lasts until that commit), whatever the database's or the
+/// role's default. `Ok(false)`: the head was not where this node left it, and nothing was
+/// written.
 async fn commit_if_head_unmoved(
     client: &deadpool_postgres::Client,
     channel: &str,
     group: &Group,
 ) -> Result<bool, PgError> {
-    let moved = client
-        .prepare_cached(
-            "UPDATE complaintflow_head \
-             SET next_position = $1, last_hash = $2, last_recorded_at_us = $3 \
-             WHERE next_position = $4 AND last_hash = $5",
-        )
-        .await?;
-    let insert = client
-        .prepare_cached(&insert_sql(
-            " WHERE EXISTS (SELECT 1 FROM complaintflow_head \
-             WHERE next_position = $15 AND last_hash = $16)",
+    let statement = client
+        .prepare_cached(&format!(
+            "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true)), \
+             moved AS (UPDATE complaintflow_head \
+             SET next_position = $15, last_hash = $16, last_recorded_at_us = $17 \
+             WHERE next_position = $18 AND last_hash = $19 RETURNING 1), \
+             inserted AS ({} RETURNING 1), \
+             notified AS (SELECT pg_notify($20, $21) FROM moved) \
+             SELECT (SELECT count(*) FROM durable), (SELECT count(*) FROM moved), \
+             (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)",
+            insert_sql(" WHERE EXISTS (SELECT 1 FROM moved)")
         ))
-        .await?;
-    let notify = client
-        .prepare_cached(
-            "SELECT pg_notify($1, $2) FROM complaintflow_head \
-             WHERE next_position = $3 AND last_hash = $4",
-        )
         .await?;
     let r = &group.rows;
     let recorded = vec![group.recorded_at; r.position.len()];
@@ -356,45 +354,21 @@ async fn commit_if_head_unmoved(
     let new_next = bigint(group.next_position);
     let new_hash = group.last_hash.as_bytes().as_slice();
     let notice = group.next_position.to_string();
-    let mut insert_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
         row_params(r, &recorded).to_vec();
-    insert_params.extend([
+    params.extend([
         &new_next as &(dyn tokio_postgres::types::ToSql + Sync),
         &new_hash,
+        &group.recorded_at,
+        &old_next,
+        &old_hash,
+        &channel,
+        &notice,
     ]);
-    let ((), updated, inserted, _, ()) = futures::try_join!(
-        async { client.batch_execute(BEGIN).await.map_err(PgError::from) },
-        async {
-            client
-                .execute(
-                    &moved,
-                    &[
-                        &new_next,
-                        &new_hash,
-                        &group.recorded_at,
-                        &old_next,
-                        &old_hash,
-                    ],
-                )
-                .await
-                .map_err(PgError::from)
-        },
-        async {
-            client
-                .execute(&insert, &insert_params)
-                .await
-                .map_err(PgError::from)
-        },
-        async {
-            client
-                .execute(&notify, &[&channel, &notice, &new_next, &new_hash])
-                .await
-                .map_err(PgError::from)
-        },
-        async { client.batch_execute("COMMIT").await.map_err(PgError::from) },
-    )?;
+    let row = client.query_one(&statement, &params).await?;
+    let (updated, inserted): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
     match (updated, inserted) {
-        (1, n) if n == r.position.len() as u64 => Ok(true),
+        (1, n) if n == r.position.len() as i64 => Ok(true),
         (0, 0) => Ok(false),
         _ => Err(PgError::corrupt(
             "complaintflow_head",
