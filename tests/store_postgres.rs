@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use complaintflow_log::verify::{BreakKind, DigestCheck, check_digest, take_digest, verify_log};
-use complaintflow_log::{EventSlot, EventStore, ExpectedVersion, LogLoss, StoreError};
+use complaintflow_log::{Direction, EventSlot, EventStore, ExpectedVersion, LogLoss, StoreError};
 use complaintflow_store_postgres::{PgStore, SCHEMA_VERSION};
 use conformance::{events, stream};
 use store_suite::postgres::{Schema, options};
@@ -493,6 +493,70 @@ async fn a_database_of_a_newer_schema_is_refused() {
         .unwrap_err();
     let message = err.to_string();
     assert!(message.contains("newer than this build"), "{message}");
+    schema.drop_schema().await;
+}
+
+/// A log written under schema 1 (streams in the database's collation) is brought to the
+/// current schema at start, and keeps every event, its hashes and its stream lookups.
+#[tokio::test]
+async fn a_database_of_an_older_schema_is_migrated_and_keeps_its_log() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let clock = clock();
+    let store = schema.store(&clock).await;
+    for n in 0..3 {
+        store
+            .append(
+                &stream(&format!("C-old-{n}")),
+                ExpectedVersion::NoStream,
+                events(4),
+            )
+            .await
+            .unwrap();
+    }
+    store.close().await.unwrap();
+    drop(store);
+    // Back to schema 1 as it was written: the database's default collation.
+    schema
+        .sql(
+            "ALTER TABLE complaintflow_events ALTER COLUMN stream TYPE text COLLATE \"default\"; \
+             DELETE FROM complaintflow_schema WHERE version > 1",
+        )
+        .await
+        .unwrap();
+
+    let store = schema.store(&clock).await;
+    let client = schema.client().await.unwrap();
+    let version: i32 = client
+        .query_one("SELECT max(version) FROM complaintflow_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+    let collation: String = client
+        .query_one(
+            "SELECT collation_name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'complaintflow_events' \
+             AND column_name = 'stream'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(collation, "C");
+    assert!(verify_log(&store).await.unwrap().is_intact());
+    let read = store
+        .read_stream(&stream("C-old-1"), 0, Direction::Forwards, 100)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 4);
+    store
+        .append(&stream("C-old-1"), ExpectedVersion::Exact(3), events(1))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    drop(store);
     schema.drop_schema().await;
 }
 

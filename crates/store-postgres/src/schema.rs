@@ -7,9 +7,12 @@ use tracing::info;
 use super::error::PgError;
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_log.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_log.sql")),
+    (2, include_str!("migrations/0002_stream_bytewise.sql")),
+];
 
 /// Held while migrating; any number that no other application of the database uses.
 const MIGRATION_LOCK: i64 = 0x636f_6d70_6c61_696e;
