@@ -1,12 +1,12 @@
 //! The append scenarios on PostgreSQL (`COMPLAINTFLOW_BENCH_STORE=postgres://…`), side by
-//! side with sled in the same run: `PgStore`, and the naive baseline on the same server.
+//! side with sled in the same run: `PgStore`, and two baselines on the same server.
 //!
-//! The baseline is what an event store on PostgreSQL usually starts as (message-db's
-//! `write_message`): one event per transaction, the stream's version checked in SQL under
-//! a per-stream advisory lock, the global position a `bigserial`, each task on a
-//! connection of its own, `synchronous_commit = on`. `PgStore` commits each node's
-//! appends in groups under the head row's lock instead. Each scenario gets a fresh schema,
-//! dropped afterwards.
+//! The baselines are what an event store on PostgreSQL usually starts as: message-db's
+//! own schema and `write_message` (see [`Baseline`]), and a leaner variant of it that
+//! locks per stream and so gives up the order of positions. One event per transaction,
+//! the global position a `bigserial`. `PgStore` commits each node's appends in groups
+//! under the head row's lock instead. Each scenario gets a fresh schema, dropped
+//! afterwards.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,7 +121,49 @@ pub(crate) async fn pg_store_scenario(
     .with_cpu(cpu)
 }
 
-const BASELINE_SCHEMA: &str = "
+/// The baselines beside `PgStore`: one event per transaction, the stream's version
+/// checked in SQL, each task on a connection of its own, `synchronous_commit = on`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Baseline {
+    /// message-db itself (`message_db.sql`): its table, its three indexes, JSON data and
+    /// `write_message`, which holds a lock on the stream's category until COMMIT so that
+    /// a category's positions commit in order. A complaint desk's streams are one
+    /// category, so its appends commit one at a time, each with its own flush.
+    MessageDb,
+    /// message-db's check under a lock per stream instead, on a leaner table (two
+    /// indexes, bytes for data): appends to different streams commit at once and share
+    /// flushes, but a `bigserial` position may then commit before a smaller one (what the
+    /// head's lock exists to prevent), so a reader by position can skip events.
+    PerStreamLock,
+}
+
+impl Baseline {
+    fn name(self) -> &'static str {
+        match self {
+            Self::MessageDb => "message-db 1 ev/tx",
+            Self::PerStreamLock => "per-stream lock 1 ev/tx",
+        }
+    }
+
+    fn schema(self) -> &'static str {
+        match self {
+            Self::MessageDb => include_str!("message_db.sql"),
+            Self::PerStreamLock => PER_STREAM_SCHEMA,
+        }
+    }
+
+    fn append(self) -> &'static str {
+        match self {
+            Self::MessageDb => {
+                "SELECT write_message($1::varchar, $2::varchar, $3::varchar, \
+                 $4::text::jsonb, $5::text::jsonb, $6::bigint)"
+            }
+            Self::PerStreamLock => PER_STREAM_APPEND,
+        }
+    }
+}
+
+const PER_STREAM_SCHEMA: &str = "
     CREATE TABLE naive_events (
         position bigserial PRIMARY KEY,
         stream text NOT NULL,
@@ -134,8 +176,7 @@ const BASELINE_SCHEMA: &str = "
     );
 ";
 
-/// One event per transaction, the version checked in SQL: message-db's `write_message`.
-const BASELINE_APPEND: &str = "
+const PER_STREAM_APPEND: &str = "
     WITH locked AS (SELECT pg_advisory_xact_lock(hashtext($1)))
     INSERT INTO naive_events (stream, version, event_id, event_type, payload)
     SELECT $1::text, $2::bigint, $3::uuid, $4::text, $5::bytea FROM locked
@@ -143,8 +184,9 @@ const BASELINE_APPEND: &str = "
         = $2::bigint - 1
 ";
 
-/// The naive baseline, `tasks` tasks each on a connection of its own.
+/// A baseline, `tasks` tasks each on a connection of its own.
 pub(crate) async fn baseline_scenario(
+    baseline: Baseline,
     base: &PgTarget,
     seconds: Duration,
     quota: u64,
@@ -154,30 +196,33 @@ pub(crate) async fn baseline_scenario(
     schema
         .client()
         .await
-        .batch_execute(BASELINE_SCHEMA)
+        .batch_execute(baseline.schema())
         .await
-        .expect("the baseline's table");
+        .expect("the baseline's schema");
     let started = Instant::now();
     let deadline = started + seconds;
     let mut handles = Vec::new();
     for task in 0..tasks {
         let client = schema.client().await;
-        handles.push(tokio::spawn(baseline_task(client, task, deadline, quota)));
+        handles.push(tokio::spawn(baseline_task(
+            baseline, client, task, deadline, quota,
+        )));
     }
     let (events, latency) = join_runs(handles).await;
     let elapsed = started.elapsed();
     schema.finish().await;
-    Row::new("naive pg 1 ev/tx".to_owned(), tasks, events, elapsed).with_latency(&latency)
+    Row::new(baseline.name().to_owned(), tasks, events, elapsed).with_latency(&latency)
 }
 
 async fn baseline_task(
+    baseline: Baseline,
     client: tokio_postgres::Client,
     task: u64,
     deadline: Instant,
     quota: u64,
 ) -> TaskRun {
     let statement = client
-        .prepare(BASELINE_APPEND)
+        .prepare(baseline.append())
         .await
         .expect("prepare the baseline's append");
     let mut rng = StdRng::seed_from_u64(task);
@@ -195,23 +240,55 @@ async fn baseline_task(
         };
         let event = complaint_events(&mut rng, stream, 1).remove(0);
         let started = Instant::now();
-        let inserted = client
-            .execute(
-                &statement,
-                &[
-                    &stream.as_str(),
-                    &version,
-                    &event.event_id,
-                    &event.event_type,
-                    &event.payload,
-                ],
-            )
-            .await
-            .expect("the baseline's append");
-        assert_eq!(
-            inserted, 1,
-            "the version check passes for a task's own streams"
-        );
+        match baseline {
+            Baseline::MessageDb => {
+                let id = event.event_id.to_string();
+                let data = std::str::from_utf8(&event.payload).expect("the bench's JSON");
+                let correlation = event.correlation_id.unwrap_or_default();
+                let metadata = format!(
+                    r#"{{"correlationId":"{correlation}","actor":"{}","schemaVersion":{}}}"#,
+                    event.actor, event.schema_version
+                );
+                let row = client
+                    .query_one(
+                        &statement,
+                        &[
+                            &id,
+                            &stream.as_str(),
+                            &event.event_type,
+                            &data,
+                            &metadata,
+                            &(version - 1),
+                        ],
+                    )
+                    .await
+                    .expect("write_message");
+                let position: i64 = row.get(0);
+                assert_eq!(
+                    position, version,
+                    "a task's own streams are at the expected version"
+                );
+            }
+            Baseline::PerStreamLock => {
+                let inserted = client
+                    .execute(
+                        &statement,
+                        &[
+                            &stream.as_str(),
+                            &version,
+                            &event.event_id,
+                            &event.event_type,
+                            &event.payload,
+                        ],
+                    )
+                    .await
+                    .expect("the baseline's append");
+                assert_eq!(
+                    inserted, 1,
+                    "the version check passes for a task's own streams"
+                );
+            }
+        }
         record_micros(&mut latency, started);
         events += 1;
         streams.appended(version as u64);
