@@ -120,6 +120,6 @@ impl StoreLimits {
     }
 }
 
-fn truncate_to_micros(at: jiff::Timestamp) -> jiff::Timestamp {
+pub(crate) fn truncate_to_micros(at: jiff::Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_microsecond(at.as_microsecond()).unwrap_or(at)
 }

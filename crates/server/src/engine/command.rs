@@ -10,9 +10,8 @@ use std::fmt::Display;
 use std::future::Future;
 
 use complaintflow_domain::Actor;
-use complaintflow_log::{
-    AppendOutcome, EventSlot, ExpectedVersion, NewEvent, RecordedEvent, StoreError, StreamId,
-};
+use complaintflow_log::replay::{self, Requested, RequestedTime};
+use complaintflow_log::{AppendOutcome, ExpectedVersion, NewEvent, StoreError, StreamId};
 use tracing::instrument;
 
 use super::access::{self, Access, Owner};
@@ -143,75 +142,28 @@ impl Engine {
         Err(id.contention())
     }
 
-    /// A retry of an append that is already stored is answered here, from the stored
-    /// events, without running the rules again (the state has moved on since, and the
-    /// rules would judge the retry as new). It is a retry when every event is stored, as
-    /// one append, in this stream (an event id is a retry key within its stream: another
-    /// stream's use of it is not a retry of this one, nor a collision), with what the
-    /// client sent: the same type, payload, actor, correlation and causation, and the
-    /// same time if the client gave one. A time the server filled in is not part of the
-    /// request, so it never makes a retry differ.
+    /// A retry of an append that is already stored is answered from the stored events,
+    /// without running the rules again (the state has moved on since, and the rules would
+    /// judge the retry as new). The log judges it, as it judges an append: a time the
+    /// server filled in is not part of the request, so it never makes a retry differ.
     async fn replay_if_stored<E: Recordable>(
         &self,
         stream: &StreamId,
         actor_text: &str,
         submissions: &[Submission<E>],
     ) -> Result<Option<AppendOutcome>, EngineError> {
-        let Some(first) = submissions.first() else {
-            return Ok(None);
-        };
-        let Some(slot) = self.store.find_event(stream, &first.event_id).await? else {
-            return Ok(None);
-        };
-        // An append's events sit side by side in the log.
-        let stored = self
-            .store
-            .read_all(slot.position, submissions.len())
-            .await?;
-        let mut slots = Vec::with_capacity(submissions.len());
-        for (offset, submission) in (0u64..).zip(submissions) {
-            let conflict = |reason: &str| StoreError::IdempotencyConflict {
-                event_id: submission.event_id,
-                reason: reason.to_owned(),
-            };
-            let recorded = stored
-                .get(offset as usize)
-                .filter(|recorded| {
-                    recorded.event_id == submission.event_id
-                        && recorded.version == slot.version + offset
-                })
-                .ok_or_else(|| conflict("this append's event ids were stored by other appends"))?;
-            if &recorded.stream != stream || !requested(submission, actor_text, recorded) {
-                return Err(conflict("stored content differs").into());
-            }
-            slots.push(EventSlot {
-                event_id: recorded.event_id,
-                version: recorded.version,
-                position: recorded.position,
-            });
-        }
-        metrics::counter!("complaintflow_store_appends_total", "result" => "replayed").increment(1);
-        Ok(Some(AppendOutcome {
-            slots,
-            replayed: true,
-        }))
+        let now = self.clock.now();
+        let requested: Vec<Requested> = submissions
+            .iter()
+            .map(|submission| Requested {
+                event: submission.to_new_event(actor_text, submission.occurred_at.unwrap_or(now)),
+                time: if submission.occurred_at.is_some() {
+                    RequestedTime::Given
+                } else {
+                    RequestedTime::Filled
+                },
+            })
+            .collect();
+        Ok(replay::stored_retry(self.store.as_ref(), stream, &requested).await?)
     }
-}
-
-/// Whether `recorded` holds what `submission` asks for: everything the client sent, at
-/// the precision the log keeps; a time left to the server matches any.
-fn requested<E: Recordable>(
-    submission: &Submission<E>,
-    actor: &str,
-    recorded: &RecordedEvent,
-) -> bool {
-    recorded.event_type == submission.event.event_type()
-        && recorded.schema_version == submission.event.schema_version()
-        && recorded.actor == actor
-        && recorded.correlation_id == submission.correlation_id
-        && recorded.causation_id == submission.causation_id
-        && submission
-            .occurred_at
-            .is_none_or(|at| at.as_microsecond() == recorded.occurred_at.as_microsecond())
-        && recorded.payload == submission.event.encode_payload()
 }
