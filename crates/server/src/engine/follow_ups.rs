@@ -1,12 +1,15 @@
 //! Quality follow-ups as the command handler sees them: whose a follow-up is, its rules,
 //! and the complaint it may become, which the caller must see.
 
+use std::ops::ControlFlow;
+
 use complaintflow_domain::EventMeta;
 use complaintflow_domain::follow_up::{
     self, FollowUpContext, FollowUpEvent, FollowUpState, check_complaint_link,
 };
 use complaintflow_domain::values::{ComplaintId, FollowUpId};
-use complaintflow_log::{Direction, MAX_PAGE, NewEvent, StoreError, StreamId};
+
+use complaintflow_log::{NewEvent, StoreError, StreamId};
 
 use super::access::{Access, Owner};
 use super::codec::{actor_from_str, complaint_stream};
@@ -141,39 +144,29 @@ impl Engine {
         as_of: AsOf,
     ) -> Result<(Option<FollowUpState>, Option<u64>), EngineError> {
         let (mut state, mut version) = (None, None);
-        let mut from = 0;
-        loop {
-            let page = self
-                .store
-                .read_stream(stream, from, Direction::Forwards, MAX_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            from = last.version + 1;
-            for recorded in &page {
-                let event = FollowUpEvent::decode(
-                    &recorded.event_type,
-                    recorded.schema_version,
-                    &recorded.payload,
-                )
+        self.each_stored(stream, 0, |recorded| {
+            let event = FollowUpEvent::decode(
+                &recorded.event_type,
+                recorded.schema_version,
+                &recorded.payload,
+            )
+            .map_err(|e| EngineError::unreadable(recorded.position, e))?;
+            let actor = actor_from_str(&recorded.actor)
                 .map_err(|e| EngineError::unreadable(recorded.position, e))?;
-                let actor = actor_from_str(&recorded.actor)
-                    .map_err(|e| EngineError::unreadable(recorded.position, e))?;
-                let meta = EventMeta {
-                    version: recorded.version,
-                    occurred_at: recorded.occurred_at,
-                    recorded_at: recorded.recorded_at,
-                    actor,
-                };
-                if !as_of.includes_meta(&meta) {
-                    return Ok((state, version));
-                }
-                follow_up::apply(&mut state, &event, &meta, &self.policy);
-                version = Some(recorded.version);
+            let meta = EventMeta {
+                version: recorded.version,
+                occurred_at: recorded.occurred_at,
+                recorded_at: recorded.recorded_at,
+                actor,
+            };
+            if !as_of.includes_meta(&meta) {
+                return Ok(ControlFlow::Break(()));
             }
-            if page.len() < MAX_PAGE {
-                break;
-            }
-        }
+            follow_up::apply(&mut state, &event, &meta, &self.policy);
+            version = Some(recorded.version);
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
         Ok((state, version))
     }
 }

@@ -14,6 +14,7 @@ mod follow_ups;
 mod merge;
 mod turns;
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -29,7 +30,9 @@ pub use merge::duplicate_merged_event_id;
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, ComplaintState, EventMeta, Policy};
 use complaintflow_log::clock::SharedClock;
-use complaintflow_log::{Direction, EventStore, LogReader, MAX_PAGE, NewEvent, StreamId};
+use complaintflow_log::{
+    Direction, EventStore, LogReader, MAX_PAGE, NewEvent, RecordedEvent, StreamId,
+};
 
 /// How often an append that lost a race is re-checked against the newer state.
 const MAX_ATTEMPTS: usize = 8;
@@ -245,7 +248,28 @@ impl Engine {
         as_of: AsOf,
         (mut state, mut version): Snapshot,
     ) -> Result<Snapshot, EngineError> {
-        let mut from = version.map_or(0, |v| v + 1);
+        let from = version.map_or(0, |v| v + 1);
+        self.each_stored(stream, from, |recorded| {
+            let event = codec::domain_event(recorded)?;
+            if !as_of.includes(&event) {
+                return Ok(ControlFlow::Break(()));
+            }
+            complaintflow_domain::apply(&mut state, &event.event, &event.meta);
+            version = Some(recorded.version);
+            Ok(ControlFlow::Continue(()))
+        })
+        .await?;
+        Ok((state, version))
+    }
+
+    /// Hands `stream`'s events from version `from` on to `visit`, in order, a page at a
+    /// time, until the stream ends or `visit` breaks.
+    async fn each_stored(
+        &self,
+        stream: &StreamId,
+        mut from: u64,
+        mut visit: impl FnMut(&RecordedEvent) -> Result<ControlFlow<()>, EngineError> + Send,
+    ) -> Result<(), EngineError> {
         loop {
             let page = self
                 .store
@@ -254,17 +278,14 @@ impl Engine {
             let Some(last) = page.last() else { break };
             from = last.version + 1;
             for recorded in &page {
-                let event = codec::domain_event(recorded)?;
-                if !as_of.includes(&event) {
-                    return Ok((state, version));
+                if visit(recorded)?.is_break() {
+                    return Ok(());
                 }
-                complaintflow_domain::apply(&mut state, &event.event, &event.meta);
-                version = Some(recorded.version);
             }
             if page.len() < MAX_PAGE {
                 break;
             }
         }
-        Ok((state, version))
+        Ok(())
     }
 }

@@ -112,10 +112,50 @@ fn append_response(outcome: &AppendOutcome) -> proto::AppendEventsResponse {
     }
 }
 
+/// A query that may name the log position its answer must include.
+trait Query {
+    fn min_position(&self) -> Option<u64>;
+}
+
+macro_rules! queries {
+    ($($request:ty),+) => {$(
+        impl Query for $request {
+            fn min_position(&self) -> Option<u64> {
+                self.min_position
+            }
+        }
+    )+};
+}
+
+queries!(
+    proto::GetComplaintRequest,
+    proto::ListComplaintsRequest,
+    proto::ListComplaintEventsRequest,
+    proto::GetStatisticsRequest
+);
+
 impl ComplaintApi {
-    /// How long a query may wait for its `min_position`.
-    fn position_wait(&self, metadata: &tonic::metadata::MetadataMap) -> std::time::Duration {
-        position::wait_bound(metadata, self.state.limits.max_position_wait.unsigned_abs())
+    /// Answers a query once this node's read models have reached the position it names
+    /// (at most as long as the caller and the limits allow), within the response budget.
+    async fn query<Q: Query, R: prost::Message, F>(
+        &self,
+        request: Request<Q>,
+        answer: impl FnOnce(Principal, Q) -> F,
+    ) -> Result<Response<R>, Status>
+    where
+        F: Future<Output = Result<R, ApiError>>,
+    {
+        let caller = principal(&request)?;
+        let wait = position::wait_bound(
+            request.metadata(),
+            self.state.limits.max_position_wait.unsigned_abs(),
+        );
+        let request = request.into_inner();
+        position::reach(&self.state.projections, request.min_position(), wait).await?;
+        Ok(self
+            .state
+            .responses
+            .respond(answer(caller, request).await?)?)
     }
 
     fn check_occur_age(
@@ -513,14 +553,8 @@ impl ComplaintService for ComplaintApi {
         &self,
         request: Request<proto::GetComplaintRequest>,
     ) -> Result<Response<proto::GetComplaintResponse>, Status> {
-        let caller = principal(&request)?;
-        let wait = self.position_wait(request.metadata());
-        let request = request.into_inner();
-        position::reach(&self.state.projections, request.min_position, wait).await?;
-        Ok(self
-            .state
-            .responses
-            .respond(self.get(caller, request).await?)?)
+        self.query(request, |caller, request| self.get(caller, request))
+            .await
     }
 
     #[instrument(skip_all, name = "ListComplaints")]
@@ -528,14 +562,8 @@ impl ComplaintService for ComplaintApi {
         &self,
         request: Request<proto::ListComplaintsRequest>,
     ) -> Result<Response<proto::ListComplaintsResponse>, Status> {
-        let caller = principal(&request)?;
-        let wait = self.position_wait(request.metadata());
-        let request = request.into_inner();
-        position::reach(&self.state.projections, request.min_position, wait).await?;
-        Ok(self
-            .state
-            .responses
-            .respond(self.list(caller, request).await?)?)
+        self.query(request, |caller, request| self.list(caller, request))
+            .await
     }
 
     #[instrument(skip_all, name = "ListComplaintEvents")]
@@ -543,14 +571,8 @@ impl ComplaintService for ComplaintApi {
         &self,
         request: Request<proto::ListComplaintEventsRequest>,
     ) -> Result<Response<proto::ListComplaintEventsResponse>, Status> {
-        let caller = principal(&request)?;
-        let wait = self.position_wait(request.metadata());
-        let request = request.into_inner();
-        position::reach(&self.state.projections, request.min_position, wait).await?;
-        Ok(self
-            .state
-            .responses
-            .respond(self.events(caller, request).await?)?)
+        self.query(request, |caller, request| self.events(caller, request))
+            .await
     }
 
     #[instrument(skip_all, name = "GetStatistics")]
@@ -558,13 +580,7 @@ impl ComplaintService for ComplaintApi {
         &self,
         request: Request<proto::GetStatisticsRequest>,
     ) -> Result<Response<proto::GetStatisticsResponse>, Status> {
-        let caller = principal(&request)?;
-        let wait = self.position_wait(request.metadata());
-        let request = request.into_inner();
-        position::reach(&self.state.projections, request.min_position, wait).await?;
-        Ok(self
-            .state
-            .responses
-            .respond(self.statistics(caller, request).await?)?)
+        self.query(request, |caller, request| self.statistics(caller, request))
+            .await
     }
 }

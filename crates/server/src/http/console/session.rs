@@ -171,6 +171,16 @@ pub(crate) struct Desk {
 }
 
 impl Desk {
+    /// The first instant of `date` in the network's zone, for a filter's bound.
+    pub(crate) fn day_start(&self, date: jiff::civil::Date) -> Option<prost_types::Timestamp> {
+        let policy = self.serving.app.engine.policy();
+        let zone = policy.default_calendar().time_zone();
+        let start = zone
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .ok()?;
+        Some(super::clock::to_proto(start))
+    }
+
     /// Whether a submitted form carries this session's CSRF token.
     pub(crate) fn csrf_ok(&self, submitted: &str) -> bool {
         same_secret(&self.csrf, submitted)

@@ -83,18 +83,7 @@ fn number(value: &str) -> i32 {
 /// The start of a `YYYY-MM-DD` day in the network's zone.
 fn day_start(desk: &Desk, value: &str, days_after: i64) -> Option<prost_types::Timestamp> {
     let date: Date = value.parse().ok()?;
-    let date = date.checked_add(jiff::Span::new().days(days_after)).ok()?;
-    let zone = desk
-        .serving
-        .app
-        .engine
-        .policy()
-        .default_calendar()
-        .time_zone();
-    let start = zone
-        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-        .ok()?;
-    Some(clock::to_proto(start))
+    desk.day_start(date.checked_add(jiff::Span::new().days(days_after)).ok()?)
 }
 
 fn filter(desk: &Desk, query: &QueueQuery) -> proto::ListComplaintsRequest {

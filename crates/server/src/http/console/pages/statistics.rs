@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::proto;
 use crate::http::console::chart::Chart;
-use crate::http::console::clock;
 use crate::http::console::error::ConsoleError;
 use crate::http::console::i18n::{self, Lang, Msg};
 use crate::http::console::layout::page;
@@ -36,20 +35,10 @@ pub(crate) struct StatsQuery {
 /// The first instant of a `YYYY-MM` month (plus `months_after`) in the network's zone.
 fn month_start(desk: &Desk, month: &str, months_after: i32) -> Option<prost_types::Timestamp> {
     let date: Date = format!("{month}-01").parse().ok()?;
-    let date = date
-        .checked_add(jiff::Span::new().months(months_after))
-        .ok()?;
-    let zone = desk
-        .serving
-        .app
-        .engine
-        .policy()
-        .default_calendar()
-        .time_zone();
-    let start = zone
-        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-        .ok()?;
-    Some(clock::to_proto(start))
+    desk.day_start(
+        date.checked_add(jiff::Span::new().months(months_after))
+            .ok()?,
+    )
 }
 
 fn request(
