@@ -142,13 +142,13 @@ impl LogSource {
     pub fn intact(self) -> Result<Self, StoreError> {
         match self {
             Self::Opened(opened) => Ok(Self::Opened(opened.intact()?)),
-            Self::Served { log, data_dir } => match log.known_loss() {
-                None => Ok(Self::Served { log, data_dir }),
-                Some(loss) => Err(StoreError::LogLoss {
-                    path: complaintflow_server::node::events_dir(&data_dir),
-                    loss,
-                }),
-            },
+            Self::Served { log, data_dir } => {
+                StoreError::unless_lost(
+                    complaintflow_server::node::events_dir(&data_dir),
+                    log.known_loss(),
+                )?;
+                Ok(Self::Served { log, data_dir })
+            }
         }
     }
 

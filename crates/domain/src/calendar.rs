@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 /// at least one working day a week never gets near it.
 const MAX_DAYS_SCANNED: usize = 3_700;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CalendarError {
     #[error("working hours must open before they close ({opens} >= {closes})")]
     EmptyWorkingHours { opens: Time, closes: Time },
@@ -25,13 +25,7 @@ pub enum CalendarError {
     #[error("no working time within {MAX_DAYS_SCANNED} days of {from}")]
     NoWorkingTimeAhead { from: Timestamp },
     #[error("date arithmetic out of range: {0}")]
-    OutOfRange(String),
-}
-
-impl From<jiff::Error> for CalendarError {
-    fn from(err: jiff::Error) -> Self {
-        CalendarError::OutOfRange(err.to_string())
-    }
+    OutOfRange(#[from] jiff::Error),
 }
 
 /// A working calendar: one working window a day, on the working weekdays,
@@ -388,8 +382,9 @@ mod tests {
             cal.business_time_between(
                 at("2025-09-08T09:30:00+08:00"),
                 at("2025-09-05T16:30:00+08:00")
-            ),
-            Ok(SignedDuration::ZERO)
+            )
+            .ok(),
+            Some(SignedDuration::ZERO)
         );
     }
 
@@ -406,7 +401,7 @@ mod tests {
             let duration = SignedDuration::from_mins(minutes);
             let due = cal.add_business_duration(start, duration).expect("due");
             proptest::prop_assert!(due >= start);
-            proptest::prop_assert_eq!(cal.business_time_between(start, due), Ok(duration));
+            proptest::prop_assert_eq!(cal.business_time_between(start, due).ok(), Some(duration));
         }
     }
 
@@ -419,8 +414,8 @@ mod tests {
                 .add_business_duration(start, SignedDuration::from_hours(hours))
                 .expect("due");
             assert_eq!(
-                cal.business_time_between(start, due),
-                Ok(SignedDuration::from_hours(hours))
+                cal.business_time_between(start, due).ok(),
+                Some(SignedDuration::from_hours(hours))
             );
         }
     }
@@ -502,10 +497,10 @@ mod tests {
             ),
             Err(CalendarError::EmptyWorkingHours { .. })
         ));
-        assert_eq!(
+        assert!(matches!(
             BusinessCalendar::new(tz, time(9, 0, 0, 0), time(18, 0, 0, 0), [], [], []),
             Err(CalendarError::NoWorkingDays)
-        );
+        ));
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub enum DecodeError {
     UnknownFormat(u8),
     #[error("malformed record: {0}")]
     Malformed(String),
+    #[error("malformed record: {0}")]
+    Undecodable(#[source] bincode::error::DecodeError),
+    #[error("malformed record: {0}")]
+    BadStream(#[source] crate::InvalidInput),
 }
 
 fn config() -> bincode::config::Configuration {
@@ -166,7 +170,7 @@ pub fn stream_of(bytes: &[u8]) -> Result<&str, DecodeError> {
     match format {
         1 => bincode::borrow_decode_from_slice::<&str, _>(body, config())
             .map(|(stream, _)| stream)
-            .map_err(|e| DecodeError::Malformed(e.to_string())),
+            .map_err(DecodeError::Undecodable),
         other => Err(DecodeError::UnknownFormat(other)),
     }
 }
@@ -174,7 +178,7 @@ pub fn stream_of(bytes: &[u8]) -> Result<&str, DecodeError> {
 fn decode_v1(body: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     let malformed = DecodeError::Malformed;
     let (stored, read): (StoredEventV1<'_>, usize) =
-        bincode::borrow_decode_from_slice(body, config()).map_err(|e| malformed(e.to_string()))?;
+        bincode::borrow_decode_from_slice(body, config()).map_err(DecodeError::Undecodable)?;
     if read != body.len() {
         return Err(malformed(format!("{} trailing bytes", body.len() - read)));
     }
@@ -226,8 +230,7 @@ impl Envelope<'_> {
     /// The event as an owned value, its stream checked.
     pub fn to_recorded(&self) -> Result<RecordedEvent, DecodeError> {
         Ok(RecordedEvent {
-            stream: StreamId::new(self.stream)
-                .map_err(|e| DecodeError::Malformed(e.to_string()))?,
+            stream: StreamId::new(self.stream).map_err(DecodeError::BadStream)?,
             version: self.version,
             position: self.position,
             event_id: self.event_id,
@@ -293,7 +296,7 @@ pub(crate) mod tests {
         assert!(matches!(decode(&[]), Err(DecodeError::Empty)));
         assert!(matches!(
             decode(&[1, 0xff, 0xff]),
-            Err(DecodeError::Malformed(_))
+            Err(DecodeError::Undecodable(_))
         ));
         let mut truncated = encode((&sample()).into());
         truncated.truncate(truncated.len() - 3);

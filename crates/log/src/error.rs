@@ -106,6 +106,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Nothing, unless `loss` says that the log in `path` lost acknowledged events: for
+    /// commands that read the log as the truth.
+    pub fn unless_lost(path: impl Into<PathBuf>, loss: Option<LogLoss>) -> Result<(), Self> {
+        match loss {
+            None => Ok(()),
+            Some(loss) => Err(Self::LogLoss {
+                path: path.into(),
+                loss,
+            }),
+        }
+    }
+
     /// A backend failure with no error underneath (a poisoned lock, a task that panicked).
     pub fn backend(what: impl Into<String>) -> Self {
         Self::Backend(BackendError::new(what))

@@ -27,11 +27,11 @@ const BUILTIN_TOML: &str = include_str!("../../../../policy/default.toml");
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     #[error("policy is not valid TOML: {0}")]
-    Syntax(String),
+    Syntax(#[source] toml::de::Error),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("policy cannot be written as TOML: {0}")]
-    Write(String),
+    Write(#[source] toml::ser::Error),
 }
 
 impl PolicyError {
@@ -66,8 +66,7 @@ impl Policy {
     }
 
     pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
-        let document: PolicyDocument =
-            toml::from_str(text).map_err(|err| PolicyError::Syntax(err.to_string()))?;
+        let document: PolicyDocument = toml::from_str(text).map_err(PolicyError::Syntax)?;
         Policy::from_document(document)
     }
 
@@ -81,7 +80,7 @@ impl Policy {
     }
 
     pub fn to_toml_string(&self) -> Result<String, PolicyError> {
-        toml::to_string_pretty(&self.document).map_err(|err| PolicyError::Write(err.to_string()))
+        toml::to_string_pretty(&self.document).map_err(PolicyError::Write)
     }
 
     pub fn document(&self) -> &PolicyDocument {

@@ -74,7 +74,7 @@ fn zero_business_days_is_refused_naming_the_field() {
 fn unknown_fields_are_refused() {
     let err = builtin_with("[follow_up]", "[follow_up]\nmood = \"sunny\"").expect_err("unknown");
     assert!(
-        matches!(&err, PolicyError::Syntax(msg) if msg.contains("mood")),
+        matches!(&err, PolicyError::Syntax(source) if source.to_string().contains("mood")),
         "{err}"
     );
 }

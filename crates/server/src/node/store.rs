@@ -124,13 +124,8 @@ impl OpenedStore {
     /// The store, unless it lost acknowledged events: for commands that read the log as
     /// the truth.
     pub fn intact(self) -> Result<Self, StoreError> {
-        match self.shared().known_loss() {
-            None => Ok(self),
-            Some(loss) => Err(StoreError::LogLoss {
-                path: PathBuf::from(self.describe()),
-                loss,
-            }),
-        }
+        StoreError::unless_lost(self.describe(), self.shared().known_loss())?;
+        Ok(self)
     }
 
     /// Why `serve` must not start on this log, if it lost acknowledged events.

@@ -52,15 +52,15 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(60);
 pub enum ProjectionError {
     #[error("projection storage: {0}")]
     Backend(#[source] BackendError),
-    #[error("corrupt projection value: {0}")]
-    Corrupt(String),
+    #[error("projection value cannot be encoded: {0}")]
+    Encode(#[source] bincode::error::EncodeError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 fn encode_value<T: Serialize>(value: &T) -> Result<Vec<u8>, ProjectionError> {
     bincode::serde::encode_to_vec(value, bincode::config::standard())
-        .map_err(|e| ProjectionError::Corrupt(e.to_string()))
+        .map_err(ProjectionError::Encode)
 }
 
 /// The last snapshot written.
