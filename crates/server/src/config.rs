@@ -179,7 +179,7 @@ impl From<figment::Error> for ConfigError {
 }
 
 /// What every configuration variable starts with.
-pub const ENV_PREFIX: &str = "COMPLAINTFLOW_";
+pub(crate) const ENV_PREFIX: &str = "COMPLAINTFLOW_";
 /// Joins the parts of a nested key in a variable's name: `COMPLAINTFLOW_LIMITS__MAX_SUBSCRIPTIONS`.
 /// Doubled because keys have single underscores of their own.
 const ENV_SEPARATOR: &str = "__";

@@ -37,7 +37,7 @@ const GROUP_EVENTS_BUCKETS: &[f64] = &[
 ];
 
 /// Starts the Prometheus endpoint (`GET /metrics`) and describes the engine's metrics.
-pub fn init_metrics(listen: SocketAddr) -> Result<(), String> {
+pub(crate) fn init_metrics(listen: SocketAddr) -> Result<(), String> {
     PrometheusBuilder::new()
         .with_http_listener(listen)
         .set_buckets(SECONDS_BUCKETS)

@@ -11,14 +11,14 @@ use crate::auth::{LiveTokens, Principal};
 use complaintflow_log::clock::SharedClock;
 
 #[derive(Clone)]
-pub struct Authenticate {
+pub(crate) struct Authenticate {
     tokens: Arc<LiveTokens>,
     /// Token expiry is judged on the server's clock.
     clock: SharedClock,
 }
 
 impl Authenticate {
-    pub fn new(tokens: Arc<LiveTokens>, clock: SharedClock) -> Self {
+    pub(crate) fn new(tokens: Arc<LiveTokens>, clock: SharedClock) -> Self {
         Self { tokens, clock }
     }
 }
@@ -49,7 +49,7 @@ impl Interceptor for Authenticate {
 }
 
 /// The principal the interceptor attached.
-pub fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
+pub(crate) fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
     request
         .extensions()
         .get::<Principal>()

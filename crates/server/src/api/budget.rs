@@ -31,7 +31,7 @@ pub struct Lease(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
 /// subscription: `max_subscriptions` and a per-subscriber buffer); the gate then does not
 /// count it as a request in flight for its whole life.
 #[derive(Debug, Clone, Copy)]
-pub struct OwnLimits;
+pub(crate) struct OwnLimits;
 
 impl ResponseBudget {
     pub fn new(total: usize) -> Self {
@@ -43,7 +43,7 @@ impl ResponseBudget {
     }
 
     /// `message` as a response holding its share of the budget.
-    pub fn respond<T: prost::Message>(&self, message: T) -> Result<Response<T>, ApiError> {
+    pub(crate) fn respond<T: prost::Message>(&self, message: T) -> Result<Response<T>, ApiError> {
         let lease = self.charge(message.encoded_len())?;
         let mut response = Response::new(message);
         response.extensions_mut().insert(lease);

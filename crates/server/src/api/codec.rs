@@ -12,7 +12,7 @@ use tonic_prost::ProstCodec;
 use super::status::clip;
 
 #[derive(Debug)]
-pub struct Codec<T, U>(PhantomData<(T, U)>);
+pub(crate) struct Codec<T, U>(PhantomData<(T, U)>);
 
 impl<T, U> Default for Codec<T, U> {
     fn default() -> Self {
@@ -40,7 +40,7 @@ where
 }
 
 #[derive(Debug)]
-pub struct InvalidArgumentDecoder<D>(D);
+pub(crate) struct InvalidArgumentDecoder<D>(D);
 
 impl<D: Decoder<Error = Status>> Decoder for InvalidArgumentDecoder<D> {
     type Item = D::Item;

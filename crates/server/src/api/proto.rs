@@ -4,7 +4,7 @@
 tonic::include_proto!("complaintflow.v1");
 
 /// The encoded descriptor set, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
+pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("complaintflow_descriptor");
 
 /// The local socket's service (`proto/complaintflow/local/v1/log.proto`).

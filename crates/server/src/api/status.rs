@@ -16,12 +16,12 @@ const DOMAIN: &str = "complaintflow";
 
 /// The most of a client's value an answer repeats, in bytes. A message or detail that
 /// echoed a 4 MB value whole would be refused by the client's own header limit.
-pub const MAX_ECHO_BYTES: usize = 256;
+pub(crate) const MAX_ECHO_BYTES: usize = 256;
 
 /// `text` cut to at most [`MAX_ECHO_BYTES`] on a character boundary, with the size of what
 /// was left out. Every text an answer carries passes here: messages, field paths,
 /// descriptions and metadata values.
-pub fn clip(text: &str) -> Cow<'_, str> {
+pub(crate) fn clip(text: &str) -> Cow<'_, str> {
     if text.len() <= MAX_ECHO_BYTES {
         return Cow::Borrowed(text);
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use super::tokens::{TokenError, TokenRegistry};
 
 #[derive(Debug)]
-pub struct LiveTokens {
+pub(crate) struct LiveTokens {
     file: Option<PathBuf>,
     dealers: BTreeMap<String, String>,
     current: RwLock<Arc<TokenRegistry>>,
@@ -25,7 +25,7 @@ enum Seen {
 
 impl LiveTokens {
     /// Tokens that never change (the generated admin token).
-    pub fn fixed(registry: TokenRegistry) -> Self {
+    pub(crate) fn fixed(registry: TokenRegistry) -> Self {
         Self {
             file: None,
             dealers: BTreeMap::new(),
@@ -35,7 +35,10 @@ impl LiveTokens {
     }
 
     /// The tokens of `file`, read now; `dealers` is the server's dealer registry.
-    pub fn from_file(file: PathBuf, dealers: BTreeMap<String, String>) -> Result<Self, TokenError> {
+    pub(crate) fn from_file(
+        file: PathBuf,
+        dealers: BTreeMap<String, String>,
+    ) -> Result<Self, TokenError> {
         let live = Self {
             file: Some(file),
             dealers,
@@ -46,7 +49,7 @@ impl LiveTokens {
         Ok(live)
     }
 
-    pub fn current(&self) -> Arc<TokenRegistry> {
+    pub(crate) fn current(&self) -> Arc<TokenRegistry> {
         // A poisoned lock only means a panic while swapping an Arc: the value is whole.
         self.current
             .read()
@@ -56,12 +59,12 @@ impl LiveTokens {
 
     /// Reads the token file again and puts it in force. A file that cannot be read or
     /// is invalid leaves the tokens in force as they were. `Ok(false)`: no token file.
-    pub fn reload(&self) -> Result<bool, TokenError> {
+    pub(crate) fn reload(&self) -> Result<bool, TokenError> {
         self.read(true)
     }
 
     /// As `reload`, only if the file's bytes changed since they were last read.
-    pub fn reload_if_changed(&self) -> Result<bool, TokenError> {
+    pub(crate) fn reload_if_changed(&self) -> Result<bool, TokenError> {
         self.read(false)
     }
 

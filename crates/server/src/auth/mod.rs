@@ -7,6 +7,7 @@ mod live;
 mod principal;
 mod tokens;
 
-pub use live::LiveTokens;
-pub use principal::{DealerDirectory, Principal, Role, Scope};
-pub use tokens::{TokenEntry, TokenError, TokenFile, TokenRegistry, generate_token, hash_token};
+pub(crate) use live::LiveTokens;
+pub use principal::{Principal, Role, Scope};
+pub(crate) use tokens::generate_token;
+pub use tokens::{TokenEntry, TokenError, TokenFile, TokenRegistry};

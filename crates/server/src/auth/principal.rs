@@ -42,7 +42,7 @@ pub enum Scope {
 }
 
 /// Which region each known dealer belongs to (dealer code → region code).
-pub type DealerDirectory = Arc<BTreeMap<String, String>>;
+pub(crate) type DealerDirectory = Arc<BTreeMap<String, String>>;
 
 /// The caller of a request, as authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub struct Principal {
 
 impl Principal {
     /// Whether the complaint of `dealer` in `region` is visible to this principal.
-    pub fn can_see(&self, dealer: &str, region: &str) -> bool {
+    pub(crate) fn can_see(&self, dealer: &str, region: &str) -> bool {
         match &self.scope {
             Scope::Everything => true,
             Scope::Dealers(dealers) => dealers.contains(dealer),
@@ -69,7 +69,7 @@ impl Principal {
     /// must be the dealer's own, as the server knows it (a client never decides it), and
     /// both must be in the caller's scope. Only an admin files for a dealer the server
     /// has no region for (an unconfigured server, as in the demo walkthrough).
-    pub fn may_file(&self, dealer: &str, region: &str) -> Result<(), String> {
+    pub(crate) fn may_file(&self, dealer: &str, region: &str) -> Result<(), String> {
         if !self.can_write() {
             return Err(format!("{} may not write", self.role));
         }
@@ -97,12 +97,12 @@ impl Principal {
     }
 
     /// Whether this principal may append events to a complaint it can see.
-    pub fn can_write(&self) -> bool {
+    pub(crate) fn can_write(&self) -> bool {
         !matches!(self.role, Role::Auditor)
     }
 
     /// Whether this principal may verify the whole log, take digests and export.
-    pub fn can_audit_log(&self) -> bool {
+    pub(crate) fn can_audit_log(&self) -> bool {
         matches!(self.role, Role::Auditor | Role::Admin)
     }
 

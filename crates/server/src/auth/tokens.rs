@@ -61,7 +61,7 @@ pub struct TokenFile {
 }
 
 /// Hashes a bearer token for storage and lookup.
-pub fn hash_token(token: &str) -> Hash {
+pub(crate) fn hash_token(token: &str) -> Hash {
     Hash(*blake3::hash(token.as_bytes()).as_bytes())
 }
 
@@ -70,7 +70,7 @@ fn format_hash(hash: &Hash) -> String {
 }
 
 /// A new random bearer token (256 bits from the OS generator).
-pub fn generate_token() -> String {
+pub(crate) fn generate_token() -> String {
     let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     // A v4 UUID carries 122 random bits; two give 244, plenty for a bearer secret.
     format!("{TOKEN_PREFIX}{}{}", a.simple(), b.simple())
@@ -211,7 +211,7 @@ impl TokenRegistry {
     }
 
     /// Reads and parses a token file.
-    pub fn read_file(path: &Path) -> Result<TokenFile, TokenError> {
+    pub(crate) fn read_file(path: &Path) -> Result<TokenFile, TokenError> {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
             path: display.clone(),
@@ -232,7 +232,7 @@ impl TokenRegistry {
     }
 
     /// A registry with one admin token.
-    pub fn single_admin(token: &str, dealers: &BTreeMap<String, String>) -> Self {
+    pub(crate) fn single_admin(token: &str, dealers: &BTreeMap<String, String>) -> Self {
         let (mut entry, _) = TokenEntry::issue("admin", Role::Admin);
         entry.token_hash = format_hash(&hash_token(token));
         let file = TokenFile {

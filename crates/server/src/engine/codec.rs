@@ -41,7 +41,7 @@ pub fn domain_event(recorded: &RecordedEvent) -> Result<DomainEvent, EngineError
 }
 
 /// The domain event of a record read borrowed (see `complaintflow_log::codec::Envelope`).
-pub fn domain_event_of(envelope: &Envelope<'_>) -> Result<DomainEvent, EngineError> {
+pub(crate) fn domain_event_of(envelope: &Envelope<'_>) -> Result<DomainEvent, EngineError> {
     let event = ComplaintEvent::decode(
         envelope.event_type,
         envelope.schema_version,

@@ -129,7 +129,10 @@ impl Engine {
     }
 
     /// The follow-up's state now.
-    pub async fn load_follow_up(&self, id: &FollowUpId) -> Result<FollowUpState, EngineError> {
+    pub(crate) async fn load_follow_up(
+        &self,
+        id: &FollowUpId,
+    ) -> Result<FollowUpState, EngineError> {
         let stream = follow_up_stream(id)?;
         self.replay_follow_up(&stream, AsOf::Now)
             .await?

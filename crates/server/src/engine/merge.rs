@@ -22,7 +22,7 @@ use complaintflow_log::{AppendOutcome, ExpectedVersion, StoreError};
 const MERGE_NAMESPACE: Uuid = Uuid::from_u128(0x3b1f_77c2_90a4_4d5e_8c61_2f0e_9d4b_71a3);
 
 /// The event id of the survivor's record of the merge stored as `merge_event`.
-pub fn duplicate_merged_event_id(merge_event: Uuid) -> Uuid {
+pub(crate) fn duplicate_merged_event_id(merge_event: Uuid) -> Uuid {
     Uuid::new_v5(&MERGE_NAMESPACE, merge_event.as_bytes())
 }
 

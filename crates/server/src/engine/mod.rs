@@ -25,7 +25,6 @@ pub use codec::{DomainEvent, actor_to_string, complaint_stream};
 pub use command::{Aggregate, Author};
 pub use error::EngineError;
 pub use follow_ups::follow_up_stream;
-pub use merge::duplicate_merged_event_id;
 
 use complaintflow_domain::values::ComplaintId;
 use complaintflow_domain::{ComplaintEvent, ComplaintState, EventMeta, Policy};

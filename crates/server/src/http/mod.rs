@@ -3,7 +3,7 @@
 //!
 //! The port is bound before the event log is opened, so that a long catch-up shows as
 //! "alive, not ready" instead of a refused connection. Handlers that need the engine take
-//! the [`Ready`] extractor, which answers 503 until the node serves.
+//! the `Ready` extractor, which answers 503 until the node serves.
 
 mod console;
 mod health;
@@ -29,11 +29,11 @@ pub use listener::{HttpLimits, HttpListener, HttpServerError};
 /// The gRPC services as one tower service, admission included: what an in-process caller
 /// (the console, the JSON interface) calls to go through the same authentication, rules,
 /// idempotency and limits as a gRPC client.
-pub type GrpcService = Gate<Routes>;
+pub(crate) type GrpcService = Gate<Routes>;
 
 /// Where the node is in its life, as the HTTP side sees it.
 #[derive(Clone)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// The log is being opened and the read models caught up.
     Starting,
     Serving(Arc<Serving>),
@@ -42,7 +42,7 @@ pub enum Phase {
 }
 
 /// What the HTTP handlers use once the node serves.
-pub struct Serving {
+pub(crate) struct Serving {
     pub app: AppState,
     pub grpc: GrpcService,
     pub tokens: Arc<LiveTokens>,
@@ -51,33 +51,33 @@ pub struct Serving {
 
 /// The state every HTTP handler shares: the node's phase, which changes over its life.
 #[derive(Clone)]
-pub struct HttpState {
+pub(crate) struct HttpState {
     phase: watch::Receiver<Phase>,
 }
 
 impl HttpState {
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.phase.borrow().clone()
     }
 }
 
 /// Moves the HTTP side through the node's life.
 #[derive(Clone)]
-pub struct PhaseSender(Arc<watch::Sender<Phase>>);
+pub(crate) struct PhaseSender(Arc<watch::Sender<Phase>>);
 
 impl PhaseSender {
-    pub fn new() -> (Self, HttpState) {
+    pub(crate) fn new() -> (Self, HttpState) {
         let (tx, rx) = watch::channel(Phase::Starting);
         (Self(Arc::new(tx)), HttpState { phase: rx })
     }
 
-    pub fn set(&self, phase: Phase) {
+    pub(crate) fn set(&self, phase: Phase) {
         self.0.send_replace(phase);
     }
 }
 
 /// The serving node, for a handler that needs it; 503 while the node starts or stops.
-pub struct Ready(pub Arc<Serving>);
+pub(crate) struct Ready(pub Arc<Serving>);
 
 impl<S> FromRequestParts<S> for Ready
 where
@@ -102,7 +102,7 @@ where
 }
 
 /// Every route of the HTTP port.
-pub fn router(state: HttpState) -> Router {
+pub(crate) fn router(state: HttpState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(console::routes())

@@ -26,12 +26,12 @@ use tower::{Layer, Service};
 use crate::api::budget::{Lease, OwnLimits};
 
 #[derive(Debug, Clone)]
-pub struct GateLayer {
+pub(crate) struct GateLayer {
     permits: Arc<Semaphore>,
 }
 
 impl GateLayer {
-    pub fn new(max_in_flight: usize) -> Self {
+    pub(crate) fn new(max_in_flight: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(max_in_flight)),
         }
@@ -50,7 +50,7 @@ impl<S> Layer<S> for GateLayer {
 }
 
 #[derive(Debug, Clone)]
-pub struct Gate<S> {
+pub(crate) struct Gate<S> {
     inner: S,
     permits: Arc<Semaphore>,
 }

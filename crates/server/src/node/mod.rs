@@ -39,8 +39,8 @@ use crate::timers::Scheduler;
 use complaintflow_domain::Policy;
 use complaintflow_log::clock::{SharedClock, SystemClock};
 
-pub use gate::{Gate, GateLayer};
-pub use store::{OpenOptions, OpenedStore, StoreLocation, open_sled};
+pub(crate) use gate::{Gate, GateLayer};
+pub use store::{OpenOptions, OpenedStore, StoreLocation};
 
 use self::connection::CloseAll;
 

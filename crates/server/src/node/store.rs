@@ -62,7 +62,7 @@ impl Default for OpenOptions {
 }
 
 /// The embedded log of `data_dir`.
-pub fn open_sled(data_dir: &Path, options: SledOptions) -> Result<SledStore, StoreError> {
+pub(crate) fn open_sled(data_dir: &Path, options: SledOptions) -> Result<SledStore, StoreError> {
     SledStore::open(super::events_dir(data_dir), options).map_err(|err| match err {
         // Name the directory the user gave, not the log inside it.
         StoreError::NotADataDir { .. } => StoreError::NotADataDir {

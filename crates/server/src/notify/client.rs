@@ -25,13 +25,13 @@ pub enum SendError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     #[error("TLS set-up for webhooks: {0}")]
     Tls(#[from] rustls::Error),
 }
 
 #[derive(Clone)]
-pub struct HttpClient {
+pub(crate) struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
@@ -42,7 +42,7 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    pub fn new() -> Result<Self, ClientError> {
+    pub(crate) fn new() -> Result<Self, ClientError> {
         let mut roots = rustls::RootCertStore::empty();
         // Certificates the system store holds but rustls cannot parse are skipped.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
@@ -62,7 +62,7 @@ impl HttpClient {
     }
 
     /// POSTs `body` as JSON; only a 2xx answer counts as delivered.
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         uri: &Uri,
         headers: &[(HeaderName, HeaderValue)],

@@ -171,7 +171,7 @@ pub fn validate(
 }
 
 /// Checks what needs the policy: a minimum level must be a rung of its ladder.
-pub fn validate_with_policy(
+pub(crate) fn validate_with_policy(
     webhooks: &[WebhookConfig],
     policy: &Policy,
 ) -> Result<(), WebhookConfigError> {

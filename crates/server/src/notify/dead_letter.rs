@@ -53,7 +53,7 @@ fn file_name(position: u64) -> String {
 }
 
 /// Records `letter` in the endpoint's dead letters, durably.
-pub fn bury(files: &EndpointFiles, letter: &DeadLetter) -> Result<(), DeadLetterError> {
+pub(crate) fn bury(files: &EndpointFiles, letter: &DeadLetter) -> Result<(), DeadLetterError> {
     let path = files.dead.join(file_name(letter.position));
     let body = serde_json::to_vec_pretty(letter).map_err(|source| DeadLetterError::Unreadable {
         path: path.clone(),
@@ -122,7 +122,7 @@ pub fn pending_replays(files: &EndpointFiles) -> Result<Vec<DeadLetter>, DeadLet
 }
 
 /// A replay done (delivered, or dead again and buried anew).
-pub fn replay_done(files: &EndpointFiles, position: u64) -> Result<(), DeadLetterError> {
+pub(crate) fn replay_done(files: &EndpointFiles, position: u64) -> Result<(), DeadLetterError> {
     let path = files.replay.join(file_name(position));
     remove_durably(&path).map_err(io(&path))
 }

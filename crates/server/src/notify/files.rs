@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `<data-dir>/webhooks`.
-pub fn webhooks_dir(data_dir: &Path) -> PathBuf {
+pub(crate) fn webhooks_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("webhooks")
 }
 
@@ -50,7 +50,7 @@ pub fn known_endpoints(data_dir: &Path) -> std::io::Result<Vec<String>> {
 
 /// Replaces `path` with `content`: written beside it, flushed to disk, renamed over it,
 /// and the directory flushed so that the rename itself survives a power cut.
-pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut temporary = path.as_os_str().to_owned();
@@ -66,7 +66,7 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
 }
 
 /// Moves `from` to `to` (same file system) durably.
-pub fn move_durably(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn move_durably(from: &Path, to: &Path) -> std::io::Result<()> {
     let dir = to.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     std::fs::rename(from, to)?;
@@ -78,7 +78,7 @@ pub fn move_durably(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Removes `path` durably; a file already gone is fine.
-pub fn remove_durably(path: &Path) -> std::io::Result<()> {
+pub(crate) fn remove_durably(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => path.parent().map_or(Ok(()), sync_dir),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),

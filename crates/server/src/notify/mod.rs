@@ -34,7 +34,7 @@ use crate::engine::Engine;
 use crate::node::watch::{Reload, watch_file};
 
 #[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
+pub(crate) enum NotifyError {
     #[error(transparent)]
     Client(#[from] client::ClientError),
     #[error(transparent)]
@@ -42,7 +42,7 @@ pub enum NotifyError {
 }
 
 /// The endpoints in force and their delivery tasks.
-pub struct Notifier {
+pub(crate) struct Notifier {
     shared: Arc<Shared>,
     data_dir: PathBuf,
     delivery: WebhookDelivery,
@@ -60,7 +60,7 @@ struct Running {
 impl Notifier {
     /// Starts delivering to `webhooks` (needs a Tokio runtime), from this node only while
     /// `holding` (the store's lease, which the scheduler holds too) says it holds it.
-    pub fn start(
+    pub(crate) fn start(
         engine: Arc<Engine>,
         holding: watch::Receiver<bool>,
         data_dir: &Path,
@@ -86,13 +86,13 @@ impl Notifier {
     }
 
     /// The names of the endpoints in force.
-    pub fn endpoints(&self) -> Vec<&str> {
+    pub(crate) fn endpoints(&self) -> Vec<&str> {
         self.running.keys().map(String::as_str).collect()
     }
 
     /// Puts `webhooks` in force, or nothing if they do not pass the checks. `Ok(true)`
     /// if any endpoint started, stopped or restarted.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         webhooks: &[WebhookConfig],
         delivery: &WebhookDelivery,
@@ -183,7 +183,7 @@ impl Notifier {
 
     /// Stops every endpoint and waits for their tasks, which stop at their next step
     /// (an unanswered POST is dropped, to be sent again at the next start).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         for running in self.running.values() {
             let _ = running.stop.send(true);
         }
@@ -198,7 +198,7 @@ impl Notifier {
 
     /// Delivers until `stop` turns true, following `config_file` (if the server was
     /// started with one) for changes to the webhooks.
-    pub async fn run(self, config_file: Option<PathBuf>, stop: watch::Receiver<bool>) {
+    pub(crate) async fn run(self, config_file: Option<PathBuf>, stop: watch::Receiver<bool>) {
         let mut watched = WatchedConfig {
             last: config_file.as_deref().and_then(fingerprint),
             path: config_file,
@@ -221,7 +221,7 @@ fn fingerprint(path: &Path) -> Option<blake3::Hash> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
+pub(crate) enum ReloadError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("{path}: {source}")]

@@ -6,15 +6,15 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// `sha256=<hex>`, over the timestamp and the body.
-pub const SIGNATURE_HEADER: &str = "x-complaintflow-signature";
+pub(crate) const SIGNATURE_HEADER: &str = "x-complaintflow-signature";
 /// Unix seconds, as signed.
-pub const TIMESTAMP_HEADER: &str = "x-complaintflow-timestamp";
+pub(crate) const TIMESTAMP_HEADER: &str = "x-complaintflow-timestamp";
 /// The event id: the same on every attempt and every replay of one event.
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+pub(crate) const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// The endpoint's name, for a receiver that serves several.
-pub const ENDPOINT_HEADER: &str = "x-complaintflow-endpoint";
+pub(crate) const ENDPOINT_HEADER: &str = "x-complaintflow-endpoint";
 /// The event type, to route without parsing the body.
-pub const EVENT_TYPE_HEADER: &str = "x-complaintflow-event-type";
+pub(crate) const EVENT_TYPE_HEADER: &str = "x-complaintflow-event-type";
 
 /// The signature header's value for `body` sent at `timestamp`.
 pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {

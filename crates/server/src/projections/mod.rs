@@ -30,7 +30,7 @@ use tracing::{info, instrument, warn};
 
 pub use query::{ListQuery, Page, Within};
 pub use record::{ComplaintRecord, ScheduledTimer, TimerMoment};
-pub use stats::{BucketKey, HandlingCounts, Statistics, StatsBucket, StatsFilter};
+pub use stats::{BucketKey, HandlingCounts, Statistics, StatsFilter};
 
 use complaintflow_domain::Policy;
 use complaintflow_domain::values::ComplaintId;
@@ -165,7 +165,7 @@ impl Projections {
     }
 
     /// Changes after every applied batch.
-    pub fn watch_checkpoint(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_checkpoint(&self) -> watch::Receiver<u64> {
         self.checkpoint.subscribe()
     }
 
@@ -517,7 +517,7 @@ fn hash_at(
 }
 
 /// Raw keys and values, in key order.
-pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+pub(crate) type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn fingerprint(policy: &Policy) -> Result<Vec<u8>, ProjectionError> {
     let text = policy.to_toml_string().map_err(|e| {

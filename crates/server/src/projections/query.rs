@@ -237,13 +237,12 @@ impl Projections {
     }
 
     /// When the earliest pending timer is due.
-    pub fn next_timer_at(&self) -> Result<Option<Timestamp>, ProjectionError> {
-        Ok(self
-            .read()
+    pub(crate) fn next_timer_at(&self) -> Option<Timestamp> {
+        self.read()
             .timers
             .values()
             .next()
-            .map(|timer| timer.moment.at))
+            .map(|timer| timer.moment.at)
     }
 }
 
@@ -298,7 +297,11 @@ impl Projections {
 
     /// Follow-up calls due at or before `now` and not yet recorded missed, earliest
     /// first, at most `limit`.
-    pub fn due_follow_ups(&self, now: Timestamp, limit: usize) -> Vec<(FollowUpId, Timestamp)> {
+    pub(crate) fn due_follow_ups(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Vec<(FollowUpId, Timestamp)> {
         self.read()
             .follow_ups_due
             .iter()
@@ -309,7 +312,7 @@ impl Projections {
     }
 
     /// When the earliest follow-up call still owed is due.
-    pub fn next_follow_up_due(&self) -> Option<Timestamp> {
+    pub(crate) fn next_follow_up_due(&self) -> Option<Timestamp> {
         self.read().follow_ups_due.first().map(|(due, _)| *due)
     }
 }

@@ -46,7 +46,7 @@ impl ComplaintRecord {
     }
 
     /// Every index entry this record is listed under.
-    pub fn index_keys(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn index_keys(&self) -> Vec<Vec<u8>> {
         let state = &self.state;
         let (id, filed) = (&state.id, state.filed.at);
         let mut keys = vec![

@@ -225,7 +225,8 @@ fn decode<T: DeserializeOwned>(input: &mut &[u8]) -> Result<T, Unusable> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::projections::{BucketKey, StatsBucket};
+    use crate::projections::BucketKey;
+    use crate::projections::stats::StatsBucket;
 
     fn stats() -> Buckets {
         let key = BucketKey {

@@ -16,7 +16,7 @@ use complaintflow_domain::{
 
 /// Signed counts, so that a correction (a second root cause) can take one back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsBucket {
+pub(crate) struct StatsBucket {
     pub complaints: i64,
     pub by_category: BTreeMap<String, i64>,
     pub by_channel: BTreeMap<String, i64>,
@@ -115,7 +115,7 @@ fn merge_map(into: &mut BTreeMap<String, i64>, from: &BTreeMap<String, i64>) {
 }
 
 impl StatsBucket {
-    pub fn merge(&mut self, other: &StatsBucket) {
+    pub(crate) fn merge(&mut self, other: &StatsBucket) {
         self.complaints += other.complaints;
         merge_map(&mut self.by_category, &other.by_category);
         merge_map(&mut self.by_channel, &other.by_channel);
@@ -482,7 +482,7 @@ fn ratio(part: i64, whole: i64) -> f64 {
 
 impl Statistics {
     /// Adds up the buckets that passed the filter.
-    pub fn from_buckets<'a>(
+    pub(crate) fn from_buckets<'a>(
         buckets: impl IntoIterator<Item = (&'a BucketKey, &'a StatsBucket)>,
     ) -> Self {
         let mut total = StatsBucket::default();

@@ -263,7 +263,7 @@ impl Scheduler {
                 _ = holding.wait_for(|held| !*held) => continue,
             }
             let now = self.engine.clock().now();
-            let next_timer = self.projections.next_timer_at().ok().flatten();
+            let next_timer = self.projections.next_timer_at();
             let next = next_timer
                 .into_iter()
                 .chain(self.projections.next_follow_up_due())
@@ -289,7 +289,7 @@ const SECONDS_A_DAY: i64 = 24 * 60 * 60;
 /// Tells operators, at start and then once a day, what they must hear about the policy's
 /// calendars (one that ends within 90 days, provisional years), and sets the
 /// `complaintflow_calendar_days_left` gauge.
-pub fn report_calendar(policy: &Policy, now: Timestamp) {
+pub(crate) fn report_calendar(policy: &Policy, now: Timestamp) {
     if let Some(days) = policy.calendar_days_left(now) {
         metrics::gauge!("complaintflow_calendar_days_left").set(days as f64);
     }
@@ -302,7 +302,7 @@ pub fn report_calendar(policy: &Policy, now: Timestamp) {
 /// same content). Late, when the engine appends it: an escalation made on catching up
 /// hands the case over now, and the new owner's clock starts now, not in the downtime
 /// (the events still name the moment that was missed).
-pub fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
+pub(crate) fn firing_time(moment: Timestamp, now: Timestamp) -> Timestamp {
     if now.duration_since(moment) > LATE_AFTER {
         now
     } else {

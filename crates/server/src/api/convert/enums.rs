@@ -20,7 +20,7 @@ use super::violation::FieldViolation;
 const UNSPECIFIED: &str = "UNSPECIFIED";
 
 /// A domain enum with a proto twin whose value names follow the naming rule.
-pub trait WireEnum: Copy + PartialEq + 'static {
+pub(crate) trait WireEnum: Copy + PartialEq + 'static {
     /// Every variant of the domain enum.
     fn all() -> &'static [Self];
     /// The domain's snake_case name of the variant.
@@ -48,7 +48,7 @@ pub trait WireEnum: Copy + PartialEq + 'static {
 
 /// The proto number of a domain value. A variant without a proto twin would map to
 /// 0 (`*_UNSPECIFIED`); the round-trip tests below make sure there is none.
-pub fn enum_to_proto<E: WireEnum>(value: E) -> i32 {
+pub(crate) fn enum_to_proto<E: WireEnum>(value: E) -> i32 {
     let name = format!(
         "{}{}",
         E::proto_prefix(),
@@ -58,17 +58,17 @@ pub fn enum_to_proto<E: WireEnum>(value: E) -> i32 {
 }
 
 /// `None` ↔ `*_UNSPECIFIED`.
-pub fn optional_enum_to_proto<E: WireEnum>(value: Option<E>) -> i32 {
+pub(crate) fn optional_enum_to_proto<E: WireEnum>(value: Option<E>) -> i32 {
     value.map_or(0, enum_to_proto)
 }
 
 /// The domain value of a required proto enum field.
-pub fn enum_from_proto<E: WireEnum>(value: i32, field: &str) -> Result<E, FieldViolation> {
+pub(crate) fn enum_from_proto<E: WireEnum>(value: i32, field: &str) -> Result<E, FieldViolation> {
     optional_enum_from_proto(value, field)?.ok_or_else(|| FieldViolation::required(field))
 }
 
 /// The domain value of an optional proto enum field: `*_UNSPECIFIED` is `None`.
-pub fn optional_enum_from_proto<E: WireEnum>(
+pub(crate) fn optional_enum_from_proto<E: WireEnum>(
     value: i32,
     field: &str,
 ) -> Result<Option<E>, FieldViolation> {

@@ -13,7 +13,7 @@ use super::time::timestamp_to_proto;
 /// Decodes the payload and fills every envelope field. Fails only when the stored
 /// payload does not decode (unknown type, unsupported schema version, corruption):
 /// the server should report that as INTERNAL/DATA_LOSS, not as the caller's fault.
-pub fn recorded_event_to_proto(
+pub(crate) fn recorded_event_to_proto(
     recorded: &RecordedEvent,
 ) -> Result<proto::RecordedEvent, DecodeError> {
     let event = ComplaintEvent::decode(

@@ -15,21 +15,24 @@ use super::time::{optional_timestamp_to_proto, timestamp_to_proto};
 use super::violation::FieldViolation;
 
 /// The collection of follow-up resource names: `followUps/{follow_up_id}`.
-pub const FOLLOW_UPS_COLLECTION: &str = "followUps";
+pub(crate) const FOLLOW_UPS_COLLECTION: &str = "followUps";
 
 /// `followUps/{follow_up_id}`.
-pub fn follow_up_name(id: &FollowUpId) -> String {
+pub(crate) fn follow_up_name(id: &FollowUpId) -> String {
     format!("{FOLLOW_UPS_COLLECTION}/{id}")
 }
 
 /// The follow-up id in a resource name `followUps/{follow_up_id}`.
-pub fn follow_up_id_from_name(name: &str, field: &str) -> Result<FollowUpId, FieldViolation> {
+pub(crate) fn follow_up_id_from_name(
+    name: &str,
+    field: &str,
+) -> Result<FollowUpId, FieldViolation> {
     let id = id_in_name(FOLLOW_UPS_COLLECTION, "follow_up_id", name, field)?;
     FollowUpId::parse(id).map_err(|err| FieldViolation::invalid(field, err))
 }
 
 /// The opening a request asks for.
-pub fn opened_from_proto(pb: proto::OpenFollowUpRequest) -> Result<Opened, FieldViolation> {
+pub(crate) fn opened_from_proto(pb: proto::OpenFollowUpRequest) -> Result<Opened, FieldViolation> {
     let f = Fields::at("");
     Ok(Opened {
         follow_up_id: f.value("follow_up_id", pb.follow_up_id)?,
@@ -44,7 +47,7 @@ pub fn opened_from_proto(pb: proto::OpenFollowUpRequest) -> Result<Opened, Field
 }
 
 /// The event a `RecordFollowUpEvent` request carries.
-pub fn follow_up_event_from_proto(
+pub(crate) fn follow_up_event_from_proto(
     event: Option<ProtoEvent>,
 ) -> Result<FollowUpEvent, FieldViolation> {
     let f = Fields::at("");

@@ -21,23 +21,19 @@ mod stats;
 mod time;
 mod violation;
 
-pub use enums::{
-    WireEnum, enum_from_proto, enum_to_proto, optional_enum_from_proto, optional_enum_to_proto,
-};
-pub use envelope::recorded_event_to_proto;
-pub use events::{event_from_proto, event_to_proto, filed_from_proto};
-pub use follow_ups::{
-    FOLLOW_UPS_COLLECTION, follow_up_event_from_proto, follow_up_id_from_name, follow_up_name,
-    follow_up_to_proto, opened_from_proto,
+pub(crate) use enums::optional_enum_from_proto;
+pub(crate) use envelope::recorded_event_to_proto;
+pub use events::event_to_proto;
+pub(crate) use events::{event_from_proto, filed_from_proto};
+pub use follow_ups::follow_up_to_proto;
+pub(crate) use follow_ups::{
+    follow_up_event_from_proto, follow_up_id_from_name, follow_up_name, opened_from_proto,
 };
 pub(crate) use names::check_dealer_namespace;
-pub use names::{
-    COMPLAINTS_COLLECTION, complaint_id_from_name, complaint_name, parse_optional_uuid, parse_uuid,
-};
-pub use state::complaint_to_proto;
+pub use names::complaint_name;
+pub(crate) use names::{complaint_id_from_name, parse_optional_uuid, parse_uuid};
+pub(crate) use state::complaint_to_proto;
 pub use stats::statistics_to_proto;
-pub use time::{
-    date_from_proto, date_to_proto, optional_timestamp_from_proto, optional_timestamp_to_proto,
-    required_timestamp_from_proto, timestamp_from_proto, timestamp_to_proto,
-};
+pub(crate) use time::{optional_timestamp_from_proto, timestamp_from_proto};
+pub use time::{optional_timestamp_to_proto, timestamp_to_proto};
 pub use violation::FieldViolation;

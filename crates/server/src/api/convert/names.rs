@@ -7,7 +7,7 @@ use complaintflow_domain::values::ComplaintId;
 use super::violation::FieldViolation;
 
 /// The collection of complaint resource names: `complaints/{complaint_id}`.
-pub const COMPLAINTS_COLLECTION: &str = "complaints";
+pub(crate) const COMPLAINTS_COLLECTION: &str = "complaints";
 
 /// `complaints/{complaint_id}`.
 pub fn complaint_name(id: &ComplaintId) -> String {
@@ -15,7 +15,10 @@ pub fn complaint_name(id: &ComplaintId) -> String {
 }
 
 /// The complaint id in a resource name `complaints/{complaint_id}`.
-pub fn complaint_id_from_name(name: &str, field: &str) -> Result<ComplaintId, FieldViolation> {
+pub(crate) fn complaint_id_from_name(
+    name: &str,
+    field: &str,
+) -> Result<ComplaintId, FieldViolation> {
     let id = id_in_name(COMPLAINTS_COLLECTION, "complaint_id", name, field)?;
     ComplaintId::parse(id).map_err(|err| FieldViolation::invalid(field, err))
 }
@@ -64,12 +67,12 @@ pub(crate) fn id_in_name<'a>(
 }
 
 /// A required UUID field.
-pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, FieldViolation> {
+pub(crate) fn parse_uuid(s: &str, field: &str) -> Result<Uuid, FieldViolation> {
     parse_optional_uuid(s, field)?.ok_or_else(|| FieldViolation::required(field))
 }
 
 /// An optional UUID field: the empty string is `None`.
-pub fn parse_optional_uuid(s: &str, field: &str) -> Result<Option<Uuid>, FieldViolation> {
+pub(crate) fn parse_optional_uuid(s: &str, field: &str) -> Result<Option<Uuid>, FieldViolation> {
     if s.is_empty() {
         return Ok(None);
     }

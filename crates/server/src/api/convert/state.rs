@@ -12,7 +12,7 @@ use super::names::complaint_name;
 use super::time::{optional_timestamp_to_proto, timestamp_to_proto};
 
 /// A complaint as the API shows it: its state and its running deadlines.
-pub fn complaint_to_proto(
+pub(crate) fn complaint_to_proto(
     state: &ComplaintState,
     deadlines: &[TrackedDeadline],
 ) -> proto::Complaint {

@@ -17,7 +17,7 @@ const MAX_PROTO_SECONDS: i64 = 253_402_300_799;
 const NANOS_PER_SECOND: i32 = 1_000_000_000;
 
 /// A proto timestamp as an instant.
-pub fn timestamp_from_proto(
+pub(crate) fn timestamp_from_proto(
     ts: &prost_types::Timestamp,
     field: &str,
 ) -> Result<jiff::Timestamp, FieldViolation> {
@@ -47,7 +47,7 @@ pub fn timestamp_from_proto(
 pub(crate) const ACCEPTED_RANGE: &str = "0001-01-01T00:00:00Z..=9999-12-30T22:00:00.999999999Z";
 
 /// A timestamp field that must be set.
-pub fn required_timestamp_from_proto(
+pub(crate) fn required_timestamp_from_proto(
     ts: Option<prost_types::Timestamp>,
     field: &str,
 ) -> Result<jiff::Timestamp, FieldViolation> {
@@ -56,7 +56,7 @@ pub fn required_timestamp_from_proto(
 }
 
 /// A timestamp field that may be unset.
-pub fn optional_timestamp_from_proto(
+pub(crate) fn optional_timestamp_from_proto(
     ts: Option<prost_types::Timestamp>,
     field: &str,
 ) -> Result<Option<jiff::Timestamp>, FieldViolation> {
@@ -82,7 +82,7 @@ pub fn optional_timestamp_to_proto(ts: Option<jiff::Timestamp>) -> Option<prost_
 
 /// An optional `YYYY-MM-DD` date; the empty string is `None`. Only the plain
 /// extended form is accepted (jiff would also take `20230520` and more).
-pub fn date_from_proto(s: &str, field: &str) -> Result<Option<Date>, FieldViolation> {
+pub(crate) fn date_from_proto(s: &str, field: &str) -> Result<Option<Date>, FieldViolation> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -99,7 +99,7 @@ pub fn date_from_proto(s: &str, field: &str) -> Result<Option<Date>, FieldViolat
 }
 
 /// `YYYY-MM-DD`; the empty string for `None`.
-pub fn date_to_proto(date: Option<Date>) -> String {
+pub(crate) fn date_to_proto(date: Option<Date>) -> String {
     date.map(|d| d.to_string()).unwrap_or_default()
 }
 

@@ -35,7 +35,7 @@ impl FieldViolation {
     }
 
     /// INVALID_ARGUMENT with a `BadRequest` detail naming this field.
-    pub fn into_status(self) -> tonic::Status {
+    pub(crate) fn into_status(self) -> tonic::Status {
         let message = clip(&self.to_string()).into_owned();
         let details =
             ErrorDetails::with_bad_request_violation(clip(&self.field), clip(&self.description));

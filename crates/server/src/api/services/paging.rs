@@ -121,7 +121,7 @@ impl PageTokens {
     }
 
     /// The cursor a token holds, `None` for the first page (an empty token).
-    pub fn open_token(
+    pub(crate) fn open_token(
         &self,
         binding: &[u8; 32],
         token: &str,

@@ -15,7 +15,7 @@ use crate::api::convert::violation::FieldViolation;
 
 /// The domain event in `pb`, the `WorkflowEvent` at `path` of the request. The
 /// domain's `Filed` carries the complaint id, which the request names elsewhere.
-pub fn event_from_proto(
+pub(crate) fn event_from_proto(
     pb: proto::WorkflowEvent,
     complaint_id: &ComplaintId,
     path: &str,
@@ -404,7 +404,7 @@ fn open_obligation(
 
 /// The filing in `pb`, the `Filed` message at `path` (a `FileComplaintRequest`
 /// carries one directly, not wrapped in a `WorkflowEvent`).
-pub fn filed_from_proto(
+pub(crate) fn filed_from_proto(
     pb: proto::Filed,
     complaint_id: &ComplaintId,
     path: &str,
