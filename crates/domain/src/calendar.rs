@@ -84,7 +84,7 @@ impl BusinessCalendar {
     /// The years whose holidays and make-up days the calendar holds (`provisional`: of
     /// those, the ones not yet confirmed).
     #[must_use]
-    pub fn covering(
+    pub(crate) fn covering(
         mut self,
         years: impl IntoIterator<Item = i16>,
         provisional: impl IntoIterator<Item = i16>,
@@ -95,7 +95,7 @@ impl BusinessCalendar {
     }
 
     /// The last day whose holidays are known: 31 December of the last covered year.
-    pub fn last_covered_day(&self) -> Option<Date> {
+    pub(crate) fn last_covered_day(&self) -> Option<Date> {
         let year = *self.years.last()?;
         Date::new(year, 12, 31).ok()
     }
@@ -112,7 +112,7 @@ impl BusinessCalendar {
 
     /// Whole days from the local day of `now` to the last covered day (negative once
     /// past it); `None` when no year is listed.
-    pub fn days_left(&self, now: Timestamp) -> Option<i64> {
+    pub(crate) fn days_left(&self, now: Timestamp) -> Option<i64> {
         let last = self.last_covered_day()?;
         let today = self.local_date(now);
         let days = today.until((jiff::Unit::Day, last)).ok()?.get_days();
@@ -220,7 +220,7 @@ impl BusinessCalendar {
 
     /// Closing time of the business day `at` falls in; after closing or on a
     /// day off, the closing time of the next business day.
-    pub fn end_of_business_day(&self, at: Timestamp) -> Result<Timestamp, CalendarError> {
+    pub(crate) fn end_of_business_day(&self, at: Timestamp) -> Result<Timestamp, CalendarError> {
         for window in self.windows_from(at) {
             let window = window?;
             if window.closes > at {

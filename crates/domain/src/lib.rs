@@ -22,7 +22,7 @@ pub use actor::{Actor, EventMeta, Role};
 pub use calendar::{BusinessCalendar, CalendarError, add_business_duration};
 pub use deadlines::{
     Deadline, DeadlineKey, DeadlineKind, DeadlineOutcome, DueStage, Obligations, TrackedDeadline,
-    beyond_calendar, on_deadline_due, open_deadlines, progress_periods_missed, tracked_deadlines,
+    beyond_calendar, on_deadline_due, tracked_deadlines,
 };
 pub use events::{ComplaintEvent, DecodeError};
 pub use policy::{Policy, PolicyError};

@@ -63,7 +63,7 @@ mod tests {
             DealerStaff,
             "2025-09-01T11:00:00+08:00",
         );
-        let plan = crate::open_deadlines(h.state(), &h.policy)
+        let plan = crate::deadlines::open_deadlines(h.state(), &h.policy)
             .into_iter()
             .find(|d| d.kind == DeadlineKind::PlanPromise)
             .expect("plan promise");

@@ -30,7 +30,7 @@ use crate::vocabulary::{
 pub(crate) use harness::Harness;
 
 /// The id of the complaint the domain's and the conversions' tests work on.
-pub const COMPLAINT: &str = "CMP-2025-0004";
+pub(crate) const COMPLAINT: &str = "CMP-2025-0004";
 
 pub fn at(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")
@@ -69,7 +69,7 @@ pub fn actor(role: Role) -> Actor {
 
 /// Seed 004: a customer waited an hour in the showroom while her repaired
 /// car stood in the car park and nobody told her.
-pub fn seed_004_filing() -> ev::Filed {
+pub(crate) fn seed_004_filing() -> ev::Filed {
     ev::Filed {
         complaint_id: complaint_id(),
         origin: Origin::Dealer,

@@ -73,8 +73,6 @@ macro_rules! validated_string {
         pub struct $name(String);
 
         impl $name {
-            /// The field name used in error messages.
-            pub const FIELD: &'static str = $field;
 
             pub fn parse(value: impl Into<String>) -> Result<Self, InvalidValue> {
                 let value: String = value.into();
@@ -270,7 +268,6 @@ macro_rules! bounded_integer {
         pub struct $name($int);
 
         impl $name {
-            pub const FIELD: &'static str = $field;
             pub const MIN: $int = $min;
             pub const MAX: $int = $max;
 

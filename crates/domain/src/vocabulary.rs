@@ -201,7 +201,7 @@ impl CompensationKind {
 }
 
 /// The sides of a joint approval; a level on neither cannot take part.
-pub fn joint_approval_side(level: Level) -> Option<usize> {
+pub(crate) fn joint_approval_side(level: Level) -> Option<usize> {
     match level {
         Level::ManufacturerCac => Some(0),
         Level::RegionalManager | Level::RegionalEngineer => Some(1),
@@ -210,7 +210,7 @@ pub fn joint_approval_side(level: Level) -> Option<usize> {
 }
 
 /// How many sides a joint approval has.
-pub const JOINT_APPROVAL_SIDES: usize = 2;
+pub(crate) const JOINT_APPROVAL_SIDES: usize = 2;
 
 named_enum! {
     /// Levels of authority: who handles the case and who may approve what.

@@ -328,7 +328,7 @@ fn progress_period(policy: &Policy) -> SignedDuration {
 
 /// How many whole progress-report periods had gone by without a report at `now`, for a
 /// report first due at `due_at` (at least 1 once it is due).
-pub fn progress_periods_missed(policy: &Policy, due_at: Timestamp, now: Timestamp) -> u32 {
+pub(crate) fn progress_periods_missed(policy: &Policy, due_at: Timestamp, now: Timestamp) -> u32 {
     let period = progress_period(policy).as_secs().max(1);
     let late = now.duration_since(due_at).as_secs().max(0);
     u32::try_from(late / period)
@@ -429,7 +429,7 @@ fn clocks(state: &ComplaintState, policy: &Policy) -> impl Iterator<Item = Clock
 
 /// Every deadline currently running for the complaint, earliest first.
 /// Deadlines that already fired, or whose clock is paused, are left out.
-pub fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> {
+pub(crate) fn open_deadlines(state: &ComplaintState, policy: &Policy) -> Vec<Deadline> {
     tracked_deadlines(state, policy)
         .into_iter()
         .filter(|tracked| !tracked.fired)

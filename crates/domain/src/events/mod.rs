@@ -222,7 +222,7 @@ complaint_events! {
 
 impl ComplaintEvent {
     /// Events only the engine's timers may append.
-    pub fn is_engine_only(&self) -> bool {
+    pub(crate) fn is_engine_only(&self) -> bool {
         matches!(
             self,
             ComplaintEvent::DeadlineWarning(_)
@@ -257,7 +257,7 @@ impl ComplaintEvent {
     /// Events that only record something and may still be added to a closed case
     /// (the handling report, evidence, prevention work, the result reported to the CAC
     /// after closing, a supplier charged back at a later settlement).
-    pub fn is_record_keeping(&self) -> bool {
+    pub(crate) fn is_record_keeping(&self) -> bool {
         matches!(
             self,
             ComplaintEvent::NoteAdded(_)

@@ -145,7 +145,7 @@ follow_up_events! {
 
 impl FollowUpEvent {
     /// Events only the engine's timers may append.
-    pub fn is_engine_only(&self) -> bool {
+    pub(crate) fn is_engine_only(&self) -> bool {
         matches!(self, FollowUpEvent::DeadlineMissed(_))
     }
 }

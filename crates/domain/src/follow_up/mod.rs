@@ -24,7 +24,7 @@ use crate::values::FollowUpId;
 
 /// Where follow-up streams are named in the log. Complaint ids may not start with it
 /// (see `ComplaintId`), so the two kinds of stream can never share a name.
-pub const STREAM_PREFIX: &str = "follow-up:";
+pub(crate) const STREAM_PREFIX: &str = "follow-up:";
 
 /// The name of a follow-up's stream.
 pub fn stream_name(id: &FollowUpId) -> String {

@@ -72,7 +72,7 @@ impl FollowUpState {
     }
 
     /// The customer is unhappy: a low score or a concern named.
-    pub fn is_unhappy(&self, policy: &Policy) -> bool {
+    pub(crate) fn is_unhappy(&self, policy: &Policy) -> bool {
         self.concern
             || self
                 .answered
@@ -87,7 +87,7 @@ impl FollowUpState {
 
     /// Whether the call was made in time: `Some(true)` answered by the due moment,
     /// `Some(false)` answered late or recorded missed, `None` still open in time.
-    pub fn met_deadline(&self) -> Option<bool> {
+    pub(crate) fn met_deadline(&self) -> Option<bool> {
         match self.answered {
             Some((at, _)) => Some(at <= self.due_at && !self.missed),
             None if self.missed => Some(false),

@@ -147,7 +147,7 @@ named_enum! {
 }
 
 impl WeekdayName {
-    pub fn weekday(self) -> Weekday {
+    pub(crate) fn weekday(self) -> Weekday {
         match self {
             WeekdayName::Mon => Weekday::Monday,
             WeekdayName::Tue => Weekday::Tuesday,

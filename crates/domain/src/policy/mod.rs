@@ -15,7 +15,6 @@ pub use document::{
     PolicyDocument, ProgressReportSpec, ReopenSpec, ReportToCacSpec, SeveritySpec, WarnOnlySpec,
     WeekdayName,
 };
-pub use validate::PAUSABLE_CLOCKS;
 
 use super::calendar::BusinessCalendar;
 use super::deadlines::DeadlineKind;
@@ -104,7 +103,7 @@ impl Policy {
     }
 
     /// Whether `level` may approve `amount` of `kind` on its own.
-    pub fn may_approve(&self, level: Level, kind: CompensationKind, amount: Money) -> bool {
+    pub(crate) fn may_approve(&self, level: Level, kind: CompensationKind, amount: Money) -> bool {
         let authority = self.authority(level);
         authority.kinds.contains(&kind) && amount.fen() <= authority.max_amount_fen
     }
@@ -135,7 +134,7 @@ impl Policy {
     }
 
     /// The smallest severity an emergency incident may be filed with.
-    pub fn emergency_minimum(&self, emergency: Option<EmergencyKind>) -> Severity {
+    pub(crate) fn emergency_minimum(&self, emergency: Option<EmergencyKind>) -> Severity {
         match emergency {
             Some(_) => self.document.severity.emergency_minimum,
             None => Severity::Normal,
@@ -174,7 +173,7 @@ impl Policy {
 
     /// The time of day a call at `at` falls in, in the region's time zone;
     /// `None` outside calling hours.
-    pub fn day_slot(&self, region: &RegionCode, at: Timestamp) -> Option<DaySlot> {
+    pub(crate) fn day_slot(&self, region: &RegionCode, at: Timestamp) -> Option<DaySlot> {
         let local = self.calendar(region).time_zone().to_datetime(at).time();
         DaySlot::ALL.iter().copied().find(|slot| {
             let (starts, ends) = self.slot_bounds(*slot);

@@ -14,7 +14,7 @@ use crate::vocabulary::{Level, WaitingFor};
 
 /// Clocks that measure a duration and so can stop while a case waits.
 /// The others are fixed instants (a promised date, the same-day report).
-pub const PAUSABLE_CLOCKS: &[DeadlineKind] = &[
+pub(crate) const PAUSABLE_CLOCKS: &[DeadlineKind] = &[
     DeadlineKind::Result,
     DeadlineKind::SatisfactionCallback,
     DeadlineKind::ProgressReport,
