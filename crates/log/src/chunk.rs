@@ -9,18 +9,18 @@
 //! (see `page`) hands chunks over whole.
 //!
 //! A value is either one record (its first byte is the record format, see
-//! `store::codec`) or a chunk: [`CHUNK_TAG`], then each record as a big-endian `u32`
+//! `store::codec`) or a chunk: `CHUNK_TAG`, then each record as a big-endian `u32`
 //! length and the record itself. Record formats are small numbers, so the two never
 //! collide, and the directories written before chunks existed read unchanged.
 
 use crate::codec;
 
 /// The first byte of a chunk value.
-pub const CHUNK_TAG: u8 = b'C';
+pub(crate) const CHUNK_TAG: u8 = b'C';
 /// A chunk closes before it grows past this many bytes. sled writes a page larger than
 /// about 128 KiB to a blob file of its own, and a leaf holds up to 17 values: 6 KiB
 /// chunks keep a full leaf near 100 KiB.
-pub const MAX_CHUNK_BYTES: usize = 6 * 1024;
+pub(crate) const MAX_CHUNK_BYTES: usize = 6 * 1024;
 const LEN_BYTES: usize = 4;
 
 /// Builds the chunks of one group commit.

@@ -10,7 +10,7 @@ use super::hash::Hash;
 use super::types::{RecordedEvent, StreamId};
 
 /// The newest record format this build writes.
-pub const RECORD_FORMAT: u8 = 1;
+pub(crate) const RECORD_FORMAT: u8 = 1;
 
 #[derive(Serialize)]
 struct StoredEventV1Ref<'a> {
@@ -228,7 +228,7 @@ fn decode_v1(body: &[u8]) -> Result<Envelope<'_>, DecodeError> {
 
 impl Envelope<'_> {
     /// The event as an owned value, its stream checked.
-    pub fn to_recorded(&self) -> Result<RecordedEvent, DecodeError> {
+    pub(crate) fn to_recorded(self) -> Result<RecordedEvent, DecodeError> {
         Ok(RecordedEvent {
             stream: StreamId::new(self.stream).map_err(DecodeError::BadStream)?,
             version: self.version,

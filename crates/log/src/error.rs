@@ -9,7 +9,7 @@ use super::LogLoss;
 use super::types::{ExpectedVersion, StreamId};
 
 /// A backend's own error, kept as the source of the failure it caused.
-pub type BackendSource = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BackendSource = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a store's writer refuses every append until the store is reopened: after any of
 /// these it no longer knows what is on disk, or knows that the log is not the one it

@@ -52,19 +52,19 @@ impl Lease for SoleLease {
 /// one log: the first claimant holds it, the others queue, and a dropped holder passes
 /// it to the next claimant still alive.
 #[derive(Debug, Clone, Default)]
-pub struct SharedLease {
+pub(crate) struct SharedLease {
     claimants: Arc<Mutex<Vec<Weak<watch::Sender<bool>>>>>,
 }
 
 impl SharedLease {
     #[must_use]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// A new claim: held at once if no one else holds the lease.
     #[must_use]
-    pub fn claim(&self) -> SharedClaim {
+    pub(crate) fn claim(&self) -> SharedClaim {
         let held = Arc::new(watch::Sender::new(false));
         let mut claimants = lock(&self.claimants);
         claimants.push(Arc::downgrade(&held));
@@ -79,7 +79,7 @@ impl SharedLease {
 
 /// One handle's claim on a [`SharedLease`].
 #[derive(Debug)]
-pub struct SharedClaim {
+pub(crate) struct SharedClaim {
     held: Arc<watch::Sender<bool>>,
     claimants: Arc<Mutex<Vec<Weak<watch::Sender<bool>>>>>,
 }

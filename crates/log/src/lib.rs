@@ -29,15 +29,14 @@ pub mod verify;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use error::{BackendError, BackendSource, InvalidInput, StoreError, WriterFailure};
+pub use error::{BackendError, InvalidInput, StoreError, WriterFailure};
 pub use hash::Hash;
 pub use lease::Lease;
 pub use limits::{PreparedEvent, StoreLimits};
 pub use loss::LogLoss;
 pub use page::{EncodedPage, PageRecord, StoredValue};
 pub use types::{
-    AppendOutcome, Digest, Direction, EventSlot, ExpectedVersion, MAX_STREAM_ID_LEN, NewEvent,
-    RecordedEvent, StreamId,
+    AppendOutcome, Digest, Direction, EventSlot, ExpectedVersion, NewEvent, RecordedEvent, StreamId,
 };
 
 /// The largest page any read returns, whatever the caller asks for.

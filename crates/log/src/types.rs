@@ -10,7 +10,7 @@ use super::error::InvalidInput;
 use super::hash::Hash;
 
 /// Longest stream id accepted, in bytes.
-pub const MAX_STREAM_ID_LEN: usize = 128;
+pub(crate) const MAX_STREAM_ID_LEN: usize = 128;
 
 /// The name of one stream (one complaint). Printable ASCII from a small alphabet, so
 /// that it can be used as a key prefix and never contains the key separator.

@@ -39,7 +39,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 /// The layout of the data directory this build writes. Bump it when the key space or the
 /// meaning of a key changes; opening a directory with a newer number is refused, and an
 /// older one is read as it is and marked with this number (see `keys`).
-pub const STORE_FORMAT: u32 = 3;
+const STORE_FORMAT: u32 = 3;
 const META_TREE: &str = "meta";
 const LOG_TREE: &str = "log";
 const FORMAT_KEY: &str = "store_format";
