@@ -68,7 +68,14 @@ pub(crate) fn bury(files: &EndpointFiles, letter: &DeadLetter) -> Result<(), Dea
 pub fn list(dir: &Path) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let mut letters = Vec::new();
     for path in json_files(dir)? {
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            // Taken between the listing and the read: delivered by a replay, or moved to
+            // be replayed, while the directory was being read. Not a letter of this
+            // directory any more.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(io(&path)(err)),
+        };
         match serde_json::from_slice(&bytes) {
             Ok(letter) => letters.push(letter),
             Err(source) => {
@@ -172,5 +179,23 @@ mod tests {
             [3, 12],
             "a damaged letter is skipped, not an error that stops the endpoint"
         );
+    }
+
+    /// The notifier removes a replayed letter while `webhooks list` or a test may be
+    /// reading the directory: a letter listed but gone by its read was taken meanwhile.
+    #[test]
+    fn a_letter_taken_between_the_listing_and_its_read_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = EndpointFiles::new(dir.path(), "cac");
+        bury(&files, &letter(4)).unwrap();
+        // Listed as a letter, gone when read: what a concurrent removal looks like.
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), files.dead.join(file_name(9)))
+            .unwrap();
+        let positions: Vec<u64> = list(&files.dead)
+            .unwrap()
+            .iter()
+            .map(|l| l.position)
+            .collect();
+        assert_eq!(positions, [4]);
     }
 }
