@@ -9,6 +9,7 @@
 
 pub mod append_metrics;
 pub mod archive;
+pub mod chain;
 pub mod chunk;
 pub mod clock;
 pub mod codec;

@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::chain::{LogEnd, Placed, place_append};
 use crate::clock::{SharedClock, SystemClock};
-use crate::hash::{Link, chain_hash};
 use crate::lease::{Lease, SharedLease};
 use crate::replay::{self, StoredId};
 use crate::{
@@ -164,81 +164,58 @@ impl EventStore for MemStore {
             return Ok(replay);
         }
         let head = log.stream_head(stream);
-        let actual = head.map(|(version, _)| version);
-        if !expected.admits(actual) {
-            return Err(StoreError::WrongExpectedVersion {
-                stream: stream.clone(),
-                expected,
-                actual,
-            });
-        }
         let recorded_at = log.clock.now().max(log.last_recorded_at);
-        log.last_recorded_at = recorded_at;
-        let first_version = actual.map_or(0, |v| v + 1);
-        let mut prev_stream_hash = head.map_or(Hash::GENESIS, |(_, hash)| hash);
-        let mut slots = Vec::with_capacity(prepared.len());
-        for (version, event) in (first_version..).zip(prepared) {
-            let position = log.events.len() as u64;
-            let prev_global_hash = log.events.last().map_or(Hash::GENESIS, |e| e.hash);
-            let link = Link {
-                position,
-                version,
-                recorded_at_micros: recorded_at.as_microsecond(),
-                prev_stream_hash,
-                prev_global_hash,
-            };
-            let hash = chain_hash(&event.content_hash, &link);
-            let NewEvent {
-                event_id,
-                event_type,
-                schema_version,
-                occurred_at,
-                correlation_id,
-                causation_id,
-                actor,
-                payload,
-            } = event.event;
-            log.ids.insert(
-                (stream.clone(), event_id),
-                StoredId {
+        let mut end = LogEnd {
+            next_position: log.events.len() as u64,
+            last_hash: log.events.last().map_or(Hash::GENESIS, |e| e.hash),
+        };
+        let outcome = place_append(
+            stream,
+            expected,
+            head,
+            &mut end,
+            recorded_at.as_microsecond(),
+            &prepared,
+            |Placed {
+                 prepared,
+                 version,
+                 position,
+                 hash,
+             }| {
+                let event = prepared.event.clone();
+                log.ids.insert(
+                    (stream.clone(), event.event_id),
+                    StoredId {
+                        version,
+                        position,
+                        content_hash: prepared.content_hash,
+                    },
+                );
+                log.streams
+                    .entry(stream.clone())
+                    .or_default()
+                    .push(position);
+                log.events.push(RecordedEvent {
+                    stream: stream.clone(),
                     version,
                     position,
-                    content_hash: event.content_hash,
-                },
-            );
-            log.streams
-                .entry(stream.clone())
-                .or_default()
-                .push(position);
-            log.events.push(RecordedEvent {
-                stream: stream.clone(),
-                version,
-                position,
-                event_id,
-                event_type,
-                schema_version,
-                occurred_at,
-                recorded_at,
-                correlation_id,
-                causation_id,
-                actor,
-                payload,
-                content_hash: event.content_hash,
-                hash,
-            });
-            slots.push(EventSlot {
-                event_id,
-                version,
-                position,
-            });
-            prev_stream_hash = hash;
-        }
-        let end = log.events.len() as u64;
-        log.head.send_replace(end);
-        Ok(AppendOutcome {
-            slots,
-            replayed: false,
-        })
+                    event_id: event.event_id,
+                    event_type: event.event_type,
+                    schema_version: event.schema_version,
+                    occurred_at: event.occurred_at,
+                    recorded_at,
+                    correlation_id: event.correlation_id,
+                    causation_id: event.causation_id,
+                    actor: event.actor,
+                    payload: event.payload,
+                    content_hash: prepared.content_hash,
+                    hash,
+                });
+            },
+        )?;
+        log.last_recorded_at = recorded_at;
+        log.head.send_replace(end.next_position);
+        Ok(outcome)
     }
 
     async fn find_event(

@@ -22,10 +22,10 @@ use uuid::Uuid;
 use super::error::PgError;
 use super::rows::{self, bigint};
 use complaintflow_log::append_metrics;
+use complaintflow_log::chain::{LogEnd, Placed, place_append};
 use complaintflow_log::clock::SharedClock;
-use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::replay::{self, StoredId};
-use complaintflow_log::{AppendOutcome, EventSlot, ExpectedVersion, Hash, StoreError, StreamId};
+use complaintflow_log::{AppendOutcome, ExpectedVersion, Hash, StoreError, StreamId};
 
 /// The channel other nodes are woken on after a commit (the payload is the new head):
 /// one per schema, as several logs may share a database.
@@ -626,70 +626,55 @@ impl Group {
             return Ok(replay);
         }
         let head = self.heads.get(&request.stream).copied().flatten();
-        let actual = head.map(|(version, _)| version);
-        if !request.expected.admits(actual) {
-            return Err(StoreError::WrongExpectedVersion {
-                stream: request.stream.clone(),
-                expected: request.expected,
-                actual,
-            });
-        }
-        let mut version = actual.map_or(0, |v| v + 1);
-        let mut prev_stream_hash = head.map_or(Hash::GENESIS, |(_, hash)| hash);
-        let mut slots = Vec::with_capacity(request.events.len());
-        for prepared in &request.events {
-            let event = &prepared.event;
-            let position = self.next_position;
-            let hash = chain_hash(
-                &prepared.content_hash,
-                &Link {
-                    position,
-                    version,
-                    recorded_at_micros: self.recorded_at,
-                    prev_stream_hash,
-                    prev_global_hash: self.last_hash,
-                },
-            );
-            let r = &mut self.rows;
-            r.position.push(bigint(position));
-            r.stream.push(request.stream.as_str().to_owned());
-            r.version.push(bigint(version));
-            r.event_id.push(event.event_id);
-            r.event_type.push(event.event_type.clone());
-            r.schema_version.push(i32::from(event.schema_version));
-            r.occurred_at.push(event.occurred_at.as_microsecond());
-            r.correlation_id.push(event.correlation_id);
-            r.causation_id.push(event.causation_id);
-            r.actor.push(event.actor.clone());
-            r.payload.push(event.payload.clone());
-            r.content_hash
-                .push(prepared.content_hash.as_bytes().to_vec());
-            r.hash.push(hash.as_bytes().to_vec());
-            self.ids.insert(
-                (request.stream.clone(), event.event_id),
-                StoredId {
-                    version,
-                    position,
-                    content_hash: prepared.content_hash,
-                },
-            );
-            slots.push(EventSlot {
-                event_id: event.event_id,
-                version,
-                position,
-            });
-            prev_stream_hash = hash;
-            self.last_hash = hash;
-            self.next_position += 1;
-            version += 1;
-        }
+        let mut end = LogEnd {
+            next_position: self.next_position,
+            last_hash: self.last_hash,
+        };
+        let (rows, ids) = (&mut self.rows, &mut self.ids);
+        let outcome = place_append(
+            &request.stream,
+            request.expected,
+            head,
+            &mut end,
+            self.recorded_at,
+            &request.events,
+            |Placed {
+                 prepared,
+                 version,
+                 position,
+                 hash,
+             }| {
+                let event = &prepared.event;
+                rows.position.push(bigint(position));
+                rows.stream.push(request.stream.as_str().to_owned());
+                rows.version.push(bigint(version));
+                rows.event_id.push(event.event_id);
+                rows.event_type.push(event.event_type.clone());
+                rows.schema_version.push(i32::from(event.schema_version));
+                rows.occurred_at.push(event.occurred_at.as_microsecond());
+                rows.correlation_id.push(event.correlation_id);
+                rows.causation_id.push(event.causation_id);
+                rows.actor.push(event.actor.clone());
+                rows.payload.push(event.payload.clone());
+                rows.content_hash
+                    .push(prepared.content_hash.as_bytes().to_vec());
+                rows.hash.push(hash.as_bytes().to_vec());
+                ids.insert(
+                    (request.stream.clone(), event.event_id),
+                    StoredId {
+                        version,
+                        position,
+                        content_hash: prepared.content_hash,
+                    },
+                );
+            },
+        )?;
+        self.next_position = end.next_position;
+        self.last_hash = end.last_hash;
         self.heads.insert(
             request.stream.clone(),
-            Some((version - 1, prev_stream_hash)),
+            Some((outcome.last_version(), end.last_hash)),
         );
-        Ok(AppendOutcome {
-            slots,
-            replayed: false,
-        })
+        Ok(outcome)
     }
 }

@@ -35,12 +35,12 @@ use super::id_filter::IdFilter;
 use super::keys::{self, IdEntry, StreamEntry, StreamHead};
 use crate::sled_error;
 use complaintflow_log::append_metrics;
+use complaintflow_log::chain::{LogEnd, Placed, place_append};
 use complaintflow_log::chunk::ChunkBuilder;
 use complaintflow_log::clock::SharedClock;
 use complaintflow_log::codec::{self, Envelope};
-use complaintflow_log::hash::{Link, chain_hash};
 use complaintflow_log::replay::{self, StoredId};
-use complaintflow_log::{AppendOutcome, EventSlot, Hash, StoreError, StreamId, WriterFailure};
+use complaintflow_log::{AppendOutcome, Hash, StoreError, StreamId, WriterFailure};
 
 /// The first failure that stopped the writer, shared by the writer, the flusher and the
 /// store: set once, and from then on every append is refused with it.
@@ -258,7 +258,7 @@ impl Writer {
         };
         if group.staged_events > 0 {
             span.record("events", group.staged_events);
-            group.close_chunk();
+            group.close_chunk(group.tail.next_position);
             if let Err(err) = self.log.apply_batch(group.batch) {
                 error!(error = %err, "applying a group failed; refusing further appends");
                 self.failure.set(WriterFailure::Apply(Box::new(err)));
@@ -393,12 +393,12 @@ impl Group {
         }
     }
 
-    /// Puts the open chunk into the batch.
-    fn close_chunk(&mut self) {
+    /// Puts the open chunk into the batch; the next chunk starts at `next_first`.
+    fn close_chunk(&mut self, next_first: u64) {
         if self.chunk.is_empty() {
             return;
         }
-        let next = ChunkBuilder::new(self.tail.next_position);
+        let next = ChunkBuilder::new(next_first);
         let chunk = std::mem::replace(&mut self.chunk, next);
         self.batch
             .insert(&keys::event_key(chunk.first_position()), chunk.finish());
@@ -416,90 +416,77 @@ impl Group {
             return Ok(replay);
         }
         let head = self.stream_head(log, known, &request.stream)?;
-        let actual = head.map(|h| h.version);
-        if !request.expected.admits(actual) {
-            return Err(StoreError::WrongExpectedVersion {
-                stream: request.stream.clone(),
-                expected: request.expected,
-                actual,
-            });
-        }
-
-        let mut version = actual.map_or(0, |v| v + 1);
-        let mut prev_stream_hash = head.map_or(Hash::GENESIS, |h| h.hash);
-        let mut slots = Vec::with_capacity(request.events.len());
-        for prepared in &request.events {
-            let event = &prepared.event;
-            let position = self.tail.next_position;
-            let link = Link {
-                position,
-                version,
-                recorded_at_micros: self.tail.last_recorded_at.as_microsecond(),
-                prev_stream_hash,
-                prev_global_hash: self.tail.last_hash,
-            };
-            let hash = chain_hash(&prepared.content_hash, &link);
-            if self.chunk.is_full_for(
-                RECORD_OVERHEAD
-                    + event.payload.len()
-                    + request.stream.as_str().len()
-                    + event.event_type.len()
-                    + event.actor.len(),
-            ) {
-                self.close_chunk();
-            }
-            let envelope = Envelope {
-                stream: request.stream.as_str(),
-                version,
-                position,
-                event_id: event.event_id,
-                event_type: &event.event_type,
-                schema_version: event.schema_version,
-                occurred_at: event.occurred_at,
-                recorded_at: self.tail.last_recorded_at,
-                correlation_id: event.correlation_id,
-                causation_id: event.causation_id,
-                actor: &event.actor,
-                payload: &event.payload,
-                content_hash: prepared.content_hash,
-                hash,
-            };
-            self.chunk.push(|buf| codec::encode_into(envelope, buf));
-            let id_entry = IdEntry {
-                position,
-                version,
-                content_hash: prepared.content_hash,
-            };
-            self.batch.insert(
-                keys::stream_key(&request.stream, version),
-                &StreamEntry::encode(position, &hash)[..],
-            );
-            self.batch.insert(
-                keys::id_key(&request.stream, &event.event_id),
-                &id_entry.encode()[..],
-            );
-            self.ids
-                .insert((request.stream.clone(), event.event_id), id_entry);
-            slots.push(EventSlot {
-                event_id: event.event_id,
-                version,
-                position,
-            });
-            prev_stream_hash = hash;
-            self.tail.last_hash = hash;
-            self.tail.next_position += 1;
-            self.staged_events += 1;
-            version += 1;
-        }
-        let head = StreamHead {
-            version: version - 1,
-            hash: prev_stream_hash,
+        let mut end = LogEnd {
+            next_position: self.tail.next_position,
+            last_hash: self.tail.last_hash,
         };
-        self.heads.insert(request.stream.clone(), head);
-        Ok(AppendOutcome {
-            slots,
-            replayed: false,
-        })
+        let recorded_at = self.tail.last_recorded_at;
+        let stream = &request.stream;
+        let outcome = place_append(
+            stream,
+            request.expected,
+            head.map(|h| (h.version, h.hash)),
+            &mut end,
+            recorded_at.as_microsecond(),
+            &request.events,
+            |Placed {
+                 prepared,
+                 version,
+                 position,
+                 hash,
+             }| {
+                let event = &prepared.event;
+                if self.chunk.is_full_for(
+                    RECORD_OVERHEAD
+                        + event.payload.len()
+                        + stream.as_str().len()
+                        + event.event_type.len()
+                        + event.actor.len(),
+                ) {
+                    self.close_chunk(position);
+                }
+                let envelope = Envelope {
+                    stream: stream.as_str(),
+                    version,
+                    position,
+                    event_id: event.event_id,
+                    event_type: &event.event_type,
+                    schema_version: event.schema_version,
+                    occurred_at: event.occurred_at,
+                    recorded_at,
+                    correlation_id: event.correlation_id,
+                    causation_id: event.causation_id,
+                    actor: &event.actor,
+                    payload: &event.payload,
+                    content_hash: prepared.content_hash,
+                    hash,
+                };
+                self.chunk.push(|buf| codec::encode_into(envelope, buf));
+                let id_entry = IdEntry {
+                    position,
+                    version,
+                    content_hash: prepared.content_hash,
+                };
+                self.batch.insert(
+                    keys::stream_key(stream, version),
+                    &StreamEntry::encode(position, &hash)[..],
+                );
+                self.batch.insert(
+                    keys::id_key(stream, &event.event_id),
+                    &id_entry.encode()[..],
+                );
+                self.ids.insert((stream.clone(), event.event_id), id_entry);
+                self.staged_events += 1;
+            },
+        )?;
+        self.tail.next_position = end.next_position;
+        self.tail.last_hash = end.last_hash;
+        let head = StreamHead {
+            version: outcome.last_version(),
+            hash: end.last_hash,
+        };
+        self.heads.insert(stream.clone(), head);
+        Ok(outcome)
     }
 
     /// A retry of a stored append, or a conflict with the stream's stored ids (see
