@@ -15,6 +15,7 @@ mod support;
 mod store_suite;
 
 use complaintflow_log::LogReader;
+use complaintflow_server::node::DataDir;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -71,7 +72,7 @@ async fn node(
         .expect("the node runs and stops cleanly");
     });
     let address = listening.await.expect("the node listens");
-    let token = std::fs::read_to_string(data_dir.join("admin.token"))
+    let token = std::fs::read_to_string(DataDir::new(data_dir).admin_token())
         .unwrap()
         .trim()
         .to_owned();
@@ -134,7 +135,10 @@ async fn a_complaint_filed_on_one_node_is_answered_by_another() {
         seen.complaint.expect("a complaint").name,
         format!("complaints/{c}")
     );
-    assert!(!dir_a.path().join("events").exists(), "no embedded log");
+    assert!(
+        !DataDir::new(dir_a.path()).events().exists(),
+        "no embedded log"
+    );
     a.stop().await;
     b.stop().await;
 
@@ -303,7 +307,7 @@ fn demo_rebuild_and_import_work_on_a_database() {
         rebuilt.starts_with("rebuilt projections from "),
         "{rebuilt}"
     );
-    assert!(Path::new(&node).join("projections").exists());
+    assert!(DataDir::new(Path::new(&node)).projections().exists());
 
     // An export is no restore (the engine's own events cannot be submitted), so its
     // import into another database stops at the first of them, saying what went in.

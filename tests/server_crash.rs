@@ -24,6 +24,7 @@
 mod support;
 
 use complaintflow_log::LogReader;
+use complaintflow_server::node::DataDir;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
@@ -512,7 +513,7 @@ async fn acknowledged_appends_survive_sigkill_of_the_server_under_load() {
             .await
             .expect("kill while starting");
             let ledger = ledger.lock().unwrap().clone();
-            digest = check_log(&data.join("events"), &ledger, digest)
+            digest = check_log(&DataDir::new(&data).events(), &ledger, digest)
                 .await
                 .digest;
             println!("round {round}: killed {after:?} into the start-up");
@@ -545,7 +546,7 @@ async fn acknowledged_appends_survive_sigkill_of_the_server_under_load() {
 
         // Every client has stopped: the ledger is complete for this round.
         let ledger = ledger.lock().unwrap().clone();
-        let summary = check_log(&data.join("events"), &ledger, digest).await;
+        let summary = check_log(&DataDir::new(&data).events(), &ledger, digest).await;
         digest = summary.digest;
         println!(
             "round {round}: kill after {kill_after:?}, log has {} events, {} acknowledged, {} unanswered, {:.1?} elapsed",
@@ -611,7 +612,7 @@ async fn start_clients(
 }
 
 fn token_path(data: &Path) -> PathBuf {
-    data.join("admin.token")
+    DataDir::new(data).admin_token()
 }
 
 async fn start_server(data: &Path, log: &Path) -> Server {

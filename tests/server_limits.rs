@@ -30,6 +30,7 @@ use complaintflow_server::api::convert::event_to_proto;
 use complaintflow_server::api::proto::complaint_service_client::ComplaintServiceClient;
 use complaintflow_server::api::proto::subscription_service_client::SubscriptionServiceClient;
 use complaintflow_server::api::proto::{self, workflow_event::Kind};
+use complaintflow_server::node::DataDir;
 use futures::StreamExt;
 use http_body_util::BodyExt;
 use prost::Message;
@@ -67,7 +68,7 @@ impl Server {
             .spawn()
             .expect("start the server");
         let address = support::cli::listening(&mut child, Some(&log));
-        let token = std::fs::read_to_string(data.join("admin.token"))
+        let token = std::fs::read_to_string(DataDir::new(data).admin_token())
             .expect("admin token")
             .trim()
             .to_owned();

@@ -14,6 +14,7 @@ mod conformance;
 mod store_suite;
 
 use complaintflow_log::LogReader;
+use complaintflow_server::node::DataDir;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -685,7 +686,7 @@ async fn verify_and_digest_take_the_store_from_the_command_line() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(
-        !dir.path().join("events").exists(),
+        !DataDir::new(dir.path()).events().exists(),
         "no embedded log is made"
     );
     schema

@@ -48,6 +48,7 @@ use complaintflow_server::api::proto::complaint_service_client::ComplaintService
 use complaintflow_server::auth::{Role as AuthRole, TokenFile};
 use complaintflow_server::config::Config;
 use complaintflow_server::engine::codec;
+use complaintflow_server::node::DataDir;
 use complaintflow_server::notify::config::{EventKind, WebhookConfig, WebhookDelivery};
 use complaintflow_server::notify::files::EndpointFiles;
 use complaintflow_server::notify::{checkpoint, dead_letter};
@@ -329,7 +330,7 @@ impl Harness {
         loop {
             let head = self.head().await;
             for name in names {
-                let files = EndpointFiles::new(&self.data_dir(), name);
+                let files = EndpointFiles::new(&DataDir::new(self.data_dir()), name);
                 eventually(&format!("{name} reaches position {head}"), || {
                     checkpoint::read(&files.checkpoint)
                         .unwrap()
@@ -564,7 +565,7 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_that_can_be_replayed(
         };
     })
     .await;
-    let files = EndpointFiles::new(&harness.data_dir(), "down");
+    let files = EndpointFiles::new(&DataDir::new(harness.data_dir()), "down");
     harness
         .file(filing_request("SH-0042:CMP-WH-D1", "SH-0042", "EAST"))
         .await;
@@ -709,7 +710,7 @@ async fn a_hung_endpoint_holds_back_only_itself_and_never_delays_shutdown() {
         "shutdown took {:?}",
         stopping.elapsed()
     );
-    let files = EndpointFiles::new(&harness.data_dir(), "hung");
+    let files = EndpointFiles::new(&DataDir::new(harness.data_dir()), "hung");
     let first = receiver.hits("hung")[0].position;
     assert_eq!(
         checkpoint::read(&files.checkpoint).unwrap(),
@@ -744,7 +745,7 @@ async fn a_changed_config_file_adds_and_removes_endpoints_and_a_bad_one_is_ignor
     .await;
     let path = harness.root.join("complaintflow.toml");
     let started = |name: &str| {
-        EndpointFiles::new(&harness.data_dir(), name)
+        EndpointFiles::new(&DataDir::new(harness.data_dir()), name)
             .checkpoint
             .exists()
     };
@@ -923,7 +924,7 @@ async fn a_kill_9_loses_nothing_and_repeats_only_deliveries_after_the_restart() 
             .unwrap();
         digest.position + 1
     };
-    let files = EndpointFiles::new(&data, "crash");
+    let files = EndpointFiles::new(&DataDir::new(&data), "crash");
     eventually("the endpoint catches up after the restart", || {
         checkpoint::read(&files.checkpoint)
             .unwrap()

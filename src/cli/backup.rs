@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use complaintflow_log::archive::{self, Reader, Summary};
 use complaintflow_log::clock::ManualClock;
-use complaintflow_server::node::{OpenOptions, OpenedStore, StoreLocation};
+use complaintflow_server::node::{DataDir, OpenOptions, OpenedStore, StoreLocation};
 use jiff::Timestamp;
 
 use super::StoreArg;
@@ -52,14 +52,14 @@ fn location(text: &str) -> StoreLocation {
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         StoreLocation::Postgres(text.to_owned())
     } else {
-        StoreLocation::DataDir(PathBuf::from(text.strip_prefix("sled:").unwrap_or(text)))
+        StoreLocation::DataDir(DataDir::new(text.strip_prefix("sled:").unwrap_or(text)))
     }
 }
 
 /// A location for messages: a URL may hold a password, so only its kind is named.
 fn shown(location: &StoreLocation) -> String {
     match location {
-        StoreLocation::DataDir(dir) => dir.display().to_string(),
+        StoreLocation::DataDir(dir) => dir.root().display().to_string(),
         StoreLocation::Postgres(_) => "the PostgreSQL database".to_owned(),
     }
 }

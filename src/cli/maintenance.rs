@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::StoreArg;
 use complaintflow_domain::policy::CALENDAR_WARNING_DAYS;
-use complaintflow_server::node::{load_policy, projections_dir};
+use complaintflow_server::node::load_policy;
 use complaintflow_server::projections::Projections;
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -28,7 +28,7 @@ pub(super) async fn rebuild(args: RebuildArgs) -> CliResult {
     let opened = args.store.open_intact().await?;
     let store = opened.shared();
     let policy = Arc::new(load_policy(args.policy.as_deref())?);
-    let projections = Projections::open_empty(projections_dir(&args.store.data.data_dir), policy)?;
+    let projections = Projections::open_empty(args.store.data.dir().projections(), policy)?;
     let bar = ProgressBar::new(store.head());
     bar.set_style(
         ProgressStyle::with_template(

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use complaintflow_log::{LogReader, StoreError};
+use complaintflow_server::node::DataDir;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +39,12 @@ pub struct DataDirArg {
     pub data_dir: PathBuf,
 }
 
+impl DataDirArg {
+    pub fn dir(&self) -> DataDir {
+        DataDir::new(&self.data_dir)
+    }
+}
+
 /// Where the event log is, for the commands that use it: the data directory's, or a
 /// PostgreSQL database.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,7 +60,7 @@ pub struct StoreArg {
 impl StoreArg {
     /// Where the log is.
     pub fn location(&self) -> complaintflow_server::node::StoreLocation {
-        complaintflow_server::node::StoreLocation::new(self.url.as_deref(), &self.data.data_dir)
+        complaintflow_server::node::StoreLocation::new(self.url.as_deref(), &self.data.dir())
     }
 
     /// The log, whatever it lost: for `verify`, which reports a loss instead of refusing
@@ -95,11 +102,11 @@ impl StoreArg {
         match self.open_existing().await {
             Ok(opened) => Ok(LogSource::Opened(opened)),
             Err(StoreError::DataDirLocked { path }) => {
-                let socket = complaintflow_server::local_log::socket_path(&self.data.data_dir);
+                let socket = self.data.dir().local_socket();
                 match complaintflow_server::local_log::ServedLog::connect(&socket).await {
                     Ok(served) => Ok(LogSource::Served {
                         log: Arc::new(served),
-                        data_dir: self.data.data_dir.clone(),
+                        data_dir: self.data.dir(),
                     }),
                     Err(err) => Err(format!(
                         "data directory {} is in use by another process, and no server answers \
@@ -126,7 +133,7 @@ pub enum LogSource {
     Opened(complaintflow_server::node::OpenedStore),
     Served {
         log: Arc<complaintflow_server::local_log::ServedLog>,
-        data_dir: PathBuf,
+        data_dir: DataDir,
     },
 }
 
@@ -143,10 +150,7 @@ impl LogSource {
         match self {
             Self::Opened(opened) => Ok(Self::Opened(opened.intact()?)),
             Self::Served { log, data_dir } => {
-                StoreError::unless_lost(
-                    complaintflow_server::node::events_dir(&data_dir),
-                    log.known_loss(),
-                )?;
+                StoreError::unless_lost(data_dir.events(), log.known_loss())?;
                 Ok(Self::Served { log, data_dir })
             }
         }
@@ -157,9 +161,9 @@ impl LogSource {
     pub fn recorded_overrides(&self) -> std::io::Result<Vec<String>> {
         match self {
             Self::Opened(opened) => opened.recorded_overrides(),
-            Self::Served { data_dir, .. } => complaintflow_store_sled::recorded_overrides(
-                &complaintflow_server::node::events_dir(data_dir),
-            ),
+            Self::Served { data_dir, .. } => {
+                complaintflow_store_sled::recorded_overrides(&data_dir.events())
+            }
         }
     }
 

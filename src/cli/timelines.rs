@@ -18,7 +18,7 @@ use complaintflow_domain::{ComplaintEvent, Policy};
 use complaintflow_log::{Direction, ExpectedVersion, MAX_PAGE};
 use complaintflow_server::engine::{Engine, Submission, Trusted, codec};
 use complaintflow_server::export::EventLine;
-use complaintflow_server::node::{load_policy, projections_dir};
+use complaintflow_server::node::load_policy;
 
 type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -40,7 +40,7 @@ pub(super) async fn export(args: ExportArgs) -> CliResult {
     let ids: Vec<ComplaintId> = if args.complaints.is_empty() {
         let policy = Arc::new(Policy::builtin());
         let projections = complaintflow_server::projections::Projections::open(
-            projections_dir(&args.store.data.data_dir),
+            args.store.data.dir().projections(),
             policy,
         )?;
         projections.catch_up(store.as_ref(), |_, _| {}).await?;

@@ -49,7 +49,7 @@ pub(super) fn run(command: WebhooksCommand) -> CliResult {
 }
 
 fn status(args: &StatusArgs) -> CliResult {
-    let data_dir = &args.data.data_dir;
+    let data_dir = &args.data.dir();
     let mut names = known_endpoints(data_dir)?;
     if let Some(only) = &args.endpoint {
         if !names.contains(only) {
@@ -58,7 +58,10 @@ fn status(args: &StatusArgs) -> CliResult {
         names.retain(|name| name == only);
     }
     if names.is_empty() {
-        println!("no webhook endpoint has run on {}", data_dir.display());
+        println!(
+            "no webhook endpoint has run on {}",
+            data_dir.root().display()
+        );
     }
     for name in names {
         let files = EndpointFiles::new(data_dir, &name);
@@ -96,7 +99,7 @@ fn describe(letter: &DeadLetter) -> String {
 }
 
 fn replay(args: &ReplayArgs) -> CliResult {
-    let data_dir = &args.data.data_dir;
+    let data_dir = &args.data.dir();
     if !known_endpoints(data_dir)?.contains(&args.endpoint) {
         return Err(unknown(&args.endpoint).into());
     }

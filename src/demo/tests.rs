@@ -4,6 +4,7 @@ use std::sync::Arc;
 use super::*;
 use complaintflow_domain::ComplaintEvent;
 use complaintflow_log::LogReader;
+use complaintflow_server::node::DataDir;
 use complaintflow_store_sled::{SledOptions, SledStore};
 
 fn config(complaints: usize, seed: u64) -> DemoConfig {
@@ -148,7 +149,8 @@ async fn a_demo_meets_and_misses_every_deadline_it_exercises() {
         clock: Arc::new(clock.clone()),
         ..SledOptions::default()
     };
-    let store = Arc::new(SledStore::open(dir.path().join("events"), options).expect("store"));
+    let store =
+        Arc::new(SledStore::open(DataDir::new(dir.path()).events(), options).expect("store"));
     let policy = Arc::new(Policy::builtin());
     let engine = Engine::new(store.clone(), policy.clone(), Arc::new(clock.clone()));
     generate(&engine, &clock, &config, |_| {})

@@ -1,6 +1,7 @@
 //! A server the load generator starts itself (`--spawn-server`), and what `/proc` says
 //! about a server process: CPU time and peak memory.
 
+use complaintflow_server::node::DataDir;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ impl SpawnedServer {
                 server.dir.join("server.log").display()
             )
         })?;
-        let token_path = server.data_dir().join("admin.token");
+        let token_path = DataDir::new(server.data_dir()).admin_token();
         let token = std::fs::read_to_string(&token_path)
             .map_err(|e| format!("cannot read {}: {e}", token_path.display()))?
             .trim()

@@ -11,15 +11,8 @@ mod client;
 mod loss;
 mod service;
 
-use std::path::{Path, PathBuf};
-
 pub use client::{ServedLog, ServedLogError};
 pub use service::{LocalSocket, serve};
-
-/// Where the server listens for its local tools.
-pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("local.sock")
-}
 
 /// A page holds at most this many bytes of records (and always one record at least), so
 /// that an answer stays far below what a gRPC message may carry.

@@ -11,13 +11,14 @@ use tokio_stream::wrappers::UnixListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
-use super::{PAGE_BYTES, loss, socket_path};
+use super::{PAGE_BYTES, loss};
 use crate::api::proto::local::local_log_service_server::{LocalLogService, LocalLogServiceServer};
 use crate::api::proto::local::{
     GetLogHeadRequest, GetLogHeadResponse, ReadLogRequest, ReadLogResponse, ReadLogStreamRequest,
     ReadLogStreamResponse,
 };
 use crate::api::status::ApiError;
+use crate::node::DataDir;
 
 struct LocalLogApi {
     log: Arc<dyn LogReader>,
@@ -130,11 +131,11 @@ impl LocalSocket {
 /// only while this process holds the data directory: a socket file found there is then
 /// one a server that died left behind, and is replaced.
 pub fn serve(
-    data_dir: &Path,
+    data_dir: &DataDir,
     log: Arc<dyn LogReader>,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<LocalSocket> {
-    let path = socket_path(data_dir);
+    let path = data_dir.local_socket();
     remove(&path);
     let listener = UnixListener::bind(&path)?;
     // The directory's owner alone, as for the log's own files.

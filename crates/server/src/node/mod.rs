@@ -2,6 +2,7 @@
 //! to graceful shutdown.
 
 mod connection;
+mod data_dir;
 mod follow;
 mod gate;
 mod store;
@@ -9,7 +10,7 @@ pub(crate) mod watch;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -39,6 +40,7 @@ use crate::timers::Scheduler;
 use complaintflow_domain::Policy;
 use complaintflow_log::clock::{SharedClock, SystemClock};
 
+pub use data_dir::DataDir;
 pub(crate) use gate::{Gate, GateLayer};
 pub use store::{OpenOptions, OpenedStore, StoreLocation};
 
@@ -88,12 +90,12 @@ pub fn load_policy(path: Option<&Path>) -> Result<Policy, ServeError> {
 
 /// The tokens: the configured file, or a generated admin token kept in
 /// `<data-dir>/admin.token` (mode 0600), created on first start.
-fn load_tokens(config: &Config) -> Result<LiveTokens, ServeError> {
+fn load_tokens(config: &Config, data: &DataDir) -> Result<LiveTokens, ServeError> {
     if let Some(path) = &config.tokens {
         return LiveTokens::from_file(path.clone(), config.dealers.clone())
             .map_err(|e| setup(e.to_string()));
     }
-    let path = config.data_dir.join("admin.token");
+    let path = data.admin_token();
     let token = match std::fs::read_to_string(&path) {
         Ok(token) => token.trim().to_owned(),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -143,15 +145,6 @@ impl watch::Reload for WatchedTokens {
     }
 }
 
-/// Paths inside the data directory.
-pub fn events_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("events")
-}
-
-pub fn projections_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("projections")
-}
-
 /// Runs the server until `shutdown` completes, then stops gracefully: no new requests,
 /// subscriptions end, in-flight appends finish and are durable, the log is closed.
 /// `on_listening` hears the bound address (useful with port 0).
@@ -169,10 +162,11 @@ pub async fn serve_with_clock(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listening: impl FnOnce(Listening),
 ) -> Result<(), ServeError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| setup(format!("cannot create {}: {e}", config.data_dir.display())))?;
+    let data = DataDir::new(&config.data_dir);
+    std::fs::create_dir_all(data.root())
+        .map_err(|e| setup(format!("cannot create {}: {e}", data.root().display())))?;
     let policy = Arc::new(load_policy(config.policy.as_deref())?);
-    let tokens = Arc::new(load_tokens(&config)?);
+    let tokens = Arc::new(load_tokens(&config, &data)?);
     // Dropped on every way out of this function, which stops the HTTP port too.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (phase, http_state) = PhaseSender::new();
@@ -195,7 +189,7 @@ pub async fn serve_with_clock(
         }
         None => None,
     };
-    let location = StoreLocation::new(config.store_url.as_deref(), &config.data_dir);
+    let location = StoreLocation::new(config.store_url.as_deref(), &data);
     if config.accept_log_loss && matches!(location, StoreLocation::Postgres(_)) {
         // A database that lost its tail is brought back by its own recovery (point-in-time
         // recovery, a replica) or `complaintflow restore`: no node may paper over it.
@@ -216,10 +210,7 @@ pub async fn serve_with_clock(
         return Err(setup(refusal));
     }
     let store = opened.shared();
-    let projections = Arc::new(Projections::open(
-        projections_dir(&config.data_dir),
-        policy.clone(),
-    )?);
+    let projections = Arc::new(Projections::open(data.projections(), policy.clone())?);
     let caught_up = projections
         .catch_up(store.as_ref(), |done, total| {
             info!(done, total, "projections catching up");
@@ -252,7 +243,7 @@ pub async fn serve_with_clock(
     let notifier = crate::notify::Notifier::start(
         engine.clone(),
         lease.holding(),
-        &config.data_dir,
+        &data,
         &config.webhooks,
         &config.webhook_delivery,
     )
@@ -274,7 +265,7 @@ pub async fn serve_with_clock(
         engine,
         projections: projections.clone(),
         page_tokens: Arc::new(
-            PageTokens::open(&config.data_dir).map_err(|e| setup(e.to_string()))?,
+            PageTokens::open(&data.page_token_key()).map_err(|e| setup(e.to_string()))?,
         ),
         subscriptions: Arc::new(Semaphore::new(config.limits.max_subscriptions)),
         responses: ResponseBudget::new(config.limits.max_response_bytes),
@@ -304,7 +295,7 @@ pub async fn serve_with_clock(
     let local_socket = match &opened {
         OpenedStore::Sled(_) => {
             let log: Arc<dyn complaintflow_log::LogReader> = store.clone();
-            match crate::local_log::serve(&config.data_dir, log, stop_tx.subscribe()) {
+            match crate::local_log::serve(&data, log, stop_tx.subscribe()) {
                 Ok(socket) => Some(socket),
                 Err(err) => {
                     warn!(error = %err, "no local socket: verify, digest, export and backup cannot read this data directory while the server runs");

@@ -1,9 +1,9 @@
 //! "The store": the embedded log in the data directory, or a PostgreSQL database when a
 //! URL is given. The one place that knows both, for `serve` and the commands that read.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::DataDir;
 use complaintflow_log::clock::SharedClock;
 use complaintflow_log::{EventStore, LogLoss, StoreError, StoreLimits};
 use complaintflow_store_postgres::{PgOptions, PgStore};
@@ -13,7 +13,7 @@ use complaintflow_store_sled::{OVERRIDES_FILE, SledOptions, SledStore, recorded_
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// `<data-dir>/events`, the embedded default.
-    DataDir(PathBuf),
+    DataDir(DataDir),
     /// A PostgreSQL URL (`postgres://user@host/db?sslmode=require`).
     Postgres(String),
 }
@@ -22,7 +22,7 @@ impl std::fmt::Debug for StoreLocation {
     /// A URL may hold a password: it is never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::DataDir(dir) => write!(f, "DataDir({})", dir.display()),
+            Self::DataDir(dir) => write!(f, "DataDir({})", dir.root().display()),
             Self::Postgres(_) => f.write_str("Postgres(…)"),
         }
     }
@@ -30,10 +30,10 @@ impl std::fmt::Debug for StoreLocation {
 
 impl StoreLocation {
     /// The database at `url` if one is given, else the data directory's log.
-    pub fn new(url: Option<&str>, data_dir: &Path) -> Self {
+    pub fn new(url: Option<&str>, data_dir: &DataDir) -> Self {
         match url.filter(|url| !url.is_empty()) {
             Some(url) => Self::Postgres(url.to_owned()),
-            None => Self::DataDir(data_dir.to_path_buf()),
+            None => Self::DataDir(data_dir.clone()),
         }
     }
 }
@@ -62,11 +62,11 @@ impl Default for OpenOptions {
 }
 
 /// The embedded log of `data_dir`.
-pub(crate) fn open_sled(data_dir: &Path, options: SledOptions) -> Result<SledStore, StoreError> {
-    SledStore::open(super::events_dir(data_dir), options).map_err(|err| match err {
+pub(crate) fn open_sled(data_dir: &DataDir, options: SledOptions) -> Result<SledStore, StoreError> {
+    SledStore::open(data_dir.events(), options).map_err(|err| match err {
         // Name the directory the user gave, not the log inside it.
         StoreError::NotADataDir { .. } => StoreError::NotADataDir {
-            path: data_dir.to_path_buf(),
+            path: data_dir.root().to_path_buf(),
         },
         other => other,
     })

@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn buried_letters_are_listed_in_order_and_move_to_replay_on_request() {
         let dir = tempfile::tempdir().unwrap();
-        let files = EndpointFiles::new(dir.path(), "cac");
+        let files = EndpointFiles::new(&crate::node::DataDir::new(dir.path()), "cac");
         for position in [12, 3, 7] {
             bury(&files, &letter(position)).unwrap();
         }
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn a_letter_taken_between_the_listing_and_its_read_is_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let files = EndpointFiles::new(dir.path(), "cac");
+        let files = EndpointFiles::new(&crate::node::DataDir::new(dir.path()), "cac");
         bury(&files, &letter(4)).unwrap();
         // Listed as a letter, gone when read: what a concurrent removal looks like.
         std::os::unix::fs::symlink(dir.path().join("nowhere"), files.dead.join(file_name(9)))

@@ -4,10 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// `<data-dir>/webhooks`.
-pub(crate) fn webhooks_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("webhooks")
-}
+use crate::node::DataDir;
 
 /// The files of one endpoint.
 #[derive(Debug, Clone)]
@@ -20,8 +17,8 @@ pub struct EndpointFiles {
 }
 
 impl EndpointFiles {
-    pub fn new(data_dir: &Path, endpoint: &str) -> Self {
-        let dir = webhooks_dir(data_dir);
+    pub fn new(data_dir: &DataDir, endpoint: &str) -> Self {
+        let dir = data_dir.webhooks();
         Self {
             checkpoint: dir.join(format!("{endpoint}.checkpoint")),
             dead: dir.join(format!("{endpoint}.dead")),
@@ -31,9 +28,9 @@ impl EndpointFiles {
 }
 
 /// The endpoints that have a checkpoint under `<data-dir>/webhooks`, by name.
-pub fn known_endpoints(data_dir: &Path) -> std::io::Result<Vec<String>> {
+pub fn known_endpoints(data_dir: &DataDir) -> std::io::Result<Vec<String>> {
     let mut names = Vec::new();
-    let entries = match std::fs::read_dir(webhooks_dir(data_dir)) {
+    let entries = match std::fs::read_dir(data_dir.webhooks()) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(names),
         Err(err) => return Err(err),

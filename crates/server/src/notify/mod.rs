@@ -31,6 +31,7 @@ use self::endpoint::{Endpoint, Shared};
 use self::files::EndpointFiles;
 use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
+use crate::node::DataDir;
 use crate::node::watch::{Reload, watch_file};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,7 @@ pub(crate) enum NotifyError {
 /// The endpoints in force and their delivery tasks.
 pub(crate) struct Notifier {
     shared: Arc<Shared>,
-    data_dir: PathBuf,
+    data_dir: DataDir,
     delivery: WebhookDelivery,
     running: BTreeMap<String, Running>,
     /// Tasks told to stop (removed or replaced endpoints), awaited at shutdown.
@@ -63,7 +64,7 @@ impl Notifier {
     pub(crate) fn start(
         engine: Arc<Engine>,
         holding: watch::Receiver<bool>,
-        data_dir: &Path,
+        data_dir: &DataDir,
         webhooks: &[WebhookConfig],
         delivery: &WebhookDelivery,
     ) -> Result<Self, NotifyError> {
@@ -76,7 +77,7 @@ impl Notifier {
                 clock,
                 holding,
             }),
-            data_dir: data_dir.to_owned(),
+            data_dir: data_dir.clone(),
             delivery: delivery.clone(),
             running: BTreeMap::new(),
             retired: Vec::new(),

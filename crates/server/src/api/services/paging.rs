@@ -16,9 +16,6 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use crate::api::convert::FieldViolation;
 use crate::auth::Principal;
 
-/// The file, inside the data directory, holding the page-token key.
-pub(crate) const KEY_FILE: &str = "page-token.key";
-
 const NONCE_BYTES: usize = 24;
 
 /// A requested page size within `[1, max]`, `default` when unset (0).
@@ -79,10 +76,10 @@ impl PageTokens {
         }
     }
 
-    /// The key kept in `<data_dir>/page-token.key` (mode 0600), created on first use, so
-    /// that tokens outlive a restart of the server.
-    pub fn open(data_dir: &Path) -> Result<Self, PageKeyError> {
-        let path = data_dir.join(KEY_FILE);
+    /// The key kept in `path` (`<data_dir>/page-token.key`, mode 0600), created on first
+    /// use, so that tokens outlive a restart of the server.
+    pub fn open(path: &Path) -> Result<Self, PageKeyError> {
+        let path = path.to_path_buf();
         let io = |source| PageKeyError::Io {
             path: path.clone(),
             source,
@@ -203,15 +200,13 @@ mod tests {
     #[test]
     fn the_key_is_kept_in_the_data_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let first = PageTokens::open(dir.path()).unwrap();
+        let key = crate::node::DataDir::new(dir.path()).page_token_key();
+        let first = PageTokens::open(&key).unwrap();
         let token = first.seal(&[0; 32], b"x");
-        let again = PageTokens::open(dir.path()).unwrap();
+        let again = PageTokens::open(&key).unwrap();
         assert_eq!(again.open_token(&[0; 32], &token).unwrap().unwrap(), b"x");
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
