@@ -274,23 +274,13 @@ impl<'p> Story<'p> {
         Ok(())
     }
 
-    /// The earliest timer the projections would hold for the complaint now, in the
-    /// order of their timer index.
+    /// The timer the scheduler would meet first for the complaint now.
     fn next_moment(&self) -> Option<TimerMoment> {
         if !self.fire_timers {
             return None;
         }
         let state = self.state.clone()?;
-        ComplaintRecord::new(state, self.policy)
-            .timer_moments()
-            .into_iter()
-            .min_by_key(|moment| {
-                (
-                    moment.at,
-                    moment.deadline.key.to_string(),
-                    moment.stage == complaintflow_domain::DueStage::Warning,
-                )
-            })
+        ComplaintRecord::new(state, self.policy).next_timer()
     }
 
     /// Fires every timer due by `until`, as the scheduler would, earliest first.

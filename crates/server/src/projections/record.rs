@@ -93,6 +93,14 @@ impl ComplaintRecord {
         moments
     }
 
+    /// The moment the scheduler meets first: the earliest in the timer index's order.
+    pub fn next_timer(&self) -> Option<TimerMoment> {
+        self.timer_keys()
+            .into_iter()
+            .min_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, moment)| moment)
+    }
+
     pub fn timer_keys(&self) -> Vec<(Vec<u8>, TimerMoment)> {
         self.timer_moments()
             .into_iter()
