@@ -386,16 +386,7 @@ fn check_content(log: &[RecordedEvent]) {
             "event id stored twice: {event:?}"
         );
         let submitted = event_for(event.event_id);
-        let stored = NewEvent {
-            event_id: event.event_id,
-            event_type: event.event_type.clone(),
-            schema_version: event.schema_version,
-            occurred_at: event.occurred_at,
-            correlation_id: event.correlation_id,
-            causation_id: event.causation_id,
-            actor: event.actor.clone(),
-            payload: event.payload.clone(),
-        };
+        let stored = NewEvent::from(event);
         assert_eq!(
             stored, submitted,
             "content differs at position {}",

@@ -365,7 +365,7 @@ async fn append_run(
     };
     // The store stamps each commit with its clock, never going back.
     clock.set(first.recorded_at);
-    let new_events = run.iter().map(new_event).collect();
+    let new_events = run.iter().map(NewEvent::from).collect();
     let outcome = store.append(&stream, expected, new_events).await?;
     let stored = store.read_all(first.position, run.len()).await?;
     for (index, original) in run.iter().enumerate() {
@@ -394,19 +394,6 @@ fn summary(event: &RecordedEvent) -> String {
         "position {} version {} hash {} content hash {}",
         event.position, event.version, event.hash, event.content_hash
     )
-}
-
-fn new_event(event: &RecordedEvent) -> NewEvent {
-    NewEvent {
-        event_id: event.event_id,
-        event_type: event.event_type.clone(),
-        schema_version: event.schema_version,
-        occurred_at: event.occurred_at,
-        correlation_id: event.correlation_id,
-        causation_id: event.causation_id,
-        actor: event.actor.clone(),
-        payload: event.payload.clone(),
-    }
 }
 
 #[cfg(test)]

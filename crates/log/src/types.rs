@@ -130,6 +130,23 @@ pub struct NewEvent {
     pub payload: Vec<u8>,
 }
 
+/// What was submitted, as stored: a stored event's submitted fields, for an append that
+/// carries it again (a restore, a copy, a check of what a crash kept).
+impl From<&RecordedEvent> for NewEvent {
+    fn from(event: &RecordedEvent) -> Self {
+        Self {
+            event_id: event.event_id,
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            occurred_at: event.occurred_at,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            actor: event.actor.clone(),
+            payload: event.payload.clone(),
+        }
+    }
+}
+
 /// A stored event with its full envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
